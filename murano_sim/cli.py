@@ -1,0 +1,139 @@
+"""The murano-sim command: run a script, serve the Twilio emulator, serve a solution."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from . import __version__
+from .errors import MuranoSimError, UsageError
+
+EXIT_OK, EXIT_SCRIPT_FAILED, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """\
+Run Exosite Murano Lua scripts locally, sandboxed and limited as Murano runs them.
+
+commands:
+  run SCRIPT            run one script; print one JSON object:
+                        {"response": {"code", "message", "headers"}, "logs", "calls", "error"}
+                        exit 0 when the script finished, 1 when it failed (error or limit),
+                        2 for a usage or configuration error
+  twilio-emulator       serve the local Twilio emulator over HTTP
+  serve SOLUTION_DIR    serve a whole Murano solution's endpoints over HTTP
+
+Configuration comes from --config FILE, else ./config.yaml if present, else built-in
+defaults (local Twilio emulator, demonstration credentials).
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line on stderr (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"murano-sim: {message} (see murano-sim --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="murano-sim", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"murano-sim {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    run = commands.add_parser("run", help="run one Lua script and print its result as JSON")
+    run.add_argument("script", metavar="SCRIPT", help="path of the Lua script")
+    run.add_argument("--config", metavar="FILE", help="config.yaml to use (default: ./config.yaml if present)")
+    run.add_argument(
+        "--request",
+        metavar="JSON|@FILE",
+        help="the request object as JSON, or @FILE to read it from a file: "
+        '{"method", "uri", "route", "parameters", "headers", "body", ...}',
+    )
+
+    emulator = commands.add_parser("twilio-emulator", help="serve the local Twilio emulator over HTTP")
+    emulator.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    emulator.add_argument("--port", type=int, default=8470, help="port (default 8470; 0 picks a free one)")
+    emulator.add_argument("--config", metavar="FILE", help="config.yaml to use")
+    emulator.add_argument("--state", metavar="FILE", help="keep the emulator's state in this SQLite file")
+
+    serve = commands.add_parser("serve", help="serve a Murano solution's endpoints over HTTP")
+    serve.add_argument("solution", metavar="SOLUTION_DIR", help="the solution's directory")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
+    serve.add_argument("--config", metavar="FILE", help="config.yaml to use")
+    serve.add_argument("--json", action="store_true", help="log one JSON object per line")
+    return parser
+
+
+def parse_request(value: str | None) -> dict[str, Any] | None:
+    """--request: inline JSON or @FILE holding JSON; must be an object."""
+    if value is None:
+        return None
+    where = "--request"
+    if value.startswith("@"):
+        path = Path(value[1:])
+        where = str(path)
+        try:
+            value = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read request file ({exc.strerror or exc})") from None
+    try:
+        request = json.loads(value)
+    except ValueError as exc:
+        raise UsageError(f"{where}: invalid JSON ({exc})") from None
+    if not isinstance(request, dict):
+        raise UsageError(f"{where}: the request must be a JSON object")
+    return request
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .runtime import Runtime
+
+    request = parse_request(args.request)
+    if not Path(args.script).is_file():
+        raise UsageError(f"{args.script}: no such script")
+    with Runtime(args.config) as runtime:
+        result = runtime.run_file(args.script, request)
+    print(json.dumps(result.to_dict(), ensure_ascii=False))
+    return EXIT_OK if result.error is None else EXIT_SCRIPT_FAILED
+
+
+def _twilio_emulator(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .emulator import main_serve
+
+    return main_serve(load_config(args.config), args.host, args.port, args.state)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .solution.server import main_serve
+
+    return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"run": _run, "twilio-emulator": _twilio_emulator, "serve": _serve}[args.command]
+    try:
+        return handler(args)
+    except MuranoSimError as exc:
+        print(f"murano-sim: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - a defect of ours: one line, traceback only on request
+        if os.environ.get("MURANO_SIM_DEBUG"):
+            raise
+        print(f"murano-sim: internal error: {type(exc).__name__}: {exc} (set MURANO_SIM_DEBUG=1 for details)",
+              file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

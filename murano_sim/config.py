@@ -1,0 +1,267 @@
+"""config.yaml: loading, ${VAR} substitution, defaults, validation and secret redaction."""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+# Credentials that only the local emulator accepts: a fresh checkout runs with no account.
+DEMO_ACCOUNT_SID = "ACdeadbeefdeadbeefdeadbeefdeadbeef"
+DEMO_AUTH_TOKEN = "murano-sim-demo-token-local-only"
+
+DEFAULTS: dict[str, Any] = {
+    "lua": {
+        "max_instructions": 65536,  # Murano documents "64k Lua instructions"
+        "max_memory": 1048576,  # Murano documents 1 MB of RAM per execution
+        "timeout_seconds": 30,
+        "max_log_lines": 1000,
+        "max_log_bytes": 65536,
+    },
+    "env": {},
+    "services": {
+        "twilio": {
+            "backend": "local",
+            "base_url": "https://api.twilio.com",
+            "AccountSid": DEMO_ACCOUNT_SID,
+            "AuthToken": DEMO_AUTH_TOKEN,
+            "timeout_seconds": 10,
+            "retries": 3,  # GET/DELETE retries (POST only when certainly not processed)
+            "backoff_seconds": 0.2,  # first retry delay; doubles each time, capped at 2 s
+        }
+    },
+    "emulator": {
+        "accounts": [],
+        "owned_numbers": [],
+        "allow_hosts": [],
+        "seed": None,
+    },
+}
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SECRET_KEYS = {"AuthToken", "auth_token", "password", "Password"}
+
+
+@dataclass(frozen=True)
+class LuaLimits:
+    max_instructions: int
+    max_memory: int
+    timeout_seconds: float
+    max_log_lines: int
+    max_log_bytes: int
+
+
+@dataclass
+class Config:
+    """The validated configuration. `data` is the merged dict; never print it whole."""
+
+    data: dict[str, Any]
+    source: str = "built-in defaults"
+    base_dir: Path = field(default_factory=Path.cwd)
+
+    @property
+    def limits(self) -> LuaLimits:
+        return LuaLimits(**self.data["lua"])
+
+    @property
+    def env(self) -> dict[str, str]:
+        return self.data["env"]
+
+    @property
+    def services(self) -> dict[str, dict[str, Any]]:
+        return self.data["services"]
+
+    @property
+    def emulator(self) -> dict[str, Any]:
+        return self.data["emulator"]
+
+    def secrets(self) -> list[str]:
+        """Every secret value in the config, longest first (for redaction)."""
+        found: list[str] = []
+
+        def walk(node: Any, key: str | None = None) -> None:
+            if isinstance(node, Mapping):
+                for k, v in node.items():
+                    walk(v, str(k))
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v, key)
+            elif key in _SECRET_KEYS and isinstance(node, str) and node:
+                found.append(node)
+
+        walk(self.data)
+        return sorted(set(found), key=len, reverse=True)
+
+    def __repr__(self) -> str:
+        return f"Config(source={self.source!r})"
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every secret in text by a fixed marker."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[REDACTED]")
+    return text
+
+
+def substitute(node: Any, environ: Mapping[str, str] | None = None) -> Any:
+    """Expand ${VAR} and ${VAR:-default} in every string of a parsed YAML tree."""
+    environ = os.environ if environ is None else environ
+    if isinstance(node, str):
+        return _VAR.sub(lambda m: environ.get(m.group(1)) or (m.group(2) or ""), node)
+    if isinstance(node, list):
+        return [substitute(v, environ) for v in node]
+    if isinstance(node, Mapping):
+        return {k: substitute(v, environ) for k, v in node.items()}
+    return node
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | Config | None = None) -> Config:
+    """Build a Config from a path, a dict, or None (./config.yaml if present, else defaults)."""
+    if isinstance(config, Config):
+        return config
+    base_dir = Path.cwd()
+    source = "built-in defaults"
+    if config is None:
+        if Path("config.yaml").is_file():
+            config = "config.yaml"
+        else:
+            raw: Any = {}
+    if isinstance(config, (str, os.PathLike)):
+        path = Path(config)
+        source = str(path)
+        base_dir = path.resolve().parent
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
+        try:
+            raw = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark else str(path)
+            problem = getattr(exc, "problem", None) or "invalid YAML"
+            raise ConfigError(f"{where}: {problem}") from None
+    elif isinstance(config, Mapping):
+        raw = config
+        source = "config dict"
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{source}: the top level must be a mapping")
+    merged = _merge(DEFAULTS, substitute(raw))
+    _apply_standard_env(merged, raw)
+    _validate(merged, source)
+    return Config(data=merged, source=source, base_dir=base_dir)
+
+
+def _apply_standard_env(merged: dict[str, Any], raw: Mapping[str, Any]) -> None:
+    """TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN fill Twilio keys the file leaves out or leaves empty.
+
+    With neither, the local backend keeps the demonstration credentials; live mode is left
+    empty so that check_live_credentials can say what is missing.
+    """
+    given = ((raw.get("services") or {}).get("twilio") or {}) if isinstance(raw.get("services"), Mapping) else {}
+    twilio = merged["services"]["twilio"]
+    if not isinstance(twilio, dict):
+        return
+    for key, var, demo in (
+        ("AccountSid", "TWILIO_ACCOUNT_SID", DEMO_ACCOUNT_SID),
+        ("AuthToken", "TWILIO_AUTH_TOKEN", DEMO_AUTH_TOKEN),
+    ):
+        if given.get(key) and twilio.get(key):
+            twilio[key] = str(twilio[key])
+        elif os.environ.get(var):
+            twilio[key] = os.environ[var]
+        else:
+            twilio[key] = demo if twilio.get("backend", "local") == "local" else ""
+
+
+def _fail(source: str, where: str, message: str) -> ConfigError:
+    return ConfigError(f"{source}: {where}: {message}")
+
+
+def _validate(data: dict[str, Any], source: str) -> None:
+    lua = data["lua"]
+    if not isinstance(lua, dict):
+        raise _fail(source, "lua", "must be a mapping")
+    unknown = set(lua) - set(DEFAULTS["lua"])
+    if unknown:
+        raise _fail(source, f"lua.{sorted(unknown)[0]}", f"unknown key (known: {', '.join(DEFAULTS['lua'])})")
+    for key, value in lua.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise _fail(source, f"lua.{key}", f"must be a positive number, got {value!r}")
+        if key != "timeout_seconds":
+            lua[key] = int(value)
+    env = data["env"]
+    if not isinstance(env, dict):
+        raise _fail(source, "env", "must be a mapping of NAME: value")
+    for name, value in list(env.items()):
+        if isinstance(value, (dict, list)):
+            raise _fail(source, f"env.{name}", "must be a scalar")
+        env[str(name)] = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    services = data["services"]
+    if not isinstance(services, dict):
+        raise _fail(source, "services", "must be a mapping")
+    twilio = services.get("twilio")
+    if not isinstance(twilio, dict):
+        raise _fail(source, "services.twilio", "must be a mapping")
+    if twilio.get("backend") not in ("local", "live"):
+        raise _fail(source, "services.twilio.backend", f"must be 'local' or 'live', got {twilio.get('backend')!r}")
+    timeout = twilio.get("timeout_seconds")
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 300:
+        raise _fail(source, "services.twilio.timeout_seconds", f"must be a number of seconds, got {timeout!r}")
+    retries = twilio.get("retries")
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+        raise _fail(source, "services.twilio.retries", f"must be a whole number from 0 to 10, got {retries!r}")
+    backoff = twilio.get("backoff_seconds")
+    if isinstance(backoff, bool) or not isinstance(backoff, (int, float)) or not 0 <= backoff <= 10:
+        raise _fail(source, "services.twilio.backoff_seconds", f"must be a number of seconds from 0 to 10, got {backoff!r}")
+    if not isinstance(twilio.get("base_url"), str) or not re.match(r"https?://", twilio["base_url"]):
+        raise _fail(source, "services.twilio.base_url", "must be an http:// or https:// URL")
+    emulator = data["emulator"]
+    if not isinstance(emulator, dict):
+        raise _fail(source, "emulator", "must be a mapping")
+    for key in ("accounts", "owned_numbers", "allow_hosts"):
+        if not isinstance(emulator.get(key) or [], list):
+            raise _fail(source, f"emulator.{key}", "must be a list")
+    for i, account in enumerate(emulator.get("accounts") or []):
+        if not isinstance(account, dict) or not account.get("AccountSid") or not account.get("AuthToken"):
+            raise _fail(source, f"emulator.accounts[{i}]", "needs AccountSid and AuthToken")
+
+
+_LIVE_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+_LIVE_TOKEN = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
+def check_live_credentials(config: Config) -> None:
+    """Live mode needs a real-looking Account SID and Auth Token; say which is wrong, never its value."""
+    twilio = config.services["twilio"]
+    if twilio["backend"] != "live":
+        return
+    sid, token = twilio.get("AccountSid") or "", twilio.get("AuthToken") or ""
+    where = f"{config.source}: services.twilio"
+    if not sid:
+        raise ConfigError(f"{where}.AccountSid is missing (set it or TWILIO_ACCOUNT_SID) for backend: live")
+    if not _LIVE_SID.match(str(sid)):
+        raise ConfigError(f"{where}.AccountSid is malformed: expected AC followed by 32 hex digits")
+    if not token:
+        raise ConfigError(f"{where}.AuthToken is missing (set it or TWILIO_AUTH_TOKEN) for backend: live")
+    if not _LIVE_TOKEN.match(str(token)):
+        raise ConfigError(f"{where}.AuthToken is malformed: expected 32 hex digits")

@@ -1,0 +1,105 @@
+"""Values across the Lua/Python boundary: only plain Lua values go in, only plain Python comes out.
+
+The Lua runtime runs with `encoding=None`, so Lua strings arrive as bytes and every Python
+string is encoded here before it enters Lua (a `str` handed to lupa would become a Python
+object inside Lua, which the sandbox never allows).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .engine import lua_type
+
+MAX_DEPTH = 100
+
+
+class Unconvertible(ValueError):
+    """A Lua value has no JSON-like Python equivalent (a function, a cycle, too deep...)."""
+
+
+def to_lua(lua: Any, value: Any) -> Any:
+    """Python JSON-like value -> Lua value; None (and None-valued keys) become nil/absent."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    if value is None or isinstance(value, (bool, int, float, bytes)):
+        return value
+    if isinstance(value, dict):
+        return lua.table_from(
+            {_key(k): to_lua(lua, v) for k, v in value.items() if v is not None}
+        )
+    if isinstance(value, (list, tuple)):
+        return lua.table_from([to_lua(lua, v) for v in value])
+    raise Unconvertible(f"cannot pass a {type(value).__name__} to Lua")
+
+
+def _key(key: Any) -> Any:
+    if isinstance(key, str):
+        return key.encode("utf-8", "surrogatepass")
+    if isinstance(key, (int, float, bytes)) and not isinstance(key, bool):
+        return key
+    raise Unconvertible(f"cannot use a {type(key).__name__} as a Lua table key")
+
+
+def text(value: bytes | str) -> str:
+    """A Lua string as Python text; invalid UTF-8 is replaced, never raised."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def from_lua(value: Any, *, strict: bool = True, _depth: int = 0, _seen: frozenset[int] = frozenset()) -> Any:
+    """Lua value -> Python JSON-like value.
+
+    A table whose keys are exactly 1..n (n > 0) becomes a list; any other table a dict with
+    string keys (an empty table is an empty dict). strict=True raises Unconvertible for
+    functions, cycles, NaN or invalid UTF-8; strict=False renders them as text instead.
+    """
+    kind = lua_type(value)
+    if kind is None:
+        if isinstance(value, bytes):
+            if strict:
+                try:
+                    return value.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise Unconvertible("string is not valid UTF-8") from None
+            return text(value)
+        if isinstance(value, float):
+            if math.isfinite(value):
+                return int(value) if value.is_integer() and abs(value) < 2**53 else value
+            if strict:
+                raise Unconvertible(f"cannot encode {value} as JSON")
+            return str(value)
+        return value
+    if kind != "table":
+        if strict:
+            raise Unconvertible(f"cannot convert a {kind} value")
+        return f"<{kind}>"
+    ident = id(value)
+    if ident in _seen or _depth >= MAX_DEPTH:
+        if strict:
+            raise Unconvertible("table is nested too deeply or contains itself")
+        return "<cycle>"
+    seen = _seen | {ident}
+    items = list(value.items())
+    if items and all(type(k) is int for k, _ in items):
+        keys = sorted(k for k, _ in items)
+        if keys[0] == 1 and keys[-1] == len(keys):
+            by_key = dict(items)
+            return [from_lua(by_key[i], strict=strict, _depth=_depth + 1, _seen=seen) for i in keys]
+    out: dict[str, Any] = {}
+    for k, v in items:
+        name = from_lua(k, strict=strict, _depth=_depth + 1, _seen=seen)
+        if not isinstance(name, str):
+            name = _number_key(name) if strict or isinstance(name, (int, float)) else str(name)
+        out[name] = from_lua(
+            v, strict=strict, _depth=_depth + 1, _seen=seen
+        )
+    return dict(sorted(out.items()))
+
+
+def _number_key(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, (int, float)):
+        return str(key)
+    raise Unconvertible("a table key must be a string or a number")

@@ -1,0 +1,303 @@
+-- The sandbox: run once per Lua runtime, with the full standard library still in reach.
+-- It captures what it needs as upvalues, hides the rest, and returns `run`, which executes
+-- one script in a fresh whitelisted environment under the instruction and time limits.
+-- Scripts never see this file's locals: without `debug` no upvalue is reachable.
+
+local host, service_specs = ...
+
+-- Everything the sandbox needs, captured before any script can touch a shared table.
+local type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmetatable, rawget =
+  type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmetatable, rawget
+local loadstring, setfenv, unpack = loadstring or load, setfenv, unpack or table.unpack
+local string_byte, string_format, table_concat = string.byte, string.format, table.concat
+local debug_sethook, debug_getinfo, debug_getregistry = debug.sethook, debug.getinfo, debug.getregistry
+local math_randomseed = math.randomseed
+local now, log, encode_json, decode_json, call_service, format_duration, random_seed, memory_limit =
+  host.now, host.log, host.to_json, host.from_json, host.call_service, host.format_duration, host.random_seed,
+  host.memory_limit
+
+-- Compiled loops never call the count hook, so the JIT must stay off for limits to hold.
+if jit then
+  jit.off()
+  jit.flush()
+end
+
+-- Lock the metatables every script shares: strings, and lupa's wrapper of Python objects.
+local string_mt = getmetatable("")
+string_mt.__metatable = false
+local registry = debug_getregistry()
+for key, value in pairs(registry) do
+  if type(key) == "string" and type(value) == "table" and key:find("^PO") then
+    value.__metatable = false
+  end
+end
+
+local MEMORY_ERROR = "not enough memory"
+
+-- Per-run limit state. `tripped` holds the limit message once a limit is hit: from then on
+-- every hook tick and every pcall/xpcall return re-raises it, so no script can swallow it.
+local state = { ticks = 0, max_ticks = 0, deadline = 0, tripped = nil, instruction_msg = "", timeout_msg = "",
+  memory_msg = "", where = nil }
+
+local function trip(message)
+  state.tripped = message
+  error(message, 0)
+end
+
+local function on_tick()
+  if state.tripped then
+    error(state.tripped, 0)
+  end
+  local ticks = state.ticks + 1
+  state.ticks = ticks
+  if ticks > state.max_ticks then
+    trip(state.instruction_msg)
+  end
+  if now() > state.deadline then
+    trip(state.timeout_msg)
+  end
+end
+
+-- pcall and xpcall as scripts see them: a limit error always propagates.
+local function after_protected(ok, ...)
+  if state.tripped then
+    error(state.tripped, 0)
+  end
+  if not ok and (...) == MEMORY_ERROR then
+    trip(state.memory_msg)
+  end
+  return ok, ...
+end
+
+local function safe_pcall(f, ...)
+  return after_protected(pcall(f, ...))
+end
+
+local function safe_xpcall(f, handler, ...)
+  local function guarded_handler(err)
+    if state.tripped or err == MEMORY_ERROR then
+      return err
+    end
+    return handler(err)
+  end
+  return after_protected(xpcall(f, guarded_handler, ...))
+end
+
+-- Text-only chunk loading into a given environment (never bytecode, never the real globals).
+local function compile(source, name, env)
+  if type(source) ~= "string" then
+    return nil, "chunk must be a string"
+  end
+  if string_byte(source, 1) == 27 then
+    return nil, "attempt to load a binary chunk (only text chunks are allowed)"
+  end
+  local chunk, err = loadstring(source, name)
+  if not chunk then
+    return nil, err
+  end
+  setfenv(chunk, env)
+  return chunk
+end
+
+local function make_load(env)
+  return function(chunk, name, mode, chunk_env)
+    if type(chunk) == "function" then
+      local parts, n = {}, 0
+      while true do
+        local piece = chunk()
+        if piece == nil or piece == "" then break end
+        if type(piece) ~= "string" then return nil, "reader function must return a string" end
+        n = n + 1
+        parts[n] = piece
+      end
+      chunk = table_concat(parts)
+    end
+    if mode ~= nil and mode ~= "t" and mode ~= "bt" then
+      return nil, "only text chunks are allowed"
+    end
+    return compile(chunk, name or "=(load)", chunk_env or env)
+  end
+end
+
+-- print: every value is rendered by the host (Murano-style) into the run's bounded log.
+local function script_print(...)
+  log(select("#", ...), ...)
+end
+
+local function to_json(value)
+  return encode_json(value)
+end
+
+local function from_json(text)
+  return decode_json(text)
+end
+
+local function measure(fn, ...)
+  local started = now()
+  local results = { n = select("#", ...) }
+  local function collect(...)
+    results.n = select("#", ...)
+    for i = 1, results.n do results[i] = (select(i, ...)) end
+  end
+  collect(fn(...))
+  local elapsed = now() - started
+  results.n = results.n + 1
+  results[results.n] = format_duration(elapsed)
+  return unpack(results, 1, results.n)
+end
+
+-- Service tables: one Lua closure per operation, shared by all runs (closures are immutable),
+-- copied into a fresh table per run so a script that edits `Twilio` only edits its own copy.
+local service_functions = {}
+for _, spec in ipairs(service_specs) do
+  local functions = {}
+  for _, operation in ipairs(spec.operations) do
+    local alias = spec.alias
+    functions[operation] = function(arguments)
+      local result = call_service(alias, operation, arguments)
+      if state.tripped then
+        error(state.tripped, 0)
+      end
+      return result
+    end
+  end
+  service_functions[#service_functions + 1] = { names = spec.names, functions = functions }
+end
+
+local function copy(source)
+  local out = {}
+  for k, v in pairs(source) do out[k] = v end
+  return out
+end
+
+local pristine = {
+  string = copy(string),
+  table = copy(table),
+  math = copy(math),
+}
+pristine.string.dump = nil
+
+local BASE = {
+  "assert", "error", "ipairs", "next", "pairs", "rawequal", "rawget", "rawset", "rawlen", "select",
+  "setmetatable", "getmetatable", "tonumber", "tostring", "type", "unpack", "_VERSION",
+}
+local base_values = {}
+for _, name in ipairs(BASE) do base_values[name] = _G[name] end
+
+local os_date, os_time, os_clock, os_difftime = os.date, os.time, os.clock, os.difftime
+
+local function new_env(env_vars, modules)
+  local env = {}
+  for name, value in pairs(base_values) do env[name] = value end
+  env.pcall, env.xpcall = safe_pcall, safe_xpcall
+  env.print = script_print
+  env.to_json, env.from_json = to_json, from_json
+  env.bench = { measure = measure }
+  env.string = copy(pristine.string)
+  env.table = copy(pristine.table)
+  env.math = copy(pristine.math)
+  env.os = {
+    date = os_date, time = os_time, clock = os_clock, difftime = os_difftime,
+    getenv = function(name) return env_vars[name] end,
+  }
+  local load = make_load(env)
+  env.load, env.loadstring = load, load
+  for _, service in ipairs(service_functions) do
+    for _, name in ipairs(service.names) do
+      env[name] = copy(service.functions)
+    end
+  end
+  env.require = function(name)
+    local loaded = rawget(modules.loaded, name)
+    if loaded ~= nil then return loaded end
+    local source = modules.sources[name]
+    if source == nil then
+      error(string_format("module '%s' not found", tostring(name)), 2)
+    end
+    local chunk, err = compile(source, "=" .. modules.files[name], env)
+    if not chunk then error(err, 0) end
+    local value = chunk(name)
+    if value == nil then value = true end
+    modules.loaded[name] = value
+    return value
+  end
+  env._G = env
+  return env
+end
+
+-- Where an error object without a position was raised: the script's file and line.
+local function on_error(err)
+  if err == MEMORY_ERROR or state.tripped or type(err) == "string" then
+    return err
+  end
+  for level = 2, 6 do
+    local info = debug_getinfo(level, "Sl")
+    if not info then break end
+    if info.currentline and info.currentline > 0 then
+      state.where = info.short_src .. ":" .. info.currentline
+      break
+    end
+  end
+  return err
+end
+
+local function describe(err)
+  if state.tripped then return state.tripped end
+  if err == MEMORY_ERROR then return state.memory_msg end
+  if type(err) == "string" then
+    if err:find("stack overflow", 1, true) then
+      return err .. " (recursion deeper than LuaJIT's stack limit)"
+    end
+    return err
+  end
+  local ok, text = pcall(tostring, err)
+  if state.tripped then return state.tripped end
+  if not ok or type(text) ~= "string" then
+    text = "error object is a " .. type(err) .. " value"
+  end
+  if state.where then text = state.where .. ": " .. text end
+  return text
+end
+
+-- Stop counting and lift the memory limit before building anything to hand back.
+local function finish(ok, ...)
+  debug_sethook()
+  memory_limit(false)
+  return ok, ...
+end
+
+-- Returns: "ok", env, n, results...   |   "error", env, message
+local function run(source, chunkname, request, response, env_vars, modules, limits)
+  modules = modules or { sources = {}, files = {}, loaded = {} }
+  state.ticks, state.tripped, state.where = 0, nil, nil
+  state.max_ticks = limits.max_ticks
+  state.deadline = limits.deadline
+  state.instruction_msg = limits.instruction_msg
+  state.timeout_msg = limits.timeout_msg
+  state.memory_msg = limits.memory_msg
+  math_randomseed(random_seed())
+  local env = new_env(env_vars, modules)
+  env.request, env.response = request, response
+  string_mt.__index = env.string
+  local chunk, err = compile(source, chunkname, env)
+  if not chunk then
+    return "error", env, err
+  end
+  memory_limit(true)
+  debug_sethook(on_tick, "", limits.step)
+  local results = { finish(xpcall(chunk, on_error, request, response)) }
+  if not results[1] then
+    -- An error object's __tostring is script code: describe it under the same limits.
+    memory_limit(true)
+    debug_sethook(on_tick, "", limits.step)
+    local message = describe(results[2])
+    finish(true)
+    return "error", env, message
+  end
+  if state.tripped then
+    return "error", env, state.tripped
+  end
+  return "ok", env, results[2]
+end
+
+return run

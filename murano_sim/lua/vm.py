@@ -1,0 +1,243 @@
+"""The Lua VM: one locked-down lupa runtime that runs many scripts, each in a fresh environment."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from ..config import LuaLimits
+from .convert import Unconvertible, from_lua, text, to_lua
+from .engine import LuaError, LuaMemoryError, lupa_lua
+from .render import format_duration, render
+
+
+HOOK_STEP = 1000  # instructions between two limit checks
+
+
+@dataclass(frozen=True)
+class ServiceBinding:
+    """What Lua needs to know of a service: its global names and operation names."""
+
+    alias: str
+    names: tuple[str, ...]
+    operations: tuple[str, ...]
+
+
+# call_service(alias, operation, python_arguments) -> (python value, log lines)
+ServiceCaller = Callable[[str, str, Any], Any]
+
+
+@dataclass
+class Outcome:
+    """What one script run produced, in plain Python."""
+
+    ok: bool
+    code: int
+    message: Any
+    headers: dict[str, str]
+    logs: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+class _Log:
+    """The run's print output, bounded in lines and bytes."""
+
+    def __init__(self, max_lines: int, max_bytes: int) -> None:
+        self.lines: list[str] = []
+        self.size = 0
+        self.max_lines, self.max_bytes = max_lines, max_bytes
+        self.truncated = False
+
+    def add(self, line: str) -> None:
+        if self.truncated:
+            return
+        if len(self.lines) >= self.max_lines or self.size + len(line) > self.max_bytes:
+            self.truncated = True
+            self.lines.append(
+                f"[log truncated: lua.max_log_lines = {self.max_lines}, lua.max_log_bytes = {self.max_bytes}]"
+            )
+            return
+        self.lines.append(line)
+        self.size += len(line)
+
+
+def _deny_attribute(*_args: Any) -> Any:
+    raise AttributeError("Python objects are not accessible from Lua")
+
+
+class LuaVM:
+    """A sandboxed LuaJIT runtime reused across runs; see sandbox.lua for the Lua side."""
+
+    def __init__(self, services: Sequence[ServiceBinding] = (), call_service: ServiceCaller | None = None) -> None:
+        self._lua = lupa_lua.LuaRuntime(
+            register_eval=False,
+            register_builtins=False,
+            unpack_returned_tuples=True,
+            encoding=None,
+            attribute_handlers=(_deny_attribute, _deny_attribute),
+            max_memory=0,  # tracked from the start so that set_max_memory works per run
+        )
+        self._call_service = call_service
+        self._log: _Log | None = None
+        self._memory_cap = 0
+        host = {
+            "now": time.monotonic,
+            "log": self._guard(self._print, None),
+            "to_json": self._guard(self._to_json, (None, b"to_json: internal error")),
+            "from_json": self._guard(self._from_json, (None, b"from_json: internal error")),
+            "call_service": self._guard(self._service, None),
+            "format_duration": self._guard(lambda s: format_duration(s).encode(), b"?"),
+            "random_seed": lambda: random.randrange(1, 2**31),
+            "memory_limit": self._guard(self._memory_limit, None),
+        }
+        specs = [
+            {"alias": s.alias, "names": list(s.names), "operations": list(s.operations)} for s in services
+        ]
+        setup = resources.files(__package__).joinpath("sandbox.lua").read_bytes()
+        loader = self._lua.eval("function(code) return loadstring(code, '=sandbox.lua') end")
+        chunk = loader(setup)
+        self._run = chunk(self._lua.table_from({k.encode(): v for k, v in host.items()}), to_lua(self._lua, specs))
+        self._lua.execute(b"python = nil; package.loaded.python = nil")
+        self._lua.gccollect()
+
+    # -- host functions: each catches everything, so no Python exception reaches Lua ----------
+    def _guard(self, fn: Callable[..., Any], fallback: Any) -> Callable[..., Any]:
+        def guarded(*args: Any) -> Any:
+            try:
+                return fn(*args)
+            except BaseException:  # noqa: BLE001 - a Python exception object must never reach Lua
+                return fallback
+
+        return guarded
+
+    def _print(self, count: int, *values: Any) -> None:
+        if self._log is None:
+            return
+        args = list(values) + [None] * (int(count) - len(values))
+        self._log.add(" ".join(render(from_lua(v, strict=False)) for v in args))
+
+    def _to_json(self, value: Any = None) -> Any:
+        try:
+            return json.dumps(from_lua(value), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        except (Unconvertible, ValueError) as exc:
+            return None, f"to_json: {exc}".encode()
+
+    def _from_json(self, data: Any = None) -> Any:
+        if not isinstance(data, bytes):
+            return None, b"from_json: expected a string"
+        try:
+            value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            return None, f"from_json: {exc}".encode()
+        return to_lua(self._lua, value), None
+
+    def _service(self, alias: bytes, operation: bytes, arguments: Any = None) -> Any:
+        if self._call_service is None:
+            return None
+        try:
+            python_args = from_lua(arguments)
+        except Unconvertible as exc:
+            value: Any = {"error": f"arguments: {exc}", "status": 400, "type": "QueryError"}
+        else:
+            value = self._call_service(text(alias), text(operation), python_args)
+        return to_lua(self._lua, value)
+
+    def log(self, line: str) -> None:
+        """Add a line to the running script's log (service warnings use this)."""
+        if self._log is not None:
+            self._log.add(line)
+
+    def _memory_limit(self, on: bool) -> None:
+        self._lua.set_max_memory(self._memory_cap if on else 0)
+
+    # -- running a script ----------------------------------------------------------------------
+    def run(
+        self,
+        source: str | bytes,
+        name: str,
+        limits: LuaLimits,
+        request: Mapping[str, Any] | None = None,
+        env: Mapping[str, str] | None = None,
+        modules: Mapping[str, tuple[str, str]] | None = None,
+    ) -> Outcome:
+        """Run one script in a fresh environment; never raises for anything the script does."""
+        lua = self._lua
+        log = self._log = _Log(limits.max_log_lines, limits.max_log_bytes)
+        request_table = to_lua(lua, dict(request or {}))
+        response = lua.table_from({b"code": 200, b"message": b"Ok", b"headers": lua.table()})
+        module_table = None
+        if modules:
+            module_table = to_lua(
+                lua,
+                {
+                    "sources": {m: src for m, (_, src) in modules.items()},
+                    "files": {m: f for m, (f, _) in modules.items()},
+                },
+            )
+            module_table[b"loaded"] = lua.table()
+        step = min(HOOK_STEP, limits.max_instructions)
+        lua_limits = to_lua(
+            lua,
+            {
+                "step": step,
+                "max_ticks": math.ceil(limits.max_instructions / step),
+                "deadline": time.monotonic() + limits.timeout_seconds,
+                "instruction_msg": f"instruction limit exceeded (lua.max_instructions = {limits.max_instructions})",
+                "timeout_msg": f"time limit exceeded (lua.timeout_seconds = {limits.timeout_seconds:g})",
+                "memory_msg": f"memory limit exceeded (lua.max_memory = {limits.max_memory} bytes)",
+            },
+        )
+        source_bytes = source.encode("utf-8") if isinstance(source, str) else source
+        self._memory_cap = lua.get_memory_used() + limits.max_memory
+        try:
+            status, _env, *rest = self._run(
+                source_bytes, ("=" + name).encode(), request_table, response, to_lua(lua, dict(env or {})),
+                module_table, lua_limits,
+            )
+        except LuaMemoryError:
+            lua.set_max_memory(0)
+            status, rest = b"error", [f"memory limit exceeded (lua.max_memory = {limits.max_memory} bytes)".encode()]
+        except LuaError as exc:  # only reachable through a sandbox defect; report, never crash
+            lua.set_max_memory(0)
+            status, rest = b"error", [f"internal error: {exc}".encode()]
+        finally:
+            self._log = None
+        del _env
+        return self._outcome(status == b"ok", rest, response, log)
+
+    def _outcome(self, ok: bool, rest: list[Any], response: Any, log: _Log) -> Outcome:
+        if not ok:
+            message = text(rest[0]) if rest and isinstance(rest[0], (bytes, str)) else "script failed"
+            return Outcome(False, 500, "Internal Server Error", {"content-type": "text/plain"}, log.lines, message)
+        returned = rest[0] if rest else None
+        if returned is not None:  # `return x` sets the body, as Murano's `return "text"` does
+            response[b"message"] = returned
+        try:
+            code = from_lua(response[b"code"], strict=False)
+            message = from_lua(response[b"message"], strict=False)
+            raw_headers = from_lua(response[b"headers"], strict=False)
+        except Exception as exc:  # noqa: BLE001 - a malformed response is the script's error
+            return Outcome(False, 500, "Internal Server Error", {}, log.lines, f"response: {exc}")
+        if not isinstance(code, int) or not 100 <= code <= 999:
+            return Outcome(
+                False, 500, "Internal Server Error", {}, log.lines, f"response.code must be an HTTP status, got {code!r}"
+            )
+        headers = {str(k).lower(): str(v) for k, v in raw_headers.items()} if isinstance(raw_headers, dict) else {}
+        if "content-type" not in headers:
+            headers["content-type"] = "text/plain" if isinstance(message, str) else "application/json"
+        return Outcome(True, code, message, headers, log.lines)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"invalid JSON constant {name}")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex

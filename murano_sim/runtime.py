@@ -1,0 +1,126 @@
+"""Runtime.run(script, request=...) -> ScriptResult: the public way to run a Murano script."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .backend import Backend, open_backend
+from .config import Config, load_config, redact
+from .errors import UsageError
+from .lua.vm import LuaVM, Outcome, ServiceBinding
+from .result import Response, ScriptResult
+
+
+class Runtime:
+    """A reusable, sandboxed Murano script runner.
+
+    One Lua VM is shared by every run; each run gets a fresh environment. A Runtime is not
+    thread-safe: runs are serialised by a lock (use one Runtime per thread for parallelism).
+    """
+
+    def __init__(self, config: str | os.PathLike[str] | Mapping[str, Any] | Config | None = None) -> None:
+        self.config = load_config(config)
+        self._secrets = self.config.secrets()
+        self._backend: Backend = open_backend(self.config)
+        self.services = self._backend.services
+        self._calls: list[dict[str, Any]] = []
+        self._deadline: float | None = None
+        self._lock = threading.Lock()
+        self._vm = LuaVM(
+            [ServiceBinding(s.alias, tuple(s.global_names), tuple(s.operations)) for s in self.services.values()],
+            self._call_service,
+        )
+
+    @property
+    def emulator(self) -> Any:
+        """The local Twilio emulator behind `backend: local` (None in live mode)."""
+        return self._backend.emulator
+
+    def run(
+        self,
+        source: str,
+        request: Mapping[str, Any] | None = None,
+        *,
+        name: str = "script.lua",
+        modules: Mapping[str, tuple[str, str]] | None = None,
+    ) -> ScriptResult:
+        """Run Lua source text; `name` is the chunk name used in error messages."""
+        full_request = build_request(request)
+        limits = self.config.limits
+        with self._lock:
+            self._calls = []
+            self._deadline = time.monotonic() + limits.timeout_seconds
+            outcome = self._vm.run(source, name, limits, full_request, self.config.env, modules)
+            calls, self._calls = self._calls, []
+        return self._result(outcome, calls)
+
+    def run_file(self, path: str | os.PathLike[str], request: Mapping[str, Any] | None = None) -> ScriptResult:
+        """Run a Lua file; its file name appears in error messages."""
+        file = Path(path)
+        try:
+            source = file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{file}: cannot read script ({exc.strerror or exc})") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{file}: script is not valid UTF-8") from None
+        return self.run(source, request, name=file.name)
+
+    def close(self) -> None:
+        self._backend.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Runtime(config={self.config.source!r})"
+
+    def _call_service(self, alias: str, operation: str, arguments: Any) -> Any:
+        outcome = self.services[alias].call(operation, arguments, deadline=self._deadline)
+        for warning in outcome.warnings:
+            self._vm.log(warning)
+        self._calls.append(outcome.record)
+        return outcome.value
+
+    def _result(self, outcome: Outcome, calls: list[dict[str, Any]]) -> ScriptResult:
+        secrets = self._secrets
+        logs = [redact(line, secrets) for line in outcome.logs]
+        error = redact(outcome.error, secrets) if outcome.error is not None else None
+        return ScriptResult(Response(outcome.code, outcome.message, outcome.headers), logs, calls, error)
+
+
+def build_request(request: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Murano's request object: defaults for every field, a JSON body decoded to a table."""
+    given = dict(request or {})
+    full: dict[str, Any] = {
+        "method": "GET",
+        "uri": "http://localhost/",
+        "route": "/",
+        "parameters": {},
+        "headers": {},
+        "body": None,
+        "timestamp": int(time.time()),
+        "request_id": uuid.uuid4().hex,
+        "server_ip": "127.0.0.1",
+    }
+    full.update(given)
+    body = full.get("body")
+    if isinstance(body, str):
+        content_type = str({k.lower(): v for k, v in (full.get("headers") or {}).items()}.get("content-type", ""))
+        if "json" in content_type or not content_type:
+            try:
+                decoded = json.loads(body)
+            except ValueError:
+                decoded = None
+            if isinstance(decoded, (dict, list)):
+                full["body"] = decoded
+    return full

@@ -1,0 +1,1 @@
+"""pytest support for Murano scripts (fixtures and case files)."""

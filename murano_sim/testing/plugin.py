@@ -1,0 +1,1 @@
+"""The pytest11 plugin: registered by installing murano-sim."""

@@ -1,0 +1,2 @@
+local out = Twilio.listCall()
+response.message = out

@@ -1,0 +1,2 @@
+local list = Twilio.listMessage()
+response.message = list
