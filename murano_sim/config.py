@@ -232,7 +232,7 @@ def _validate(data: dict[str, Any], source: str) -> None:
         raise _fail(source, "services.twilio.retries", f"must be a whole number from 0 to 10, got {retries!r}")
     backoff = twilio.get("backoff_seconds")
     if isinstance(backoff, bool) or not isinstance(backoff, (int, float)) or not 0 <= backoff <= 10:
-        raise _fail(source, "services.twilio.backoff_seconds", f"must be a number of seconds from 0 to 10, got {backoff!r}")
+        raise _fail(source, "services.twilio.backoff_seconds", f"must be from 0 to 10 seconds, got {backoff!r}")
     if not isinstance(twilio.get("base_url"), str) or not re.match(r"https?://", twilio["base_url"]):
         raise _fail(source, "services.twilio.base_url", "must be an http:// or https:// URL")
     emulator = data["emulator"]

@@ -7,14 +7,14 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .backend import Backend, open_backend
 from .config import Config, load_config, redact
 from .errors import UsageError
-from .lua.vm import LuaVM, Outcome, ServiceBinding
+from .lua.vm import Context, LuaVM, Outcome, ServiceBinding
 from .result import Response, ScriptResult
 
 
@@ -50,16 +50,27 @@ class Runtime:
         *,
         name: str = "script.lua",
         modules: Mapping[str, tuple[str, str]] | None = None,
+        prelude: Sequence[tuple[str, str]] = (),
+        context: Context | None = None,
     ) -> ScriptResult:
-        """Run Lua source text; `name` is the chunk name used in error messages."""
+        """Run Lua source text; `name` is the chunk name used in error messages.
+
+        For whole solutions: `modules` maps `require` names to (file name, source); `prelude`
+        chunks run first in the same environment; `context` (from new_context()) keeps one
+        environment across runs, as Murano does for a solution's event handlers.
+        """
         full_request = build_request(request)
         limits = self.config.limits
         with self._lock:
             self._calls = []
             self._deadline = time.monotonic() + limits.timeout_seconds
-            outcome = self._vm.run(source, name, limits, full_request, self.config.env, modules)
+            outcome = self._vm.run(source, name, limits, full_request, self.config.env, modules, prelude, context)
             calls, self._calls = self._calls, []
         return self._result(outcome, calls)
+
+    def new_context(self) -> Context:
+        """A Lua environment that successive runs share (see run's `context`)."""
+        return Context()
 
     def run_file(self, path: str | os.PathLike[str], request: Mapping[str, Any] | None = None) -> ScriptResult:
         """Run a Lua file; its file name appears in error messages."""

@@ -266,8 +266,11 @@ local function finish(ok, ...)
   return ok, ...
 end
 
--- Returns: "ok", env, n, results...   |   "error", env, message
-local function run(source, chunkname, request, response, env_vars, modules, limits)
+-- Runs one script. `prelude` is a list of {name, source} chunks run first in the same
+-- environment (older-style modules that define global tables); `env` is an environment from
+-- an earlier run to reuse (event handlers of one solution share one context), else a fresh one.
+-- Returns "ok", env, first result   |   "error", env, message
+local function run(source, chunkname, request, response, env_vars, modules, limits, prelude, env)
   modules = modules or { sources = {}, files = {}, loaded = {} }
   state.ticks, state.tripped, state.where = 0, nil, nil
   state.max_ticks = limits.max_ticks
@@ -276,16 +279,26 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   state.timeout_msg = limits.timeout_msg
   state.memory_msg = limits.memory_msg
   math_randomseed(random_seed())
-  local env = new_env(env_vars, modules)
+  env = env or new_env(env_vars, modules)
   env.request, env.response = request, response
   string_mt.__index = env.string
-  local chunk, err = compile(source, chunkname, env)
-  if not chunk then
+  local chunks = {}
+  for i, part in ipairs(prelude or {}) do
+    local chunk, err = compile(part[2], "=" .. part[1], env)
+    if not chunk then return "error", env, err end
+    chunks[i] = chunk
+  end
+  local main, err = compile(source, chunkname, env)
+  if not main then
     return "error", env, err
+  end
+  local function body(...)
+    for i = 1, #chunks do chunks[i]() end
+    return main(...)
   end
   memory_limit(true)
   debug_sethook(on_tick, "", limits.step)
-  local results = { finish(xpcall(chunk, on_error, request, response)) }
+  local results = { finish(xpcall(body, on_error, request, response)) }
   if not results[1] then
     -- An error object's __tostring is script code: describe it under the same limits.
     memory_limit(true)

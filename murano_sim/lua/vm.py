@@ -46,6 +46,13 @@ class Outcome:
     error: str | None = None
 
 
+class Context:
+    """A Lua environment kept across runs (create with Runtime.new_context())."""
+
+    def __init__(self) -> None:
+        self.env: Any = None
+
+
 class _Log:
     """The run's print output, bounded in lines and bytes."""
 
@@ -166,8 +173,15 @@ class LuaVM:
         request: Mapping[str, Any] | None = None,
         env: Mapping[str, str] | None = None,
         modules: Mapping[str, tuple[str, str]] | None = None,
+        prelude: Sequence[tuple[str, str]] = (),
+        context: Context | None = None,
     ) -> Outcome:
-        """Run one script in a fresh environment; never raises for anything the script does."""
+        """Run one script; never raises for anything the script does.
+
+        modules maps a `require` name to (file name, source); prelude chunks (file name,
+        source) run first in the same environment; a Context keeps one environment across
+        runs (Murano's shared context of a solution's event handlers).
+        """
         lua = self._lua
         log = self._log = _Log(limits.max_log_lines, limits.max_log_bytes)
         request_table = to_lua(lua, dict(request or {}))
@@ -197,10 +211,13 @@ class LuaVM:
         source_bytes = source.encode("utf-8") if isinstance(source, str) else source
         self._memory_cap = lua.get_memory_used() + limits.max_memory
         try:
-            status, _env, *rest = self._run(
+            status, run_env, *rest = self._run(
                 source_bytes, ("=" + name).encode(), request_table, response, to_lua(lua, dict(env or {})),
-                module_table, lua_limits,
+                module_table, lua_limits, to_lua(lua, [list(p) for p in prelude]),
+                context.env if context is not None else None,
             )
+            if context is not None:
+                context.env = run_env
         except LuaMemoryError:
             lua.set_max_memory(0)
             status, rest = b"error", [f"memory limit exceeded (lua.max_memory = {limits.max_memory} bytes)".encode()]
@@ -209,7 +226,6 @@ class LuaVM:
             status, rest = b"error", [f"internal error: {exc}".encode()]
         finally:
             self._log = None
-        del _env
         return self._outcome(status == b"ok", rest, response, log)
 
     def _outcome(self, ok: bool, rest: list[Any], response: Any, log: _Log) -> Outcome:
