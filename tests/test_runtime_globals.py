@@ -155,3 +155,17 @@ def test_error_with_table_value_gets_position(runtime):
 def test_syntax_error_is_reported(runtime):
     result = runtime.run("local = 1", name="broken.lua")
     assert result.response.code == 500 and result.error.startswith("broken.lua:1:")
+
+
+def test_empty_json_arrays_stay_arrays(runtime):
+    got = message(runtime, """
+        local t = from_json('{"a":[],"b":{}}')
+        print(t.a, t.b)
+        return {json = to_json(t), a = t.a, b = t.b, n = #t.a}
+    """)
+    assert got == {"json": '{"a":[],"b":{}}', "a": [], "b": {}, "n": 0}
+    assert runtime.run("print(from_json('[]'), {})").logs == ["[] map[]"]
+
+
+def test_empty_list_in_a_service_result_stays_a_list(runtime):
+    assert message(runtime, "return Twilio.listCall{To = '+15550001111'}")["calls"] == []

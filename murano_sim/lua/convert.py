@@ -8,6 +8,7 @@ object inside Lua, which the sandbox never allows).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from .engine import lua_type
@@ -19,18 +20,23 @@ class Unconvertible(ValueError):
     """A Lua value has no JSON-like Python equivalent (a function, a cycle, too deep...)."""
 
 
-def to_lua(lua: Any, value: Any) -> Any:
-    """Python JSON-like value -> Lua value; None (and None-valued keys) become nil/absent."""
+def to_lua(lua: Any, value: Any, mark_empty_array: Callable[[Any], Any] | None = None) -> Any:
+    """Python JSON-like value -> Lua value; None (and None-valued keys) become nil/absent.
+
+    mark_empty_array, when given, tags each empty list's table so it converts back as [].
+    """
     if isinstance(value, str):
         return value.encode("utf-8", "surrogatepass")
     if value is None or isinstance(value, (bool, int, float, bytes)):
         return value
     if isinstance(value, dict):
         return lua.table_from(
-            {_key(k): to_lua(lua, v) for k, v in value.items() if v is not None}
+            {_key(k): to_lua(lua, v, mark_empty_array) for k, v in value.items() if v is not None}
         )
     if isinstance(value, (list, tuple)):
-        return lua.table_from([to_lua(lua, v) for v in value])
+        if not value and mark_empty_array is not None:
+            return mark_empty_array(lua.table())
+        return lua.table_from([to_lua(lua, v, mark_empty_array) for v in value])
     raise Unconvertible(f"cannot pass a {type(value).__name__} to Lua")
 
 
@@ -47,12 +53,20 @@ def text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
-def from_lua(value: Any, *, strict: bool = True, _depth: int = 0, _seen: frozenset[int] = frozenset()) -> Any:
+def from_lua(
+    value: Any,
+    *,
+    strict: bool = True,
+    is_empty_array: Callable[[Any], bool] | None = None,
+    _depth: int = 0,
+    _seen: frozenset[int] = frozenset(),
+) -> Any:
     """Lua value -> Python JSON-like value.
 
     A table whose keys are exactly 1..n (n > 0) becomes a list; any other table a dict with
-    string keys (an empty table is an empty dict). strict=True raises Unconvertible for
-    functions, cycles, NaN or invalid UTF-8; strict=False renders them as text instead.
+    string keys. An empty table is an empty dict unless is_empty_array says it was marked as
+    an array. strict=True raises Unconvertible for functions, cycles, NaN or invalid UTF-8;
+    strict=False renders them as text instead.
     """
     kind = lua_type(value)
     if kind is None:
@@ -81,18 +95,20 @@ def from_lua(value: Any, *, strict: bool = True, _depth: int = 0, _seen: frozens
         return "<cycle>"
     seen = _seen | {ident}
     items = list(value.items())
-    if items and all(type(k) is int for k, _ in items):
+    if not items:
+        return [] if is_empty_array is not None and is_empty_array(value) else {}
+    if all(type(k) is int for k, _ in items):
         keys = sorted(k for k, _ in items)
         if keys[0] == 1 and keys[-1] == len(keys):
             by_key = dict(items)
-            return [from_lua(by_key[i], strict=strict, _depth=_depth + 1, _seen=seen) for i in keys]
+            return [from_lua(by_key[i], strict=strict, is_empty_array=is_empty_array, _depth=_depth + 1, _seen=seen) for i in keys]
     out: dict[str, Any] = {}
     for k, v in items:
-        name = from_lua(k, strict=strict, _depth=_depth + 1, _seen=seen)
+        name = from_lua(k, strict=strict, is_empty_array=is_empty_array, _depth=_depth + 1, _seen=seen)
         if not isinstance(name, str):
             name = _number_key(name) if strict or isinstance(name, (int, float)) else str(name)
         out[name] = from_lua(
-            v, strict=strict, _depth=_depth + 1, _seen=seen
+            v, strict=strict, is_empty_array=is_empty_array, _depth=_depth + 1, _seen=seen
         )
     return dict(sorted(out.items()))
 

@@ -34,6 +34,17 @@ end
 
 local MEMORY_ERROR = "not enough memory"
 
+-- An empty table is ambiguous: JSON `[]` and `{}` both become one. Empty arrays that come
+-- from JSON or a service result carry this (locked) marker, so they go back out as `[]`.
+local EMPTY_ARRAY = { __metatable = false }
+local debug_getmetatable = debug.getmetatable
+local function mark_empty_array(t)
+  return setmetatable(t, EMPTY_ARRAY)
+end
+local function is_empty_array(t)
+  return debug_getmetatable(t) == EMPTY_ARRAY
+end
+
 -- Per-run limit state. `tripped` holds the limit message once a limit is hit: from then on
 -- every hook tick and every pcall/xpcall return re-raises it, so no script can swallow it.
 local state = { ticks = 0, max_ticks = 0, deadline = 0, tripped = nil, instruction_msg = "", timeout_msg = "",
@@ -313,4 +324,4 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   return "ok", env, results[2]
 end
 
-return run
+return run, mark_empty_array, is_empty_array

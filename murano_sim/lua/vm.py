@@ -110,7 +110,10 @@ class LuaVM:
         setup = resources.files(__package__).joinpath("sandbox.lua").read_bytes()
         loader = self._lua.eval("function(code) return loadstring(code, '=sandbox.lua') end")
         chunk = loader(setup)
-        self._run = chunk(self._lua.table_from({k.encode(): v for k, v in host.items()}), to_lua(self._lua, specs))
+        self._run, self._mark_empty_array, is_empty_array = chunk(
+            self._lua.table_from({k.encode(): v for k, v in host.items()}), to_lua(self._lua, specs)
+        )
+        self._is_empty_array = lambda table: bool(is_empty_array(table))
         self._lua.execute(b"python = nil; package.loaded.python = nil")
         self._lua.gccollect()
 
@@ -128,11 +131,11 @@ class LuaVM:
         if self._log is None:
             return
         args = list(values) + [None] * (int(count) - len(values))
-        self._log.add(" ".join(render(from_lua(v, strict=False)) for v in args))
+        self._log.add(" ".join(render(self._from_lua(v, strict=False)) for v in args))
 
     def _to_json(self, value: Any = None) -> Any:
         try:
-            return json.dumps(from_lua(value), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            return json.dumps(self._from_lua(value), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         except (Unconvertible, ValueError) as exc:
             return None, f"to_json: {exc}".encode()
 
@@ -143,18 +146,27 @@ class LuaVM:
             value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
         except (ValueError, RecursionError) as exc:
             return None, f"from_json: {exc}".encode()
-        return to_lua(self._lua, value), None
+        return self._to_lua(value), None
 
     def _service(self, alias: bytes, operation: bytes, arguments: Any = None) -> Any:
         if self._call_service is None:
             return None
         try:
-            python_args = from_lua(arguments)
+            python_args = self._from_lua(arguments)
         except Unconvertible as exc:
             value: Any = {"error": f"arguments: {exc}", "status": 400, "type": "QueryError"}
         else:
-            value = self._call_service(text(alias), text(operation), python_args)
-        return to_lua(self._lua, value)
+            try:
+                value = self._call_service(text(alias), text(operation), python_args)
+            except Exception as exc:  # noqa: BLE001 - a defect must reach Lua as a plain error table
+                value = {"error": f"internal error: {type(exc).__name__}", "status": 500, "type": "ServerError"}
+        return self._to_lua(value)
+
+    def _to_lua(self, value: Any) -> Any:
+        return to_lua(self._lua, value, self._mark_empty_array)
+
+    def _from_lua(self, value: Any, strict: bool = True) -> Any:
+        return from_lua(value, strict=strict, is_empty_array=self._is_empty_array)
 
     def log(self, line: str) -> None:
         """Add a line to the running script's log (service warnings use this)."""
@@ -184,7 +196,7 @@ class LuaVM:
         """
         lua = self._lua
         log = self._log = _Log(limits.max_log_lines, limits.max_log_bytes)
-        request_table = to_lua(lua, dict(request or {}))
+        request_table = self._to_lua(dict(request or {}))
         response = lua.table_from({b"code": 200, b"message": b"Ok", b"headers": lua.table()})
         module_table = None
         if modules:
@@ -236,9 +248,9 @@ class LuaVM:
         if returned is not None:  # `return x` sets the body, as Murano's `return "text"` does
             response[b"message"] = returned
         try:
-            code = from_lua(response[b"code"], strict=False)
-            message = from_lua(response[b"message"], strict=False)
-            raw_headers = from_lua(response[b"headers"], strict=False)
+            code = self._from_lua(response[b"code"], strict=False)
+            message = self._from_lua(response[b"message"], strict=False)
+            raw_headers = self._from_lua(response[b"headers"], strict=False)
         except Exception as exc:  # noqa: BLE001 - a malformed response is the script's error
             return Outcome(False, 500, "Internal Server Error", {}, log.lines, f"response: {exc}")
         if not isinstance(code, int) or not 100 <= code <= 999:

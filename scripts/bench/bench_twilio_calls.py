@@ -1,5 +1,6 @@
-"""Per-call cost of Twilio.postMessage through murano-sim's Python service layer, beside the same
-requests made with plain `requests` and with the official `twilio` SDK, against one loopback server.
+"""Per-call cost of Twilio.postMessage from a Lua script (and through the Python service layer),
+beside the same requests made with plain `requests` and with the official `twilio` SDK, all
+against one loopback server in one run.
 
     python scripts/bench/bench_twilio_calls.py [--calls N] [--rounds R]
 
@@ -28,6 +29,7 @@ from werkzeug.wrappers import Request, Response
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from murano_sim import Runtime  # noqa: E402
 from murano_sim.config import Config, load_config  # noqa: E402
 from murano_sim.services import load_services  # noqa: E402
 
@@ -67,6 +69,17 @@ def python_variants(base_url: str, config: Config) -> dict[str, Variant]:
     client = Client(ACCOUNT_SID, AUTH_TOKEN)
     client.api.base_url = base_url
 
+    runtime = Runtime(load_config({**config.data, "lua": {"max_instructions": 10**9, "timeout_seconds": 600}}))
+    lua_script = (
+        "local n = ... for i = 1, request.parameters.n do local out = Twilio.postMessage{"
+        f"To = '{TO}', From = '{FROM}', Body = '{BODY}'"
+        "} assert(out.status == 'queued', out.error) end"
+    )
+
+    def lua_postmessage(n: int) -> None:
+        result = runtime.run(lua_script, {"parameters": {"n": n}})
+        assert result.error is None and len(result.calls) == n, result.error
+
     def murano_sim(n: int) -> None:
         for _ in range(n):
             outcome = service.call("postMessage", {"To": TO, "From": FROM, "Body": BODY})
@@ -85,6 +98,7 @@ def python_variants(base_url: str, config: Config) -> dict[str, Variant]:
             client.messages.create(to=TO, from_=FROM, body=BODY)
 
     return {
+        "murano-sim Lua Twilio.postMessage": lua_postmessage,
         "murano-sim Service.call": murano_sim,
         "requests.post": plain_requests,
         "requests.Session.post": requests_session,
@@ -135,7 +149,8 @@ def main(argv: list[str] | None = None,
         server.shutdown()
         server.server_close()
     print(f"{args.calls} postMessage sends per variant, median of {args.rounds} rounds, loopback werkzeug server")
-    print("\n".join(report(costs)))
+    print("\n".join(report(costs, "murano-sim Lua Twilio.postMessage")))
+    print("\n".join(report(costs)[len(costs):]))
     return 0
 
 
