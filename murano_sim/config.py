@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
         "owned_numbers": [],
         "allow_hosts": [],
         "seed": None,
+        "call_duration": 5,
     },
 }
 
@@ -241,6 +242,9 @@ def _validate(data: dict[str, Any], source: str) -> None:
     for key in ("accounts", "owned_numbers", "allow_hosts"):
         if not isinstance(emulator.get(key) or [], list):
             raise _fail(source, f"emulator.{key}", "must be a list")
+    duration = emulator.get("call_duration")
+    if isinstance(duration, bool) or not isinstance(duration, int) or duration < 0:
+        raise _fail(source, "emulator.call_duration", f"must be a whole number of seconds, got {duration!r}")
     for i, account in enumerate(emulator.get("accounts") or []):
         if not isinstance(account, dict) or not account.get("AccountSid") or not account.get("AuthToken"):
             raise _fail(source, f"emulator.accounts[{i}]", "needs AccountSid and AuthToken")

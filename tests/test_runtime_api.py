@@ -35,7 +35,8 @@ def test_config_none_without_file_uses_defaults(tmp_path, monkeypatch):
 
 def test_env_substitution_with_default(monkeypatch):
     monkeypatch.setenv("MS_TEST_VALUE", "set")
-    config = load_config({"env": {"A": "${MS_TEST_VALUE}", "B": "${MS_TEST_UNSET:-fallback}", "C": "x${MS_TEST_UNSET}y"}})
+    env = {"A": "${MS_TEST_VALUE}", "B": "${MS_TEST_UNSET:-fallback}", "C": "x${MS_TEST_UNSET}y"}
+    config = load_config({"env": env})
     assert config.env == {"A": "set", "B": "fallback", "C": "xy"}
 
 

@@ -79,7 +79,9 @@ def test_every_reachable_global_is_a_plain_lua_value(runtime):
           seen[t] = true
           for k, v in pairs(t) do
             local kind = type(v)
-            if kind == "userdata" or kind == "thread" or kind == "cdata" then bad[#bad + 1] = path .. "." .. tostring(k) end
+            if kind == "userdata" or kind == "thread" or kind == "cdata" then
+              bad[#bad + 1] = path .. "." .. tostring(k)
+            end
             if kind == "table" then walk(v, path .. "." .. tostring(k)) end
           end
         end

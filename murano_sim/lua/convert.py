@@ -93,7 +93,9 @@ def from_lua(
         if strict:
             raise Unconvertible("table is nested too deeply or contains itself")
         return "<cycle>"
-    seen = _seen | {ident}
+    nested: dict[str, Any] = {
+        "strict": strict, "is_empty_array": is_empty_array, "_depth": _depth + 1, "_seen": _seen | {ident}
+    }
     items = list(value.items())
     if not items:
         return [] if is_empty_array is not None and is_empty_array(value) else {}
@@ -101,14 +103,14 @@ def from_lua(
         keys = sorted(k for k, _ in items)
         if keys[0] == 1 and keys[-1] == len(keys):
             by_key = dict(items)
-            return [from_lua(by_key[i], strict=strict, is_empty_array=is_empty_array, _depth=_depth + 1, _seen=seen) for i in keys]
+            return [from_lua(by_key[i], **nested) for i in keys]
     out: dict[str, Any] = {}
     for k, v in items:
-        name = from_lua(k, strict=strict, is_empty_array=is_empty_array, _depth=_depth + 1, _seen=seen)
+        name = from_lua(k, **nested)
         if not isinstance(name, str):
             name = _number_key(name) if strict or isinstance(name, (int, float)) else str(name)
         out[name] = from_lua(
-            v, strict=strict, is_empty_array=is_empty_array, _depth=_depth + 1, _seen=seen
+            v, **nested
         )
     return dict(sorted(out.items()))
 

@@ -17,7 +17,6 @@ from .convert import Unconvertible, from_lua, text, to_lua
 from .engine import LuaError, LuaMemoryError, lupa_lua
 from .render import format_duration, render
 
-
 HOOK_STEP = 1000  # instructions between two limit checks
 
 
@@ -254,9 +253,8 @@ class LuaVM:
         except Exception as exc:  # noqa: BLE001 - a malformed response is the script's error
             return Outcome(False, 500, "Internal Server Error", {}, log.lines, f"response: {exc}")
         if not isinstance(code, int) or not 100 <= code <= 999:
-            return Outcome(
-                False, 500, "Internal Server Error", {}, log.lines, f"response.code must be an HTTP status, got {code!r}"
-            )
+            problem = f"response.code must be an HTTP status, got {code!r}"
+            return Outcome(False, 500, "Internal Server Error", {}, log.lines, problem)
         headers = {str(k).lower(): str(v) for k, v in raw_headers.items()} if isinstance(raw_headers, dict) else {}
         if "content-type" not in headers:
             headers["content-type"] = "text/plain" if isinstance(message, str) else "application/json"

@@ -1,0 +1,203 @@
+"""The Emulator: one emulated Twilio (accounts, state, clock, webhooks) and its WSGI application."""
+
+from __future__ import annotations
+
+import collections
+import http
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from ..config import Config, load_config
+from ..errors import UsageError
+from . import wire
+from .backend import TwilioBackend, Webhook
+from .clock import Clock, SystemClock
+from .errors import TwilioError, code_for_status
+from .models import API_VERSION, Message
+from .routes import TwilioApp
+from .seed import load_seed, seed_backend
+from .store import MemoryStore, SqliteStore
+from .webhooks import Delivery, attempt
+
+log = logging.getLogger("murano_sim.emulator")
+
+MAX_DELIVERIES = 10_000  # the record of webhook attempts keeps the most recent ones
+
+
+class Emulator:
+    """A stateful stand-in for the parts of Twilio's REST API that Murano's operations use."""
+
+    def __init__(
+        self,
+        config: Config | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        *,
+        clock: Clock | None = None,
+        state_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.config = load_config(config)
+        self.clock: Clock = clock or SystemClock()
+        twilio = self.config.services["twilio"]
+        emulator = self.config.emulator
+        self.primary_account_sid: str = str(twilio.get("AccountSid") or "")
+        self._accounts: dict[str, str] = {}
+        if self.primary_account_sid and twilio.get("AuthToken"):
+            self._accounts[self.primary_account_sid] = str(twilio["AuthToken"])
+        for account in emulator.get("accounts") or []:
+            self._accounts.setdefault(str(account["AccountSid"]), str(account["AuthToken"]))
+        self.allow_hosts: list[str] = [str(h) for h in emulator.get("allow_hosts") or []]
+        self.deliveries: collections.deque[Delivery] = collections.deque(maxlen=MAX_DELIVERIES)
+        self._faults: list[TwilioError] = []
+        self._faults_lock = threading.Lock()
+        self._ticker: threading.Thread | None = None
+        self._ticker_stop = threading.Event()
+        store = self._open_store(state_path)
+        call_duration = int(emulator.get("call_duration", 5))
+        self._backend = TwilioBackend(
+            store, self.clock, owned_numbers=[str(n) for n in emulator.get("owned_numbers") or []],
+            call_duration=call_duration, notify=self._notify, fetch=self._fetch,
+        )
+        snapshot = store.get_meta("seed_snapshot")
+        if snapshot is None:  # a fresh state: seed it, and remember the seeded state for reset()
+            seed_backend(self._backend, self.primary_account_sid,
+                         load_seed(emulator.get("seed"), self.config.base_dir), call_duration)
+            snapshot = self._backend.snapshot()
+            store.set_meta("seed_snapshot", snapshot)
+        self._seed_snapshot = snapshot
+        self.wsgi_app = TwilioApp(self._backend, self._accounts, self._take_fault)
+
+    @staticmethod
+    def _open_store(state_path: str | os.PathLike[str] | None) -> MemoryStore:
+        if state_path is None:
+            return MemoryStore()
+        try:
+            return SqliteStore(state_path)
+        except sqlite3.Error as exc:
+            raise UsageError(f"--state {os.fspath(state_path)}: cannot use as a SQLite state file ({exc})") from None
+
+    def __repr__(self) -> str:
+        return f"Emulator(accounts={len(self._accounts)}, clock={self.clock!r})"
+
+    # --- inspection -------------------------------------------------------------------------
+
+    def messages(self, account_sid: str | None = None) -> list[dict[str, Any]]:
+        """Messages as Twilio's JSON, in creation order (every account's when account_sid is None)."""
+        self._backend.run_due()
+        return [wire.message_json(m) for m in self._backend.records("messages", account_sid)]
+
+    def calls(self, account_sid: str | None = None) -> list[dict[str, Any]]:
+        self._backend.run_due()
+        return [wire.call_json(c) for c in self._backend.records("calls", account_sid)]
+
+    def media(self, account_sid: str | None = None) -> list[dict[str, Any]]:
+        return [wire.media_json(m) for m in self._backend.records("media", account_sid)]
+
+    # --- control ----------------------------------------------------------------------------
+
+    def advance(self, seconds: float) -> None:
+        """Move a manual clock forward; lifecycle steps now due happen and their callbacks are made."""
+        advance = getattr(self.clock, "advance", None)
+        if advance is None:
+            raise UsageError("Emulator.advance() needs a ManualClock (pass clock=ManualClock())")
+        advance(seconds)
+        self._backend.run_due()
+
+    def fail_next(self, status: int, code: int | None = None, count: int = 1) -> None:
+        """Answer the next `count` API requests with a Twilio error body (status, code)."""
+        if not 400 <= status <= 599:
+            raise UsageError(f"fail_next: status must be an HTTP error status (400-599), got {status}")
+        if count < 1:
+            raise UsageError(f"fail_next: count must be at least 1, got {count}")
+        phrase = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else "Error"
+        error = TwilioError(status, code if code is not None else code_for_status(status), phrase)
+        with self._faults_lock:
+            self._faults.extend([error] * count)
+
+    def _take_fault(self) -> TwilioError | None:
+        with self._faults_lock:
+            return self._faults.pop(0) if self._faults else None
+
+    def receive_message(
+        self,
+        *,
+        to: str,
+        from_: str,
+        body: str,
+        url: str | None = None,
+        method: str = "POST",
+        account_sid: str | None = None,
+    ) -> dict[str, Any]:
+        """An inbound SMS: stored as received and, when url is given, POSTed there as Twilio's webhook."""
+        account_sid = account_sid or self.primary_account_sid
+        if account_sid not in self._accounts:
+            raise UsageError(f"receive_message: unknown account {account_sid}")
+        message = self._backend.receive_message(account_sid, to=to, from_=from_, body=body)
+        if url:
+            self._notify(Webhook("inbound-sms", url, method, _inbound_params(message), account_sid))
+        return wire.message_json(message)
+
+    def reset(self) -> None:
+        """Back to the seeded state: seeded records (same SIDs), no deliveries, no pending faults."""
+        self._backend.restore(self._seed_snapshot)
+        self.deliveries.clear()
+        with self._faults_lock:
+            self._faults.clear()
+
+    def start_ticker(self, interval: float = 0.2) -> None:
+        """Apply due lifecycle steps in the background (for a real clock when serving)."""
+        if self._ticker is not None:
+            return
+        self._ticker_stop.clear()
+
+        def tick() -> None:
+            while not self._ticker_stop.wait(interval):
+                try:
+                    self._backend.run_due()
+                except Exception:  # a ticker must survive anything one step does
+                    log.exception("emulator lifecycle step failed")
+
+        self._ticker = threading.Thread(target=tick, name="murano-sim-emulator-ticker", daemon=True)
+        self._ticker.start()
+
+    def stop_ticker(self) -> None:
+        if self._ticker is not None:
+            self._ticker_stop.set()
+            self._ticker.join()
+            self._ticker = None
+
+    def close(self) -> None:
+        self.stop_ticker()
+        with self._backend.lock:
+            self._backend.store.close()
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- webhooks ---------------------------------------------------------------------------
+
+    def _send(self, hook: Webhook) -> Delivery:
+        token = self._accounts.get(hook.account_sid, "")
+        delivery = attempt(hook.url, hook.params, token, hook.method, self.allow_hosts, kind=hook.kind)
+        self.deliveries.append(delivery)
+        return delivery
+
+    def _notify(self, hook: Webhook) -> bool:
+        return self._send(hook).ok
+
+    def _fetch(self, hook: Webhook) -> bool:
+        return self._send(hook).ok
+
+
+def _inbound_params(message: Message) -> dict[str, str]:
+    return {
+        "MessageSid": message.sid, "SmsSid": message.sid, "SmsMessageSid": message.sid,
+        "AccountSid": message.account_sid, "From": message.from_ or "", "To": message.to, "Body": message.body,
+        "NumMedia": "0", "NumSegments": str(message.num_segments), "SmsStatus": "received",
+        "ApiVersion": API_VERSION,
+    }

@@ -1,0 +1,435 @@
+"""The emulated Twilio account state: create, read, list, delete, and lifecycle steps.
+
+All state changes happen under one lock; webhooks (status callbacks, TwiML fetches) are made
+outside it through the `notify` and `fetch` callables the Emulator supplies.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import heapq
+import itertools
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from . import models
+from .clock import Clock
+from .errors import TwilioError, bad_request
+from .models import (
+    API_VERSION,
+    Call,
+    CallRequest,
+    Media,
+    Message,
+    MessageRequest,
+    Record,
+    check_call_request,
+    check_message_request,
+    content_type_for,
+    new_sid,
+    next_call_step,
+    next_message_step,
+    segments_for,
+)
+from .store import MemoryStore, Scope, scope_of
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """An HTTP request Twilio would make to the user's application."""
+
+    kind: str  # message-status | call-status | twiml | inbound-sms
+    url: str
+    method: str
+    params: dict[str, str]
+    account_sid: str
+
+
+@dataclass(frozen=True)
+class DateBound:
+    """A date filter: op '=' same day, '<' on or before, '>' on or after; date-only values compare days."""
+
+    field: str
+    op: str
+    value: datetime
+    date_only: bool
+
+    def accepts(self, record: Record) -> bool:
+        when = getattr(record, self.field)
+        if when is None:
+            return False
+        if self.op == "=" or self.date_only:
+            left, right = when.date(), self.value.date()
+        else:
+            left, right = when, self.value
+        return left == right if self.op == "=" else left <= right if self.op == "<" else left >= right
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    equals: dict[str, str] = field(default_factory=dict)  # record attribute -> required value
+    bounds: tuple[DateBound, ...] = ()
+    page_size: int = 50
+    page: int = 0
+    cursor: tuple[str, str] | None = None  # ("PA", sid): older than sid; ("PB", sid): newer than sid
+
+    def accepts(self, record: Record) -> bool:
+        return all(getattr(record, k) == v for k, v in self.equals.items()) and all(
+            b.accepts(record) for b in self.bounds
+        )
+
+
+@dataclass
+class PageResult:
+    records: list[Record]
+    has_next: bool
+
+
+@dataclass(frozen=True)
+class Token:
+    account_sid: str
+    ttl: int
+    username: str
+    password: str
+    date_created: datetime
+    ice_servers: list[dict[str, str]]
+
+
+_EVENT_FOR_STATUS = {"ringing": "ringing", "in-progress": "answered"}
+
+
+def _take(records: Iterator[Record], query: ListQuery, count: int, skip: int = 0) -> list[Record]:
+    out: list[Record] = []
+    for record in records:
+        if query.accepts(record):
+            if skip:
+                skip -= 1
+                continue
+            out.append(record)
+            if len(out) == count:
+                break
+    return out
+
+
+class TwilioBackend:
+    def __init__(
+        self,
+        store: MemoryStore,
+        clock: Clock,
+        *,
+        owned_numbers: Sequence[str] = (),
+        call_duration: int = 5,
+        notify: Callable[[Webhook], bool] = lambda hook: False,
+        fetch: Callable[[Webhook], bool] = lambda hook: False,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.owned_numbers = list(owned_numbers)
+        self.call_duration = call_duration
+        self.notify = notify
+        self.fetch = fetch
+        self.lock = threading.RLock()
+        self._steps_lock = threading.Lock()  # one thread applies lifecycle steps at a time, in order
+        self._due: list[tuple[datetime, int, str, str]] = []  # (when, tiebreak, sid, action)
+        self._tiebreak = itertools.count()
+        self.reschedule()
+
+    # --- messages ---------------------------------------------------------------------------
+
+    def create_message(self, account_sid: str, req: MessageRequest) -> Message:
+        check_message_request(req, self.owned_numbers)
+        with self.lock:
+            now = self.clock.now()
+            body = req.body or ""
+            message = Message(
+                sid=new_sid("MM" if req.media_urls else "SM"),
+                account_sid=account_sid,
+                to=req.to or "",
+                from_=req.from_,
+                body=body,
+                status="queued" if req.from_ else "accepted",
+                direction="outbound-api",
+                date_created=now,
+                date_updated=now,
+                num_segments=segments_for(body),
+                num_media=len(req.media_urls),
+                messaging_service_sid=req.messaging_service_sid,
+                status_callback=req.status_callback,
+            )
+            self.store.add(message)
+            for url in req.media_urls:
+                self._add_media(message, url, now)
+            self._schedule(message)
+            return message
+
+    def _add_media(self, message: Message, url: str, when: datetime) -> Media:
+        media = Media(new_sid("ME"), message.account_sid, message.sid, content_type_for(url), url, when, when)
+        return self.store.add(media)  # type: ignore[return-value]
+
+    def receive_message(self, account_sid: str, *, to: str, from_: str, body: str) -> Message:
+        with self.lock:
+            now = self.clock.now()
+            message = Message(
+                sid=new_sid("SM"), account_sid=account_sid, to=to, from_=from_, body=body, status="received",
+                direction="inbound", date_created=now, date_updated=now, date_sent=now,
+                num_segments=segments_for(body), price="-0.00790",
+            )
+            self.store.add(message)
+            return message
+
+    def get_message(self, account_sid: str, sid: str) -> Message | None:
+        with self.lock:
+            record = self.store.get(sid)
+            return record if isinstance(record, Message) and record.account_sid == account_sid else None
+
+    def delete_message(self, account_sid: str, sid: str) -> bool:
+        with self.lock:
+            message = self.get_message(account_sid, sid)
+            if message is None:
+                return False
+            if message.status in models.UNDELETABLE_MESSAGE_STATUSES:
+                raise bad_request(20009, "Cannot delete message because delivery has not been completed.")
+            for media in list(self.store.newest_first(("media", sid))):
+                self.store.delete(media.sid)
+            self.store.delete(sid)
+            return True
+
+    def list_messages(self, account_sid: str, query: ListQuery) -> PageResult:
+        return self._page(("messages", account_sid), query)
+
+    # --- media ------------------------------------------------------------------------------
+
+    def get_media(self, account_sid: str, message_sid: str, sid: str) -> Media | None:
+        with self.lock:
+            record = self.store.get(sid)
+            if isinstance(record, Media) and record.account_sid == account_sid and record.parent_sid == message_sid:
+                return record
+            return None
+
+    def delete_media(self, account_sid: str, message_sid: str, sid: str) -> bool:
+        with self.lock:
+            media = self.get_media(account_sid, message_sid, sid)
+            if media is None:
+                return False
+            self.store.delete(sid)
+            return True
+
+    def list_media(self, account_sid: str, message_sid: str, query: ListQuery) -> PageResult | None:
+        with self.lock:
+            if self.get_message(account_sid, message_sid) is None:
+                return None
+            return self._page(("media", message_sid), query)
+
+    # --- calls ------------------------------------------------------------------------------
+
+    def create_call(self, account_sid: str, req: CallRequest) -> Call:
+        check_call_request(req, self.owned_numbers)
+        with self.lock:
+            now = self.clock.now()
+            call = Call(
+                sid=new_sid("CA"), account_sid=account_sid, to=req.to or "", from_=req.from_ or "", status="queued",
+                direction="outbound-api", date_created=now, date_updated=now, planned_duration=self.call_duration,
+                url=req.url, method=req.method, fallback_url=req.fallback_url, fallback_method=req.fallback_method,
+                twiml=req.twiml, application_sid=req.application_sid, status_callback=req.status_callback,
+                status_callback_method=req.status_callback_method,
+                status_callback_events=list(req.status_callback_events or ("completed",)),
+            )
+            self.store.add(call)
+            if call.status_callback and "initiated" in call.status_callback_events:
+                self._push(now, call.sid, "initiated")
+            self._schedule(call)
+            return call
+
+    def get_call(self, account_sid: str, sid: str) -> Call | None:
+        with self.lock:
+            record = self.store.get(sid)
+            return record if isinstance(record, Call) and record.account_sid == account_sid else None
+
+    def delete_call(self, account_sid: str, sid: str) -> bool:
+        with self.lock:
+            call = self.get_call(account_sid, sid)
+            if call is None:
+                return False
+            if call.status in models.LIVE_CALL_STATUSES:
+                raise bad_request(20009, "Cannot delete a call that is queued, ringing or in progress.")
+            self.store.delete(sid)
+            return True
+
+    def list_calls(self, account_sid: str, query: ListQuery) -> PageResult:
+        return self._page(("calls", account_sid), query)
+
+    # --- tokens -----------------------------------------------------------------------------
+
+    def create_token(self, account_sid: str, ttl: int) -> Token:
+        username = hashlib.sha256(os.urandom(32)).hexdigest()
+        password = base64.b64encode(os.urandom(33)).decode()
+        turn = [("turn:global.turn.twilio.com:3478?transport=udp"), ("turn:global.turn.twilio.com:3478?transport=tcp"),
+                ("turn:global.turn.twilio.com:443?transport=tcp")]
+        stun = "stun:global.stun.twilio.com:3478"
+        servers = [{"url": stun, "urls": stun}] + [
+            {"url": url, "urls": url, "username": username, "credential": password} for url in turn
+        ]
+        return Token(account_sid, ttl, username, password, self.clock.now(), servers)
+
+    # --- paging -----------------------------------------------------------------------------
+
+    def _page(self, scope: Scope, query: ListQuery) -> PageResult:
+        size = query.page_size
+        with self.lock:
+            if query.cursor is None:
+                found = _take(self.store.newest_first(scope), query, size + 1, skip=query.page * size)
+                return PageResult(found[:size], len(found) > size)
+            kind, sid = query.cursor
+            seq = self.store.seq_of(sid)
+            if seq is None:
+                raise TwilioError(400, 21481, "Invalid PageToken")
+            if kind == "PA":
+                found = _take(self.store.newest_first(scope, seq), query, size + 1)
+                return PageResult(found[:size], len(found) > size)
+            newer = _take(self.store.oldest_first(scope, seq), query, size)
+            return PageResult(list(reversed(newer)), True)
+
+    # --- introspection (for tests and the pytest plugin) --------------------------------------
+
+    def records(self, kind: str, account_sid: str | None) -> list[Record]:
+        with self.lock:
+            found = [r for r in self.store.all_records() if scope_of(r)[0] == kind]
+            return [r for r in found if account_sid is None or r.account_sid == account_sid]
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def _push(self, when: datetime, sid: str, action: str) -> None:
+        heapq.heappush(self._due, (when, next(self._tiebreak), sid, action))
+
+    def _schedule(self, record: Record) -> None:
+        step = next_message_step(record) if isinstance(record, Message) else (
+            next_call_step(record) if isinstance(record, Call) else None)
+        if step is not None:
+            self._push(step[1], record.sid, "step")
+
+    def reschedule(self) -> None:
+        """Rebuild the pending lifecycle steps from the stored records (after load or reset)."""
+        with self.lock:
+            self._due.clear()
+            for record in self.store.all_records():
+                self._schedule(record)
+
+    def run_due(self) -> None:
+        """Apply every lifecycle step due by now, in time order, and make the webhooks they cause."""
+        with self._steps_lock:
+            while (hooks := self._apply_next()) is not None:
+                for hook in hooks:
+                    self.notify(hook)
+
+    def _apply_next(self) -> list[Webhook] | None:
+        """Apply the earliest due step; None when nothing is due."""
+        with self.lock:
+            if not self._due or self._due[0][0] > self.clock.now():
+                return None
+            when, _, sid, action = heapq.heappop(self._due)
+            record = self.store.get(sid)
+            if isinstance(record, Message):
+                return self._advance_message(record, when)
+            if not isinstance(record, Call):
+                return []
+            if action == "initiated":
+                return self._call_event(record, "initiated", when, status="initiated")
+            step = next_call_step(record)
+            if step is None or step[1] != when:
+                return []
+            if step[0] != "in-progress":
+                return self._advance_call(record, step[0], when)
+            attempts = self._twiml_attempts(record)
+        # The TwiML fetch is network I/O: made outside the state lock so API requests keep flowing.
+        connected = not attempts or any(self.fetch(hook) for hook in attempts)
+        with self.lock:
+            return self._advance_call(record, "in-progress" if connected else "failed", when)
+
+    def _advance_message(self, message: Message, when: datetime) -> list[Webhook]:
+        step = next_message_step(message)
+        if step is None or step[1] != when:
+            return []
+        message.status, message.date_updated = step[0], when
+        if message.status == "sent":
+            message.date_sent = when
+            message.price = models.message_price(message)
+        self.store.save(message)
+        self._schedule(message)
+        if not message.status_callback:
+            return []
+        params = {
+            "MessageSid": message.sid, "MessageStatus": message.status, "SmsSid": message.sid,
+            "SmsStatus": message.status, "AccountSid": message.account_sid, "From": message.from_ or "",
+            "To": message.to, "ApiVersion": API_VERSION,
+        }
+        return [Webhook("message-status", message.status_callback, "POST", params, message.account_sid)]
+
+    def _call_params(self, call: Call, status: str) -> dict[str, str]:
+        return {
+            "CallSid": call.sid, "AccountSid": call.account_sid, "From": call.from_, "To": call.to,
+            "Caller": call.from_, "Called": call.to, "CallStatus": status, "Direction": call.direction,
+            "ApiVersion": API_VERSION,
+        }
+
+    def _twiml_attempts(self, call: Call) -> list[Webhook]:
+        params = self._call_params(call, "in-progress")
+        return [
+            Webhook("twiml", url, method, params, call.account_sid)
+            for url, method in ((call.url, call.method), (call.fallback_url, call.fallback_method))
+            if url
+        ]
+
+    def _advance_call(self, call: Call, status: str, when: datetime) -> list[Webhook]:
+        call.status, call.date_updated = status, when
+        if status == "in-progress":
+            call.start_time = when
+        elif status in ("completed", "failed"):
+            call.end_time = when
+            started = call.start_time or when
+            call.duration = int((when - started).total_seconds())
+            call.price = models.call_price(call.duration) if status == "completed" else None
+        self.store.save(call)
+        self._schedule(call)
+        event = _EVENT_FOR_STATUS.get(status, "completed")
+        return self._call_event(call, event, when, status=status)
+
+    def _call_event(self, call: Call, event: str, when: datetime, *, status: str) -> list[Webhook]:
+        if not call.status_callback or event not in call.status_callback_events:
+            return []
+        params = self._call_params(call, status)
+        params.update({
+            "CallbackSource": "call-progress-events", "SequenceNumber": str(call.callback_sequence),
+            "Timestamp": models.rfc2822(when),
+        })
+        if event == "completed":
+            params["CallDuration"] = str(call.duration or 0)
+            params["Duration"] = str(-(-(call.duration or 0) // 60))
+        call.callback_sequence += 1
+        self.store.save(call)
+        return [Webhook("call-status", call.status_callback, call.status_callback_method, params, call.account_sid)]
+
+    # --- seeding and reset ------------------------------------------------------------------
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [models.to_state(r) for r in self.store.all_records()]
+
+    def restore(self, states: Iterable[dict[str, Any]]) -> None:
+        with self.lock:
+            self.store.restore(models.from_state(s) for s in states)
+            self.reschedule()
+
+    def add_seeded(self, record: Record, media_urls: Sequence[str] = ()) -> None:
+        with self.lock:
+            self.store.add(record)
+            if isinstance(record, Message):
+                for url in media_urls:
+                    self._add_media(record, url, record.date_created)
+            self._schedule(record)
+
+

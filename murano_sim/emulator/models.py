@@ -1,0 +1,372 @@
+"""The domain: Twilio's records, their validation rules, message segments and lifecycle timings.
+
+Nothing here knows about HTTP; the wire layer parses requests into plain values first.
+"""
+
+from __future__ import annotations
+
+import math
+import mimetypes
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import bad_request, invalid_parameter
+
+API_VERSION = "2010-04-01"
+
+# --- segments ------------------------------------------------------------------------------
+
+_GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENSION = set("^{}\\[~]|€")  # each costs an escape septet plus itself
+
+
+def _pack(costs: Sequence[int], single: int, multi: int) -> int:
+    """Segments needed for units of the given costs: one segment if all fit, else greedy packing
+    (a unit never straddles two segments, as an escape pair or surrogate pair cannot)."""
+    if sum(costs) <= single:
+        return 1
+    segments, used = 1, 0
+    for cost in costs:
+        if used + cost > multi:
+            segments, used = segments + 1, 0
+        used += cost
+    return segments
+
+
+def segments_for(body: str) -> int:
+    """How many SMS segments Twilio bills for a body (GSM-7 when possible, else UCS-2)."""
+    if all(ch in _GSM7_BASIC or ch in _GSM7_EXTENSION for ch in body):
+        return _pack([2 if ch in _GSM7_EXTENSION else 1 for ch in body], 160, 153)
+    return _pack([2 if ord(ch) > 0xFFFF else 1 for ch in body], 70, 67)  # UTF-16 code units
+
+
+# --- records -------------------------------------------------------------------------------
+
+
+def rfc2822(when: datetime) -> str:
+    """Twilio's date format: 'Thu, 24 Aug 2023 05:01:45 +0000'."""
+    return format_datetime(when, usegmt=False)
+
+
+def new_sid(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class Message:
+    sid: str
+    account_sid: str
+    to: str
+    from_: str | None
+    body: str
+    status: str
+    direction: str
+    date_created: datetime
+    date_updated: datetime
+    date_sent: datetime | None = None
+    num_segments: int = 1
+    num_media: int = 0
+    price: str | None = None
+    error_code: int | None = None
+    error_message: str | None = None
+    messaging_service_sid: str | None = None
+    status_callback: str | None = None
+    seq: int = 0
+
+
+@dataclass(slots=True)
+class Media:
+    sid: str
+    account_sid: str
+    parent_sid: str
+    content_type: str
+    url: str
+    date_created: datetime
+    date_updated: datetime
+    seq: int = 0
+
+
+@dataclass(slots=True)
+class Call:
+    sid: str
+    account_sid: str
+    to: str
+    from_: str
+    status: str
+    direction: str
+    date_created: datetime
+    date_updated: datetime
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    duration: int | None = None
+    planned_duration: int = 5
+    parent_call_sid: str | None = None
+    url: str | None = None
+    method: str = "POST"
+    fallback_url: str | None = None
+    fallback_method: str = "POST"
+    twiml: str | None = None
+    application_sid: str | None = None
+    status_callback: str | None = None
+    status_callback_method: str = "POST"
+    status_callback_events: list[str] = field(default_factory=lambda: ["completed"])
+    callback_sequence: int = 0
+    price: str | None = None
+    seq: int = 0
+
+
+Record = Message | Media | Call
+RECORD_TYPES: dict[str, type] = {"Message": Message, "Media": Media, "Call": Call}
+_DATE_FIELDS = {"date_created", "date_updated", "date_sent", "start_time", "end_time"}
+
+
+def to_state(record: Record) -> dict[str, Any]:
+    """A JSON-safe dict of a record (for SQLite and reset snapshots)."""
+    out: dict[str, Any] = {"kind": type(record).__name__}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        out[f.name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+def from_state(state: Mapping[str, Any]) -> Record:
+    cls = RECORD_TYPES[state["kind"]]
+    values = {}
+    for f in fields(cls):
+        if f.name in state:
+            value = state[f.name]
+            if f.name in _DATE_FIELDS and value is not None:
+                value = datetime.fromisoformat(value)
+            values[f.name] = list(value) if isinstance(value, list) else value
+    return cls(**values)
+
+
+# --- statuses and lifecycle ----------------------------------------------------------------
+
+MESSAGE_STATUSES = (
+    "queued sending sent failed delivered undelivered receiving received accepted scheduled read "
+    "partially_delivered canceled"
+).split()
+CALL_STATUSES = "queued ringing in-progress completed busy failed no-answer canceled".split()
+CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
+
+# Seconds after creation at which an outbound message reaches each status.
+MESSAGE_STEPS = {"accepted": ("queued", 0), "queued": ("sending", 1), "sending": ("sent", 2), "sent": ("delivered", 3)}
+CALL_RINGING_AFTER = 1
+CALL_ANSWERED_AFTER = 3
+UNDELETABLE_MESSAGE_STATUSES = {"accepted", "scheduled", "queued", "sending", "receiving"}
+LIVE_CALL_STATUSES = {"queued", "ringing", "in-progress"}
+
+
+def next_message_step(message: Message) -> tuple[str, datetime] | None:
+    if message.direction == "inbound" or message.status not in MESSAGE_STEPS:
+        return None
+    status, offset = MESSAGE_STEPS[message.status]
+    return status, message.date_created + timedelta(seconds=offset)
+
+
+def next_call_step(call: Call) -> tuple[str, datetime] | None:
+    if call.status == "queued":
+        return "ringing", call.date_created + timedelta(seconds=CALL_RINGING_AFTER)
+    if call.status == "ringing":
+        return "in-progress", call.date_created + timedelta(seconds=CALL_ANSWERED_AFTER)
+    if call.status == "in-progress":
+        started = call.start_time or call.date_created
+        return "completed", started + timedelta(seconds=call.planned_duration)
+    return None
+
+
+def message_price(message: Message) -> str:
+    per_unit = 0.02 if message.num_media else 0.0079
+    units = 1 if message.num_media else message.num_segments
+    return f"{-per_unit * units:.5f}"
+
+
+def call_price(seconds: int) -> str:
+    return f"{-0.014 * max(1, math.ceil(seconds / 60)):.5f}"
+
+
+# --- rules for creating records ------------------------------------------------------------
+
+_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+_SHORT_CODE = re.compile(r"^\d{5,6}$")
+_ALPHA_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
+_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+
+# Twilio's test-credential numbers; the emulator honours them for every account.
+MESSAGE_FROM_MAGIC = {
+    "+15005550001": (21212, "The 'From' number +15005550001 is not a valid phone number, shortcode, or alphanumeric "
+                     "sender ID."),
+    "+15005550007": (21606, "The 'From' phone number provided (+15005550007) is not a valid message-capable Twilio "
+                     "phone number for this destination/account."),
+    "+15005550008": (21611, "This 'From' number has exceeded the maximum number of queued messages."),
+}
+MESSAGE_TO_MAGIC = {
+    "+15005550001": (21211, "The 'To' number +15005550001 is not a valid phone number."),
+    "+15005550002": (21612, "The 'To' phone number: +15005550002, is not currently reachable using the 'From' phone "
+                     "number via SMS."),
+    "+15005550003": (21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' "
+                     "number: +15005550003."),
+    "+15005550004": (21610, "Attempt to send to unsubscribed recipient"),
+    "+15005550009": (21614, "'To' number is not a valid mobile number"),
+}
+CALL_FROM_MAGIC = {
+    "+15005550001": (21212, "The 'From' number +15005550001 is not a valid phone number or client identifier."),
+}
+CALL_TO_MAGIC = {
+    "+15005550001": (21217, "Phone number does not appear to be valid"),
+    "+15005550002": (21214, "'To' phone number cannot be reached"),
+    "+15005550003": (21215, "Account not authorized to call +15005550003. Perhaps you need to enable some "
+                     "international permissions."),
+    "+15005550004": (21216, "Account not allowed to call +15005550004"),
+}
+MAGIC_SUCCESS_FROM = "+15005550006"
+MAX_BODY = 1600
+MAX_MEDIA = 10
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _strip_channel(address: str) -> str:
+    return address.split(":", 1)[1] if address.startswith("whatsapp:") else address
+
+
+def valid_to(address: str) -> bool:
+    return bool(_E164.match(_strip_channel(address)))
+
+
+def valid_sender(address: str) -> bool:
+    bare = _strip_channel(address)
+    return bool(_E164.match(bare) or _SHORT_CODE.match(bare) or _ALPHA_SENDER.match(bare))
+
+
+def _raise_magic(table: Mapping[str, tuple[int, str]], number: str) -> None:
+    if number in table:
+        code, message = table[number]
+        raise bad_request(code, message)
+
+
+@dataclass(frozen=True)
+class MessageRequest:
+    """The fields of a create-message request the emulator acts on."""
+
+    to: str | None
+    from_: str | None
+    body: str | None
+    media_urls: tuple[str, ...] = ()
+    messaging_service_sid: str | None = None
+    status_callback: str | None = None
+
+
+def check_message_request(req: MessageRequest, owned_numbers: Sequence[str]) -> None:
+    """Raise the TwilioError Twilio would give for this create-message request, if any."""
+    if not req.to:
+        raise bad_request(21604, "A 'To' phone number is required.")
+    if not req.from_ and not req.messaging_service_sid:
+        raise bad_request(21603, "A 'From' phone number is required.")
+    if not req.body and not req.media_urls:
+        raise bad_request(21602, "Message body is required.")
+    if req.body and len(req.body) > MAX_BODY:
+        raise bad_request(21617, "The concatenated message body exceeds the 1600 character limit.")
+    if len(req.media_urls) > MAX_MEDIA:
+        raise bad_request(21623, "Number of media files exceeds allowed limit of 10.")
+    if any(not _is_http_url(url) for url in req.media_urls):
+        raise bad_request(21620, "Invalid media URL(s).")
+    if req.status_callback and not _is_http_url(req.status_callback):
+        raise bad_request(21609, f"Invalid StatusCallback URL: {req.status_callback}")
+    if req.messaging_service_sid and not re.match(r"^MG[0-9a-fA-F]{32}$", req.messaging_service_sid):
+        raise invalid_parameter(f"Invalid MessagingServiceSid: {req.messaging_service_sid}")
+    if req.from_:
+        _raise_magic(MESSAGE_FROM_MAGIC, req.from_)
+        if not valid_sender(req.from_):
+            raise bad_request(21212, f"The 'From' number {req.from_} is not a valid phone number, shortcode, "
+                                     "or alphanumeric sender ID.")
+    _raise_magic(MESSAGE_TO_MAGIC, req.to)
+    if not valid_to(req.to):
+        raise bad_request(21211, f"The 'To' number {req.to} is not a valid phone number.")
+    if req.from_ and owned_numbers and req.from_ != MAGIC_SUCCESS_FROM and req.from_ not in owned_numbers:
+        raise bad_request(21606, f"The 'From' phone number provided ({req.from_}) is not a valid message-capable "
+                                 "Twilio phone number for this destination/account.")
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    to: str | None
+    from_: str | None
+    url: str | None = None
+    method: str = "POST"
+    fallback_url: str | None = None
+    fallback_method: str = "POST"
+    twiml: str | None = None
+    application_sid: str | None = None
+    status_callback: str | None = None
+    status_callback_method: str = "POST"
+    status_callback_events: tuple[str, ...] = ()
+
+
+def _valid_callee(address: str) -> bool:
+    return address.startswith(("client:", "sip:")) or valid_to(address)
+
+
+def check_call_request(req: CallRequest, owned_numbers: Sequence[str]) -> None:
+    """Raise the TwilioError Twilio would give for this create-call request, if any."""
+    if not req.to:
+        raise bad_request(21201, "No 'To' number is specified")
+    if not req.from_:
+        raise bad_request(21213, "No 'From' number is specified")
+    if not (req.url or req.twiml or req.application_sid):
+        raise bad_request(21205, "Url parameter is required.")
+    for name, url in (("Url", req.url), ("FallbackUrl", req.fallback_url)):
+        if url and not _is_http_url(url):
+            raise bad_request(21205, f"{name} is not a valid URL: {url}")
+    if req.status_callback and not _is_http_url(req.status_callback):
+        raise bad_request(21609, f"Invalid StatusCallback URL: {req.status_callback}")
+    if req.application_sid and not re.match(r"^AP[0-9a-fA-F]{32}$", req.application_sid):
+        raise invalid_parameter(f"Invalid ApplicationSid: {req.application_sid}")
+    for name, method in (("Method", req.method), ("FallbackMethod", req.fallback_method),
+                         ("StatusCallbackMethod", req.status_callback_method)):
+        if method not in ("GET", "POST"):
+            raise invalid_parameter(f"{name} must be GET or POST, got {method}")
+    for event in req.status_callback_events:
+        if event not in CALL_EVENTS:
+            raise invalid_parameter(f"StatusCallbackEvent must be one of {', '.join(CALL_EVENTS)}, got {event}")
+    _raise_magic(CALL_FROM_MAGIC, req.from_)
+    if not (_valid_callee(req.from_) or valid_sender(req.from_)):
+        raise bad_request(21212, f"The 'From' number {req.from_} is not a valid phone number or client identifier.")
+    _raise_magic(CALL_TO_MAGIC, req.to)
+    if not _valid_callee(req.to):
+        raise bad_request(21211, f"The 'To' number {req.to} is not a valid phone number.")
+    if owned_numbers and req.from_ != MAGIC_SUCCESS_FROM and req.from_ not in owned_numbers:
+        raise bad_request(21210, f"The source phone number provided, {req.from_}, is not yet verified for your "
+                                 "account.")
+
+
+def content_type_for(url: str) -> str:
+    """The media content type Twilio would report, guessed from the URL's extension (no network)."""
+    guessed, _ = mimetypes.guess_type(urlsplit(url).path)
+    return guessed or "application/octet-stream"
+
+
+def check_ttl(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return 86400
+    if not re.fullmatch(r"\d{1,9}", raw.strip()):
+        raise invalid_parameter(f"Ttl must be a non-negative integer, got {raw!r}")
+    return int(raw)
+
+
+def check_sid(value: str, prefixes: tuple[str, ...]) -> bool:
+    return bool(_SID.match(value)) and value[:2] in prefixes
+

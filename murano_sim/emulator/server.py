@@ -1,0 +1,97 @@
+"""Serving the emulator over real HTTP: a threaded Werkzeug server in a background thread."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from ..config import Config, load_config
+from ..errors import UsageError
+from .app import Emulator
+
+log = logging.getLogger("murano_sim.emulator")
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler, logging to our logger at debug level instead of stderr."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - Werkzeug's signature
+        log.debug("%s - %s", self.address_string(), message % args)
+
+
+class EmulatorServer:
+    """A running HTTP server for an Emulator; `url` is its base URL. Use as a context manager."""
+
+    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.emulator = emulator
+        self._server = make_server(host, port, emulator.wsgi_app, threaded=True, request_handler=_RequestHandler)
+        self._server.daemon_threads = True
+        bound = self._server.server_address
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{bound[1]}"
+        self._owns_ticker = not hasattr(emulator.clock, "advance")  # a manual clock moves only on advance()
+        if self._owns_ticker:
+            emulator.start_ticker()
+        # A short poll interval makes shutdown() prompt.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="murano-sim-emulator-http", daemon=True)
+        self._thread.start()
+
+    def shutdown(self) -> None:
+        if self._thread is None:
+            return
+        self._server.shutdown()
+        self._thread.join()
+        self._server.server_close()
+        self._thread = None
+        if self._owns_ticker:
+            self.emulator.stop_ticker()
+
+    def __enter__(self) -> EmulatorServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        return f"EmulatorServer({self.url})"
+
+
+def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
+    """Start serving `emulator` over HTTP in a background thread."""
+    try:
+        return EmulatorServer(emulator, host, port)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def main_serve(
+    config: Config | str | os.PathLike[str] | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8470,
+    state_path: str | os.PathLike[str] | None = None,
+) -> int:
+    """`murano-sim twilio-emulator`: serve in real time until SIGINT/SIGTERM; first stdout line is the URL."""
+    emulator = Emulator(load_config(config), state_path=state_path)
+    try:
+        server = serve(emulator, host, port)
+    except UsageError:
+        emulator.close()
+        raise
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        print(server.url, flush=True)
+        while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly
+            pass
+    finally:
+        server.shutdown()
+        emulator.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
