@@ -8,9 +8,7 @@ from typing import Any
 import requests
 
 from .config import Config
-
-# `.invalid` never resolves: if the in-process mount were ever bypassed, nothing leaves the machine.
-LOCAL_BASE_URL = "http://twilio-emulator.invalid"
+from .services import LOCAL_BASE_URL, load_services
 
 
 @dataclass
@@ -33,8 +31,6 @@ def open_backend(config: Config, emulator: Any = None) -> Backend:
     byte-for-byte the requests it would send to Twilio (the benchmark in
     scripts/bench/bench_emulator.py measures this against a loopback server).
     """
-    from .services import load_services
-
     if config.services["twilio"]["backend"] != "local":
         return Backend(load_services(config))
     from .emulator import Emulator, WSGIAdapter

@@ -25,6 +25,7 @@ commands:
                         2 for a usage or configuration error
   twilio-emulator       serve the local Twilio emulator over HTTP
   serve SOLUTION_DIR    serve a whole Murano solution's endpoints over HTTP
+  twilio-inbound URL    send a signed inbound-SMS webhook to URL, as Twilio would
 
 Configuration comes from --config FILE, else ./config.yaml if present, else built-in
 defaults (local Twilio emulator, demonstration credentials).
@@ -68,6 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
     serve.add_argument("--config", metavar="FILE", help="config.yaml to use")
     serve.add_argument("--json", action="store_true", help="log one JSON object per line")
+
+    inbound = commands.add_parser(
+        "twilio-inbound", help="send a signed inbound-SMS webhook to a URL, as Twilio would"
+    )
+    inbound.add_argument("url", metavar="URL", help="the endpoint (loopback unless emulator.allow_hosts lists it)")
+    inbound.add_argument("--from", dest="from_", required=True, metavar="NUMBER", help="sender, E.164")
+    inbound.add_argument("--to", required=True, metavar="NUMBER", help="your Twilio number, E.164")
+    inbound.add_argument("--body", required=True, help="the message text")
+    inbound.add_argument("--method", default="POST", choices=["GET", "POST"], help="HTTP method (default POST)")
+    inbound.add_argument("--config", metavar="FILE", help="config.yaml whose AuthToken signs the request")
     return parser
 
 
@@ -117,9 +128,16 @@ def _serve(args: argparse.Namespace) -> int:
     return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json)
 
 
+def _twilio_inbound(args: argparse.Namespace) -> int:
+    from .solution.inbound import main_inbound
+
+    return main_inbound(args.url, args.to, args.from_, args.body, args.config, args.method)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": _run, "twilio-emulator": _twilio_emulator, "serve": _serve}[args.command]
+    commands = {"run": _run, "twilio-emulator": _twilio_emulator, "serve": _serve, "twilio-inbound": _twilio_inbound}
+    handler = commands[args.command]
     try:
         return handler(args)
     except MuranoSimError as exc:

@@ -160,6 +160,7 @@ class Emulator:
                     log.exception("emulator lifecycle step failed")
 
         self._ticker = threading.Thread(target=tick, name="murano-sim-emulator-ticker", daemon=True)
+        self._backend.ticking = True
         self._ticker.start()
 
     def stop_ticker(self) -> None:
@@ -167,6 +168,7 @@ class Emulator:
             self._ticker_stop.set()
             self._ticker.join()
             self._ticker = None
+            self._backend.ticking = False
 
     def close(self) -> None:
         self.stop_ticker()

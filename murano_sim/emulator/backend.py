@@ -130,6 +130,7 @@ class TwilioBackend:
         self.store = store
         self.clock = clock
         self.owned_numbers = list(owned_numbers)
+        self.ticking = False  # set while a background ticker applies due steps
         self.call_duration = call_duration
         self.notify = notify
         self.fetch = fetch

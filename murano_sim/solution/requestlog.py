@@ -1,0 +1,124 @@
+"""The solution log: per script run, a script record and one record per service call (Murano's shape).
+
+Text mode prints a readable block per request; JSON mode one JSON object per line. Every line
+is redacted with the configured secrets before it is written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any, TextIO
+
+from ..config import redact
+from ..result import ScriptResult
+
+
+def script_records(
+    result: ScriptResult,
+    *,
+    service: str,
+    event: str,
+    parameters: Any,
+    request_id: str,
+    execution_time_ms: float,
+    file: str | None = None,
+) -> list[dict[str, Any]]:
+    """The records one run produces: the script log first, then its service-call log."""
+    stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    records: list[dict[str, Any]] = [
+        {
+            "type": "script",
+            "timestamp": stamp,
+            "request_id": request_id,
+            "service": service,
+            "event": event,
+            "file": file,
+            "parameters": parameters,
+            "status": result.response.code,
+            "execution_time_ms": round(execution_time_ms, 3),
+            "script_output": list(result.logs),
+            "error": result.error,
+        }
+    ]
+    for call in result.calls:
+        record = {
+            "type": "service_call",
+            "timestamp": stamp,
+            "request_id": request_id,
+            "service_alias": call.get("service"),
+            "function_call": call.get("operation"),
+            "arguments": call.get("arguments"),
+            "status": call.get("status"),
+            "execution_time_ms": call.get("duration_ms"),
+        }
+        if "error" in call:
+            record["error"] = call["error"]
+        else:
+            record["result"] = call.get("result")
+        records.append(record)
+    return records
+
+
+def render_text(record: dict[str, Any]) -> str:
+    """One record as console text (a script record may span several lines)."""
+    if record.get("type") == "script":
+        lines = [
+            f"{record['timestamp']} [{record['service']}] {record['event']} -> {record['status']} "
+            f"({record['execution_time_ms']:.1f} ms) parameters={_compact(record['parameters'])} "
+            f"request_id={record['request_id']}"
+        ]
+        lines += [f"  | {line}" for line in record.get("script_output") or []]
+        if record.get("error"):
+            lines.append(f"  ! error: {record['error']}")
+        return "\n".join(lines)
+    if record.get("type") == "service_call":
+        outcome = f" error={_compact(record['error'])}" if "error" in record else ""
+        return (
+            f"  > call {record['service_alias']}.{record['function_call']} -> {record['status']} "
+            f"({_number(record.get('execution_time_ms'))} ms) arguments={_compact(record['arguments'])}{outcome}"
+        )
+    return f"{record.get('timestamp', '')} {record.get('message', _compact(record))}".strip()
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _number(value: Any) -> str:
+    return f"{value:.1f}" if isinstance(value, (int, float)) else "?"
+
+
+class SolutionLog:
+    """Writes records to a stream (stdout by default) and hands them to listeners, thread-safely."""
+
+    def __init__(self, stream: TextIO | None = None, *, json_lines: bool = False, secrets: Iterable[str] = ()) -> None:
+        self._stream = stream
+        self.json_lines = json_lines
+        self._secrets = list(secrets)
+        self._lock = threading.Lock()
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
+
+    def write(self, records: Iterable[dict[str, Any]]) -> None:
+        # Redact the serialised form, so listeners and both output modes see the same safe records.
+        safe = [json.loads(redact(_compact(record), self._secrets)) for record in records]
+        for listener in self.listeners:
+            for record in safe:
+                listener(record)
+        render = _compact if self.json_lines else render_text
+        text = "\n".join(render(record) for record in safe)
+        stream = self._stream or sys.stdout
+        with self._lock:
+            try:
+                stream.write(text + "\n")
+                stream.flush()
+            except (OSError, ValueError):  # a closed console must not fail the request
+                pass
+
+    def message(self, message: str, **fields: Any) -> None:
+        """A record that is not a script run: reloads, load errors, startup notes."""
+        stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+        self.write([{"type": "server", "timestamp": stamp, "message": message, **fields}])

@@ -1,0 +1,161 @@
+"""Serving a solution over real HTTP: a threaded Werkzeug server, in the background or as `murano-sim serve`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from ..config import Config, check_live_credentials, load_config
+from ..errors import UsageError
+from ..runtime import Runtime
+from .app import DEV_PREFIX, SolutionApp
+from .requestlog import SolutionLog
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per request: the solution log already has one record per run."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+def _listen(host: str, port: int, app: Any) -> BaseWSGIServer:
+    try:
+        return make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
+    except (OSError, OverflowError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise UsageError(f"cannot listen on {host}:{port} ({reason})") from None
+
+
+def base_url(server: BaseWSGIServer, host: str) -> str:
+    """http://HOST:PORT with the port actually bound (so port 0 shows the one picked)."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{server.server_port}"
+
+
+class SolutionServer:
+    """A solution served from a background thread; use as a context manager or call shutdown()."""
+
+    def __init__(self, app: SolutionApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self._server = _listen(host, port, app)
+        self.url = base_url(self._server, host)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="murano-sim-solution", daemon=True
+        )
+        self._thread.start()
+
+    def shutdown(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> SolutionServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+
+def serve_solution(
+    solution_dir: str | os.PathLike[str],
+    runtime: Runtime,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    log: SolutionLog | None = None,
+) -> SolutionServer:
+    """Load a solution (ConfigError if it does not load) and serve it in a background thread."""
+    server = SolutionServer(SolutionApp(solution_dir, runtime, log), host, port)
+    start_lifecycles(runtime)
+    return server
+
+
+def start_lifecycles(runtime: Runtime) -> None:
+    """On a real clock, the emulator's ticker advances lifecycles and makes their callbacks.
+
+    The ticker, not the script's own API request, must deliver them: a callback to this
+    solution waits for the runtime that the calling script holds.
+    """
+    emulator = runtime.emulator
+    if emulator is not None and not hasattr(emulator.clock, "advance"):
+        emulator.start_ticker()
+
+
+def config_for(solution_dir: str | os.PathLike[str], config_path: str | os.PathLike[str] | None) -> Config:
+    """--config FILE, else SOLUTION_DIR/config.yaml, else ./config.yaml, else the built-in defaults."""
+    if config_path is not None:
+        return load_config(config_path)
+    beside = Path(solution_dir) / "config.yaml"
+    return load_config(beside if beside.is_file() else None)
+
+
+class _Stop(Exception):
+    """Raised in the main thread by SIGTERM/SIGINT to leave serve_forever."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stop(signum)
+
+
+def _on_stop_signals(handler: Any) -> Any:
+    """Set the SIGINT/SIGTERM handlers (main thread only); returns the previous ones."""
+    if threading.current_thread() is not threading.main_thread():
+        return handler
+    if not isinstance(handler, dict):
+        handler = {signal.SIGINT: handler, signal.SIGTERM: handler}
+    return {sig: signal.signal(sig, h) for sig, h in handler.items()}
+
+
+def main_serve(
+    solution_dir: str | os.PathLike[str],
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    config_path: str | os.PathLike[str] | None = None,
+    *,
+    json_logs: bool = False,
+) -> int:
+    """`murano-sim serve`: the base URL is the first stdout line; serves until SIGINT/SIGTERM, then 0."""
+    config = config_for(solution_dir, config_path)
+    check_live_credentials(config)
+    log = SolutionLog(json_lines=json_logs, secrets=config.secrets())
+    with Runtime(config) as runtime:
+        app = SolutionApp(solution_dir, runtime, log)
+        start_lifecycles(runtime)
+        previous = _on_stop_signals(_stop)
+        try:
+            server = _listen(host, port, app)
+            try:
+                print(base_url(server, host), flush=True)
+                _announce(app, log, config)
+                server.serve_forever()
+            except (_Stop, KeyboardInterrupt):
+                pass
+            finally:
+                server.server_close()
+        finally:
+            _on_stop_signals(previous)
+    log.message("stopped")
+    return 0
+
+
+def _announce(app: SolutionApp, log: SolutionLog, config: Config) -> None:
+    solution = app.solution
+    twilio = config.services["twilio"]
+    log.message(
+        f"serving {solution.root} ({solution.layout} layout) with config {config.source}; "
+        f"twilio backend {twilio['backend']}",
+        layout=solution.layout,
+    )
+    for endpoint in solution.endpoints:
+        note = "" if endpoint.served else " (not served: murano-sim serves HTTP endpoints only)"
+        log.message(f"endpoint {endpoint.method} {endpoint.path} -> {endpoint.file}:{endpoint.line}{note}")
+    for (service, event), handler in sorted(solution.handlers.items()):
+        trigger = f"POST {DEV_PREFIX}/events/{service}/{event}"
+        log.message(f"event {service} {event} -> {handler.file}:{handler.line} (trigger: {trigger})")

@@ -1,0 +1,2 @@
+-- A test file: never deployed, so its malformed header must not stop the solution loading.
+--#ENDPOINT NOPE

@@ -1,0 +1,7 @@
+local shapes = {}
+
+function shapes.square(side)
+  return side * side
+end
+
+return shapes
