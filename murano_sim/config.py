@@ -70,7 +70,11 @@ class Config:
 
     @property
     def limits(self) -> LuaLimits:
-        return LuaLimits(**self.data["lua"])
+        lua = self.data["lua"]
+        cached = self.__dict__.get("_limits")
+        if cached is None or cached[0] != lua:  # rebuilt only if someone edited data["lua"]
+            cached = self.__dict__["_limits"] = (dict(lua), LuaLimits(**lua))
+        return cached[1]
 
     @property
     def env(self) -> dict[str, str]:

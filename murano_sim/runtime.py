@@ -6,7 +6,6 @@ import json
 import os
 import threading
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -120,7 +119,7 @@ def build_request(request: Mapping[str, Any] | None) -> dict[str, Any]:
         "headers": {},
         "body": None,
         "timestamp": int(time.time()),
-        "request_id": uuid.uuid4().hex,
+        "request_id": os.urandom(16).hex(),
         "server_ip": "127.0.0.1",
     }
     full.update(given)

@@ -20,19 +20,37 @@ class Unconvertible(ValueError):
     """A Lua value has no JSON-like Python equivalent (a function, a cycle, too deep...)."""
 
 
+_PLAIN = (bool, int, float, bytes, type(None))
+
+
 def to_lua(lua: Any, value: Any, mark_empty_array: Callable[[Any], Any] | None = None) -> Any:
     """Python JSON-like value -> Lua value; None (and None-valued keys) become nil/absent.
 
     mark_empty_array, when given, tags each empty list's table so it converts back as [].
     """
-    if isinstance(value, str):
+    kind = type(value)  # exact-type dispatch first: this runs for every request and result
+    if kind is str:
         return value.encode("utf-8", "surrogatepass")
-    if value is None or isinstance(value, (bool, int, float, bytes)):
+    if kind is dict:
+        items = {}
+        for k, v in value.items():
+            vkind = type(v)
+            if vkind is str:
+                v = v.encode("utf-8", "surrogatepass")
+            elif v is None:
+                continue
+            elif vkind not in _PLAIN:
+                v = to_lua(lua, v, mark_empty_array)
+            items[k.encode("utf-8", "surrogatepass") if type(k) is str else _key(k)] = v
+        return lua.table_from(items)
+    if kind in _PLAIN:
+        return value
+    if isinstance(value, str):
+        return str(value).encode("utf-8", "surrogatepass")
+    if isinstance(value, _PLAIN):
         return value
     if isinstance(value, dict):
-        return lua.table_from(
-            {_key(k): to_lua(lua, v, mark_empty_array) for k, v in value.items() if v is not None}
-        )
+        return to_lua(lua, dict(value), mark_empty_array)
     if isinstance(value, (list, tuple)):
         if not value and mark_empty_array is not None:
             return mark_empty_array(lua.table())
@@ -41,6 +59,8 @@ def to_lua(lua: Any, value: Any, mark_empty_array: Callable[[Any], Any] | None =
 
 
 def _key(key: Any) -> Any:
+    if type(key) is str:
+        return key.encode("utf-8", "surrogatepass")
     if isinstance(key, str):
         return key.encode("utf-8", "surrogatepass")
     if isinstance(key, (int, float, bytes)) and not isinstance(key, bool):

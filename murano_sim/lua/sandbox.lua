@@ -12,9 +12,10 @@ local loadstring, setfenv, unpack = loadstring or load, setfenv, unpack or table
 local string_byte, string_format, table_concat = string.byte, string.format, table.concat
 local debug_sethook, debug_getinfo, debug_getregistry = debug.sethook, debug.getinfo, debug.getregistry
 local math_randomseed = math.randomseed
-local now, log, encode_json, decode_json, call_service, format_duration, random_seed, memory_limit =
-  host.now, host.log, host.to_json, host.from_json, host.call_service, host.format_duration, host.random_seed,
-  host.memory_limit
+local now, log, encode_json, decode_json, call_service, format_duration, memory_limit =
+  host.now, host.log, host.to_json, host.from_json, host.call_service, host.format_duration, host.memory_limit
+-- Reseeding every run from a secret base means no script can fix or predict the next one's numbers.
+local seed_base, runs = host.random_seed(), 0
 
 -- Compiled loops never call the count hook, so the JIT must stay off for limits to hold.
 if jit then
@@ -172,11 +173,23 @@ for _, spec in ipairs(service_specs) do
       return result
     end
   end
-  service_functions[#service_functions + 1] = { names = spec.names, functions = functions }
+  service_functions[#service_functions + 1] = { names = spec.names, functions = functions, size = #spec.operations }
 end
 
-local function copy(source)
-  local out = {}
+-- Pre-sized tables: growing a fresh table key by key rehashes it several times per run.
+local has_table_new, table_new = pcall(require, "table.new")
+if not has_table_new then
+  table_new = function() return {} end
+end
+
+local function count(source)
+  local n = 0
+  for _ in pairs(source) do n = n + 1 end
+  return n
+end
+
+local function copy(source, size)
+  local out = table_new(0, size or count(source))
   for k, v in pairs(source) do out[k] = v end
   return out
 end
@@ -197,16 +210,19 @@ for _, name in ipairs(BASE) do base_values[name] = _G[name] end
 
 local os_date, os_time, os_clock, os_difftime = os.date, os.time, os.clock, os.difftime
 
+local sizes = { string = count(pristine.string), table = count(pristine.table), math = count(pristine.math),
+  env = count(base_values) + 16 }
+
 local function new_env(env_vars, modules)
-  local env = {}
+  local env = table_new(0, sizes.env)
   for name, value in pairs(base_values) do env[name] = value end
   env.pcall, env.xpcall = safe_pcall, safe_xpcall
   env.print = script_print
   env.to_json, env.from_json = to_json, from_json
   env.bench = { measure = measure }
-  env.string = copy(pristine.string)
-  env.table = copy(pristine.table)
-  env.math = copy(pristine.math)
+  env.string = copy(pristine.string, sizes.string)
+  env.table = copy(pristine.table, sizes.table)
+  env.math = copy(pristine.math, sizes.math)
   env.os = {
     date = os_date, time = os_time, clock = os_clock, difftime = os_difftime,
     getenv = function(name) return env_vars[name] end,
@@ -214,8 +230,9 @@ local function new_env(env_vars, modules)
   local load = make_load(env)
   env.load, env.loadstring = load, load
   for _, service in ipairs(service_functions) do
+    local functions = copy(service.functions, service.size)  -- one table behind all its aliases
     for _, name in ipairs(service.names) do
-      env[name] = copy(service.functions)
+      env[name] = functions
     end
   end
   env.require = function(name)
@@ -281,15 +298,16 @@ end
 -- environment (older-style modules that define global tables); `env` is an environment from
 -- an earlier run to reuse (event handlers of one solution share one context), else a fresh one.
 -- Returns "ok", env, first result   |   "error", env, message
-local function run(source, chunkname, request, response, env_vars, modules, limits, prelude, env)
+local function run(source, chunkname, request, response, env_vars, modules, limits, deadline, prelude, env)
   modules = modules or { sources = {}, files = {}, loaded = {} }
   state.ticks, state.tripped, state.where = 0, nil, nil
   state.max_ticks = limits.max_ticks
-  state.deadline = limits.deadline
+  state.deadline = deadline
   state.instruction_msg = limits.instruction_msg
   state.timeout_msg = limits.timeout_msg
   state.memory_msg = limits.memory_msg
-  math_randomseed(random_seed())
+  runs = runs + 1
+  math_randomseed((seed_base + runs * 7919) % 2147483647)
   env = env or new_env(env_vars, modules)
   env.request, env.response = request, response
   string_mt.__index = env.string
@@ -321,7 +339,13 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   if state.tripped then
     return "error", env, state.tripped
   end
-  return "ok", env, results[2]
+  -- `return x` sets the body, as Murano's `return "text"` does. Empty headers come back as nil
+  -- so that the host need not walk an empty table.
+  local message = results[2]
+  if message == nil then message = rawget(response, "message") end
+  local headers = rawget(response, "headers")
+  if type(headers) == "table" and next(headers) == nil then headers = nil end
+  return "ok", env, rawget(response, "code"), message, headers
 end
 
 return run, mark_empty_array, is_empty_array

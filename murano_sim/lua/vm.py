@@ -6,7 +6,6 @@ import json
 import math
 import random
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -93,6 +92,8 @@ class LuaVM:
         self._call_service = call_service
         self._log: _Log | None = None
         self._memory_cap = 0
+        self._limit_tables: dict[LuaLimits, Any] = {}
+        self._env_cache: tuple[dict[str, str], Any] | None = None
         host = {
             "now": time.monotonic,
             "log": self._guard(self._print, None),
@@ -172,6 +173,26 @@ class LuaVM:
         if self._log is not None:
             self._log.add(line)
 
+    def _limits_table(self, limits: LuaLimits) -> Any:
+        """The Lua-side limit settings, built once per distinct LuaLimits."""
+        table = self._limit_tables.get(limits)
+        if table is None:
+            step = min(HOOK_STEP, limits.max_instructions)
+            table = self._limit_tables[limits] = to_lua(self._lua, {
+                "step": step,
+                "max_ticks": math.ceil(limits.max_instructions / step),
+                "instruction_msg": f"instruction limit exceeded (lua.max_instructions = {limits.max_instructions})",
+                "timeout_msg": f"time limit exceeded (lua.timeout_seconds = {limits.timeout_seconds:g})",
+                "memory_msg": f"memory limit exceeded (lua.max_memory = {limits.max_memory} bytes)",
+            })
+        return table
+
+    def _env_table(self, env: Mapping[str, str]) -> Any:
+        """The solution environment for os.getenv; reused while unchanged (scripts cannot reach it)."""
+        if self._env_cache is None or self._env_cache[0] != env:
+            self._env_cache = (dict(env), to_lua(self._lua, dict(env)))
+        return self._env_cache[1]
+
     def _memory_limit(self, on: bool) -> None:
         self._lua.set_max_memory(self._memory_cap if on else 0)
 
@@ -207,24 +228,13 @@ class LuaVM:
                 },
             )
             module_table[b"loaded"] = lua.table()
-        step = min(HOOK_STEP, limits.max_instructions)
-        lua_limits = to_lua(
-            lua,
-            {
-                "step": step,
-                "max_ticks": math.ceil(limits.max_instructions / step),
-                "deadline": time.monotonic() + limits.timeout_seconds,
-                "instruction_msg": f"instruction limit exceeded (lua.max_instructions = {limits.max_instructions})",
-                "timeout_msg": f"time limit exceeded (lua.timeout_seconds = {limits.timeout_seconds:g})",
-                "memory_msg": f"memory limit exceeded (lua.max_memory = {limits.max_memory} bytes)",
-            },
-        )
         source_bytes = source.encode("utf-8") if isinstance(source, str) else source
         self._memory_cap = lua.get_memory_used() + limits.max_memory
         try:
             status, run_env, *rest = self._run(
-                source_bytes, ("=" + name).encode(), request_table, response, to_lua(lua, dict(env or {})),
-                module_table, lua_limits, to_lua(lua, [list(p) for p in prelude]),
+                source_bytes, ("=" + name).encode(), request_table, response, self._env_table(env or {}),
+                module_table, self._limits_table(limits), time.monotonic() + limits.timeout_seconds,
+                to_lua(lua, [list(p) for p in prelude]) if prelude else None,
                 context.env if context is not None else None,
             )
             if context is not None:
@@ -237,19 +247,17 @@ class LuaVM:
             status, rest = b"error", [f"internal error: {exc}".encode()]
         finally:
             self._log = None
-        return self._outcome(status == b"ok", rest, response, log)
+        return self._outcome(status == b"ok", rest, log)
 
-    def _outcome(self, ok: bool, rest: list[Any], response: Any, log: _Log) -> Outcome:
+    def _outcome(self, ok: bool, rest: list[Any], log: _Log) -> Outcome:
         if not ok:
             message = text(rest[0]) if rest and isinstance(rest[0], (bytes, str)) else "script failed"
             return Outcome(False, 500, "Internal Server Error", {"content-type": "text/plain"}, log.lines, message)
-        returned = rest[0] if rest else None
-        if returned is not None:  # `return x` sets the body, as Murano's `return "text"` does
-            response[b"message"] = returned
+        code, message, raw_headers = (list(rest) + [None, None, None])[:3]
         try:
-            code = self._from_lua(response[b"code"], strict=False)
-            message = self._from_lua(response[b"message"], strict=False)
-            raw_headers = self._from_lua(response[b"headers"], strict=False)
+            code = from_lua(code, strict=False)
+            message = text(message) if type(message) is bytes else self._from_lua(message, strict=False)
+            raw_headers = {} if raw_headers is None else from_lua(raw_headers, strict=False)
         except Exception as exc:  # noqa: BLE001 - a malformed response is the script's error
             return Outcome(False, 500, "Internal Server Error", {}, log.lines, f"response: {exc}")
         if not isinstance(code, int) or not 100 <= code <= 999:
@@ -264,6 +272,3 @@ class LuaVM:
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"invalid JSON constant {name}")
 
-
-def new_request_id() -> str:
-    return uuid.uuid4().hex
