@@ -24,10 +24,17 @@ class Runtime:
     thread-safe: runs are serialised by a lock (use one Runtime per thread for parallelism).
     """
 
-    def __init__(self, config: str | os.PathLike[str] | Mapping[str, Any] | Config | None = None) -> None:
+    def __init__(
+        self,
+        config: str | os.PathLike[str] | Mapping[str, Any] | Config | None = None,
+        *,
+        emulator: Any = None,
+    ) -> None:
+        """`emulator`: an Emulator to put behind `backend: local` (e.g. one on a ManualClock);
+        by default the runtime builds its own from the config."""
         self.config = load_config(config)
         self._secrets = self.config.secrets()
-        self._backend: Backend = open_backend(self.config)
+        self._backend: Backend = open_backend(self.config, emulator)
         self.services = self._backend.services
         self._calls: list[dict[str, Any]] = []
         self._deadline: float | None = None

@@ -1,1 +1,20 @@
-"""pytest support for Murano scripts (fixtures and case files)."""
+"""pytest support for Murano scripts: fixtures, `test_*.murano.yaml` case files, `*_test.lua` tests.
+
+The plugin itself (murano_sim.testing.plugin) is registered through the pytest11 entry point.
+"""
+
+from .cases import Case, CaseFileError, load_cases
+from .control import TwilioControl
+from .runner import ScriptRunner
+from .testbed import base_config, merge_config, open_testbed
+
+__all__ = [
+    "Case",
+    "CaseFileError",
+    "ScriptRunner",
+    "TwilioControl",
+    "base_config",
+    "load_cases",
+    "merge_config",
+    "open_testbed",
+]

@@ -1,1 +1,86 @@
-"""The pytest11 plugin: registered by installing murano-sim."""
+"""The pytest11 plugin: registered by installing murano-sim.
+
+Collects `test_*.murano.yaml` case files and `*_test.lua` files, and provides the fixtures
+`murano`, `twilio`, `murano_config` and `murano_snapshot`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ..errors import MuranoSimError
+from .collect import CaseFile, LuaTestFile, is_case_file, is_lua_test_file
+from .fixtures import murano, murano_config, murano_snapshot, twilio
+from .settings import SETTINGS_KEY, Settings, settings_of
+
+__all__ = ["murano", "murano_config", "murano_snapshot", "twilio"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("murano-sim", "Murano script tests (murano-sim)")
+    group.addoption(
+        "--murano-snapshot-update", action="store_true", default=False,
+        help="write response snapshots (<case file>.snapshots/<case>.json) instead of comparing them",
+    )
+    group.addoption(
+        "--murano-config", metavar="FILE", default=None,
+        help="base config.yaml for murano fixtures, case files and *_test.lua (default: built-in, local emulator)",
+    )
+    parser.addini("murano_config", "base config.yaml for murano-sim tests, relative to the ini file", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "murano(config=None, env=None, limits=None, seed=None): configure the murano fixture for a test"
+    )
+    config.addinivalue_line(
+        "markers", "murano_cassette(name): record/replay live Twilio HTTP in cassettes/<name> beside the test"
+    )
+    settings = Settings(
+        rootpath=Path(config.rootpath),
+        config_path=_config_path(config),
+        snapshot_update=bool(config.getoption("murano_snapshot_update")),
+    )
+    if settings.config_path is not None:
+        try:
+            settings.base()  # a wrong --murano-config stops the session with one line, before any test
+        except MuranoSimError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    config.stash[SETTINGS_KEY] = settings
+
+
+def _config_path(config: pytest.Config) -> Path | None:
+    given = config.getoption("murano_config")
+    if given:
+        return Path(config.invocation_params.dir) / given
+    ini = str(config.getini("murano_config") or "")
+    if ini:
+        base = Path(config.inipath).parent if config.inipath else Path(config.rootpath)
+        return base / ini
+    return None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if SETTINGS_KEY in config.stash:
+        settings_of(config).close()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if is_case_file(file_path):
+        return CaseFile.from_parent(parent, path=file_path)
+    if is_lua_test_file(file_path):
+        return LuaTestFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    path = settings_of(config).config_path
+    return f"murano-sim: base config {path}" if path else None
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    written = settings_of(config).snapshots_written if SETTINGS_KEY in config.stash else []
+    if written:
+        terminalreporter.write_line(f"murano-sim: {len(written)} snapshot(s) written")

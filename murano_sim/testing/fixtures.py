@@ -1,0 +1,119 @@
+"""The fixtures: `murano` (a Runtime on a fresh emulator), `twilio` (its controls), and friends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..config import Config
+from ..errors import UsageError
+from ..result import ScriptResult
+from .cassettes import cassette
+from .collect import ScriptFailure, check_snapshot
+from .control import TwilioControl
+from .runner import ScriptRunner
+from .settings import settings_of
+from .snapshots import normalise, snapshot_of, snapshot_path
+from .testbed import ConfigSource, base_config, config_overrides, for_replay, merge_config, open_testbed
+
+MARKER_ARGS = ("config", "env", "limits", "seed")
+
+
+@pytest.fixture
+def murano_config(request: pytest.FixtureRequest) -> ConfigSource:
+    """The base configuration of `murano` (a path, dict or Config). Override it in a conftest.py.
+
+    By default: --murano-config / the `murano_config` ini option, else the built-in defaults
+    (local emulator, demonstration credentials). A relative path is taken from the test's folder.
+    """
+    return settings_of(request.config).base()
+
+
+def _test_config(request: pytest.FixtureRequest, source: ConfigSource) -> Config:
+    folder = Path(request.node.path).parent
+    config = source if isinstance(source, Config) else base_config(source, relative_to=folder)
+    # The farthest marker (module) first, the nearest (function) last: nearer settings win.
+    for marker in reversed(list(request.node.iter_markers("murano"))):
+        if marker.args:
+            raise UsageError("@pytest.mark.murano takes keyword arguments only: config=, env=, limits=, seed=")
+        unknown = set(marker.kwargs) - set(MARKER_ARGS)
+        if unknown:
+            raise UsageError(f"@pytest.mark.murano: unknown argument {sorted(unknown)[0]!r} "
+                             f"(known: {', '.join(MARKER_ARGS)})")
+        given = marker.kwargs.get("config")
+        if isinstance(given, (str, Path)):
+            config = base_config(given, relative_to=folder)
+            given = None
+        seed = marker.kwargs.get("seed")
+        if isinstance(seed, (str, Path)):
+            seed = str(folder / seed)
+        overrides = config_overrides(config=given, env=marker.kwargs.get("env"),
+                                     limits=marker.kwargs.get("limits"), seed=seed)
+        config = merge_config(config, overrides)
+    return config
+
+
+def _cassette_path(request: pytest.FixtureRequest) -> Path | None:
+    marker = request.node.get_closest_marker("murano_cassette")
+    if marker is None:
+        return None
+    if len(marker.args) != 1 or not isinstance(marker.args[0], (str, Path)):
+        raise UsageError('@pytest.mark.murano_cassette takes one cassette file name, e.g. "send_sms.yaml"')
+    path = Path(marker.args[0])
+    return path if path.is_absolute() else Path(request.node.path).parent / "cassettes" / path
+
+
+@pytest.fixture
+def murano(request: pytest.FixtureRequest, murano_config: ConfigSource) -> Iterator[ScriptRunner]:
+    """A Runtime bound to a fresh local Twilio emulator (manual clock) for this test alone.
+
+    `murano.run(source, request=None)` and `murano.run_file(path, request=None)` return a
+    ScriptResult; `require("modules.x")` finds the solution's modules/ folder; `.runtime`,
+    `.config` and `.emulator` are there for anything else.
+
+    Per test: @pytest.mark.murano(config={...} or "file.yaml", env={...}, limits={...}, seed=...).
+    In live mode, @pytest.mark.murano_cassette("name.yaml") records to cassettes/name.yaml beside
+    the test file, or replays it when it exists (no network, no Auth Token needed).
+    """
+    config = _test_config(request, murano_config)
+    cassette_file = _cassette_path(request)
+    with ExitStack() as stack:
+        if cassette_file is not None and config.services["twilio"]["backend"] == "live":
+            if cassette_file.is_file():
+                config = for_replay(config)
+            stack.enter_context(cassette(cassette_file, config.secrets()))
+        runtime = stack.enter_context(open_testbed(config))
+        yield ScriptRunner(runtime, Path(request.node.path).parent, settings_of(request.config).rootpath)
+
+
+@pytest.fixture
+def twilio(murano: ScriptRunner) -> TwilioControl:
+    """The emulator behind `murano`: .messages, .calls, .advance(), .fail_next(), .receive_message(), .reset()."""
+    if murano.emulator is None:
+        raise UsageError("the twilio fixture needs services.twilio.backend: local (this test runs live)")
+    return TwilioControl(murano.emulator)
+
+
+@pytest.fixture
+def murano_snapshot(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """Compare a ScriptResult (or any JSON value) with `<test file>.snapshots/<test>[-label].json`.
+
+    --murano-snapshot-update writes it instead. A ScriptResult is reduced as case snapshots are.
+    """
+    used: set[str] = set()
+
+    def check(value: ScriptResult | Any, label: str | None = None) -> None:
+        name = request.node.name + (f"-{label}" if label else "")
+        if name in used:
+            raise UsageError(f"murano_snapshot: {name!r} checked twice in one test; give each a label")
+        used.add(name)
+        data = snapshot_of(value) if isinstance(value, ScriptResult) else normalise(value)
+        mismatches = check_snapshot(request.config, snapshot_path(Path(request.node.path), name), data)
+        if mismatches:
+            raise ScriptFailure(f"snapshot {name!r} failed:", mismatches)
+
+    return check

@@ -1,0 +1,94 @@
+"""Response snapshots: one JSON file per case beside the case file, with volatile values normalised."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..result import ScriptResult
+
+# Twilio SIDs the emulator makes up afresh each run (the Account SID comes from config: kept).
+_SID = re.compile(r"\b(SM|MM|CA|ME|PN|MG|RE|CF|QU|NO)[0-9a-fA-F]{32}\b")
+# RFC 2822 dates as Twilio writes them ("Fri, 27 Nov 2026 03:10:10 +0000").
+_DATE = re.compile(r"\b[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}\b")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def snapshot_of(result: ScriptResult) -> dict[str, Any]:
+    """What a snapshot records: the response, the service calls (no timings) and the error."""
+    data = {
+        "response": {
+            "code": result.response.code,
+            "headers": dict(sorted(result.response.headers.items())),
+            "message": result.response.message,
+        },
+        "calls": [
+            {"operation": c.get("operation"), "arguments": c.get("arguments"), "status": c.get("status")}
+            for c in result.calls
+        ],
+        "error": result.error,
+    }
+    return normalise(data)
+
+
+def normalise(value: Any) -> Any:
+    """The same value with each generated SID numbered by first appearance (<SM1>) and dates as <date>."""
+    numbers: dict[str, str] = {}
+
+    def sid(match: re.Match[str]) -> str:
+        if match.group(0) not in numbers:
+            prefix = match.group(1)
+            count = sum(1 for v in numbers.values() if v.startswith(f"<{prefix}"))
+            numbers[match.group(0)] = f"<{prefix}{count + 1}>"
+        return numbers[match.group(0)]
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, str):
+            return _DATE.sub("<date>", _SID.sub(sid, node))
+        if isinstance(node, dict):
+            return {walk(k): walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    return walk(value)
+
+
+def snapshot_path(case_file: Path, case_name: str) -> Path:
+    """<dir>/<case-file name without .murano.yaml>.snapshots/<case name, file-safe>.json"""
+    stem = case_file.name
+    for suffix in (".murano.yaml", ".murano.yml", ".py"):
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    slug = _UNSAFE.sub("_", case_name).strip("_") or "case"
+    return case_file.parent / f"{stem}.snapshots" / f"{slug}.json"
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def read_snapshot(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_snapshot(path: Path, data: Any) -> bool:
+    """Write atomically (parallel workers may write neighbours); False when it was already current."""
+    text = dumps(data)
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True

@@ -1,0 +1,181 @@
+"""*_test.lua files: each global test_* function is a test with Murano's globals and assertion helpers."""
+
+from __future__ import annotations
+
+import pytest
+from plugin_support import inner_sessions_without_unrelated_plugins  # noqa: F401 - autouse fixture
+
+pytest_plugins = ["pytester"]
+
+
+def test_each_global_test_function_is_an_item_in_file_order(pytester):
+    pytester.makefile(".lua", sms_test="""
+        function test_zebra() end
+        local function test_hidden() error("locals are not tests") end
+        function helper() end
+        test_alpha = function() end
+    """)
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*sms_test.lua::test_zebra PASSED*", "*sms_test.lua::test_alpha PASSED*"])
+
+
+def test_failing_assertion_reports_the_test_file_and_line(pytester):
+    pytester.makefile(".lua", sms_test="""
+        function test_passes()
+          assert_equal(1 + 1, 2)
+        end
+
+        function test_fails()
+          local status = "queued"
+          assert_equal(status, "delivered", "message status")
+        end
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ['sms_test.lua:7: message status: assert_equal failed: expected "delivered", got "queued"']
+    )
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_assertion_in_a_helper_reports_the_helper_line(pytester):
+    pytester.makefile(".lua", sms_test="""
+        local function check(value)
+          assert_true(value)
+        end
+        function test_it() check(false) end
+    """)
+    pytester.runpytest().stdout.fnmatch_lines(["sms_test.lua:2: assert_true failed: got false"])
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("assert_equal({a = 1, b = {2}}, {a = 1, b = {3}})",
+         "assert_equal failed: expected {a=1, b={3}}, got {a=1, b={2}}"),
+        ("assert_not_equal({1}, {1})", "assert_not_equal failed: got the value it must not be: {1}"),
+        ("assert_false(1)", "assert_false failed: got 1"),
+        ("assert_nil('x')", 'assert_nil failed: got "x"'),
+        ("assert_not_nil(nil)", "assert_not_nil failed: got nil"),
+        ('assert_match("abc", "^b")', 'assert_match failed: "abc" does not match pattern "^b"'),
+        ("assert_table_contains({a = {b = 1}}, {a = {b = 2}})",
+         "assert_table_contains failed: at a.b: expected 2, got 1"),
+        ('assert_ok({error = "bad To", status = 400, type = "QueryError"})',
+         "assert_ok failed: service error 400: bad To"),
+        ("assert_error(function() end)", "assert_error failed: the function did not raise an error"),
+        ('assert_error(function() error("boom") end, "bang")',
+         "assert_error failed: error *boom* does not match *bang*"),
+        ('fail("not yet")', "fail: not yet"),
+    ],
+)
+def test_each_helper_fails_with_a_readable_message_at_the_calling_line(pytester, body, message):
+    pytester.makefile(".lua", h_test=f"function test_it()\n  {body}\nend\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"h_test.lua:2: {message}"])
+
+
+def test_passing_helpers_return_quietly(pytester):
+    pytester.makefile(".lua", h_test="""
+        function test_all_pass()
+          assert_equal({a = 1, b = {"x"}}, {b = {"x"}, a = 1})
+          assert_table_contains({a = 1, b = {c = 2, d = 3}}, {b = {c = 2}})
+          assert_match("SM123", "^SM%d+$")
+          assert_nil(nil)
+          local err = assert_error(function() error("boom") end, "boom")
+          assert_match(err, "boom")
+          local value = assert_ok({sid = "SM1"})
+          assert_equal(value.sid, "SM1")
+        end
+    """)
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_twilio_calls_reach_a_fresh_emulator_in_every_test(pytester):
+    send = 'assert_ok(Twilio.postMessage({To = "+15551234567", From = "+15005550006", Body = "hi"}))'
+    pytester.makefile(".lua", t_test=f"""
+        function test_first()
+          {send}
+          assert_equal(#Twilio.listMessage({{}}).messages, 1)
+        end
+        function test_second()
+          {send}
+          assert_equal(#Twilio.listMessage({{}}).messages, 1)
+        end
+    """)
+    pytester.runpytest().assert_outcomes(passed=2)
+
+
+def test_murano_globals_are_there(pytester):
+    pytester.makefile(".lua", g_test="""
+        function test_globals()
+          assert_equal(from_json(to_json({a = 1})).a, 1)
+          assert_equal(type(request), "table")
+          assert_equal(response.code, 200)
+          assert_nil(io)
+          print("visible in the report")
+          fail("show logs")
+        end
+    """)
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(["g_test.lua:7: fail: show logs", "logs:", "  visible in the report"])
+
+
+def test_setup_and_teardown_run_around_each_test(pytester):
+    pytester.makefile(".lua", s_test="""
+        local events = {}
+        function setup() events[#events + 1] = "setup" end
+        function teardown() print("teardown after " .. table.concat(events, ",")) end
+        function test_sees_setup()
+          events[#events + 1] = "test"
+          assert_equal(events, {"setup", "test"})
+          fail("to show the teardown log")
+        end
+    """)
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(["s_test.lua:7: fail: to show the teardown log", "  teardown after setup,test"])
+
+
+def test_require_loads_solution_modules_beside_the_test(pytester):
+    pytester.mkdir("modules")
+    module = "local M = {}\nfunction M.double(x) return 2 * x end\nreturn M\n"
+    (pytester.path / "modules" / "util.lua").write_text(module)
+    (pytester.path / "modules" / "util_test.lua").write_text(
+        'local util = require("modules.util")\nfunction test_double() assert_equal(util.double(21), 42) end\n'
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_file_that_does_not_load_is_one_collection_error(pytester):
+    pytester.makefile(".lua", bad_test="function test_x(\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["bad_test.lua: cannot load the test file: bad_test.lua:*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_lua_runtime_errors_name_the_line(pytester):
+    pytester.makefile(".lua", e_test="function test_x()\n  local t = nil\n  return t.field\nend\n")
+    pytester.runpytest().stdout.fnmatch_lines(["e_test.lua:3: attempt to index*"])
+
+
+def test_limits_apply_to_lua_tests(pytester):
+    pytester.makefile(".lua", l_test="function test_forever() while true do end end\n")
+    pytester.runpytest().stdout.fnmatch_lines(["*instruction limit exceeded*"])
+
+
+def test_base_config_option_applies_to_lua_tests(pytester):
+    pytester.makefile(".yaml", config="env:\n  WHO: from-config\n")
+    pytester.makefile(".lua", c_test='function test_env() assert_equal(os.getenv("WHO"), "from-config") end\n')
+    pytester.runpytest().assert_outcomes(failed=1)
+    pytester.runpytest("--murano-config", "config.yaml").assert_outcomes(passed=1)
+    pytester.makeini("[pytest]\nmurano_config = config.yaml\n")
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_missing_base_config_stops_the_session_with_one_line(pytester):
+    pytester.makefile(".lua", c_test="function test_x() end\n")
+    result = pytester.runpytest("--murano-config", "nope.yaml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*nope.yaml: cannot read config file*"])
