@@ -129,11 +129,12 @@ def substitute(node: Any, environ: Mapping[str, str] | None = None) -> Any:
     return node
 
 
-def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """A deep copy of base with override merged in: nested mappings merge, other values replace."""
+    out = copy.deepcopy(dict(base))
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
+            out[key] = merge(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -170,7 +171,7 @@ def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | Config | No
         source = "config dict"
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: the top level must be a mapping")
-    merged = _merge(DEFAULTS, substitute(raw))
+    merged = merge(DEFAULTS, substitute(raw))
     _apply_standard_env(merged, raw)
     _validate(merged, source)
     return Config(data=merged, source=source, base_dir=base_dir)

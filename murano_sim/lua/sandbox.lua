@@ -274,7 +274,7 @@ local function describe(err)
   if err == MEMORY_ERROR then return state.memory_msg end
   if type(err) == "string" then
     if err:find("stack overflow", 1, true) then
-      return err .. " (recursion deeper than LuaJIT's stack limit)"
+      return err .. " (recursion deeper than LuaJIT's stack limit of 65500 slots)"
     end
     return err
   end

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Config, load_config
+from ..config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Config, load_config, merge
 from ..runtime import Runtime
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config | None
@@ -35,7 +35,7 @@ def merge_config(base: Config, overrides: Mapping[str, Any], base_dir: Path | No
     """base with `overrides` merged in (nested mappings merge; other values replace), validated again."""
     if not overrides:
         return base
-    data = _merge(base.data, overrides)
+    data = merge(base.data, overrides)
     twilio = data["services"]["twilio"]
     if twilio.get("backend") == "live":
         # The emulator's demonstration credentials must not follow a switch to live: drop them so
@@ -57,9 +57,9 @@ def config_overrides(
     """The override mapping for the usual knobs: solution env, Lua limits, an emulator seed."""
     out: dict[str, Any] = copy.deepcopy(dict(config or {}))
     if env:
-        out = _merge(out, {"env": dict(env)})
+        out = merge(out, {"env": dict(env)})
     if limits:
-        out = _merge(out, {"lua": dict(limits)})
+        out = merge(out, {"lua": dict(limits)})
     if seed is not None:
         out.setdefault("emulator", {})
         out["emulator"] = {**out["emulator"], "seed": seed}
@@ -89,12 +89,3 @@ def for_replay(config: Config) -> Config:
     data["services"]["twilio"]["AuthToken"] = REPLAY_AUTH_TOKEN
     return dataclasses.replace(config, data=data)
 
-
-def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(dict(base))
-    for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
