@@ -3,9 +3,17 @@
 from .config import Config, load_config
 from .errors import ConfigError, MuranoSimError, UsageError
 from .result import Response, ScriptResult
-from .runtime import Runtime
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # Runtime pulls in lupa, requests and the emulator: loaded on first use, not on import.
+    if name == "Runtime":
+        from .runtime import Runtime
+
+        return Runtime
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "Config",

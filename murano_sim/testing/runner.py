@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..result import ScriptResult
-from ..runtime import Runtime
 from .modules import solution_modules
+
+if TYPE_CHECKING:  # the runtime is imported when first used: pytest-xdist's controller never needs it
+    from ..runtime import Runtime
 
 
 class ScriptRunner:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from ..config import Config
-from ..runtime import Runtime
 from .testbed import base_config, open_testbed
+
+if TYPE_CHECKING:  # the runtime is imported when first used: pytest-xdist's controller never needs it
+    from ..runtime import Runtime
 
 
 @dataclass

@@ -7,10 +7,12 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Config, load_config, merge
-from ..runtime import Runtime
+
+if TYPE_CHECKING:  # the runtime is imported when first used: pytest-xdist's controller never needs it
+    from ..runtime import Runtime
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config | None
 
@@ -68,6 +70,8 @@ def config_overrides(
 
 def open_testbed(config: Config, clock: Any = None) -> Runtime:
     """A Runtime whose local emulator (if any) uses a ManualClock, so `advance` is deterministic."""
+    from ..runtime import Runtime
+
     if config.services["twilio"]["backend"] != "local":
         return Runtime(config)
     from ..emulator import Emulator, ManualClock
