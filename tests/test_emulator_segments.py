@@ -87,6 +87,7 @@ def test_sign_matches_the_official_request_validator(url, params):
         ("https://api.example.com/cb", ["example.com"], False),
         ("http://10.0.0.1/cb", [], False),
         ("http://127.0.0.1.example.com/cb", [], False),
+        ("http://evil.localhost/cb", [], False),  # could be resolved by a DNS server
         ("not a url", [], False),
         ("http:///nohost", [], False),
     ],

@@ -42,7 +42,9 @@ def is_allowed_host(url: str, allow_hosts: Iterable[str] = ()) -> bool:
         return False
     if not host:
         return False
-    if host == "localhost" or host.endswith(".localhost") or host in {h.lower() for h in allow_hosts}:
+    # Only the literal name localhost and loopback addresses: a name like x.localhost may be
+    # handed to a DNS server, which could answer anything.
+    if host == "localhost" or host in {h.lower() for h in allow_hosts}:
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
