@@ -86,3 +86,11 @@ def test_each_run_gets_the_whole_memory_budget(runtime):
     script = "local s = string.rep('x', 400 * 1024) return #s"
     for _ in range(5):  # 2 MB in all: garbage of earlier runs never eats this run's budget
         assert runtime.run(script).response.message == 400 * 1024
+
+
+def test_instruction_limit_is_counted_to_within_a_thousand():
+    # An empty numeric for loop costs one VM instruction per iteration.
+    with Runtime({"lua": {"max_instructions": 10_500}}) as rt:
+        assert rt.run("for i = 1, 9000 do end return 'done'").response.message == "done"
+        assert rt.run("for i = 1, 11500 do end return 'done'").error == (
+            "instruction limit exceeded (lua.max_instructions = 10500)")

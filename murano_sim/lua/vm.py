@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -180,7 +179,7 @@ class LuaVM:
             step = min(HOOK_STEP, limits.max_instructions)
             table = self._limit_tables[limits] = to_lua(self._lua, {
                 "step": step,
-                "max_ticks": math.ceil(limits.max_instructions / step),
+                "max_ticks": limits.max_instructions // step,  # stops within `step` past the limit
                 "instruction_msg": f"instruction limit exceeded (lua.max_instructions = {limits.max_instructions})",
                 "timeout_msg": f"time limit exceeded (lua.timeout_seconds = {limits.timeout_seconds:g})",
                 "memory_msg": f"memory limit exceeded (lua.max_memory = {limits.max_memory} bytes)",
