@@ -70,7 +70,9 @@ class Runtime:
         with self._lock:
             self._calls = []
             self._deadline = time.monotonic() + limits.timeout_seconds
-            outcome = self._vm.run(source, name, limits, full_request, self.config.env, modules, prelude, context)
+            outcome = self._vm.run(
+                source, name, limits, full_request, self.config.env, modules, prelude, context, self._deadline
+            )
             calls, self._calls = self._calls, []
         return self._result(outcome, calls)
 

@@ -206,8 +206,11 @@ class LuaVM:
         modules: Mapping[str, tuple[str, str]] | None = None,
         prelude: Sequence[tuple[str, str]] = (),
         context: Context | None = None,
+        deadline: float | None = None,
     ) -> Outcome:
         """Run one script; never raises for anything the script does.
+
+        deadline (time.monotonic()) defaults to now + limits.timeout_seconds.
 
         modules maps a `require` name to (file name, source); prelude chunks (file name,
         source) run first in the same environment; a Context keeps one environment across
@@ -232,7 +235,8 @@ class LuaVM:
         try:
             status, run_env, *rest = self._run(
                 source_bytes, ("=" + name).encode(), request_table, response, self._env_table(env or {}),
-                module_table, self._limits_table(limits), time.monotonic() + limits.timeout_seconds,
+                module_table, self._limits_table(limits),
+                deadline if deadline is not None else time.monotonic() + limits.timeout_seconds,
                 to_lua(lua, [list(p) for p in prelude]) if prelude else None,
                 context.env if context is not None else None,
             )
