@@ -2,8 +2,11 @@
 
 Each case runs a small notification script (three postMessage calls and a listMessage against
 its own fresh emulator) and checks code, message subset and calls. Prints both times and the
-speed-up (target >= 1.6 on 2 cores). Each pytest run is a subprocess with -p no:cacheprovider;
-the best of R repetitions is kept.
+speed-up (target >= 1.6 on 2 cores), and beside them two measurements that say where the time
+goes: the same number of empty Python tests under -n 0 and -n 2 (what pytest-xdist costs by
+itself, and so the best -n 2 could do), and two plain -n 0 processes run side by side on half the
+case files each (how the plugin scales with no xdist). Each pytest run is a subprocess with
+-p no:cacheprovider; the best of R repetitions is kept.
 Usage: python scripts/bench/bench_plugin_xdist.py [CASES] [REPEAT]
 """
 
@@ -49,26 +52,60 @@ CASE = """\
 """
 
 
-def generate(folder: Path, cases: int) -> None:
+def generate(folder: Path, cases: int) -> dict[str, int]:
+    """Writes the script and the case files; returns each file's name with its number of cases."""
     (folder / "notify.lua").write_text(SCRIPT, encoding="utf-8")
+    files: dict[str, int] = {}
     for start in range(0, cases, CASES_PER_FILE):
-        body = "".join(CASE.format(n=n) for n in range(start, min(start + CASES_PER_FILE, cases)))
-        (folder / f"test_notify_{start // CASES_PER_FILE:03d}.murano.yaml").write_text(
-            "script: notify.lua\ncases:\n" + body, encoding="utf-8"
-        )
+        numbers = range(start, min(start + CASES_PER_FILE, cases))
+        name = f"test_notify_{start // CASES_PER_FILE:03d}.murano.yaml"
+        (folder / name).write_text("script: notify.lua\ncases:\n" + "".join(CASE.format(n=n) for n in numbers),
+                                   encoding="utf-8")
+        files[name] = len(numbers)
     # An empty ini file makes the folder the rootdir: no outside configuration leaks in.
+    (folder / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    return files
+
+
+def generate_empty(folder: Path, tests: int) -> None:
+    """The same number of tests with no work at all: what pytest and xdist cost by themselves."""
+    for start in range(0, tests, CASES_PER_FILE):
+        body = "".join(f"def test_{n}():\n    pass\n\n" for n in range(start, min(start + CASES_PER_FILE, tests)))
+        (folder / f"test_empty_{start // CASES_PER_FILE:03d}.py").write_text(body, encoding="utf-8")
     (folder / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
 
 
-def run_pytest(folder: Path, workers: int, expected: int) -> float:
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(workers), str(folder)]
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=folder, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
+def pytest_command(workers: int, targets: list[str]) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(workers), *targets]
+
+
+def check(done: subprocess.CompletedProcess[str], what: str, expected: int) -> None:
     lines = done.stdout.strip().splitlines() or done.stderr.strip().splitlines() or ["(no output)"]
     if done.returncode != 0 or f"{expected} passed" not in lines[-1]:
         print("\n".join(lines[-40:]), file=sys.stderr)
-        raise SystemExit(f"pytest -n {workers} did not pass all {expected} cases: {lines[-1]}")
+        raise SystemExit(f"{what} did not pass all {expected} tests: {lines[-1]}")
+
+
+def run_pytest(folder: Path, workers: int, expected: int) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(pytest_command(workers, ["."]), cwd=folder, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    check(done, f"pytest -n {workers}", expected)
+    return elapsed
+
+
+def run_halves(folder: Path, files: dict[str, int]) -> float:
+    """Two `pytest -n 0` processes side by side, each on half the case files: no xdist at all."""
+    names = sorted(files)
+    halves = [names[: len(names) // 2], names[len(names) // 2 :]]
+    started = time.perf_counter()
+    running = [subprocess.Popen(pytest_command(0, half), cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True) for half in halves]
+    outputs = [process.communicate() for process in running]
+    elapsed = time.perf_counter() - started
+    for process, (out, err), half in zip(running, outputs, halves, strict=True):
+        done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+        check(done, "a half of the case files", sum(files[name] for name in half))
     return elapsed
 
 
@@ -77,13 +114,28 @@ def main() -> int:
     repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, {cases} cases, best of {repeat}", flush=True)
     with tempfile.TemporaryDirectory(prefix="murano-bench-") as tmp:
-        folder = Path(tmp)
-        generate(folder, cases)
+        folder, empty = Path(tmp) / "cases", Path(tmp) / "empty"
+        folder.mkdir()
+        empty.mkdir()
+        files = generate(folder, cases)
+        generate_empty(empty, cases)
         serial = min(run_pytest(folder, 0, cases) for _ in range(repeat))
         parallel = min(run_pytest(folder, 2, cases) for _ in range(repeat))
-    print(f"pytest -n 0: {serial:7.2f} s  ({serial / cases * 1000:.2f} ms per case, process start included)")
-    print(f"pytest -n 2: {parallel:7.2f} s")
-    print(f"speed-up:    {serial / parallel:7.2f}x  (target >= 1.6 on 2 cores)")
+        empty_serial = min(run_pytest(empty, 0, cases) for _ in range(repeat))
+        empty_parallel = min(run_pytest(empty, 2, cases) for _ in range(repeat))
+        halves = min(run_halves(folder, files) for _ in range(repeat))
+    # If the cases' own work (serial minus the empty suite) split perfectly in two on top of what
+    # xdist costs with no work at all, -n 2 could not do better than this.
+    best_xdist = empty_parallel + (serial - empty_serial) / 2
+    per_case = serial / cases * 1000
+    print(f"cases        pytest -n 0: {serial:6.2f} s  ({per_case:.2f} ms per case, process start included)")
+    print(f"cases        pytest -n 2: {parallel:6.2f} s")
+    print(f"speed-up:                 {serial / parallel:6.2f}x  (target >= 1.6 on 2 cores)")
+    print(f"empty tests  pytest -n 0: {empty_serial:6.2f} s,  -n 2: {empty_parallel:6.2f} s  "
+          f"(xdist by itself: {empty_parallel - empty_serial:+.2f} s)")
+    print(f"ceiling under xdist:      {serial / best_xdist:6.2f}x  (empty -n 2 + half the cases' own work: "
+          f"{best_xdist:.2f} s)")
+    print(f"two -n 0 side by side:    {halves:6.2f} s  = {serial / halves:.2f}x  (half the case files each, no xdist)")
     return 0
 
 
