@@ -29,13 +29,18 @@ class Runtime:
         config: str | os.PathLike[str] | Mapping[str, Any] | Config | None = None,
         *,
         emulator: Any = None,
+        host_services: Sequence[Any] = (),
     ) -> None:
         """`emulator`: an Emulator to put behind `backend: local` (e.g. one on a ManualClock);
-        by default the runtime builds its own from the config."""
+        by default the runtime builds its own from the config.
+
+        `host_services`: more services implemented in Python, with Service's interface (alias,
+        global_names, operations, call); an outcome whose record is None is left out of the calls.
+        """
         self.config = load_config(config)
         self._secrets = self.config.secrets()
         self._backend: Backend = open_backend(self.config, emulator)
-        self.services = self._backend.services
+        self.services: dict[str, Any] = {**self._backend.services, **{s.alias: s for s in host_services}}
         self._calls: list[dict[str, Any]] = []
         self._deadline: float | None = None
         self._lock = threading.Lock()
@@ -107,7 +112,8 @@ class Runtime:
         outcome = self.services[alias].call(operation, arguments, deadline=self._deadline)
         for warning in outcome.warnings:
             self._vm.log(warning)
-        self._calls.append(outcome.record)
+        if outcome.record is not None:
+            self._calls.append(outcome.record)
         return outcome.value
 
     def _result(self, outcome: Outcome, calls: list[dict[str, Any]]) -> ScriptResult:

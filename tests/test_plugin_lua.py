@@ -179,3 +179,92 @@ def test_a_missing_base_config_stops_the_session_with_one_line(pytester):
     result = pytester.runpytest("--murano-config", "nope.yaml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*nope.yaml: cannot read config file*"])
+
+
+SEND = 'Twilio.postMessage({To = "+15551234567", From = "+15005550006", Body = "hi"})'
+
+
+def test_fail_next_from_lua_fails_only_the_next_request(pytester):
+    pytester.makefile(".lua", f_test=f"""
+        function test_retry_path()
+          murano_test.twilio.fail_next(503, 20503)
+          local failed = {SEND}
+          assert_equal(failed.status, 503)
+          assert_match(failed.error, "20503")
+          assert_ok({SEND})
+          assert_equal(#murano_test.twilio.messages(), 1)
+        end
+    """)
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_advance_from_lua_moves_the_message_lifecycle(pytester):
+    pytester.makefile(".lua", a_test=f"""
+        function test_delivery()
+          local sid = assert_ok({SEND}).sid
+          assert_equal(murano_test.twilio.messages()[1].status, "queued")
+          murano_test.twilio.advance(3)
+          assert_equal(Twilio.getMessage({{MessageSid = sid}}).status, "delivered")
+        end
+    """)
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_receive_message_calls_and_reset_from_lua(pytester):
+    pytester.makefile(".lua", r_test="""
+        function test_inbound_then_reset()
+          local inbound = murano_test.twilio.receive_message({
+            To = "+15005550006", From = "+15557654321", Body = "STOP"})
+          assert_equal(inbound.direction, "inbound")
+          assert_equal(Twilio.listMessage({}).messages[1].body, "STOP")
+          assert_ok(Twilio.createCall({To = "+15557654321", From = "+15005550006", Url = "http://127.0.0.1:9/twiml"}))
+          assert_equal(#murano_test.twilio.calls(), 1)
+          murano_test.twilio.reset()
+          assert_equal(#murano_test.twilio.messages(), 0)
+          assert_equal(#murano_test.twilio.calls(), 0)
+        end
+    """)
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    ('murano_test.twilio.fail_next("x")', "murano_test.twilio.fail_next: status must be a whole number, got 'x'"),
+    ("murano_test.twilio.fail_next(200)",
+     "murano_test.twilio.fail_next: status must be an HTTP error status (400-599), got 200"),
+    ("murano_test.twilio.advance(-1)", "murano_test.twilio.advance: seconds must be a number of seconds >= 0*"),
+    ('murano_test.twilio.receive_message({To = "+15005550006"})', "*receive_message: needs From, Body (text)*"),
+])
+def test_a_misused_control_fails_at_the_test_line(pytester, call, message):
+    pytester.makefile(".lua", m_test=f"function test_misuse()\n  {call}\nend\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"m_test.lua:2: {message}"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_controls_are_not_service_calls_of_the_test(pytester):
+    pytester.makefile(".lua", l_test=f"""
+        function test_log()
+          murano_test.twilio.fail_next(500)
+          {SEND}
+          assert_nil(_murano_test_twilio)
+          fail("show the calls")
+        end
+    """)
+    result = pytester.runpytest()
+    result.stdout.fnmatch_lines(["service calls:", '  twilio.postMessage(*) -> 500 error:*'])
+    assert "murano_test_twilio" not in result.stdout.str()
+
+
+def test_scripts_outside_lua_tests_have_no_controls(pytester):
+    pytester.makepyfile(test_script="""
+        def test_plain_script(murano):
+            result = murano.run("return {type(_murano_test_twilio), type(murano_test)}")
+            assert result.response.message == ["nil", "nil"]
+    """)
+    pytester.makefile(".murano.yaml", **{"test_case": """
+        - name: no controls
+          source: return type(_murano_test_twilio)
+          expect: {message: "nil"}
+    """})
+    pytester.runpytest().assert_outcomes(passed=2)

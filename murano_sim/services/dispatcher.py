@@ -26,7 +26,7 @@ class CallOutcome:
     """What one operation call gives Lua, the call-log entry, and log lines for the run."""
 
     value: Any  # JSON-like result, None, or the error table {"error", "status", "type"}
-    record: dict[str, Any]
+    record: dict[str, Any] | None  # None: not a call of the script's (a test control)
     warnings: list[str] = field(default_factory=list)
 
 

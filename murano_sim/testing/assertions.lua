@@ -143,6 +143,43 @@ end
 -- Driver used by the plugin: the test names a file defines, and one test run with setup/teardown.
 murano_test = {}
 
+-- The emulator's controls (lua_controls.py), like the Python `twilio` fixture. A misuse is an
+-- error at the test's line, not an error table the test might ignore.
+local controls = _murano_test_twilio
+_murano_test_twilio = nil
+
+local function control(operation, arguments)
+  if controls == nil then
+    error("murano_test.twilio needs services.twilio.backend: local (the emulator)", 3)
+  end
+  local result = controls[operation](arguments or {})
+  if type(result) == "table" and result.error ~= nil then
+    error(result.error, 3)
+  end
+  return result
+end
+
+-- No tail calls below: a tail call drops the wrapper's frame, and level 3 would miss the test.
+murano_test.twilio = {
+  advance = function(seconds) control("advance", { seconds = seconds }) end,
+  fail_next = function(status, code, count)
+    control("fail_next", { status = status, code = code, count = count })
+  end,
+  receive_message = function(message)
+    local stored = control("receive_message", message)
+    return stored
+  end,
+  reset = function() control("reset") end,
+  messages = function()
+    local messages = control("messages")
+    return messages
+  end,
+  calls = function()
+    local calls = control("calls")
+    return calls
+  end,
+}
+
 function murano_test.names()
   local names = {}
   for name, value in pairs(_G) do

@@ -189,7 +189,7 @@ class LuaTestItem(pytest.Item):
 
     def runtest(self) -> None:
         settings = settings_of(self.config)
-        with open_testbed(settings.base()) as runtime:
+        with open_testbed(settings.base(), lua_controls=True) as runtime:
             result = runtime.run(
                 f'return murano_test.run("{self.name}")', name="murano_test_runner.lua",
                 prelude=[(HELPERS_NAME, HELPERS_SOURCE), (self.chunk, self.source)],

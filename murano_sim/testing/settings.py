@@ -35,7 +35,7 @@ class Settings:
     def discovery_runtime(self) -> Runtime:
         """One runtime (own emulator) for listing the tests of *_test.lua files at collection."""
         if self._discovery is None:
-            self._discovery = open_testbed(self.base())
+            self._discovery = open_testbed(self.base(), lua_controls=True)
         return self._discovery
 
     def close(self) -> None:

@@ -68,17 +68,21 @@ def config_overrides(
     return out
 
 
-def open_testbed(config: Config, clock: Any = None) -> Runtime:
-    """A Runtime whose local emulator (if any) uses a ManualClock, so `advance` is deterministic."""
+def open_testbed(config: Config, clock: Any = None, *, lua_controls: bool = False) -> Runtime:
+    """A Runtime whose local emulator (if any) uses a ManualClock, so `advance` is deterministic.
+
+    lua_controls: scripts also get the emulator's controls (for *_test.lua; see lua_controls.py).
+    """
     from ..runtime import Runtime
 
     if config.services["twilio"]["backend"] != "local":
         return Runtime(config)
     from ..emulator import Emulator, ManualClock
+    from .lua_controls import EmulatorControls
 
     emulator = Emulator(config, clock=clock or ManualClock())
     try:
-        return Runtime(config, emulator=emulator)
+        return Runtime(config, emulator=emulator, host_services=[EmulatorControls(emulator)] if lua_controls else ())
     except BaseException:
         emulator.close()
         raise

@@ -31,3 +31,16 @@ function test_formatted_alert_sends_as_one_segment()
   }))
   assert_table_contains(sent, { status = "queued", num_segments = "1" })
 end
+
+-- murano_test.twilio drives the emulator, like the Python `twilio` fixture.
+function test_a_refused_send_leaves_no_message_and_the_next_one_is_delivered()
+  local body = alerts.format({ device = "pump-7", severity = "critical", message = "pressure low" })
+  local message = { From = "+15005550006", To = "+15557654321", Body = body }
+  murano_test.twilio.fail_next(503)
+  assert_equal(Twilio.postMessage(message).status, 503)
+  assert_equal(#murano_test.twilio.messages(), 0)
+
+  local sid = assert_ok(Twilio.postMessage(message)).sid
+  murano_test.twilio.advance(3)
+  assert_table_contains(Twilio.getMessage({ MessageSid = sid }), { status = "delivered", body = body })
+end
