@@ -120,3 +120,36 @@ def test_snapshot_of_leaves_out_timings_and_logs():
 def test_snapshot_path_is_file_safe(tmp_path):
     path = snapshot_path(tmp_path / "test_x.murano.yaml", "sends: a/b message?")
     assert path == tmp_path / "test_x.snapshots" / "sends_a_b_message.json"
+
+
+def test_snapshots_of_renamed_cases_are_reported_then_removed_by_update(project):
+    project.runpytest("--murano-snapshot-update").assert_outcomes(passed=2)
+    (project.path / "test_send.murano.yaml").write_text(CASES.replace("sends hello", "greets"))
+    kept = project.path / "test_send.snapshots" / "sends_hello.json"
+
+    result = project.runpytest()
+    result.assert_outcomes(passed=1, failed=1)  # `greets` has no snapshot yet
+    result.stdout.fnmatch_lines([
+        "murano-sim: 1 unused snapshot(s), no case of their file has that name "
+        "(--murano-snapshot-update removes them):",
+        "  test_send.snapshots/sends_hello.json",
+    ])
+    assert kept.is_file()  # only reported: nothing is deleted without the update flag
+
+    result = project.runpytest("--murano-snapshot-update")
+    result.stdout.fnmatch_lines(["murano-sim: 1 snapshot(s) written", "murano-sim: 1 unused snapshot(s) removed"])
+    assert sorted(p.name for p in (project.path / "test_send.snapshots").iterdir()) == ["greets.json"]
+    assert "unused" not in project.runpytest().stdout.str()
+
+
+def test_a_python_test_file_sharing_the_snapshot_folder_is_never_judged(project):
+    project.runpytest("--murano-snapshot-update")
+    project.makepyfile(test_send="""
+        def test_value(murano_snapshot):
+            murano_snapshot({"answer": 42})
+    """)
+    project.runpytest("--murano-snapshot-update").assert_outcomes(passed=3)
+    result = project.runpytest()
+    result.assert_outcomes(passed=3)
+    assert "unused" not in result.stdout.str()
+    assert (project.path / "test_send.snapshots" / "test_value.json").is_file()

@@ -60,3 +60,19 @@ def test_failure_report_travels_back_from_a_worker(pytester):
 def test_n_auto_is_accepted(pytester):
     pytester.makefile(".murano.yaml", test_one="- name: one\n  source: return 1\n  expect: {message: 1}\n")
     pytester.runpytest_subprocess("-n", "auto").assert_outcomes(passed=1)
+
+
+def test_snapshot_summary_comes_back_from_the_workers(pytester):
+    pytester.makefile(".lua", send=SCRIPT)
+    cases = "".join(CASE.format(n=n) for n in range(6))
+    pytester.makefile(".murano.yaml", test_many="script: send.lua\ncases:\n" + cases)
+    update = pytester.runpytest_subprocess("-n", "2", "--murano-snapshot-update")
+    update.stdout.fnmatch_lines(["murano-sim: 6 snapshot(s) written"])
+
+    renamed = cases.replace("case 5", "case 9")
+    (pytester.path / "test_many.murano.yaml").write_text("script: send.lua\ncases:\n" + renamed)
+    report = pytester.runpytest_subprocess("-n", "2")
+    report.stdout.fnmatch_lines(["murano-sim: 1 unused snapshot(s)*", "  test_many.snapshots/case_5.json"])
+    update = pytester.runpytest_subprocess("-n", "2", "--murano-snapshot-update")
+    update.stdout.fnmatch_lines(["murano-sim: 1 snapshot(s) written", "murano-sim: 1 unused snapshot(s) removed"])
+    assert not (pytester.path / "test_many.snapshots" / "case_5.json").exists()

@@ -19,7 +19,7 @@ from .cassettes import cassette
 from .expectations import Mismatch, check_expectations
 from .modules import solution_modules
 from .settings import display_name, settings_of
-from .snapshots import read_snapshot, snapshot_of, snapshot_path, write_snapshot
+from .snapshots import read_snapshot, snapshot_of, snapshot_path, unused_snapshots, write_snapshot
 from .testbed import for_replay, open_testbed
 
 HELPERS_NAME = "murano_test.lua"
@@ -81,7 +81,10 @@ def _repr_failure(node: pytest.Item | pytest.Collector, excinfo: pytest.Exceptio
 
 class CaseFile(pytest.File):
     def collect(self) -> Iterator[CaseItem]:
-        for case in load_cases(self.path):
+        cases = load_cases(self.path)
+        unused = unused_snapshots(self.path, [case.name for case in cases if case.snapshot])
+        settings_of(self.config).snapshots_unused.extend(unused)
+        for case in cases:
             yield CaseItem.from_parent(self, name=case.name, case=case)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> Any:  # type: ignore[override]

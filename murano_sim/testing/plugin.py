@@ -15,6 +15,8 @@ from .collect import CaseFile, LuaTestFile, is_case_file, is_lua_test_file
 from .fixtures import murano, murano_config, murano_snapshot, twilio
 from .settings import SETTINGS_KEY, Settings, settings_of
 
+WORKER_OUTPUT_KEY = "murano_sim"
+
 __all__ = ["murano", "murano_config", "murano_snapshot", "twilio"]
 
 
@@ -75,12 +77,59 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    if SETTINGS_KEY not in config.stash:
+        return
+    settings = settings_of(config)
+    if settings.snapshot_update:
+        for path in set(settings.snapshots_unused):
+            path.unlink(missing_ok=True)  # under xdist every worker saw the same ones
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller prints the summary
+        workeroutput[WORKER_OUTPUT_KEY] = {
+            "written": [str(p) for p in settings.snapshots_written],
+            "unused": [str(p) for p in settings.snapshots_unused],
+        }
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """xdist's controller: gather what each worker wrote and found (see pytest_sessionfinish)."""
+    output = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
+    config = getattr(node, "config", None)
+    if not output or config is None or SETTINGS_KEY not in config.stash:
+        return
+    settings = settings_of(config)
+    settings.snapshots_written.extend(Path(p) for p in output["written"])
+    settings.snapshots_unused.extend(Path(p) for p in output["unused"])
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     path = settings_of(config).config_path
     return f"murano-sim: base config {path}" if path else None
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
-    written = settings_of(config).snapshots_written if SETTINGS_KEY in config.stash else []
+    if SETTINGS_KEY not in config.stash:
+        return
+    settings = settings_of(config)
+    written, unused = set(settings.snapshots_written), sorted(set(settings.snapshots_unused))
     if written:
         terminalreporter.write_line(f"murano-sim: {len(written)} snapshot(s) written")
+    if unused and settings.snapshot_update:
+        terminalreporter.write_line(f"murano-sim: {len(unused)} unused snapshot(s) removed")
+    elif unused:
+        terminalreporter.write_line(
+            f"murano-sim: {len(unused)} unused snapshot(s), no case of their file has that name "
+            "(--murano-snapshot-update removes them):"
+        )
+        for path in unused:
+            terminalreporter.write_line(f"  {_shown(path, settings.rootpath)}")
+
+
+def _shown(path: Path, rootpath: Path) -> str:
+    try:
+        return path.relative_to(rootpath).as_posix()
+    except ValueError:
+        return str(path)

@@ -23,6 +23,7 @@ class Settings:
     config_path: Path | None = None
     snapshot_update: bool = False
     snapshots_written: list[Path] = field(default_factory=list)
+    snapshots_unused: list[Path] = field(default_factory=list)
     _base: Config | None = None
     _discovery: Runtime | None = None
 

@@ -69,6 +69,19 @@ def snapshot_path(case_file: Path, case_name: str) -> Path:
     return case_file.parent / f"{stem}.snapshots" / f"{slug}.json"
 
 
+def unused_snapshots(case_file: Path, snapshotted: list[str]) -> list[Path]:
+    """Snapshot files beside a case file that none of its `snapshot: true` cases uses (renamed or
+    removed cases). None when a Python test file of the same stem shares the folder: its
+    snapshots are named after its tests, which a case file cannot know."""
+    if not case_file.name.endswith((".murano.yaml", ".murano.yml")):
+        return []
+    folder = snapshot_path(case_file, "x").parent
+    if not folder.is_dir() or (case_file.parent / f"{folder.name.removesuffix('.snapshots')}.py").exists():
+        return []
+    used = {snapshot_path(case_file, name) for name in snapshotted}
+    return sorted(p for p in folder.glob("*.json") if p not in used)
+
+
 def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
