@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import os
@@ -139,6 +140,53 @@ def test_unknown_route_is_404(newer):
 
 def test_known_path_with_another_method_is_404(newer):
     assert requests.delete(newer.url + "/hello", timeout=10).status_code == 404
+
+
+def test_static_files_are_served_with_index_html_for_a_folder(older):
+    index = older.get("/")
+    assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
+    assert index.text == (SOLUTIONS / "older" / "files" / "index.html").read_text()
+    script = older.get("/js/app.js")
+    assert script.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    assert script.text == (SOLUTIONS / "older" / "files" / "js" / "app.js").read_text()
+    head = requests.head(older.url + "/index.html", timeout=10)
+    assert head.status_code == 200 and head.content == b""
+
+
+def test_an_endpoint_wins_over_a_static_file_of_the_same_path(older):
+    assert (SOLUTIONS / "older" / "files" / "greet" / "ada").is_file()
+    assert older.get("/greet/ada").text == older.get("/greet/bob").text.replace("bob", "ada")
+
+
+@pytest.mark.parametrize("path", ["/.env", "/js/%2e%2e/%2e%2e/routes/greetings.lua", "/js/", "/nothing.html"])
+def test_dot_files_paths_outside_files_and_missing_files_are_404(older, path):
+    assert older.get(path).status_code == 404
+
+
+def test_a_raw_path_that_climbs_out_of_files_is_404(older):
+    host, port = older.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:  # http.client sends the path as written: no client-side normalisation of ".."
+        connection.request("GET", "/../routes/greetings.lua")
+        response = connection.getresponse()
+        assert (response.status, b"Greeter" in response.read()) == (404, False)
+    finally:
+        connection.close()
+
+
+def test_static_files_answer_only_get_and_head(older):
+    assert older.post("/index.html").status_code == 404
+
+
+def test_editing_a_static_file_keeps_the_event_context(editable):
+    (editable.root / "files").mkdir()
+    page = editable.root / "files" / "index.html"
+    page.write_text("<p>one</p>")
+    editable.post("/_murano-sim/events/timer/timer")
+    assert editable.post("/_murano-sim/events/timer/timer").json()["ticks"] == 2
+    edit(page, "<p>two, longer</p>")
+    assert editable.get("/").text == "<p>two, longer</p>"
+    assert editable.post("/_murano-sim/events/timer/timer").json()["ticks"] == 3
 
 
 def test_script_error_is_a_generic_500_and_its_message_goes_to_the_log(newer):

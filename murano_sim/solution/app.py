@@ -13,6 +13,7 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
+from werkzeug.utils import send_from_directory
 from werkzeug.wrappers import Request, Response
 
 from ..errors import ConfigError
@@ -25,6 +26,10 @@ from .requestlog import SolutionLog, script_records
 # Routes of the local server itself, outside any solution's namespace.
 DEV_PREFIX = "/_murano-sim"
 _DEV_ROUTES = Map([Rule(f"{DEV_PREFIX}/events/<service>/<event>", endpoint="event", methods=["POST"])])
+
+# Static assets: served for GET/HEAD paths no endpoint matches (endpoints win), as on Murano.
+FILES_DIR = "files"
+INDEX_FILE = "index.html"
 
 # Event handlers see their payload as `request` (like every script) and also as `event` and
 # `data`, the argument names Murano's templates use for device and timer events.
@@ -89,12 +94,29 @@ class SolutionApp:
         try:
             index, path_params = urls.match()
         except (NotFound, MethodNotAllowed):
+            static = self._static_file(request)
+            if static is not None:
+                return static
             self.log.message(f"{request.method} {request.path} -> 404: no endpoint for this method and path")
             return _plain(404, "Not Found")
         except HTTPException as exc:  # e.g. a redirect werkzeug decided on
             return exc.get_response(request.environ)  # type: ignore[return-value]
         endpoint = solution.endpoints[index]
         return self._endpoint(solution, endpoint, request, path_params)
+
+    def _static_file(self, request: Request) -> Response | None:
+        """The file under files/ for this path (index.html for a folder), or None."""
+        if request.method not in ("GET", "HEAD"):
+            return None
+        path = request.path.lstrip("/")
+        if path == "" or path.endswith("/"):
+            path += INDEX_FILE
+        if any(part.startswith(".") for part in path.split("/")):
+            return None  # dot-files (.env, .git) are never served
+        try:  # werkzeug refuses paths that leave the folder, and answers conditional requests
+            return send_from_directory(self.root / FILES_DIR, path, request.environ)
+        except NotFound:
+            return None
 
     # -- endpoints ------------------------------------------------------------------------------
     def _endpoint(
@@ -184,9 +206,12 @@ class SolutionApp:
 
 
 def _snapshot(root: Path) -> tuple[tuple[str, int, int, int], ...]:
-    """Every file's (path, mtime, ctime, size) under root: any edit, addition or removal changes it."""
+    """Every script file's (path, mtime, ctime, size) under root: any edit, addition or removal
+    changes it. files/ is left out: static assets are read per request, and editing one must not
+    reset the event handlers' context."""
     found: list[tuple[str, int, int, int]] = []
     stack = [str(root)]
+    static = str(root / FILES_DIR)
     while stack:
         folder = stack.pop()
         try:
@@ -194,7 +219,7 @@ def _snapshot(root: Path) -> tuple[tuple[str, int, int, int], ...]:
         except OSError:
             continue
         for entry in entries:
-            if entry.name.startswith("."):
+            if entry.name.startswith(".") or entry.path == static:
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):

@@ -1,0 +1,1 @@
+fetch("/greet/ada").then((r) => r.text());
