@@ -70,10 +70,16 @@ def test_assertion_in_a_helper_reports_the_helper_line(pytester):
     ],
 )
 def test_each_helper_fails_with_a_readable_message_at_the_calling_line(pytester, body, message):
-    pytester.makefile(".lua", h_test=f"function test_it()\n  {body}\nend\n")
+    fails_at_line_2(pytester, "h_test", body, message)
+
+
+def fails_at_line_2(pytester: pytest.Pytester, file: str, body: str, message: str) -> pytest.RunResult:
+    """A one-test Lua file whose line 2 is `body` fails with `message` at that line."""
+    pytester.makefile(".lua", **{file: f"function test_it()\n  {body}\nend\n"})
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([f"h_test.lua:2: {message}"])
+    result.stdout.fnmatch_lines([f"{file}.lua:2: {message}"])
+    return result
 
 
 def test_passing_helpers_return_quietly(pytester):
@@ -235,10 +241,7 @@ def test_receive_message_calls_and_reset_from_lua(pytester):
     ('murano_test.twilio.receive_message({To = "+15005550006"})', "*receive_message: needs From, Body (text)*"),
 ])
 def test_a_misused_control_fails_at_the_test_line(pytester, call, message):
-    pytester.makefile(".lua", m_test=f"function test_misuse()\n  {call}\nend\n")
-    result = pytester.runpytest()
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([f"m_test.lua:2: {message}"])
+    result = fails_at_line_2(pytester, "m_test", call, message)
     assert "Traceback" not in result.stdout.str()
 
 

@@ -58,15 +58,24 @@ def normalise(value: Any) -> Any:
     return walk(value)
 
 
-def snapshot_path(case_file: Path, case_name: str) -> Path:
-    """<dir>/<case-file name without .murano.yaml>.snapshots/<case name, file-safe>.json"""
-    stem = case_file.name
+def _stem(test_file: Path) -> str:
+    """The file name without .murano.yaml / .murano.yml / .py."""
+    name = test_file.name
     for suffix in (".murano.yaml", ".murano.yml", ".py"):
-        if stem.endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def snapshot_dir(test_file: Path) -> Path:
+    """<dir>/<stem>.snapshots: where a case file's (or a Python test file's) snapshots live."""
+    return test_file.parent / f"{_stem(test_file)}.snapshots"
+
+
+def snapshot_path(case_file: Path, case_name: str) -> Path:
+    """<dir>/<stem>.snapshots/<case name, file-safe>.json"""
     slug = _UNSAFE.sub("_", case_name).strip("_") or "case"
-    return case_file.parent / f"{stem}.snapshots" / f"{slug}.json"
+    return snapshot_dir(case_file) / f"{slug}.json"
 
 
 def unused_snapshots(case_file: Path, snapshotted: list[str]) -> list[Path]:
@@ -75,8 +84,8 @@ def unused_snapshots(case_file: Path, snapshotted: list[str]) -> list[Path]:
     snapshots are named after its tests, which a case file cannot know."""
     if not case_file.name.endswith((".murano.yaml", ".murano.yml")):
         return []
-    folder = snapshot_path(case_file, "x").parent
-    if not folder.is_dir() or (case_file.parent / f"{folder.name.removesuffix('.snapshots')}.py").exists():
+    folder = snapshot_dir(case_file)
+    if not folder.is_dir() or (case_file.parent / f"{_stem(case_file)}.py").exists():
         return []
     used = {snapshot_path(case_file, name) for name in snapshotted}
     return sorted(p for p in folder.glob("*.json") if p not in used)
