@@ -9,6 +9,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from ..config import Config, load_config
@@ -103,6 +104,14 @@ class Emulator:
         if advance is None:
             raise UsageError("Emulator.advance() needs a ManualClock (pass clock=ManualClock())")
         advance(seconds)
+        self._backend.run_due()
+
+    def next_due(self) -> datetime | None:
+        """When the next lifecycle step is due; the solution's clock stops there on advance."""
+        return self._backend.next_due()
+
+    def run_due(self) -> None:
+        """Apply the lifecycle steps due by now and make their callbacks."""
         self._backend.run_due()
 
     def fail_next(self, status: int, code: int | None = None, count: int = 1) -> None:

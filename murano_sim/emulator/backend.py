@@ -320,6 +320,11 @@ class TwilioBackend:
             for record in self.store.all_records():
                 self._schedule(record)
 
+    def next_due(self) -> datetime | None:
+        """When the earliest pending lifecycle step is due (None when nothing is pending)."""
+        with self.lock:
+            return self._due[0][0] if self._due else None
+
     def run_due(self) -> None:
         """Apply every lifecycle step due by now, in time order, and make the webhooks they cause."""
         with self._steps_lock:

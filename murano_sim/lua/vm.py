@@ -79,7 +79,16 @@ def _deny_attribute(*_args: Any) -> Any:
 class LuaVM:
     """A sandboxed LuaJIT runtime reused across runs; see sandbox.lua for the Lua side."""
 
-    def __init__(self, services: Sequence[ServiceBinding] = (), call_service: ServiceCaller | None = None) -> None:
+    def __init__(
+        self,
+        services: Sequence[ServiceBinding] = (),
+        call_service: ServiceCaller | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        missing_services: Mapping[str, str] | None = None,
+    ) -> None:
+        """clock: seconds since the epoch on the solution's clock (os.time, os.date, os.now).
+        missing_services: global name -> alias of Murano services not emulated (a clear error on use)."""
         self._lua = lupa_lua.LuaRuntime(
             register_eval=False,
             register_builtins=False,
@@ -102,6 +111,7 @@ class LuaVM:
             "format_duration": self._guard(lambda s: format_duration(s).encode(), b"?"),
             "random_seed": lambda: random.randrange(1, 2**31),
             "memory_limit": self._guard(self._memory_limit, None),
+            "clock": self._guard(lambda: float(clock()), 0.0),
         }
         specs = [
             {"alias": s.alias, "names": list(s.names), "operations": list(s.operations)} for s in services
@@ -110,7 +120,8 @@ class LuaVM:
         loader = self._lua.eval("function(code) return loadstring(code, '=sandbox.lua') end")
         chunk = loader(setup)
         self._run, self._mark_empty_array, is_empty_array = chunk(
-            self._lua.table_from({k.encode(): v for k, v in host.items()}), to_lua(self._lua, specs)
+            self._lua.table_from({k.encode(): v for k, v in host.items()}), to_lua(self._lua, specs),
+            to_lua(self._lua, dict(missing_services or {})),
         )
         self._is_empty_array = lambda table: bool(is_empty_array(table))
         self._lua.execute(b"python = nil; package.loaded.python = nil")

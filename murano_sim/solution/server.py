@@ -78,14 +78,13 @@ def serve_solution(
 
 
 def start_lifecycles(runtime: Runtime) -> None:
-    """On a real clock, the emulator's ticker advances lifecycles and makes their callbacks.
+    """On a clock that moves by itself, tickers run what becomes due (lifecycles and their
+    callbacks, timers).
 
     The ticker, not the script's own API request, must deliver them: a callback to this
     solution waits for the runtime that the calling script holds.
     """
-    emulator = runtime.emulator
-    if emulator is not None and not hasattr(emulator.clock, "advance"):
-        emulator.start_ticker()
+    runtime.platform.start_ticker()
 
 
 def config_for(solution_dir: str | os.PathLike[str], config_path: str | os.PathLike[str] | None) -> Config:
