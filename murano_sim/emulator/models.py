@@ -185,6 +185,13 @@ def next_call_step(call: Call) -> tuple[str, datetime] | None:
     return None
 
 
+def is_final(record: Message | Call) -> bool:
+    """No lifecycle step will change this record any more (it may be evicted from a full store)."""
+    if isinstance(record, Message):
+        return record.status not in UNDELETABLE_MESSAGE_STATUSES and next_message_step(record) is None
+    return record.status not in LIVE_CALL_STATUSES
+
+
 def message_price(message: Message) -> str:
     per_unit = 0.02 if message.num_media else 0.0079
     units = 1 if message.num_media else message.num_segments
