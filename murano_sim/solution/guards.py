@@ -48,9 +48,10 @@ class BadResponse(Exception):
 def check_length(request: Request, limit: int) -> None:
     """Refuse a declared Content-Length above the limit before anything is read; cap the rest.
 
-    A body without a length (chunked) is cut off by Werkzeug when it passes max_content_length.
+    A body without a length (chunked) is read up to one byte past the limit (Werkzeug stops
+    there silently), and read_data() refuses it if it got that far.
     """
-    request.max_content_length = request.max_form_memory_size = limit
+    request.max_content_length = request.max_form_memory_size = limit + 1
     length = request.content_length
     if length is not None and length > limit:
         raise RequestRefused(413, f"request body of {length} bytes exceeds serve.max_body_bytes ({limit})")
@@ -59,11 +60,14 @@ def check_length(request: Request, limit: int) -> None:
 def read_data(request: Request, limit: int) -> bytes:
     """The whole body, at most `limit` bytes (413 above it, 400 if the client stops short)."""
     try:
-        return request.get_data(cache=True)
+        data = request.get_data(cache=True)
     except HTTPException as exc:
-        if exc.code == 413:
-            raise RequestRefused(413, f"request body exceeds serve.max_body_bytes ({limit})") from None
-        raise RequestRefused(exc.code or 400, f"request body could not be read ({exc.name})") from None
+        if exc.code != 413:
+            raise RequestRefused(exc.code or 400, f"request body could not be read ({exc.name})") from None
+        data = None
+    if data is None or len(data) > limit:
+        raise RequestRefused(413, f"request body exceeds serve.max_body_bytes ({limit})")
+    return data
 
 
 class _OutOfRange(ValueError):
