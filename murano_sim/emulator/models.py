@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import bad_request, invalid_parameter
+from .webhooks import parse_http_url
 
 API_VERSION = "2010-04-01"
 
@@ -242,8 +243,8 @@ MAX_MEDIA = 10
 
 
 def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    # Read by the HTTP client's own parser (userinfo is allowed here; delivery refuses it).
+    return parse_http_url(value) is not None
 
 
 def _strip_channel(address: str) -> str:

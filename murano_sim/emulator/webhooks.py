@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
 from urllib3.exceptions import LocationParseError
-from urllib3.util import parse_url
+from urllib3.util import Url, parse_url
 
 log = logging.getLogger("murano_sim.emulator")
 
@@ -36,6 +36,18 @@ def sign(url: str, params: Mapping[str, str | list[str]], auth_token: str) -> st
     return base64.b64encode(digest).decode("ascii")
 
 
+def parse_http_url(url: str) -> Url | None:
+    """An http(s) URL as urllib3 (and so requests) reads it; None if it has a backslash,
+    whitespace or a control character, a bad port, or no host."""
+    if "\\" in url or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return None
+    try:
+        parsed = parse_url(url)
+    except LocationParseError:
+        return None
+    return parsed if parsed.scheme in ("http", "https") and parsed.host else None
+
+
 def unambiguous_host(url: str) -> str | None:
     """The host an http(s) URL reaches, read as the HTTP client reads it; None if it is ambiguous.
 
@@ -43,15 +55,15 @@ def unambiguous_host(url: str) -> str | None:
     A URL that parsers could read differently (a backslash, userinfo, whitespace or a control
     character, a bad port) is refused outright, and so is one where urllib's reading disagrees.
     """
-    if "\\" in url or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+    parsed = parse_http_url(url)
+    if parsed is None:
         return None
     try:
-        parsed = parse_url(url)
         split = urlsplit(url)
         split_host, split_port = split.hostname, split.port
-    except (LocationParseError, ValueError):
+    except ValueError:
         return None
-    if parsed.scheme not in ("http", "https") or parsed.auth is not None or "@" in (split.netloc or ""):
+    if parsed.auth is not None or "@" in split.netloc:
         return None
     host = (parsed.host or "").lower()
     if host.startswith("[") and host.endswith("]"):
