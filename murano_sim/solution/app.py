@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -13,13 +12,16 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.utils import send_from_directory
+from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from ..errors import ConfigError
 from ..lua.vm import Context
 from ..result import ScriptResult
 from ..runtime import Runtime
+from . import guards
+from .guards import BadResponse, RequestRefused
+from .guards import multi as _multi
 from .loader import Endpoint, EventHandler, Solution, load_solution
 from .requestlog import SolutionLog, script_records
 
@@ -53,6 +55,8 @@ class SolutionApp:
         self._solution: Solution | None = load_solution(self.root)  # a load error at start is the caller's
         self._load_error: str | None = None
         self._events = runtime.new_context()
+        serve = runtime.config.data.get("serve") or {}
+        self.max_body_bytes: int = int(serve.get("max_body_bytes", guards.DEFAULT_MAX_BODY_BYTES))
 
     @property
     def solution(self) -> Solution:
@@ -75,7 +79,14 @@ class SolutionApp:
 
     # -- WSGI -----------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        return self.handle(Request(environ))(environ, start_response)
+        request = Request(environ)
+        try:
+            guards.check_length(request, self.max_body_bytes)  # before anything reads the body
+            response = self.handle(request)
+        except RequestRefused as refused:
+            self.log.message(f"{request.method} {request.path} -> {refused.status}: {refused.reason}")
+            response = _plain(refused.status, refused.reason)
+        return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:
         try:
@@ -111,11 +122,13 @@ class SolutionApp:
         path = request.path.lstrip("/")
         if path == "" or path.endswith("/"):
             path += INDEX_FILE
-        if any(part.startswith(".") for part in path.split("/")):
-            return None  # dot-files (.env, .git) are never served
-        try:  # werkzeug refuses paths that leave the folder, and answers conditional requests
-            return send_from_directory(self.root / FILES_DIR, path, request.environ)
-        except NotFound:
+        # No dot-files (.env, .git), nothing outside files/ (symlinks included).
+        target = guards.static_file(self.root / FILES_DIR, path)
+        if target is None:
+            return None
+        try:  # send_file answers conditional and range requests
+            return send_file(target, request.environ)
+        except OSError:  # gone or unreadable since it was found
             return None
 
     # -- endpoints ------------------------------------------------------------------------------
@@ -129,7 +142,7 @@ class SolutionApp:
             "route": endpoint.path,
             "parameters": parameters,
             "headers": _headers(request),
-            "body": _body(request),
+            "body": guards.script_body(request, self.max_body_bytes),
             "timestamp": int(time.time()),
             "request_id": uuid.uuid4().hex,
             "server_ip": request.environ.get("SERVER_NAME", "127.0.0.1"),
@@ -141,7 +154,7 @@ class SolutionApp:
             endpoint, murano_request, solution, prelude, None,
             service="webservice", event=f"{endpoint.method} {endpoint.path}", parameters=parameters,
         )
-        return _response(result)
+        return self._respond(result, endpoint)
 
     # -- event handlers -------------------------------------------------------------------------
     def trigger_event(self, service: str, event: str, payload: Mapping[str, Any] | None = None) -> ScriptResult | None:
@@ -153,18 +166,12 @@ class SolutionApp:
         return self._run_handler(solution, handler, dict(payload or {}))
 
     def _event_over_http(self, request: Request, service: str, event: str) -> Response:
-        raw = request.get_data(as_text=True)
-        try:
-            payload = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            payload = None
-        if not isinstance(payload, dict):
-            return _plain(400, "the event payload must be a JSON object")
+        payload = guards.event_payload(request, self.max_body_bytes)
         solution = self.solution
         handler = solution.handlers.get((service, event))
         if handler is None:
             return _plain(404, f"no event handler for {service} {event}")
-        return _response(self._run_handler(solution, handler, payload))
+        return self._respond(self._run_handler(solution, handler, payload), handler)
 
     def _run_handler(self, solution: Solution, handler: EventHandler, payload: dict[str, Any]) -> ScriptResult:
         request = {"request_id": uuid.uuid4().hex, **payload}
@@ -179,6 +186,16 @@ class SolutionApp:
             )
 
     # -- running and logging --------------------------------------------------------------------
+    def _respond(self, result: ScriptResult, script: Endpoint | EventHandler) -> Response:
+        """The HTTP response for a run: a script error or an unsendable response is a generic 500."""
+        if result.error is not None:
+            return _plain(500, "Internal Server Error")
+        try:
+            return guards.build_response(result)
+        except BadResponse as exc:
+            self.log.message(f"{script.file}: {exc}; answered 500 instead", file=script.file, error=str(exc))
+            return _plain(500, "Internal Server Error")
+
     def _run(
         self,
         script: Endpoint | EventHandler,
@@ -232,15 +249,6 @@ def _snapshot(root: Path) -> tuple[tuple[str, int, int, int], ...]:
     return tuple(sorted(found))
 
 
-def _multi(values: Any) -> dict[str, Any]:
-    """A MultiDict as a plain dict: one value as a string, a repeated key as a list of strings."""
-    out: dict[str, Any] = {}
-    for key in values.keys():
-        items = values.getlist(key)
-        out[key] = items[0] if len(items) == 1 else items
-    return out
-
-
 def _headers(request: Request) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in request.headers.items():
@@ -249,34 +257,5 @@ def _headers(request: Request) -> dict[str, str]:
     return out
 
 
-def _body(request: Request) -> Any:
-    """A form body as a table; any other body as text (the runtime decodes JSON); no body as nil."""
-    if request.mimetype == "application/x-www-form-urlencoded":
-        return _multi(request.form)
-    data = request.get_data(as_text=True)
-    return data or None
-
-
 def _plain(code: int, text: str) -> Response:
     return Response(text, status=code, content_type="text/plain; charset=utf-8")
-
-
-_NOT_FORWARDED = {"content-length", "transfer-encoding", "connection"}
-
-
-def _response(result: ScriptResult) -> Response:
-    """Murano's response: a table message as JSON, a string as is; a script error as a generic 500."""
-    if result.error is not None:
-        return _plain(500, "Internal Server Error")
-    message = result.response.message
-    if message is None:
-        body = b""
-    elif isinstance(message, str):
-        body = message.encode("utf-8")
-    else:
-        body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    response = Response(body, status=result.response.code)  # werkzeug drops the body of a HEAD
-    for name, value in result.response.headers.items():
-        if name not in _NOT_FORWARDED:
-            response.headers[name] = value
-    return response
