@@ -81,7 +81,12 @@ def is_solution(root: Path) -> bool:
     """Whether `root` holds a descriptor or any of the conventional folders."""
     names = ("murano.yaml", "Solutionfile.json", ".murano/config", "init.lua",
              *ENDPOINT_DIRS, *SERVICE_DIRS, *MODULE_DIRS, *ASSET_DIRS)
-    return any((root / name).exists() for name in names) or any(root.glob("*.murano"))
+    return any((root / name).exists() for name in names) or bool(project_files(root))
+
+
+def project_files(root: Path) -> list[Path]:
+    """MuranoCLI 3 project files `<name>.murano` (not the `.murano/` config folder)."""
+    return sorted(p for p in root.glob("*.murano") if p.is_file() and p.name != ".murano")
 
 
 def discover(root: Path) -> Layout:
@@ -95,7 +100,7 @@ def discover(root: Path) -> Layout:
         if doc is not None:
             layout.name = "murano.yaml"
             return _from_sections(root, layout, doc, ("endpoints", "routes"))
-    projects = sorted(root.glob("*.murano"))
+    projects = project_files(root)
     if projects:
         if len(projects) > 1:
             layout.warnings.append(f"{projects[1].name}: several project files; using {projects[0].name}")
