@@ -150,7 +150,8 @@ def handler_key_from_path(under: str) -> tuple[str, str] | str:
     alias, _, event = name.partition("_")
     if alias and event:
         return alias, event
-    return "cannot tell the event: name it <alias>_<event>.lua or <alias>/<event>.lua, or add `--#EVENT <alias> <event>`"
+    return ("cannot tell the event: name it <alias>_<event>.lua or <alias>/<event>.lua, "
+            "or add `--#EVENT <alias> <event>`")
 
 
 def _sections(

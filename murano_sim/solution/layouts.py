@@ -167,8 +167,11 @@ def _section(
     if not isinstance(location, str) or not location.strip():
         layout.warnings.append(f"{where}: {key}.location must be a folder name; using the folder conventions")
         return None
-    return Section(location.strip().strip("/") or ".", _globs(value.get("include"), include, f"{where}: {key}.include", layout),
-                   _globs(value.get("exclude"), exclude, f"{where}: {key}.exclude", layout))
+    return Section(
+        location.strip().strip("/") or ".",
+        _globs(value.get("include"), include, f"{where}: {key}.include", layout),
+        _globs(value.get("exclude"), exclude, f"{where}: {key}.exclude", layout),
+    )
 
 
 def _globs(value: Any, default: tuple[str, ...], where: str, layout: Layout) -> tuple[str, ...]:

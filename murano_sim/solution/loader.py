@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Rule
 
 from ..errors import ConfigError
 from ..lua.engine import lupa_lua
