@@ -48,7 +48,7 @@ class Runtime:
         services/<alias>.yaml documents, which config.yaml's services.<alias> overrides.
         `extra_specs`: ServiceSpecs of services besides the shipped ones.
         """
-        self.config = load_config(config)
+        self.config = load_config(config, extra_specs=extra_specs)
         self._secrets = self.config.secrets()
         self.platform = Services(
             self.config, emulator=emulator, clock=clock, state=state, solution_configs=solution_configs,
