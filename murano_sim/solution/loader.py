@@ -12,6 +12,9 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from werkzeug.routing import Map, Rule
 
@@ -45,6 +48,7 @@ class Endpoint(Script):
     method: str = "GET"
     path: str = "/"  # as declared, e.g. /users/{id}
     content_type: str | None = None
+    security: str | None = None  # STAND-IN until the loader helper's model lands: --#SECURITY
 
     @property
     def served(self) -> bool:
@@ -68,6 +72,21 @@ class Solution:
     modules: dict[str, tuple[str, str]] = field(default_factory=dict)  # require name -> (file, source)
     prelude: list[tuple[str, str]] = field(default_factory=list)  # (file, source) run before each script
     url_map: Map = field(default_factory=lambda: Map(strict_slashes=False))
+    # STAND-IN fields of SOLUTION_MODEL.md (the loader helper's version replaces these).
+    global_modules: list[tuple[str, str]] = field(default_factory=list)
+    init_script: tuple[str, str] | None = None
+    assets: list[AssetDir] = field(default_factory=list)
+    default_page: str = "index.html"
+    service_configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cors: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AssetDir:  # STAND-IN
+    path: Path
+    include: tuple[str, ...] = ("**/*",)
+    exclude: tuple[str, ...] = ()
 
 
 def load_solution(root: str | os.PathLike[str]) -> Solution:
@@ -90,10 +109,20 @@ def load_solution(root: str | os.PathLike[str]) -> Solution:
         solution.modules[name] = (rel, text)
         if solution.layout == "older":  # older solutions: a module defines a global table for every script
             solution.prelude.append((rel, text))
+        if not re.search(r"^return\b", text, re.M):  # STAND-IN: no top-level return = old-style module
+            solution.global_modules.append((rel, text))
     if (base / "init.lua").is_file():
         rel, text = _read(base, base / "init.lua")
         checker.check(rel, text)
         solution.prelude.append((rel, text))
+        solution.init_script = (rel, text)
+    for folder in ("files", "assets"):  # STAND-IN
+        if (base / folder).is_dir():
+            solution.assets.append(AssetDir(base / folder))
+    for file in sorted((base / "services").glob("*.yaml")) if (base / "services").is_dir() else []:  # STAND-IN
+        solution.service_configs[file.stem] = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    if (base / "cors.yaml").is_file():  # STAND-IN
+        solution.cors = yaml.safe_load((base / "cors.yaml").read_text(encoding="utf-8")) or {}
 
     seen: dict[tuple[str, str], Endpoint] = {}
     for file in _lua_files(base, "routes" if has_routes else "endpoints"):
@@ -212,7 +241,9 @@ def _endpoint(rel: str, line: int, args: str, body: str) -> Endpoint:
     content_type = parts[2] if len(parts) == 3 else None
     if content_type is not None and not _CONTENT_TYPE.match(content_type):
         raise ConfigError(f"{where}: malformed content type {content_type!r} (expected e.g. application/json)")
-    return Endpoint(file=rel, line=line, source=body, method=method, path=path, content_type=content_type)
+    found = re.search(r"^\s*--\s*#\s*SECURITY\s+(\S+)", body, re.M | re.I)  # STAND-IN
+    return Endpoint(file=rel, line=line, source=body, method=method, path=path, content_type=content_type,
+                    security=found.group(1) if found else None)
 
 
 def _split_handlers(rel: str, text: str, stem: str) -> list[EventHandler]:
