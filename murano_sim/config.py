@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
         "timeout_seconds": 30,
         "max_log_lines": 1000,
         "max_log_bytes": 65536,
+        "max_vm_memory": 67108864,  # a solution's hot VM is rebuilt after an execution that leaves more
     },
     "env": {},
     "services": {
@@ -58,6 +59,7 @@ class LuaLimits:
     timeout_seconds: float
     max_log_lines: int
     max_log_bytes: int
+    max_vm_memory: int = 67108864
 
 
 @dataclass

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from werkzeug.routing import Map, Rule
 
 from ..errors import ConfigError
