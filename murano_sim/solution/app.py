@@ -50,6 +50,7 @@ class SolutionApp:
         self._snapshot = _snapshot(self.root)
         self._solution: Solution | None = load_solution(self.root)  # a load error at start is the caller's
         self._load_error: str | None = None
+        self.result_listeners: list[Callable[[ScriptResult], None]] = []  # every execution's result
         self.vm = SolutionVM(runtime, self._solution, notify=lambda line: self.log.message(line, error=line))
 
     @property
@@ -206,6 +207,8 @@ class SolutionApp:
         started = time.perf_counter()
         result = execute()
         elapsed_ms = (time.perf_counter() - started) * 1000
+        for listener in self.result_listeners:
+            listener(result)
         self.log.write(
             script_records(
                 result, service=service, event=event, parameters=parameters,
