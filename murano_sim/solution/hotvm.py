@@ -81,7 +81,6 @@ class SolutionVM:
         self._lock = threading.RLock()  # re-entrant: a handler may trigger another one inside its run
         self._context: Context | None = None
         self._init_pending = True
-        self.loads = 0  # how many times the modules ran (for tests and the console)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def reload(self, solution: Solution) -> None:
@@ -107,11 +106,9 @@ class SolutionVM:
             self._init_pending = False
             self._run_init()
         if not self.reuse_vm:
-            self.loads += 1
             return self.runtime.new_context(), self._load_chunks()
         if self._context is None:
             context = self.runtime.new_context()
-            self.loads += 1
             result = self._run(context, "", LOAD_CHUNK, {}, self._load_chunks(), {})
             if result.error is not None:
                 self._notify(f"loading the modules failed: {result.error}")
@@ -124,7 +121,6 @@ class SolutionVM:
             return
         if self.reuse_vm:
             self._context, prelude = self.runtime.new_context(), self._load_chunks()
-            self.loads += 1
             context = self._context
         else:
             context, prelude = self.runtime.new_context(), self._load_chunks()
