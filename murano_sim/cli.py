@@ -26,6 +26,9 @@ commands:
   twilio-emulator       serve the local Twilio emulator over HTTP
   serve SOLUTION_DIR    serve a whole Murano solution's endpoints over HTTP
   twilio-inbound URL    send a signed inbound-SMS webhook to URL, as Twilio would
+  check SOLUTION_DIR    load a solution without serving it; print what was found and every
+                        warning; exit 0 when it loads without errors, 1 on errors (e.g. a
+                        Lua syntax error), 2 for a usage error
 
 Configuration comes from --config FILE, else ./config.yaml if present, else built-in
 defaults (local Twilio emulator, demonstration credentials).
@@ -87,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     inbound.add_argument("--body", required=True, help="the message text")
     inbound.add_argument("--method", default="POST", choices=["GET", "POST"], help="HTTP method (default POST)")
     inbound.add_argument("--config", metavar="FILE", help="config.yaml whose AuthToken signs the request")
+
+    check = commands.add_parser("check", help="load a solution without serving it and report what was found")
+    check.add_argument("solution", metavar="SOLUTION_DIR", help="the solution's directory")
+    check.add_argument("--json", action="store_true", help="print the report as one JSON object")
     return parser
 
 
@@ -162,9 +169,19 @@ def _twilio_inbound(args: argparse.Namespace) -> int:
     return main_inbound(args.url, args.to, args.from_, args.body, args.config, args.method)
 
 
+def _check(args: argparse.Namespace) -> int:
+    from .solution.loader import load_solution
+    from .solution.report import format_report, solution_report
+
+    report = solution_report(load_solution(args.solution))
+    print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
+    return EXIT_SCRIPT_FAILED if report["errors"] else EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"run": _run, "twilio-emulator": _twilio_emulator, "serve": _serve, "twilio-inbound": _twilio_inbound}
+    commands = {"run": _run, "twilio-emulator": _twilio_emulator, "serve": _serve, "twilio-inbound": _twilio_inbound,
+                "check": _check}
     handler = commands[args.command]
     try:
         return handler(args)

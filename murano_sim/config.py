@@ -28,8 +28,6 @@ DEFAULTS: dict[str, Any] = {
         "max_vm_memory": 67108864,  # a solution's hot VM is rebuilt after an execution that leaves more
     },
     "env": {},
-    # Values a served endpoint's --#SECURITY credential must match (opt-in; empty: presence only).
-    "serve": {"security": {"basic": [], "bearer": [], "apiKey": []}},
     "services": {
         "twilio": {
             "backend": "local",
@@ -47,6 +45,12 @@ DEFAULTS: dict[str, Any] = {
         "allow_hosts": [],
         "seed": None,
         "call_duration": 5,
+        "max_records": 10_000,  # in-process store cap; final-state records are evicted oldest first
+    },
+    "serve": {
+        "max_body_bytes": 10 * 1024 * 1024,  # request bodies above it get 413
+        # Values a served endpoint's --#SECURITY credential must match (opt-in; empty: presence only).
+        "security": {"basic": [], "bearer": [], "apiKey": []},
     },
 }
 
@@ -255,6 +259,15 @@ def _validate(data: dict[str, Any], source: str) -> None:
     duration = emulator.get("call_duration")
     if isinstance(duration, bool) or not isinstance(duration, int) or duration < 0:
         raise _fail(source, "emulator.call_duration", f"must be a whole number of seconds, got {duration!r}")
+    max_records = emulator.get("max_records")
+    if isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 1:
+        raise _fail(source, "emulator.max_records", f"must be a whole number of at least 1, got {max_records!r}")
+    serve = data["serve"]
+    if not isinstance(serve, dict):
+        raise _fail(source, "serve", "must be a mapping")
+    max_body = serve.get("max_body_bytes")
+    if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 0:
+        raise _fail(source, "serve.max_body_bytes", f"must be a whole number of bytes, got {max_body!r}")
     for i, account in enumerate(emulator.get("accounts") or []):
         if not isinstance(account, dict) or not account.get("AccountSid") or not account.get("AuthToken"):
             raise _fail(source, f"emulator.accounts[{i}]", "needs AccountSid and AuthToken")

@@ -10,11 +10,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .backend import Backend, open_backend
+from .clock import Clock, epoch_seconds
 from .config import Config, load_config, redact
 from .errors import UsageError
 from .lua.vm import Context, LuaVM, Outcome, ServiceBinding
 from .result import Response, ScriptResult
+from .services import Services
+from .state import State
 
 
 class Runtime:
@@ -30,29 +32,64 @@ class Runtime:
         *,
         emulator: Any = None,
         host_services: Sequence[Any] = (),
+        clock: Clock | None = None,
+        state: State | None = None,
+        solution_configs: Mapping[str, Mapping[str, Any]] | None = None,
+        extra_specs: Sequence[Any] = (),
     ) -> None:
         """`emulator`: an Emulator to put behind `backend: local` (e.g. one on a ManualClock);
         by default the runtime builds its own from the config.
 
         `host_services`: more services implemented in Python, with Service's interface (alias,
         global_names, operations, call); an outcome whose record is None is left out of the calls.
+
+        `clock`, `state`: the solution's one clock (default: real time plus an offset, or the
+        emulator's) and its state (default: in memory). `solution_configs`: the solution's
+        services/<alias>.yaml documents, which config.yaml's services.<alias> overrides.
+        `extra_specs`: ServiceSpecs of services besides the shipped ones.
         """
         self.config = load_config(config)
         self._secrets = self.config.secrets()
-        self._backend: Backend = open_backend(self.config, emulator)
-        self.services: dict[str, Any] = {**self._backend.services, **{s.alias: s for s in host_services}}
+        self.platform = Services(
+            self.config, emulator=emulator, clock=clock, state=state, solution_configs=solution_configs,
+            host_services=host_services, extra_specs=extra_specs,
+        )
+        self.services: dict[str, Any] = self.platform.by_alias
         self._calls: list[dict[str, Any]] = []
         self._deadline: float | None = None
         self._lock = threading.Lock()
-        self._vm = LuaVM(
-            [ServiceBinding(s.alias, tuple(s.global_names), tuple(s.operations)) for s in self.services.values()],
-            self._call_service,
-        )
+        try:
+            self._vm = LuaVM(
+                [ServiceBinding(s.alias, tuple(s.global_names), tuple(s.operations)) for s in self.services.values()],
+                self._call_service,
+                clock=lambda: epoch_seconds(self.platform.clock),
+                missing_services=self.platform.missing_globals(),
+            )
+        except BaseException:
+            self.platform.close()
+            raise
 
     @property
     def emulator(self) -> Any:
         """The local Twilio emulator behind `backend: local` (None in live mode)."""
-        return self._backend.emulator
+        return self.platform.emulator
+
+    @property
+    def clock(self) -> Clock:
+        """The solution's one clock (every service and os.time read it)."""
+        return self.platform.clock
+
+    @property
+    def state(self) -> State:
+        return self.platform.state
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward; timers, lifecycles and callbacks now due run, in time order."""
+        self.platform.advance(seconds)
+
+    def reset(self) -> None:
+        """Every service back to its seeded state."""
+        self.platform.reset()
 
     def run(
         self,
@@ -72,7 +109,7 @@ class Runtime:
         environment across runs, as Murano does for a solution's event handlers. `globals` are
         per-execution values set in the environment before the script starts (`context`).
         """
-        full_request = build_request(request)
+        full_request = build_request(request, now=epoch_seconds(self.platform.clock))
         limits = self.config.limits
         with self._lock:
             self._calls = []
@@ -82,6 +119,7 @@ class Runtime:
                 globals,
             )
             calls, self._calls = self._calls, []
+            self.platform.state.save()
         return self._result(outcome, calls)
 
     def new_context(self) -> Context:
@@ -108,7 +146,7 @@ class Runtime:
         return self.run(source, request, name=file.name)
 
     def close(self) -> None:
-        self._backend.close()
+        self.platform.close()
 
     def __enter__(self) -> Runtime:
         return self
@@ -120,7 +158,7 @@ class Runtime:
         return f"Runtime(config={self.config.source!r})"
 
     def _call_service(self, alias: str, operation: str, arguments: Any) -> Any:
-        outcome = self.services[alias].call(operation, arguments, deadline=self._deadline)
+        outcome = self.platform.call(alias, operation, arguments, deadline=self._deadline)
         for warning in outcome.warnings:
             self._vm.log(warning)
         if outcome.record is not None:
@@ -134,8 +172,10 @@ class Runtime:
         return ScriptResult(Response(outcome.code, outcome.message, outcome.headers), logs, calls, error)
 
 
-def build_request(request: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Murano's request object: defaults for every field, a JSON body decoded to a table."""
+def build_request(request: Mapping[str, Any] | None, now: float | None = None) -> dict[str, Any]:
+    """Murano's request object: defaults for every field, a JSON body decoded to a table.
+
+    `now`: the solution clock's time for `timestamp` (default: the host's)."""
     given = dict(request or {})
     full: dict[str, Any] = {
         "method": "GET",
@@ -144,7 +184,7 @@ def build_request(request: Mapping[str, Any] | None) -> dict[str, Any]:
         "parameters": {},
         "headers": {},
         "body": None,
-        "timestamp": int(time.time()),
+        "timestamp": int(time.time() if now is None else now),
         "request_id": os.urandom(16).hex(),
         "server_ip": "127.0.0.1",
     }

@@ -69,17 +69,16 @@ def test_json_logs_are_one_object_per_line_after_the_url():
     assert script["error"] == "endpoints/api.lua:38: database exploded"
 
 
-def test_malformed_solution_fails_at_start_with_file_and_line(tmp_path):
-    (tmp_path / "endpoints").mkdir()
-    (tmp_path / "endpoints" / "bad.lua").write_text("--#ENDPOINT GET\nreturn 1\n")
+def test_a_folder_that_is_not_a_solution_fails_at_start_in_one_line(tmp_path):
+    # A malformed header is only a warning now (see docs/solutions.md); a non-solution is fatal.
+    (tmp_path / "README.txt").write_text("hello\n")
     proc = subprocess.run(
         [sys.executable, "-m", "murano_sim.cli", "serve", str(tmp_path), "--port", "0"],
         capture_output=True, text=True, cwd=ROOT, timeout=60,
     )
     assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr.strip().splitlines() == [
-        "murano-sim: endpoints/bad.lua:1: malformed header: expected `--#ENDPOINT METHOD /path [content-type]`"
-    ]
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith(f"murano-sim: {tmp_path}: not a Murano solution")
 
 
 def test_config_beside_the_solution_is_used(tmp_path):

@@ -9,6 +9,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from ..config import Config, load_config
@@ -54,11 +55,14 @@ class Emulator:
         self._faults_lock = threading.Lock()
         self._ticker: threading.Thread | None = None
         self._ticker_stop = threading.Event()
+        self._defects: list[Exception] = []
+        self._defects_lock = threading.Lock()
         store = self._open_store(state_path)
         call_duration = int(emulator.get("call_duration", 5))
         self._backend = TwilioBackend(
             store, self.clock, owned_numbers=[str(n) for n in emulator.get("owned_numbers") or []],
             call_duration=call_duration, notify=self._notify, fetch=self._fetch,
+            max_records=int(emulator.get("max_records", 10_000)),
         )
         snapshot = store.get_meta("seed_snapshot")
         if snapshot is None:  # a fresh state: seed it, and remember the seeded state for reset()
@@ -67,7 +71,7 @@ class Emulator:
             snapshot = self._backend.snapshot()
             store.set_meta("seed_snapshot", snapshot)
         self._seed_snapshot = snapshot
-        self.wsgi_app = TwilioApp(self._backend, self._accounts, self._take_fault)
+        self.wsgi_app = TwilioApp(self._backend, self._accounts, self._take_fault, self._defect)
 
     @staticmethod
     def _open_store(state_path: str | os.PathLike[str] | None) -> MemoryStore:
@@ -86,14 +90,32 @@ class Emulator:
     def messages(self, account_sid: str | None = None) -> list[dict[str, Any]]:
         """Messages as Twilio's JSON, in creation order (every account's when account_sid is None)."""
         self._backend.run_due()
-        return [wire.message_json(m) for m in self._backend.records("messages", account_sid)]
+        with self._backend.lock:  # rendered under the state lock: never half a lifecycle step
+            return [wire.message_json(m) for m in self._backend.records("messages", account_sid)]
 
     def calls(self, account_sid: str | None = None) -> list[dict[str, Any]]:
         self._backend.run_due()
-        return [wire.call_json(c) for c in self._backend.records("calls", account_sid)]
+        with self._backend.lock:
+            return [wire.call_json(c) for c in self._backend.records("calls", account_sid)]
 
     def media(self, account_sid: str | None = None) -> list[dict[str, Any]]:
-        return [wire.media_json(m) for m in self._backend.records("media", account_sid)]
+        with self._backend.lock:
+            return [wire.media_json(m) for m in self._backend.records("media", account_sid)]
+
+    # --- defects ----------------------------------------------------------------------------
+
+    def _defect(self, where: str, exc: Exception) -> None:
+        """An unexpected exception in one of the emulator's threads: logged with its traceback,
+        and kept for take_defects() (the pytest plugin fails the running test with it)."""
+        log.error("emulator defect in %s", where, exc_info=exc)
+        with self._defects_lock:
+            self._defects.append(exc)
+
+    def take_defects(self) -> list[Exception]:
+        """The unexpected exceptions recorded since the last call (oldest first), then forgets them."""
+        with self._defects_lock:
+            found, self._defects = self._defects, []
+        return found
 
     # --- control ----------------------------------------------------------------------------
 
@@ -103,6 +125,14 @@ class Emulator:
         if advance is None:
             raise UsageError("Emulator.advance() needs a ManualClock (pass clock=ManualClock())")
         advance(seconds)
+        self._backend.run_due()
+
+    def next_due(self) -> datetime | None:
+        """When the next lifecycle step is due; the solution's clock stops there on advance."""
+        return self._backend.next_due()
+
+    def run_due(self) -> None:
+        """Apply the lifecycle steps due by now and make their callbacks."""
         self._backend.run_due()
 
     def fail_next(self, status: int, code: int | None = None, count: int = 1) -> None:
@@ -134,17 +164,24 @@ class Emulator:
         account_sid = account_sid or self.primary_account_sid
         if account_sid not in self._accounts:
             raise UsageError(f"receive_message: unknown account {account_sid}")
-        message = self._backend.receive_message(account_sid, to=to, from_=from_, body=body)
-        if url:
-            self._notify(Webhook("inbound-sms", url, method, _inbound_params(message), account_sid))
-        return wire.message_json(message)
+        with self._backend.lock:
+            message = self._backend.receive_message(account_sid, to=to, from_=from_, body=body)
+            hook = Webhook("inbound-sms", url, method, _inbound_params(message), account_sid) if url else None
+            rendered = wire.message_json(message)
+        if hook is not None:  # outside the state lock: the receiver may call the API back
+            self._notify(hook)
+        return rendered
 
     def reset(self) -> None:
-        """Back to the seeded state: seeded records (same SIDs), no deliveries, no pending faults."""
-        self._backend.restore(self._seed_snapshot)
-        self.deliveries.clear()
-        with self._faults_lock:
-            self._faults.clear()
+        """Back to the seeded state: seeded records (same SIDs), no deliveries, no pending faults.
+
+        Waits for a lifecycle step in flight (and its webhooks) to finish, so none lands after it.
+        """
+        with self._backend.steps_lock:
+            self._backend.restore(self._seed_snapshot)
+            self.deliveries.clear()
+            with self._faults_lock:
+                self._faults.clear()
 
     def start_ticker(self, interval: float = 0.2) -> None:
         """Apply due lifecycle steps in the background (for a real clock when serving)."""
@@ -156,8 +193,8 @@ class Emulator:
             while not self._ticker_stop.wait(interval):
                 try:
                     self._backend.run_due()
-                except Exception:  # a ticker must survive anything one step does
-                    log.exception("emulator lifecycle step failed")
+                except Exception as exc:  # a ticker must survive a defect in one step, and report it
+                    self._defect("the lifecycle ticker", exc)
 
         self._ticker = threading.Thread(target=tick, name="murano-sim-emulator-ticker", daemon=True)
         self._backend.ticking = True
@@ -185,7 +222,11 @@ class Emulator:
 
     def _send(self, hook: Webhook) -> Delivery:
         token = self._accounts.get(hook.account_sid, "")
-        delivery = attempt(hook.url, hook.params, token, hook.method, self.allow_hosts, kind=hook.kind)
+        try:
+            delivery = attempt(hook.url, hook.params, token, hook.method, self.allow_hosts, kind=hook.kind)
+        except Exception as exc:  # attempt() reports every expected failure itself: this is a defect
+            self._defect(f"the {hook.kind} webhook sender", exc)
+            delivery = Delivery(hook.kind, hook.url, hook.method, dict(hook.params), error="emulator defect")
         self.deliveries.append(delivery)
         return delivery
 

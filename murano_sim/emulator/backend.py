@@ -126,6 +126,7 @@ class TwilioBackend:
         call_duration: int = 5,
         notify: Callable[[Webhook], bool] = lambda hook: False,
         fetch: Callable[[Webhook], bool] = lambda hook: False,
+        max_records: int = 10_000,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -134,8 +135,12 @@ class TwilioBackend:
         self.call_duration = call_duration
         self.notify = notify
         self.fetch = fetch
+        self.max_records = max_records
         self.lock = threading.RLock()
-        self._steps_lock = threading.Lock()  # one thread applies lifecycle steps at a time, in order
+        # One thread applies lifecycle steps at a time, in order, webhooks included; reset() takes
+        # it too, so it never lands between a step and its webhooks. Re-entrant: a webhook
+        # handled in this thread (a test's advance()) may reset.
+        self.steps_lock = threading.RLock()
         self._due: list[tuple[datetime, int, str, str]] = []  # (when, tiebreak, sid, action)
         self._tiebreak = itertools.count()
         self.reschedule()
@@ -145,6 +150,7 @@ class TwilioBackend:
     def create_message(self, account_sid: str, req: MessageRequest) -> Message:
         check_message_request(req, self.owned_numbers)
         with self.lock:
+            self._make_room(1 + len(req.media_urls))
             now = self.clock.now()
             body = req.body or ""
             message = Message(
@@ -174,6 +180,7 @@ class TwilioBackend:
 
     def receive_message(self, account_sid: str, *, to: str, from_: str, body: str) -> Message:
         with self.lock:
+            self._make_room(1)
             now = self.clock.now()
             message = Message(
                 sid=new_sid("SM"), account_sid=account_sid, to=to, from_=from_, body=body, status="received",
@@ -231,6 +238,7 @@ class TwilioBackend:
     def create_call(self, account_sid: str, req: CallRequest) -> Call:
         check_call_request(req, self.owned_numbers)
         with self.lock:
+            self._make_room(1)
             now = self.clock.now()
             call = Call(
                 sid=new_sid("CA"), account_sid=account_sid, to=req.to or "", from_=req.from_ or "", status="queued",
@@ -277,6 +285,28 @@ class TwilioBackend:
         ]
         return Token(account_sid, ttl, username, password, self.clock.now(), servers)
 
+    # --- the store's bound ------------------------------------------------------------------
+
+    def _make_room(self, needed: int) -> None:
+        """Evict the oldest final-state messages and calls (with their media) until `needed` more
+        records fit under max_records; 429 if not enough of them are final."""
+        excess = len(self.store) + needed - self.max_records
+        if excess <= 0:
+            return
+        victims: list[Record] = []
+        for record in self.store.oldest():
+            if excess <= 0:
+                break
+            if isinstance(record, (Message, Call)) and models.is_final(record):
+                media = list(self.store.newest_first(("media", record.sid))) if isinstance(record, Message) else []
+                victims += media + [record]
+                excess -= 1 + len(media)
+        if excess > 0:
+            raise TwilioError(429, 20429, f"Too Many Requests: the emulator holds emulator.max_records "
+                                          f"({self.max_records}) records and too few are in a final state")
+        for record in victims:
+            self.store.evict(record.sid)
+
     # --- paging -----------------------------------------------------------------------------
 
     def _page(self, scope: Scope, query: ListQuery) -> PageResult:
@@ -286,7 +316,7 @@ class TwilioBackend:
                 found = _take(self.store.newest_first(scope), query, size + 1, skip=query.page * size)
                 return PageResult(found[:size], len(found) > size)
             kind, sid = query.cursor
-            seq = self.store.seq_of(sid)
+            seq = self.store.seq_of(sid, scope)  # another scope's SID is as unknown as a made-up one
             if seq is None:
                 raise TwilioError(400, 21481, "Invalid PageToken")
             if kind == "PA":
@@ -320,9 +350,14 @@ class TwilioBackend:
             for record in self.store.all_records():
                 self._schedule(record)
 
+    def next_due(self) -> datetime | None:
+        """When the earliest pending lifecycle step is due (None when nothing is pending)."""
+        with self.lock:
+            return self._due[0][0] if self._due else None
+
     def run_due(self) -> None:
         """Apply every lifecycle step due by now, in time order, and make the webhooks they cause."""
-        with self._steps_lock:
+        with self.steps_lock:
             while (hooks := self._apply_next()) is not None:
                 for hook in hooks:
                     self.notify(hook)

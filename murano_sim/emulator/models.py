@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import bad_request, invalid_parameter
+from .webhooks import parse_http_url
 
 API_VERSION = "2010-04-01"
 
@@ -185,6 +186,13 @@ def next_call_step(call: Call) -> tuple[str, datetime] | None:
     return None
 
 
+def is_final(record: Message | Call) -> bool:
+    """No lifecycle step will change this record any more (it may be evicted from a full store)."""
+    if isinstance(record, Message):
+        return record.status not in UNDELETABLE_MESSAGE_STATUSES and next_message_step(record) is None
+    return record.status not in LIVE_CALL_STATUSES
+
+
 def message_price(message: Message) -> str:
     per_unit = 0.02 if message.num_media else 0.0079
     units = 1 if message.num_media else message.num_segments
@@ -235,8 +243,8 @@ MAX_MEDIA = 10
 
 
 def _is_http_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
+    # Read by the HTTP client's own parser (userinfo is allowed here; delivery refuses it).
+    return parse_http_url(value) is not None
 
 
 def _strip_channel(address: str) -> str:

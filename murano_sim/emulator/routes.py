@@ -48,10 +48,12 @@ class TwilioApp:
         backend: TwilioBackend,
         accounts: Mapping[str, str],
         before_request: Callable[[], TwilioError | None] = lambda: None,
+        on_defect: Callable[[str, Exception], None] | None = None,
     ) -> None:
         self.backend = backend
         self.accounts = accounts
         self.before_request = before_request
+        self.on_defect = on_defect
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)
@@ -85,14 +87,20 @@ class TwilioApp:
                 raise not_found(request.path)  # another account's resources do not exist for you
             if request.method == "POST":
                 self._check_form(request)
-            return getattr(self, f"_{endpoint}")(request, account_sid, **values)
+                _ = request.form  # read before the state lock is taken: a slow client must not hold it
+            # Under the state lock, records are rendered as one lifecycle step left them.
+            with self.backend.lock:
+                return getattr(self, f"_{endpoint}")(request, account_sid, **values)
         except TwilioError as error:
             return wire.error_response(error)
         except HTTPException as exc:  # e.g. 413 from Werkzeug's body limit
             status = exc.code or 400
             return wire.error_response(TwilioError(status, code_for_status(status), exc.description or exc.name))
-        except Exception:
-            log.exception("emulator failed on %s %s", request.method, request.path)
+        except Exception as exc:  # a defect: logged with its traceback, and kept for the test that caused it
+            if self.on_defect is not None:
+                self.on_defect(f"{request.method} {request.path}", exc)
+            else:
+                log.exception("emulator failed on %s %s", request.method, request.path)
             return wire.error_response(TwilioError(500, 20500, "An internal server error has occurred"))
 
     def _authenticate(self, request: Request) -> str:

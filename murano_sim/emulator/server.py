@@ -10,6 +10,7 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from ..clock import is_manual
 from ..config import Config, load_config
 from ..errors import UsageError
 from .app import Emulator
@@ -34,7 +35,7 @@ class EmulatorServer:
         bound = self._server.server_address
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{bound[1]}"
-        self._owns_ticker = not hasattr(emulator.clock, "advance")  # a manual clock moves only on advance()
+        self._owns_ticker = not is_manual(emulator.clock)  # a manual clock moves only on advance()
         if self._owns_ticker:
             emulator.start_ticker()
         # A short poll interval makes shutdown() prompt.

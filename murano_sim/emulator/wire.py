@@ -167,9 +167,10 @@ def parse_when(name: str, raw: str) -> tuple[datetime, bool]:
         if _DATE_ONLY.match(text):
             return datetime.fromisoformat(text).replace(tzinfo=timezone.utc), True
         when = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
+        # In UTC, a time at either end of the calendar can fall outside years 1-9999.
+        return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc), False
+    except (ValueError, OverflowError):
         raise invalid_parameter(f"Invalid value for {name}: {raw!r} (use YYYY-MM-DD)") from None
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc), False
 
 
 def _phone(value: str) -> str:
@@ -181,7 +182,8 @@ def _int(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
     raw = args.get(name)
     if raw is None or raw == "":
         return default
-    if not re.fullmatch(r"\d+", raw.strip()) or not low <= int(raw) <= high:
+    # At most 9 digits before int(): Python refuses to convert very long digit strings.
+    if not re.fullmatch(r"\d{1,9}", raw.strip()) or not low <= int(raw) <= high:
         raise invalid_parameter(f"Invalid {name}: {raw!r} (must be an integer from {low} to {high})")
     return int(raw)
 

@@ -1,4 +1,4 @@
--- Murano's platform globals beyond the sandbox's basics: `json`, `log`, `os.now`, the
+-- Murano's platform globals beyond the sandbox's basics: `json`, `log`, the
 -- `__type = "slice"` marker, and the platform modules Exosite templates `require` but do not
 -- ship (`staging.mcrypto`). Run once per Lua runtime, before sandbox.lua, with the full
 -- standard library in reach; returns `install(env)` (sandbox.lua's new_env calls it on every
@@ -10,8 +10,8 @@ local host = ...
 
 local type, setmetatable, rawget, error = type, setmetatable, rawget, error
 local debug_getmetatable = debug.getmetatable
-local json_parse, rand_bytes, b64_encode, b64_decode, now_ms =
-  host.json_parse, host.rand_bytes, host.b64_encode, host.b64_decode, host.now_ms
+local json_parse, rand_bytes, b64_encode, b64_decode =
+  host.json_parse, host.rand_bytes, host.b64_encode, host.b64_decode
 
 -- json.null: one read-only table per environment, all sharing this locked metatable, so the
 -- host recognises any of them and no script can reach the metatable.
@@ -59,7 +59,6 @@ local function install(env)
     return function(...) print(prefix, ...) end
   end
   env.log = { debug = at("debug"), info = at("info"), warn = at("warn"), error = at("error") }
-  env.os.now = function() return now_ms() end
   local loaded = {}
   env.require = function(name)
     local build = PLATFORM_MODULES[name]

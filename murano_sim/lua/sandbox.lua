@@ -3,7 +3,7 @@
 -- one script in a fresh whitelisted environment under the instruction and time limits.
 -- Scripts never see this file's locals: without `debug` no upvalue is reachable.
 
-local host, service_specs = ...
+local host, service_specs, missing_services = ...
 
 -- Everything the sandbox needs, captured before any script can touch a shared table.
 local type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmetatable, rawget, rawset =
@@ -12,8 +12,10 @@ local loadstring, setfenv, unpack = loadstring or load, setfenv, unpack or table
 local string_byte, string_format, table_concat = string.byte, string.format, table.concat
 local debug_sethook, debug_getinfo, debug_getregistry = debug.sethook, debug.getinfo, debug.getregistry
 local math_randomseed = math.randomseed
-local now, log, encode_json, decode_json, call_service, format_duration, memory_limit =
-  host.now, host.log, host.to_json, host.from_json, host.call_service, host.format_duration, host.memory_limit
+local now, log, encode_json, decode_json, call_service, format_duration, memory_limit, clock =
+  host.now, host.log, host.to_json, host.from_json, host.call_service, host.format_duration, host.memory_limit,
+  host.clock
+local math_floor = math.floor
 -- Reseeding every run from a secret base means no script can fix or predict the next one's numbers.
 local seed_base, runs = host.random_seed(), 0
 -- platform.lua's installer: Murano's json, log, os.now and platform modules on each fresh env.
@@ -175,7 +177,18 @@ for _, spec in ipairs(service_specs) do
       return result
     end
   end
-  service_functions[#service_functions + 1] = { names = spec.names, functions = functions, size = #spec.operations }
+  service_functions[#service_functions + 1] = { alias = spec.alias, names = spec.names, functions = functions,
+    size = #spec.operations }
+end
+
+-- A Murano service murano-sim does not emulate: any operation is one clear error naming it.
+local function not_emulated(name, alias)
+  return setmetatable({}, { __index = function(_, operation)
+    return function()
+      error(string_format("%s.%s: the %s service is not emulated by murano-sim; declare a stand-in under "
+        .. "services.%s in config.yaml", name, tostring(operation), alias, alias), 2)
+    end
+  end, __metatable = false })
 end
 
 -- Pre-sized tables: growing a fresh table key by key rehashes it several times per run.
@@ -225,18 +238,37 @@ local function new_env(env_vars, modules)
   env.string = copy(pristine.string, sizes.string)
   env.table = copy(pristine.table, sizes.table)
   env.math = copy(pristine.math, sizes.math)
+  -- The solution's clock, not the host's: tests and `advance` move it.
   env.os = {
-    date = os_date, time = os_time, clock = os_clock, difftime = os_difftime,
+    date = function(format, t) return os_date(format, t or math_floor(clock())) end,
+    time = function(t) if t == nil then return math_floor(clock()) end return os_time(t) end,
+    now = function() return math_floor(clock() * 1000) end,
+    clock = os_clock, difftime = os_difftime,
     getenv = function(name) return env_vars[name] end,
   }
   local load = make_load(env)
   env.load, env.loadstring = load, load
+  local by_alias = {}
+  for name, alias in pairs(missing_services) do
+    env[name] = not_emulated(name, alias)
+  end
   for _, service in ipairs(service_functions) do
-    local functions = copy(service.functions, service.size)  -- one table behind all its aliases
+    local functions = copy(service.functions, service.size)  -- one table behind all its names
     for _, name in ipairs(service.names) do
       env[name] = functions
     end
+    by_alias[service.alias] = functions
   end
+  -- murano.services.<alias>.op(args) and murano.service_call(alias, op, args): the generic forms.
+  local services = setmetatable(by_alias, { __index = function(_, alias)
+    return not_emulated(tostring(alias), tostring(alias))
+  end, __metatable = false })
+  env.murano = {
+    services = services,
+    service_call = function(alias, operation, arguments)
+      return services[alias][operation](arguments)
+    end,
+  }
   env.require = function(name)
     -- Murano names modules by their path under modules/ ("c2c.utils"); "modules.c2c.utils"
     -- is accepted too, whichever of the two forms the solution's table holds.

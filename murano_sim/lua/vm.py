@@ -82,7 +82,16 @@ def _deny_attribute(*_args: Any) -> Any:
 class LuaVM:
     """A sandboxed LuaJIT runtime reused across runs; see sandbox.lua for the Lua side."""
 
-    def __init__(self, services: Sequence[ServiceBinding] = (), call_service: ServiceCaller | None = None) -> None:
+    def __init__(
+        self,
+        services: Sequence[ServiceBinding] = (),
+        call_service: ServiceCaller | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        missing_services: Mapping[str, str] | None = None,
+    ) -> None:
+        """clock: seconds since the epoch on the solution's clock (os.time, os.date, os.now).
+        missing_services: global name -> alias of Murano services not emulated (a clear error on use)."""
         self._lua = lupa_lua.LuaRuntime(
             register_eval=False,
             register_builtins=False,
@@ -105,6 +114,7 @@ class LuaVM:
             "format_duration": self._guard(lambda s: format_duration(s).encode(), b"?"),
             "random_seed": lambda: random.randrange(1, 2**31),
             "memory_limit": self._guard(self._memory_limit, None),
+            "clock": self._guard(lambda: float(clock()), 0.0),
         }
         specs = [
             {"alias": s.alias, "names": list(s.names), "operations": list(s.operations)} for s in services
@@ -115,7 +125,6 @@ class LuaVM:
             "rand_bytes": self._guard(_rand_bytes, (None, b"rand_bytes: internal error")),
             "b64_encode": self._guard(_b64_encode, (None, b"b64_encode: internal error")),
             "b64_decode": self._guard(_b64_decode, (None, b"b64_decode: internal error")),
-            "now_ms": lambda: int(time.time() * 1000),
         }
         install_platform, classify = loader(_lua_file("platform.lua"), b"=platform.lua")(
             self._lua.table_from({k.encode(): v for k, v in platform_host.items()})
@@ -123,7 +132,8 @@ class LuaVM:
         host["install_platform"] = install_platform
         chunk = loader(_lua_file("sandbox.lua"), b"=sandbox.lua")
         self._run, self._mark_empty_array, is_empty_array = chunk(
-            self._lua.table_from({k.encode(): v for k, v in host.items()}), to_lua(self._lua, specs)
+            self._lua.table_from({k.encode(): v for k, v in host.items()}), to_lua(self._lua, specs),
+            to_lua(self._lua, dict(missing_services or {})),
         )
 
         def empty_table_kind(table: Any) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -13,13 +12,16 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.utils import send_from_directory
+from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from ..errors import ConfigError
 from ..result import ScriptResult
 from ..runtime import Runtime
+from . import guards
 from .gateway import apply_cors, check_credential, cors_settings, endpoint_scheme, is_preflight, preflight, unauthorized
+from .guards import BadResponse, RequestRefused
+from .guards import multi as _multi
 from .hotvm import SolutionVM
 from .loader import Endpoint, EventHandler, Solution, load_solution
 from .requestlog import SolutionLog, script_records
@@ -52,6 +54,8 @@ class SolutionApp:
         self._load_error: str | None = None
         self.result_listeners: list[Callable[[ScriptResult], None]] = []  # every execution's result
         self.vm = SolutionVM(runtime, self._solution, notify=lambda line: self.log.message(line, error=line))
+        serve = runtime.config.data.get("serve") or {}
+        self.max_body_bytes: int = int(serve.get("max_body_bytes", guards.DEFAULT_MAX_BODY_BYTES))
 
     @property
     def solution(self) -> Solution:
@@ -74,7 +78,14 @@ class SolutionApp:
 
     # -- WSGI -----------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        return self.handle(Request(environ))(environ, start_response)
+        request = Request(environ)
+        try:
+            guards.check_length(request, self.max_body_bytes)  # before anything reads the body
+            response = self.handle(request)
+        except RequestRefused as refused:
+            self.log.message(f"{request.method} {request.path} -> {refused.status}: {refused.reason}")
+            response = _plain(refused.status, refused.reason)
+        return response(environ, start_response)
 
     def reset(self) -> None:
         """A fresh state for the VM: a new environment, and init.lua runs again."""
@@ -131,13 +142,17 @@ class SolutionApp:
         path = request.path.lstrip("/")
         if path == "" or path.endswith("/"):
             path += solution.default_page
-        if any(part.startswith(".") for part in path.split("/")):
-            return None  # dot-files (.env, .git) are never served
         for assets in solution.assets:
-            try:  # werkzeug refuses paths that leave the folder, and answers conditional requests
-                return send_from_directory(assets.path, path, request.environ)
-            except NotFound:
+            if not assets.matches(path):
                 continue
+            # No dot-files (.env, .git), nothing outside the asset folder (symlinks included).
+            target = guards.static_file(assets.path, path)
+            if target is None:
+                continue
+            try:  # send_file answers conditional and range requests
+                return send_file(target, request.environ)
+            except OSError:  # gone or unreadable since it was found
+                return None
         return None
 
     # -- endpoints ------------------------------------------------------------------------------
@@ -151,7 +166,7 @@ class SolutionApp:
             "route": endpoint.path,
             "parameters": parameters,
             "headers": _headers(request),
-            "body": _body(request),
+            "body": guards.script_body(request, self.max_body_bytes),
             "timestamp": int(time.time()),
             "request_id": uuid.uuid4().hex,
             "server_ip": request.environ.get("SERVER_NAME", "127.0.0.1"),
@@ -162,7 +177,7 @@ class SolutionApp:
             endpoint.file, murano_request, f"{endpoint.method} {endpoint.path}", "webservice", parameters,
             lambda: self.vm.run_script(endpoint.source, endpoint.file, murano_request),
         )
-        return _response(result)
+        return self._respond(result, endpoint)
 
     # -- event handlers -------------------------------------------------------------------------
     def trigger_event(self, service: str, event: str, payload: Any = None) -> ScriptResult | None:
@@ -180,17 +195,12 @@ class SolutionApp:
         return self._run_handler(handler, {} if payload is None else payload, context)
 
     def _event_over_http(self, request: Request, service: str, event: str) -> Response:
-        raw = request.get_data(as_text=True)
-        try:
-            payload = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            payload = None
-        if not isinstance(payload, dict):
-            return _plain(400, "the event payload must be a JSON object")
+        payload = guards.event_payload(request, self.max_body_bytes)
+        handler, _ = _handler_for(self.solution, service, event)
         result = self.trigger_event(service, event, payload)
-        if result is None:
+        if handler is None or result is None:
             return _plain(404, f"no event handler for {service} {event}")
-        return _response(result)
+        return self._respond(result, handler)
 
     def _run_handler(self, handler: EventHandler, payload: Any, context: dict[str, Any] | None) -> ScriptResult:
         with self._event_lock:  # one event at a time, as before; endpoints may interleave
@@ -200,6 +210,16 @@ class SolutionApp:
             )
 
     # -- running and logging --------------------------------------------------------------------
+    def _respond(self, result: ScriptResult, script: Endpoint | EventHandler) -> Response:
+        """The HTTP response for a run: a script error or an unsendable response is a generic 500."""
+        if result.error is not None:
+            return _plain(500, "Internal Server Error")
+        try:
+            return guards.build_response(result)
+        except BadResponse as exc:
+            self.log.message(f"{script.file}: {exc}; answered 500 instead", file=script.file, error=str(exc))
+            return _plain(500, "Internal Server Error")
+
     def _logged(
         self, file: str, request: Mapping[str, Any], event: str, service: str, parameters: Any,
         execute: Callable[[], ScriptResult],
@@ -260,15 +280,6 @@ def _snapshot(root: Path) -> tuple[tuple[str, int, int, int], ...]:
     return tuple(sorted(found))
 
 
-def _multi(values: Any) -> dict[str, Any]:
-    """A MultiDict as a plain dict: one value as a string, a repeated key as a list of strings."""
-    out: dict[str, Any] = {}
-    for key in values.keys():
-        items = values.getlist(key)
-        out[key] = items[0] if len(items) == 1 else items
-    return out
-
-
 def _headers(request: Request) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in request.headers.items():
@@ -277,34 +288,5 @@ def _headers(request: Request) -> dict[str, str]:
     return out
 
 
-def _body(request: Request) -> Any:
-    """A form body as a table; any other body as text (the runtime decodes JSON); no body as nil."""
-    if request.mimetype == "application/x-www-form-urlencoded":
-        return _multi(request.form)
-    data = request.get_data(as_text=True)
-    return data or None
-
-
 def _plain(code: int, text: str) -> Response:
     return Response(text, status=code, content_type="text/plain; charset=utf-8")
-
-
-_NOT_FORWARDED = {"content-length", "transfer-encoding", "connection"}
-
-
-def _response(result: ScriptResult) -> Response:
-    """Murano's response: a table message as JSON, a string as is; a script error as a generic 500."""
-    if result.error is not None:
-        return _plain(500, "Internal Server Error")
-    message = result.response.message
-    if message is None:
-        body = b""
-    elif isinstance(message, str):
-        body = message.encode("utf-8")
-    else:
-        body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    response = Response(body, status=result.response.code)  # werkzeug drops the body of a HEAD
-    for name, value in result.response.headers.items():
-        if name not in _NOT_FORWARDED:
-            response.headers[name] = value
-    return response

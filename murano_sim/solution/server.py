@@ -78,14 +78,13 @@ def serve_solution(
 
 
 def start_lifecycles(runtime: Runtime) -> None:
-    """On a real clock, the emulator's ticker advances lifecycles and makes their callbacks.
+    """On a clock that moves by itself, tickers run what becomes due (lifecycles and their
+    callbacks, timers).
 
     The ticker, not the script's own API request, must deliver them: a callback to this
     solution waits for the runtime that the calling script holds.
     """
-    emulator = runtime.emulator
-    if emulator is not None and not hasattr(emulator.clock, "advance"):
-        emulator.start_ticker()
+    runtime.platform.start_ticker()
 
 
 def config_for(solution_dir: str | os.PathLike[str], config_path: str | os.PathLike[str] | None) -> Config:
@@ -96,21 +95,32 @@ def config_for(solution_dir: str | os.PathLike[str], config_path: str | os.PathL
     return load_config(beside if beside.is_file() else None)
 
 
-class _Stop(Exception):
-    """Raised in the main thread by SIGTERM/SIGINT to leave serve_forever."""
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def _stop(signum: int, frame: FrameType | None) -> None:
-    raise _Stop(signum)
+def _on_stop_signals(stop: threading.Event) -> dict[int, Any]:
+    """SIGINT/SIGTERM set `stop` (main thread only); returns the previous handlers.
 
-
-def _on_stop_signals(handler: Any) -> Any:
-    """Set the SIGINT/SIGTERM handlers (main thread only); returns the previous ones."""
+    The handler only sets the event: nothing is raised into whatever the main thread is doing.
+    A second signal while stopping ends the process at once (the default action), so a stop
+    that hangs can always be cut short.
+    """
     if threading.current_thread() is not threading.main_thread():
-        return handler
-    if not isinstance(handler, dict):
-        handler = {signal.SIGINT: handler, signal.SIGTERM: handler}
-    return {sig: signal.signal(sig, h) for sig, h in handler.items()}
+        return {}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            for sig in _STOP_SIGNALS:
+                signal.signal(sig, signal.SIG_DFL)
+            signal.raise_signal(signum)
+        stop.set()
+
+    return {sig: signal.signal(sig, handler) for sig in _STOP_SIGNALS}
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 def main_serve(
@@ -125,22 +135,20 @@ def main_serve(
     config = config_for(solution_dir, config_path)
     check_live_credentials(config)
     log = SolutionLog(json_lines=json_logs, secrets=config.secrets())
+    stop = threading.Event()
     with Runtime(config) as runtime:
         app = SolutionApp(solution_dir, runtime, log)
         start_lifecycles(runtime)
-        previous = _on_stop_signals(_stop)
+        previous = _on_stop_signals(stop)
         try:
-            server = _listen(host, port, app)
-            try:
-                print(base_url(server, host), flush=True)
+            # Requests are served from daemon threads: one that hangs cannot hold up the exit.
+            with SolutionServer(app, host, port) as server:
+                print(server.url, flush=True)
                 _announce(app, log, config)
-                server.serve_forever()
-            except (_Stop, KeyboardInterrupt):
-                pass
-            finally:
-                server.server_close()
+                while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly
+                    pass
         finally:
-            _on_stop_signals(previous)
+            _restore_signals(previous)
     log.message("stopped")
     return 0
 

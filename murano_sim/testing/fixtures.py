@@ -89,11 +89,29 @@ def murano(request: pytest.FixtureRequest, murano_config: ConfigSource) -> Itera
             stack.enter_context(cassette(cassette_file, config.secrets()))
         runtime = stack.enter_context(open_testbed(config))
         yield ScriptRunner(runtime, Path(request.node.path).parent, settings_of(request.config).rootpath)
+        _raise_emulator_defects(runtime.emulator)
+
+
+class EmulatorDefect(Exception):
+    """An unexpected exception inside the local Twilio emulator while a test ran (a murano-sim bug)."""
+
+
+def _raise_emulator_defects(emulator: Any) -> None:
+    """Fail the test at teardown with what broke in the emulator's threads (ticker, webhooks),
+    as pytest-httpserver's check_assertions does: a defect there is never swallowed."""
+    defects = emulator.take_defects() if emulator is not None else []
+    if defects:
+        more = f" (and {len(defects) - 1} more, see the log)" if len(defects) > 1 else ""
+        first = defects[0]
+        raise EmulatorDefect(f"the Twilio emulator failed: {type(first).__name__}: {first}{more}") from first
 
 
 @pytest.fixture
 def twilio(murano: ScriptRunner) -> TwilioControl:
-    """The emulator behind `murano`: .messages, .calls, .advance(), .fail_next(), .receive_message(), .reset()."""
+    """The emulator behind `murano`: .messages, .calls, .advance(), .fail_next(), .receive_message(), .reset().
+
+    A defect inside the emulator's threads fails the test at teardown (through `murano`).
+    """
     if murano.emulator is None:
         raise UsageError("the twilio fixture needs services.twilio.backend: local (this test runs live)")
     return TwilioControl(murano.emulator)

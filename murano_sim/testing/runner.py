@@ -37,6 +37,23 @@ class ScriptRunner:
         """The local Twilio emulator (None in live mode)."""
         return self.runtime.emulator
 
+    @property
+    def platform(self) -> Any:
+        """Every service of this test's solution, with its state and clock."""
+        return self.runtime.platform
+
+    @property
+    def clock(self) -> Any:
+        return self.runtime.clock
+
+    def advance(self, seconds: float) -> None:
+        """Move the shared clock; timers, lifecycles and callbacks now due run, in time order."""
+        self.runtime.advance(seconds)
+
+    def reset(self) -> None:
+        """Every service back to its seeded state."""
+        self.runtime.reset()
+
     def run(
         self,
         source: str,

@@ -1,0 +1,147 @@
+"""Local services: Murano's own services (Keystore, Tsdb, Timer, ...) as in-process models.
+
+A local service is a spec file (kind: local) plus a model class named by its `implementation`.
+The model gets a ServiceHost (its configuration, the solution's state and clock, a way to emit
+events and to call other services) and has one method per operation, taking the checked
+arguments as a dict. It returns the result, or raises ServiceError for Murano's error table.
+Validation, the call log and secret redaction are the same as for Twilio's http service.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..clock import Clock, epoch_seconds
+from ..state import State
+from .dispatcher import STATUS_BAD_REQUEST, CallOutcome, error_table, redacted_record
+from .spec import ServiceSpec
+from .validation import ArgumentError, check_call
+
+QUERY_ERROR, SERVER_ERROR = "QueryError", "ServerError"
+# What Murano hands a script for an HTTP 204 (`status_code` is the deprecated spelling code still reads).
+NO_CONTENT: dict[str, Any] = {"status": 204, "status_code": 204}
+
+
+class ServiceError(Exception):
+    """A service's refusal, as Murano's error table {error, status, type}."""
+
+    def __init__(self, status: int, message: str, error_type: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = error_type or (QUERY_ERROR if status < 500 else SERVER_ERROR)
+
+    def table(self) -> dict[str, Any]:
+        return error_table(self.message, self.status, self.type)
+
+
+# emit(alias, event, payload): an event for the solution's handlers
+EventSink = Callable[[str, str, dict[str, Any]], None]
+# call(alias, operation, arguments) -> what Lua would get
+ServiceCall = Callable[[str, str, Any], Any]
+
+
+@dataclass
+class ServiceHost:
+    """What a model may use: its configuration, the solution's state and clock, events, other services."""
+
+    alias: str
+    spec: ServiceSpec
+    parameters: dict[str, Any]  # Murano's configuration parameters, merged (Config.setParameters changes them)
+    settings: dict[str, Any]  # murano-sim's own settings for this service (config.yaml only)
+    state: State
+    clock: Clock
+    emit_event: EventSink
+    call_service: ServiceCall
+    platform: Any = None  # the solution's Services (Config reads and changes other services' parameters)
+    warnings: list[str] = field(default_factory=list)
+
+    def now(self) -> float:
+        """Seconds since the epoch on the solution's clock."""
+        return epoch_seconds(self.clock)
+
+    def emit(self, event: str, payload: dict[str, Any]) -> None:
+        self.emit_event(self.alias, event, payload)
+
+    def call(self, alias: str, operation: str, arguments: Any = None) -> Any:
+        return self.call_service(alias, operation, arguments)
+
+
+def load_model(spec: ServiceSpec, host: ServiceHost) -> Any:
+    module_name, _, class_name = (spec.implementation or "").partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, class_name)(host)
+
+
+class LocalService:
+    """A local service bound to its model: the same call contract as the http dispatcher's Service."""
+
+    def __init__(self, spec: ServiceSpec, host: ServiceHost, model: Any = None) -> None:
+        self.spec = spec
+        self.alias = spec.alias
+        self.global_names = spec.global_names
+        self.operations = tuple(spec.operations)
+        self.host = host
+        self.model = model if model is not None else load_model(spec, host)
+        self._secrets = sorted(
+            {str(host.parameters[k]) for k in spec.secret_keys() if host.parameters.get(k)}, key=len, reverse=True
+        )
+
+    def __repr__(self) -> str:
+        return f"LocalService(alias={self.alias!r}, operations={len(self.operations)})"
+
+    def call(self, operation: str, arguments: Any, *, deadline: float | None = None) -> CallOutcome:
+        """Run one operation for a script. A refusal is an error table; our own defects raise."""
+        started = time.perf_counter()
+        label = f"{self.global_names[0]}.{operation}"
+        op = self.spec.operations.get(operation)
+        warnings: list[str] = []
+        if op is None:
+            value = error_table(f"{label}: no such operation", STATUS_BAD_REQUEST, QUERY_ERROR)
+            return self._outcome(operation, arguments, value, started, warnings, STATUS_BAD_REQUEST, True)
+        try:
+            request = check_call(op, _unwrap_body(arguments, op.arguments), label)
+        except ArgumentError as exc:
+            warnings.extend(getattr(exc, "warnings", ()))
+            value = error_table(f"{label}: {exc}", STATUS_BAD_REQUEST, QUERY_ERROR)
+            return self._outcome(operation, arguments, value, started, warnings, STATUS_BAD_REQUEST, True)
+        warnings.extend(request.warnings)
+        try:
+            result = getattr(self.model, operation)(request.args)
+        except ServiceError as exc:
+            return self._outcome(operation, arguments, exc.table(), started, warnings, exc.status, True)
+        if op.returns == "status" and result is None:
+            return self._outcome(operation, arguments, dict(NO_CONTENT), started, warnings, 204, False)
+        return self._outcome(operation, arguments, result, started, warnings, 200, False)
+
+    def reset(self) -> None:
+        reset = getattr(self.model, "reset", None)
+        if reset is not None:
+            reset()
+
+    def close(self) -> None:
+        close = getattr(self.model, "close", None)
+        if close is not None:
+            close()
+
+    def _outcome(
+        self, operation: str, arguments: Any, value: Any, started: float, warnings: list[str], status: int,
+        failed: bool,
+    ) -> CallOutcome:
+        return redacted_record(
+            self.alias, operation, arguments, value, started, warnings, status, failed, self._secrets
+        )
+
+
+def _unwrap_body(arguments: Any, known: Mapping[str, Any]) -> Any:
+    """Murano's June 2016 services took their arguments wrapped in `body` (Keystore.set{key, body = {value}}):
+    unwrap it when the operation has no `body` argument of its own."""
+    if isinstance(arguments, Mapping) and "body" not in known and isinstance(arguments.get("body"), Mapping):
+        merged = {k: v for k, v in arguments.items() if k != "body"}
+        merged.update(arguments["body"])
+        return merged
+    return arguments
