@@ -5,21 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..services import SERVICES_DIR
-from ..services.spec import load_spec
+from ..services import emulated_services
 from .loader import module_names
 from .model import Solution
-
-
-def emulated_services() -> set[str]:
-    """The aliases of the services murano-sim ships (one spec file each), lower-case."""
-    return {load_spec(path).alias.lower() for path in sorted(SERVICES_DIR.glob("*.yaml"))}
 
 
 def solution_report(solution: Solution) -> dict[str, Any]:
     """Everything the loader found, the services the code references, and every problem."""
     global_files = {file for file, _ in solution.global_modules}
-    emulated = emulated_services()
+    emulated = {alias.lower() for alias in emulated_services()}
     return {
         "root": str(solution.root),
         "layout": solution.layout,
