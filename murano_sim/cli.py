@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
     serve.add_argument("--config", metavar="FILE", help="config.yaml to use")
     serve.add_argument("--json", action="store_true", help="log one JSON object per line")
+    serve.add_argument(
+        "--state", metavar="FILE",
+        help="keep the solution's state (every service's data) in this SQLite file; reloaded on restart",
+    )
 
     inbound = commands.add_parser(
         "twilio-inbound", help="send a signed inbound-SMS webhook to a URL, as Twilio would"
@@ -160,7 +164,7 @@ def _twilio_emulator(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .solution.server import main_serve
 
-    return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json)
+    return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json, state_path=args.state)
 
 
 def _twilio_inbound(args: argparse.Namespace) -> int:
