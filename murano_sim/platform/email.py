@@ -126,8 +126,8 @@ class EmailService:
         literal = f"[{server}]" if ":" in server else server
         if not is_allowed_host(f"http://{literal}:{port}/", allow):
             # Refused before any connection: murano-sim sends mail only where the developer said it may.
-            raise ServiceError(403, f"connection.server: {server} is not loopback and not in services.email.allow_hosts;"
-                                    " add it there to send mail to it")
+            raise ServiceError(403, f"connection.server: {server} is not loopback and not in"
+                                    " services.email.allow_hosts; add it there to send mail to it")
         return {"server": server, "port": port, "scheme": scheme, "user": source.get("user") or None,
                 "password": source.get("password") or None, "require_starttls": bool(source.get("require_starttls"))}
 

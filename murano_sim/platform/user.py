@@ -37,7 +37,8 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS user_data (user_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
     " PRIMARY KEY (user_id, key))",
     "CREATE TABLE IF NOT EXISTS user_roles (role_id TEXT PRIMARY KEY, seq INTEGER NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS user_role_params (role_id TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (role_id, name))",
+    "CREATE TABLE IF NOT EXISTS user_role_params (role_id TEXT NOT NULL, name TEXT NOT NULL,"
+    " PRIMARY KEY (role_id, name))",
     "CREATE TABLE IF NOT EXISTS user_assignments (user_id INTEGER NOT NULL, role_id TEXT NOT NULL,"
     " PRIMARY KEY (user_id, role_id))",
     "CREATE TABLE IF NOT EXISTS user_assignment_params (user_id INTEGER NOT NULL, role_id TEXT NOT NULL,"
@@ -323,7 +324,8 @@ class UserService:
                     if not isinstance(param, Mapping) or "name" not in param or param.get("value") is None:
                         raise _error(400, f"{place}: must be a table with a name and a value")
                     if param["name"] not in known:
-                        raise _error(400, f"{place}: role {role_id} has no parameter {param['name']} (addRoleParam first)")
+                        raise _error(400, f"{place}: role {role_id} has no parameter {param['name']}"
+                                          " (addRoleParam first)")
                     db.execute("INSERT OR REPLACE INTO user_assignment_params VALUES (?, ?, ?, ?, ?)",
                                (user_id, role_id, param["name"], match_key(param["value"]),
                                 json.dumps(param["value"])))
