@@ -129,7 +129,7 @@ class EmailService:
             raise ServiceError(403, f"connection.server: {server} is not loopback and not in"
                                     " services.email.allow_hosts; add it there to send mail to it")
         return {"server": server, "port": port, "scheme": scheme, "user": source.get("user") or None,
-                "password": source.get("password") or None, "require_starttls": bool(source.get("require_starttls"))}
+                "password": source.get("password") or None, "require_starttls": _flag(source.get("require_starttls"))}
 
     def _deliver(self, message: EmailMessage, sender: str, recipients: list[str], connection: dict[str, Any]) -> None:
         timeout = float(self.host.settings.get("timeout_seconds") or DEFAULT_TIMEOUT)
@@ -185,6 +185,11 @@ def _header_text(value: Any, field: str) -> str:
     if "\r" in text or "\n" in text:
         raise ServiceError(400, f"{field}: must be on one line")
     return text
+
+
+def _flag(value: Any) -> bool:
+    """A boolean parameter, also when it came as text (a ${VAR} in config.yaml)."""
+    return value.strip().lower() in ("1", "true", "yes") if isinstance(value, str) else bool(value)
 
 
 def _bare(address: str) -> str:
