@@ -18,7 +18,7 @@ from typing import Any
 from ..clock import Clock, epoch_seconds
 from ..state import State
 from .dispatcher import STATUS_BAD_REQUEST, CallOutcome, error_table, redacted_record
-from .spec import ServiceSpec
+from .spec import ArgumentSpec, ServiceSpec
 from .validation import ArgumentError, check_call
 
 QUERY_ERROR, SERVER_ERROR = "QueryError", "ServerError"
@@ -97,14 +97,16 @@ class LocalService:
     def call(self, operation: str, arguments: Any, *, deadline: float | None = None) -> CallOutcome:
         """Run one operation for a script. A refusal is an error table; our own defects raise."""
         started = time.perf_counter()
+        given = arguments
         label = f"{self.global_names[0]}.{operation}"
         op = self.spec.operations.get(operation)
         warnings: list[str] = []
         if op is None:
             value = error_table(f"{label}: no such operation", STATUS_BAD_REQUEST, QUERY_ERROR)
             return self._outcome(operation, arguments, value, started, warnings, STATUS_BAD_REQUEST, True)
+        arguments = _hide_secret_arguments(arguments, op.arguments)
         try:
-            request = check_call(op, _unwrap_body(arguments, op.arguments), label)
+            request = check_call(op, _unwrap_body(given, op.arguments), label)
         except ArgumentError as exc:
             warnings.extend(getattr(exc, "warnings", ()))
             value = error_table(f"{label}: {exc}", STATUS_BAD_REQUEST, QUERY_ERROR)
@@ -145,3 +147,25 @@ def _unwrap_body(arguments: Any, known: Mapping[str, Any]) -> Any:
         merged.update(arguments["body"])
         return merged
     return arguments
+
+
+REDACTED = "[REDACTED]"
+
+
+def _hide_secret_arguments(arguments: Any, known: Mapping[str, ArgumentSpec]) -> Any:
+    """The arguments as the call log keeps them: every `secret` argument (or secret field) replaced,
+    also inside a June 2016 `body` wrapper. The model still gets the real values."""
+    secret = {name: arg.secret for name, arg in known.items() if arg.secret}
+    if not secret or not isinstance(arguments, Mapping):
+        return arguments
+    shown = dict(arguments)
+    for name, rule in secret.items():
+        if name not in shown:
+            continue
+        if rule is True or not isinstance(shown[name], Mapping):
+            shown[name] = REDACTED
+        else:
+            shown[name] = {k: (REDACTED if k in rule else v) for k, v in shown[name].items()}
+    if "body" not in known and isinstance(shown.get("body"), Mapping):
+        shown["body"] = _hide_secret_arguments(shown["body"], known)
+    return shown
