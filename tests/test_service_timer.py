@@ -81,7 +81,7 @@ def test_schedule_fires_at_the_start_of_each_utc_period_and_list_orders_by_next_
         times = {tid: [w for w, p in fired if p["timer_id"] == tid] for tid in ("h", "d", "w")}
         assert times["d"] == [datetime(2024, 1, day, tzinfo=timezone.utc) for day in range(2, 10)]
         assert times["w"] == [datetime(2024, 1, 8, tzinfo=timezone.utc)]  # the next Monday 00:00
-        assert times["h"][:2] == [datetime(2024, 1, 1, 1, tzinfo=timezone.utc), datetime(2024, 1, 1, 2, tzinfo=timezone.utc)]
+        assert times["h"][:2] == [datetime(2024, 1, 1, hour, tzinfo=timezone.utc) for hour in (1, 2)]
         assert len(times["h"]) == 8 * 24
         rt.advance(24 * 24 * 3600)  # to 2024-02-02: weekly Mondays, then the monthly start on 1 February
         weekly = [w.day for w, p in fired if p["timer_id"] == "w" and w.month == 1]
@@ -217,7 +217,7 @@ def test_generated_ids_are_stable_from_run_to_run():
     for _ in range(2):
         rt, clock, fired = runtime()
         with rt:
-            ids.append([lua(rt, "return Timer.sendAfter{message = 'x', duration = 1}").get("timer_id") for _ in range(2)])
+            ids.append([lua(rt, "return Timer.sendAfter{message = 'x', duration = 1}")["timer_id"] for _ in range(2)])
     assert ids[0] == ids[1] and ids[0][0] != ids[0][1]
 
 
