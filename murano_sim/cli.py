@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     device = commands.add_parser("device", help="act as a device over serve's device API")
     device.add_argument("--url", required=True, help="the device API, e.g. http://127.0.0.1:PORT (serve prints it)")
-    device.add_argument("--token-file", metavar="FILE", help="where tokens are kept (default ./.murano-sim-devices.json)")
+    device.add_argument("--token-file", metavar="FILE",
+                        help="where tokens are kept (default ./.murano-sim-devices.json)")
     device.add_argument("action", choices=["provision", "write", "read"])
     device.add_argument("identity", metavar="IDENTITY")
     device.add_argument("items", nargs="*", metavar="ALIAS[=VALUE]", help="write: alias=value ...; read: alias ...")

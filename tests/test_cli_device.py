@@ -47,5 +47,6 @@ def test_usage_errors_are_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no token for 'ghost'" in err and "provision ghost" in err and len(err.splitlines()) == 1
     token_file.write_text(json.dumps({"http://127.0.0.1:9": {"d": "t"}}))
-    assert main(["device", "--url", "http://127.0.0.1:9", "--token-file", str(token_file), "write", "d", "novalue"]) == 2
+    args = ["device", "--url", "http://127.0.0.1:9", "--token-file", str(token_file)]
+    assert main([*args, "write", "d", "novalue"]) == 2
     assert "alias=value" in capsys.readouterr().err

@@ -141,8 +141,10 @@ def test_identities_must_match_the_identity_format(served):
     assert Simulator(url, "00:14:22:01:23:45").provision().status_code == 200
 
 
-@pytest.mark.parametrize("served", [{"provisioning": {"ip_whitelisting": {"enabled": True, "allowed": ["10.0.0.0/8"]}}}],
-                         indirect=True)
+ELSEWHERE_ONLY = {"provisioning": {"ip_whitelisting": {"enabled": True, "allowed": ["10.0.0.0/8"]}}}
+
+
+@pytest.mark.parametrize("served", [ELSEWHERE_ONLY], indirect=True)
 def test_ip_whitelisting_restricts_provisioning(served):
     runtime, url = served
     response = Simulator(url, "sim-6").provision()

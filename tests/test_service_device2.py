@@ -82,7 +82,8 @@ def test_set_identity_state_checks_format_allowed_and_settable_and_emits_data_ou
         assert "reported" not in state["mode"]
         (out,) = events(runtime, "data_out")
         assert out["identity"] == "d1" and out["type"] == "data_out"
-        assert out["payload"] == [{"timestamp": out["timestamp"], "values": {"mode": "on", "level": 42, "enabled": True}}]
+        values = {"mode": "on", "level": 42, "enabled": True}
+        assert out["payload"] == [{"timestamp": out["timestamp"], "values": values}]
         assert out["timestamp"] == state["mode"]["timestamp"]
 
 
@@ -146,7 +147,8 @@ def test_tags_add_replace_remove_and_list():
     with device2_runtime() as runtime:
         lua(runtime, "Device2.addIdentity{identity = 'd1'} Device2.addIdentity{identity = 'd2'}")
         lua(runtime, """
-            Device2.addIdentityTag{identity = 'd1', tags = {{name = 'user', value = 'ada'}, {name = 'user', value = 'bob'}}}
+            Device2.addIdentityTag{identity = 'd1',
+                                   tags = {{name = 'user', value = 'ada'}, {name = 'user', value = 'bob'}}}
             Device2.addIdentityTag{identity = 'd2', tags = {{name = 'site', value = 3}}}
         """)
         assert lua(runtime, "return Device2.getIdentityTag{identity = 'd1'}") == [

@@ -237,7 +237,8 @@ class Device2:
             wanted_tags.append(_tag_pair(args["tag"], "tag"))
         out = []
         for row in rows:
-            if pattern and not (row[0].startswith(pattern) or ("*" in pattern and fnmatch.fnmatchcase(row[0], pattern))):
+            globbed = pattern and "*" in pattern and fnmatch.fnmatchcase(row[0], pattern)
+            if pattern and not (row[0].startswith(pattern) or globbed):
                 continue
             if args.get("status") and _status(row[2], row[3], row[4]) != args["status"]:
                 continue
@@ -351,7 +352,8 @@ class Device2:
             elif row[0] and not row[1]:
                 raise ServiceError(409, f"identity {identity!r} is already provisioned")
             db.execute("UPDATE device2_identity SET auth_type = 'token', token_hash = ?, reprovision = 0, "
-                       "lastip = ?, lastseen = ? WHERE identity = ?", (token_digest(token), ip, self._now_us(), identity))
+                       "lastip = ?, lastseen = ? WHERE identity = ?",
+                       (token_digest(token), ip, self._now_us(), identity))
         self._emit("provisioned", identity, ip=ip)
         return token
 
