@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
     serve.add_argument("--config", metavar="FILE", help="config.yaml to use")
     serve.add_argument("--json", action="store_true", help="log one JSON object per line")
+    serve.add_argument("--device-port", type=int, default=0,
+                       help="port of the device HTTP API (default 0: a free one; printed as the second line)")
 
     inbound = commands.add_parser(
         "twilio-inbound", help="send a signed inbound-SMS webhook to a URL, as Twilio would"
@@ -170,7 +172,8 @@ def _twilio_emulator(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .solution.server import main_serve
 
-    return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json)
+    return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json,
+                      device_port=args.device_port)
 
 
 def _twilio_inbound(args: argparse.Namespace) -> int:

@@ -130,8 +130,12 @@ def main_serve(
     config_path: str | os.PathLike[str] | None = None,
     *,
     json_logs: bool = False,
+    device_port: int = 0,
 ) -> int:
-    """`murano-sim serve`: the base URL is the first stdout line; serves until SIGINT/SIGTERM, then 0."""
+    """`murano-sim serve`: the base URL is the first stdout line, `devices: URL` (the device HTTP API)
+    the second; serves until SIGINT/SIGTERM, then 0."""
+    from ..platform.device_api import serve_devices  # here: the device API imports solution.guards
+
     config = config_for(solution_dir, config_path)
     check_live_credentials(config)
     log = SolutionLog(json_lines=json_logs, secrets=config.secrets())
@@ -142,8 +146,10 @@ def main_serve(
         previous = _on_stop_signals(stop)
         try:
             # Requests are served from daemon threads: one that hangs cannot hold up the exit.
-            with SolutionServer(app, host, port) as server:
+            with SolutionServer(app, host, port) as server, \
+                    serve_devices(runtime.platform, host, device_port) as devices:
                 print(server.url, flush=True)
+                print(f"devices: {devices.url}", flush=True)
                 _announce(app, log, config)
                 while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly
                     pass
