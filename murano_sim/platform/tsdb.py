@@ -29,7 +29,8 @@ class Tsdb:
     def __init__(self, host: ServiceHost) -> None:
         self.host = host
         db = host.state.db
-        fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'tsdb_points'").fetchone() is None
+        # Timeseries shares the points table; the jobs table is Tsdb's own, so it marks a fresh state.
+        fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'tsdb_jobs'").fetchone() is None
         self.store = PointStore(host.state)
         db.execute(
             "CREATE TABLE IF NOT EXISTS tsdb_jobs (job_id TEXT PRIMARY KEY, created INTEGER NOT NULL, "
@@ -335,6 +336,10 @@ def _page(names: list[str], args: Mapping[str, Any], label: str) -> tuple[list[s
     return page, (page[-1] if len(names) > limit else None)
 
 
+def _number(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _render(result: Mapping[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(result, separators=(",", ":"))
@@ -342,5 +347,5 @@ def _render(result: Mapping[str, Any], fmt: str) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(result.get("columns", ["time"]))
     for row in result.get("values", []):
-        writer.writerow(["" if cell is None else cell for cell in row])
+        writer.writerow(["" if cell is None else _number(cell) for cell in row])
     return out.getvalue()
