@@ -40,6 +40,23 @@ _WRITES = (
 VERBS: dict[str, bool] = {**{v: False for v in _READS}, **{v: True for v in _WRITES}}
 
 
+# How the state copy reads each Redis type (one command per key, pipelined).
+_READ = {"string": ("GET",), "hash": ("HGETALL",), "list": ("LRANGE",), "set": ("SMEMBERS",), "zset": ("ZRANGE",)}
+_READ_ARGS = {"list": (0, -1), "zset": (0, -1, "WITHSCORES")}
+
+
+def _stored(kind: str, value: Any) -> tuple[str, Any]:
+    """A typed read's reply as JSON-able data; a zset whose scores are geohashes (fakeredis's geo sets) is "geo"."""
+    if kind == "hash":
+        return kind, _as_dict(value)
+    if kind == "set":
+        return kind, sorted(value)
+    if kind == "zset":
+        pairs = [[str(m), str(s)] for m, s in _as_dict(value).items()]
+        return ("zset" if all(_is_float(s) for _, s in pairs) else "geo"), pairs
+    return kind, value
+
+
 class ClockedDatabase(Database):
     """A fakeredis database whose notion of "now" is the solution's clock, not the host's."""
 
@@ -220,15 +237,42 @@ class Keystore:
         if self.url or not (self._dirty or self._all_dirty):
             return
         keys = self.client.keys("*") if self._all_dirty else sorted(self._dirty)
-        rows, gone = [], []
+        now_ms = round(self.host.now() * 1000)
+        rows, gone, others = [], [], []
+        # Plain strings (most keys) are read straight from the embedded database's items: a save then
+        # costs no Redis command. Every other type goes through pipelined typed reads.
+        items = self._db._dict if self._db is not None else {}
         for key in keys:
-            kind, value = self._typed_read(key)
-            if value is None:
+            item = items.get(key.encode())
+            if item is None or not isinstance(item.value, bytes):
+                others.append(key)
+            elif item.expireat is not None and item.expireat * 1000 <= now_ms:
                 gone.append((key,))
-                continue
-            pttl = self.client.pttl(key)
-            expire_at = round(self.host.now() * 1000) + pttl if pttl is not None and pttl >= 0 else None
-            rows.append((key, kind, json.dumps(value), expire_at))
+            else:
+                expire_at = round(item.expireat * 1000) if item.expireat is not None else None
+                rows.append((key, "string", json.dumps(item.value.decode("utf-8", "replace")), expire_at))
+        keys = others
+        for start in range(0, len(keys), 1000):  # pipelined: a few round trips, not three per key
+            batch = keys[start:start + 1000]
+            meta = self.raw.pipeline(transaction=False)
+            for key in batch:
+                meta.execute_command("TYPE", key)
+                meta.execute_command("PTTL", key)
+            replies = meta.execute()
+            kinds, ttls = replies[::2], replies[1::2]
+            reads = self.raw.pipeline(transaction=False)
+            for key, kind in zip(batch, kinds, strict=True):
+                reads.execute_command(*_READ.get(kind, ("EXISTS",)), key, *_READ_ARGS.get(kind, ()))
+            values = reads.execute()
+            for key, kind, ttl, value in zip(batch, kinds, ttls, values, strict=True):
+                if kind not in _READ:
+                    gone.append((key,))
+                    continue
+                kind, value = _stored(kind, value)
+                if kind == "geo":
+                    positions = self.raw.execute_command("GEOPOS", key, *(m for m, _ in value))
+                    value = [[m, *map(str, pos)] for (m, _), pos in zip(value, positions, strict=True)]
+                rows.append((key, kind, json.dumps(value), now_ms + ttl if ttl >= 0 else None))
         with self.host.state.transaction() as db:
             if self._all_dirty:
                 db.execute(f"DELETE FROM {TABLE}")
@@ -272,22 +316,10 @@ class Keystore:
         return value
 
     def _typed_read(self, key: str) -> tuple[str, Any]:
-        kind = self.client.type(key)
-        if kind == "string":
-            return kind, self.client.get(key)
-        if kind == "hash":
-            return kind, self.client.hgetall(key)
-        if kind == "list":
-            return kind, self.client.lrange(key, 0, -1)
-        if kind == "set":
-            return kind, sorted(self.client.smembers(key))
-        if kind == "zset":
-            pairs = _as_dict(self.raw.execute_command("ZRANGE", key, 0, -1, "WITHSCORES"))
-            if not all(_is_float(s) for s in pairs.values()):  # fakeredis keeps geo members' scores as geohashes
-                positions = self.raw.execute_command("GEOPOS", key, *pairs)
-                return "geo", [[str(m), *map(str, pos)] for m, pos in zip(pairs, positions, strict=False)]
-            return kind, [[str(m), str(s)] for m, s in pairs.items()]
-        return kind, None
+        kind = self.raw.execute_command("TYPE", key)
+        if kind not in _READ:
+            return kind, None
+        return _stored(kind, self.raw.execute_command(*_READ[kind], key, *_READ_ARGS.get(kind, ())))
 
     def _exists(self, key: str) -> bool:
         if self._db is not None:
