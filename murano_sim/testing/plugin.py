@@ -13,11 +13,12 @@ import pytest
 from ..errors import MuranoSimError
 from .collect import CaseFile, LuaTestFile, is_case_file, is_lua_test_file
 from .fixtures import murano, murano_config, murano_snapshot, twilio
+from .fixtures_data import keystore, tsdb
 from .settings import SETTINGS_KEY, Settings, settings_of
 
 WORKER_OUTPUT_KEY = "murano_sim"
 
-__all__ = ["murano", "murano_config", "murano_snapshot", "twilio"]
+__all__ = ["keystore", "murano", "murano_config", "murano_snapshot", "tsdb", "twilio"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
