@@ -24,7 +24,8 @@ class ServedSolution:
     `.get/.post/.put/.patch/.delete/.request(method, path, **requests_kwargs)` send real HTTP;
     `.trigger(service, event, payload)` runs an event handler (ScriptResult, or None without
     one); `.logs` are the solution log's records (script runs and service calls); `.results`
-    every execution's ScriptResult; `.reset()` gives a fresh state (init.lua runs again).
+    every execution's ScriptResult; `.reset()` gives a fresh state (init.lua runs again);
+    `.advance(seconds)` moves the solution's clock.
     """
 
     def __init__(self, root: Path, runtime: Runtime) -> None:
@@ -70,6 +71,10 @@ class ServedSolution:
 
     def reset(self) -> None:
         self.server.app.reset()
+
+    def advance(self, seconds: float) -> None:
+        """Move the solution's clock: timers and Twilio lifecycles now due run (and their handlers)."""
+        self.runtime.advance(seconds)
 
     def exchange(self, method: str, path: str, **kwargs: Any) -> ScriptResult:
         """One HTTP request as a ScriptResult: the HTTP answer, with the logs, calls and error of
