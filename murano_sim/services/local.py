@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..clock import Clock, epoch_seconds
+from ..lua.vm import NestedCall
 from ..state import State
 from .dispatcher import STATUS_BAD_REQUEST, CallOutcome, error_table, redacted_record
 from .spec import ArgumentSpec, ServiceSpec
@@ -116,6 +117,10 @@ class LocalService:
             result = getattr(self.model, operation)(request.args)
         except ServiceError as exc:
             return self._outcome(operation, arguments, exc.table(), started, warnings, exc.status, True)
+        if isinstance(result, NestedCall):  # the handler runs in Lua, inside the caller's execution
+            outcome = self._outcome(operation, arguments, {"runs": result.function}, started, warnings, 200, False)
+            outcome.value = result
+            return outcome
         if op.returns == "status" and result is None:
             return self._outcome(operation, arguments, dict(NO_CONTENT), started, warnings, 204, False)
         return self._outcome(operation, arguments, result, started, warnings, 200, False)

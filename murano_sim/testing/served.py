@@ -72,6 +72,14 @@ class ServedSolution:
     def reset(self) -> None:
         self.server.app.reset()
 
+    def call_interface(self, operation: str, arguments: Any = None, *, caller_id: str = "subscriber") -> Any:
+        """Call one of the solution's exposed Interface operations (services/interface/<op>.lua) as a
+        subscriber solution would: the handler's return value, or None when there is no such operation."""
+        result = self.server.app.trigger_event("interface", operation, arguments, {"caller_id": caller_id})
+        if result is None:
+            return None
+        return result.response.message if result.error is None else {"error": result.error, "status": 500}
+
     def advance(self, seconds: float) -> None:
         """Move the solution's clock: timers and Twilio lifecycles now due run (and their handlers)."""
         self.runtime.advance(seconds)
