@@ -20,7 +20,8 @@ from plugin_support import inner_sessions_without_unrelated_plugins  # noqa: F40
 
 from murano_sim import Runtime
 from murano_sim.emulator import Emulator, ManualClock, WSGIAdapter, serve
-from murano_sim.emulator.webhooks import attempt, is_allowed_host
+from murano_sim.emulator.webhooks import attempt
+from murano_sim.hosts import is_allowed_host
 
 pytest_plugins = ["pytester"]
 
