@@ -51,7 +51,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     run = commands.add_parser("run", help="run one Lua script and print its result as JSON")
-    run.add_argument("script", metavar="SCRIPT", help="path of the Lua script")
+    run.add_argument("script", metavar="SCRIPT", help="path of the Lua script, or - to read it from stdin")
+    run.add_argument(
+        "--solution", metavar="DIR",
+        help="run inside this solution (its modules, init.lua, handle_* functions); default: the solution "
+        "that encloses the script (a folder with murano.yaml, *.murano, Solutionfile.json, endpoints/, "
+        "routes/, modules/ or services/), if any",
+    )
+    run.add_argument("--endpoint", metavar='"METHOD /path"', help="the endpoint section of a multi-endpoint file")
+    run.add_argument("--pretty", action="store_true", help="indent the JSON output")
     run.add_argument("--config", metavar="FILE", help="config.yaml to use (default: ./config.yaml if present)")
     run.add_argument(
         "--request",
@@ -111,15 +119,35 @@ def parse_request(value: str | None) -> dict[str, Any] | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .runtime import Runtime
+    from .solution.scriptrun import run_script
 
     request = parse_request(args.request)
-    if not Path(args.script).is_file():
-        raise UsageError(f"{args.script}: no such script")
-    with Runtime(args.config) as runtime:
-        result = runtime.run_file(args.script, request)
-    print(json.dumps(result.to_dict(), ensure_ascii=False))
+    if args.script == "-":
+        source, script = sys.stdin.read(), None
+    else:
+        script = Path(args.script)
+        if not script.is_file():
+            raise UsageError(f"{args.script}: no such script")
+        try:
+            source = script.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{script}: cannot read script ({exc})") from None
+    result = run_script(source, script, request, config=args.config, solution=args.solution, endpoint=args.endpoint)
+    text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2 if args.pretty else None)
+    _write_stdout(text + "\n")
     return EXIT_OK if result.error is None else EXIT_SCRIPT_FAILED
+
+
+def _write_stdout(text: str) -> None:
+    """Print, where a reader that went away (`| head`) is not an error of ours."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at /dev/null so that the interpreter's final flush does not complain.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _twilio_emulator(args: argparse.Namespace) -> int:

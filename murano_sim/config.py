@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
         "timeout_seconds": 30,
         "max_log_lines": 1000,
         "max_log_bytes": 65536,
+        "max_vm_memory": 67108864,  # a solution's hot VM is rebuilt after an execution that leaves more
     },
     "env": {},
     "services": {
@@ -48,11 +49,13 @@ DEFAULTS: dict[str, Any] = {
     },
     "serve": {
         "max_body_bytes": 10 * 1024 * 1024,  # request bodies above it get 413
+        # Values a served endpoint's --#SECURITY credential must match (opt-in; empty: presence only).
+        "security": {"basic": [], "bearer": [], "apiKey": []},
     },
 }
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_SECRET_KEYS = {"AuthToken", "auth_token", "password", "Password"}
+_SECRET_KEYS = {"AuthToken", "auth_token", "password", "Password", "bearer", "apiKey"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class LuaLimits:
     timeout_seconds: float
     max_log_lines: int
     max_log_bytes: int
+    max_vm_memory: int = 67108864
 
 
 @dataclass
@@ -144,10 +148,15 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | Config | None = None) -> Config:
-    """Build a Config from a path, a dict, or None (./config.yaml if present, else defaults)."""
+def load_config(
+    config: str | os.PathLike[str] | Mapping[str, Any] | Config | None = None, *, extra_specs: Sequence[Any] = ()
+) -> Config:
+    """Build a Config from a path, a dict, or None (./config.yaml if present, else defaults).
+
+    extra_specs: ServiceSpecs besides the shipped ones, whose services.<alias> sections are then known."""
     if isinstance(config, Config):
         return config
+    given_text = None
     base_dir = Path.cwd()
     source = "built-in defaults"
     if config is None:
@@ -165,6 +174,7 @@ def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | Config | No
             raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
         try:
             raw = yaml.safe_load(text) or {}
+            given_text: str | None = text
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -175,7 +185,11 @@ def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | Config | No
         source = "config dict"
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: the top level must be a mapping")
-    merged = merge(DEFAULTS, substitute(raw))
+    from .config_schema import check_config
+
+    expanded = substitute(raw)
+    check_config(expanded, source, given_text, extra_specs)
+    merged = merge(DEFAULTS, expanded)
     _apply_standard_env(merged, raw)
     _validate(merged, source)
     return Config(data=merged, source=source, base_dir=base_dir)
@@ -226,6 +240,7 @@ def _validate(data: dict[str, Any], source: str) -> None:
         if isinstance(value, (dict, list)):
             raise _fail(source, f"env.{name}", "must be a scalar")
         env[str(name)] = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+    _validate_security(data.get("serve"), source)
     services = data["services"]
     if not isinstance(services, dict):
         raise _fail(source, "services", "must be a mapping")
@@ -266,6 +281,23 @@ def _validate(data: dict[str, Any], source: str) -> None:
     for i, account in enumerate(emulator.get("accounts") or []):
         if not isinstance(account, dict) or not account.get("AccountSid") or not account.get("AuthToken"):
             raise _fail(source, f"emulator.accounts[{i}]", "needs AccountSid and AuthToken")
+
+
+def _validate_security(serve: Any, source: str) -> None:
+    security = serve.get("security") if isinstance(serve, dict) else None
+    if not isinstance(security, dict):
+        raise _fail(source, "serve.security", "must be a mapping of basic, bearer, apiKey")
+    unknown = set(security) - {"basic", "bearer", "apiKey"}
+    if unknown:
+        raise _fail(source, f"serve.security.{sorted(unknown)[0]}", "unknown key (known: basic, bearer, apiKey)")
+    for key, items in security.items():
+        if not isinstance(items, list):
+            raise _fail(source, f"serve.security.{key}", "must be a list")
+        for i, item in enumerate(items):
+            if key == "basic" and not (isinstance(item, dict) and "user" in item and "password" in item):
+                raise _fail(source, f"serve.security.basic[{i}]", "needs user and password")
+            if key != "basic" and not isinstance(item, (str, int)):
+                raise _fail(source, f"serve.security.{key}[{i}]", "must be a string")
 
 
 _LIVE_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")

@@ -48,7 +48,7 @@ class Runtime:
         services/<alias>.yaml documents, which config.yaml's services.<alias> overrides.
         `extra_specs`: ServiceSpecs of services besides the shipped ones.
         """
-        self.config = load_config(config)
+        self.config = load_config(config, extra_specs=extra_specs)
         self._secrets = self.config.secrets()
         self.platform = Services(
             self.config, emulator=emulator, clock=clock, state=state, solution_configs=solution_configs,
@@ -100,12 +100,14 @@ class Runtime:
         modules: Mapping[str, tuple[str, str]] | None = None,
         prelude: Sequence[tuple[str, str]] = (),
         context: Context | None = None,
+        globals: Mapping[str, Any] | None = None,
     ) -> ScriptResult:
         """Run Lua source text; `name` is the chunk name used in error messages.
 
         For whole solutions: `modules` maps `require` names to (file name, source); `prelude`
         chunks run first in the same environment; `context` (from new_context()) keeps one
-        environment across runs, as Murano does for a solution's event handlers.
+        environment across runs, as Murano does for a solution's event handlers. `globals` are
+        per-execution values set in the environment before the script starts (`context`).
         """
         full_request = build_request(request, now=epoch_seconds(self.platform.clock))
         limits = self.config.limits
@@ -113,7 +115,8 @@ class Runtime:
             self._calls = []
             self._deadline = time.monotonic() + limits.timeout_seconds
             outcome = self._vm.run(
-                source, name, limits, full_request, self.config.env, modules, prelude, context, self._deadline
+                source, name, limits, full_request, self.config.env, modules, prelude, context, self._deadline,
+                globals,
             )
             calls, self._calls = self._calls, []
             self.platform.state.save()
@@ -122,6 +125,14 @@ class Runtime:
     def new_context(self) -> Context:
         """A Lua environment that successive runs share (see run's `context`)."""
         return Context()
+
+    def memory_used(self) -> int:
+        """Bytes the Lua runtime holds, every kept environment included (for lua.max_vm_memory)."""
+        return self._vm.memory_used()
+
+    def collect_garbage(self) -> None:
+        with self._lock:
+            self._vm.collect_garbage()
 
     def run_file(self, path: str | os.PathLike[str], request: Mapping[str, Any] | None = None) -> ScriptResult:
         """Run a Lua file; its file name appears in error messages."""

@@ -63,7 +63,7 @@ def test_configuration_precedence_defaults_then_solution_file_then_config_yaml()
 
 
 def test_an_unknown_key_in_config_yaml_is_an_error_with_a_did_you_mean():
-    with pytest.raises(ConfigError, match=r"services\.tally\.lable: unknown key \(did you mean 'label'\?\)"):
+    with pytest.raises(ConfigError, match=r"services\.tally\.lable: unknown key 'lable' \(did you mean 'label'\?\)"):
         tally_runtime({"services": {"tally": {"lable": "x"}}})
 
 

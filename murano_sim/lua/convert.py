@@ -22,12 +22,18 @@ class Unconvertible(ValueError):
 
 _PLAIN = (bool, int, float, bytes, type(None))
 
+# What an is_empty_array callback returns for json.null: the value converts to None.
+JSON_NULL = "null"
 
-def to_lua(lua: Any, value: Any, mark_empty_array: Callable[[Any], Any] | None = None) -> Any:
+
+def to_lua(lua: Any, value: Any, mark_empty_array: Callable[[Any], Any] | None = None, *, null: Any = None) -> Any:
     """Python JSON-like value -> Lua value; None (and None-valued keys) become nil/absent.
 
     mark_empty_array, when given, tags each empty list's table so it converts back as [].
+    null, when given, is the Lua value None becomes instead (json.parse's json.null).
     """
+    if null is not None:
+        return _to_lua_keeping_null(lua, value, mark_empty_array, null)
     kind = type(value)  # exact-type dispatch first: this runs for every request and result
     if kind is str:
         return value.encode("utf-8", "surrogatepass")
@@ -56,6 +62,16 @@ def to_lua(lua: Any, value: Any, mark_empty_array: Callable[[Any], Any] | None =
             return mark_empty_array(lua.table())
         return lua.table_from([to_lua(lua, v, mark_empty_array) for v in value])
     raise Unconvertible(f"cannot pass a {type(value).__name__} to Lua")
+
+
+def _to_lua_keeping_null(lua: Any, value: Any, mark_empty_array: Callable[[Any], Any] | None, null: Any) -> Any:
+    if value is None:
+        return null
+    if isinstance(value, dict):
+        return lua.table_from({_key(k): _to_lua_keeping_null(lua, v, mark_empty_array, null) for k, v in value.items()})
+    if isinstance(value, list) and value:
+        return lua.table_from([_to_lua_keeping_null(lua, v, mark_empty_array, null) for v in value])
+    return to_lua(lua, value, mark_empty_array)
 
 
 def _key(key: Any) -> Any:
@@ -118,7 +134,10 @@ def from_lua(
     }
     items = list(value.items())
     if not items:
-        return [] if is_empty_array is not None and is_empty_array(value) else {}
+        marked = is_empty_array(value) if is_empty_array is not None else False
+        if marked == JSON_NULL:
+            return None
+        return [] if marked else {}
     if all(type(k) is int for k, _ in items):
         keys = sorted(k for k, _ in items)
         if keys[0] == 1 and keys[-1] == len(keys):

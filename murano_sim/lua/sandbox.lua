@@ -6,8 +6,8 @@
 local host, service_specs, missing_services = ...
 
 -- Everything the sandbox needs, captured before any script can touch a shared table.
-local type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmetatable, rawget =
-  type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmetatable, rawget
+local type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmetatable, rawget, rawset =
+  type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmetatable, rawget, rawset
 local loadstring, setfenv, unpack = loadstring or load, setfenv, unpack or table.unpack
 local string_byte, string_format, table_concat = string.byte, string.format, table.concat
 local debug_sethook, debug_getinfo, debug_getregistry = debug.sethook, debug.getinfo, debug.getregistry
@@ -18,6 +18,8 @@ local now, log, encode_json, decode_json, call_service, format_duration, memory_
 local math_floor = math.floor
 -- Reseeding every run from a secret base means no script can fix or predict the next one's numbers.
 local seed_base, runs = host.random_seed(), 0
+-- platform.lua's installer: Murano's json, log, os.now and platform modules on each fresh env.
+local install_platform = host.install_platform
 
 -- Compiled loops never call the count hook, so the JIT must stay off for limits to hold.
 if jit then
@@ -268,6 +270,12 @@ local function new_env(env_vars, modules)
     end,
   }
   env.require = function(name)
+    -- Murano names modules by their path under modules/ ("c2c.utils"); "modules.c2c.utils"
+    -- is accepted too, whichever of the two forms the solution's table holds.
+    if type(name) == "string" and modules.sources[name] == nil then
+      local other = name:sub(1, 8) == "modules." and name:sub(9) or "modules." .. name
+      if modules.sources[other] ~= nil then name = other end
+    end
     local loaded = rawget(modules.loaded, name)
     if loaded ~= nil then return loaded end
     local source = modules.sources[name]
@@ -281,6 +289,7 @@ local function new_env(env_vars, modules)
     modules.loaded[name] = value
     return value
   end
+  if install_platform then install_platform(env) end
   env._G = env
   return env
 end
@@ -330,7 +339,8 @@ end
 -- environment (older-style modules that define global tables); `env` is an environment from
 -- an earlier run to reuse (event handlers of one solution share one context), else a fresh one.
 -- Returns "ok", env, first result   |   "error", env, message
-local function run(source, chunkname, request, response, env_vars, modules, limits, deadline, prelude, env)
+-- `globals` holds per-execution values (context, a handler's argument) set before it starts.
+local function run(source, chunkname, request, response, env_vars, modules, limits, deadline, prelude, env, globals)
   modules = modules or { sources = {}, files = {}, loaded = {} }
   state.ticks, state.tripped, state.where = 0, nil, nil
   state.max_ticks = limits.max_ticks
@@ -342,6 +352,9 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   math_randomseed((seed_base + runs * 7919) % 2147483647)
   env = env or new_env(env_vars, modules)
   env.request, env.response = request, response
+  if globals then
+    for name, value in pairs(globals) do env[name] = value end
+  end
   string_mt.__index = env.string
   local chunks = {}
   for i, part in ipairs(prelude or {}) do
@@ -373,6 +386,13 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   end
   -- `return x` sets the body, as Murano's `return "text"` does. Empty headers come back as nil
   -- so that the host need not walk an empty table.
+  -- An endpoint that assigns a new table to `response` is answered from that table.
+  local current = rawget(env, "response")
+  if type(current) == "table" and current ~= response then
+    response = current
+    if rawget(response, "code") == nil then rawset(response, "code", 200) end
+    if rawget(response, "message") == nil then rawset(response, "message", "Ok") end
+  end
   local message = results[2]
   if message == nil then message = rawget(response, "message") end
   local headers = rawget(response, "headers")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -11,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 from ..config import LuaLimits
-from .convert import Unconvertible, from_lua, text, to_lua
+from .convert import JSON_NULL, Unconvertible, from_lua, text, to_lua
 from .engine import LuaError, LuaMemoryError, lupa_lua
 from .render import format_duration, render
 
@@ -116,14 +119,28 @@ class LuaVM:
         specs = [
             {"alias": s.alias, "names": list(s.names), "operations": list(s.operations)} for s in services
         ]
-        setup = resources.files(__package__).joinpath("sandbox.lua").read_bytes()
-        loader = self._lua.eval("function(code) return loadstring(code, '=sandbox.lua') end")
-        chunk = loader(setup)
+        loader = self._lua.eval("function(code, name) return loadstring(code, name) end")
+        platform_host = {
+            "json_parse": self._guard(self._json_parse, (None, b"json.parse: internal error")),
+            "rand_bytes": self._guard(_rand_bytes, (None, b"rand_bytes: internal error")),
+            "b64_encode": self._guard(_b64_encode, (None, b"b64_encode: internal error")),
+            "b64_decode": self._guard(_b64_decode, (None, b"b64_decode: internal error")),
+        }
+        install_platform, classify = loader(_lua_file("platform.lua"), b"=platform.lua")(
+            self._lua.table_from({k.encode(): v for k, v in platform_host.items()})
+        )
+        host["install_platform"] = install_platform
+        chunk = loader(_lua_file("sandbox.lua"), b"=sandbox.lua")
         self._run, self._mark_empty_array, is_empty_array = chunk(
             self._lua.table_from({k.encode(): v for k, v in host.items()}), to_lua(self._lua, specs),
             to_lua(self._lua, dict(missing_services or {})),
         )
-        self._is_empty_array = lambda table: bool(is_empty_array(table))
+
+        def empty_table_kind(table: Any) -> Any:
+            kind = classify(table)  # json.null, or a script's {__type = "slice"} table
+            return JSON_NULL if kind == b"null" else kind is not None or bool(is_empty_array(table))
+
+        self._is_empty_array = empty_table_kind
         self._lua.execute(b"python = nil; package.loaded.python = nil")
         self._lua.gccollect()
 
@@ -157,6 +174,16 @@ class LuaVM:
         except (ValueError, RecursionError) as exc:
             return None, f"from_json: {exc}".encode()
         return self._to_lua(value), None
+
+    def _json_parse(self, data: Any = None, null: Any = None) -> Any:
+        """json.parse: like from_json, but a JSON null stays as json.null."""
+        if not isinstance(data, bytes):
+            return None, b"json.parse: expected a string"
+        try:
+            value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            return None, f"json.parse: {exc}".encode()
+        return to_lua(self._lua, value, self._mark_empty_array, null=null), None
 
     def _service(self, alias: bytes, operation: bytes, arguments: Any = None) -> Any:
         if self._call_service is None:
@@ -203,6 +230,13 @@ class LuaVM:
             self._env_cache = (dict(env), to_lua(self._lua, dict(env)))
         return self._env_cache[1]
 
+    def memory_used(self) -> int:
+        """Bytes the whole Lua runtime holds (every environment it keeps)."""
+        return int(self._lua.get_memory_used())
+
+    def collect_garbage(self) -> None:
+        self._lua.gccollect()
+
     def _memory_limit(self, on: bool) -> None:
         self._lua.set_max_memory(self._memory_cap if on else 0)
 
@@ -218,6 +252,7 @@ class LuaVM:
         prelude: Sequence[tuple[str, str]] = (),
         context: Context | None = None,
         deadline: float | None = None,
+        globals: Mapping[str, Any] | None = None,
     ) -> Outcome:
         """Run one script; never raises for anything the script does.
 
@@ -225,7 +260,8 @@ class LuaVM:
 
         modules maps a `require` name to (file name, source); prelude chunks (file name,
         source) run first in the same environment; a Context keeps one environment across
-        runs (Murano's shared context of a solution's event handlers).
+        runs (Murano's shared context of a solution's event handlers). `globals` are set in the
+        environment before the script starts (a handler's `context`).
         """
         lua = self._lua
         log = self._log = _Log(limits.max_log_lines, limits.max_log_bytes)
@@ -250,6 +286,7 @@ class LuaVM:
                 deadline if deadline is not None else time.monotonic() + limits.timeout_seconds,
                 to_lua(lua, [list(p) for p in prelude]) if prelude else None,
                 context.env if context is not None else None,
+                self._to_lua(dict(globals)) if globals else None,
             )
             if context is not None:
                 context.env = run_env
@@ -281,6 +318,40 @@ class LuaVM:
         if "content-type" not in headers:
             headers["content-type"] = "text/plain" if isinstance(message, str) else "application/json"
         return Outcome(True, code, message, headers, log.lines)
+
+
+def _lua_file(name: str) -> bytes:
+    return resources.files(__package__).joinpath(name).read_bytes()
+
+
+MAX_RAND_BYTES = 65536
+
+
+def _rand_bytes(n: Any = None) -> Any:
+    if isinstance(n, float) and n.is_integer():
+        n = int(n)
+    if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_RAND_BYTES:
+        return None, f"rand_bytes: expected a whole number from 0 to {MAX_RAND_BYTES}".encode()
+    return os.urandom(n)
+
+
+def _b64_encode(data: Any = None, url: bool = False) -> Any:
+    if not isinstance(data, bytes):
+        return None, b"b64_encode: expected a string"
+    if url:
+        return base64.urlsafe_b64encode(data).rstrip(b"=")
+    return base64.b64encode(data)
+
+
+def _b64_decode(data: Any = None, url: bool = False) -> Any:
+    if not isinstance(data, bytes):
+        return None, b"b64_decode: expected a string"
+    try:
+        if url:
+            return base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
+        return base64.b64decode(data, validate=True)
+    except (ValueError, binascii.Error):
+        return None, b"b64_decode: invalid base64"
 
 
 def _reject_constant(name: str) -> Any:

@@ -9,7 +9,6 @@ Config.usage reports. Nothing outside a service's own files names a service.
 from __future__ import annotations
 
 import collections
-import difflib
 import threading
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -143,11 +142,7 @@ class Services:
         self, spec: ServiceSpec, make_model: Any = None, *, parameters_as_defaults: bool = False
     ) -> None:
         """make_model(host): the model, when it is not the spec's implementation class (stand-ins)."""
-        section = dict(self.config.services.get(spec.alias) or {})
-        known = set(spec.config_keys) | set(spec.settings)
-        for key in section:
-            if key not in known:
-                raise ConfigError(_unknown_key(self.config.source, spec.alias, key, known))
+        section = dict(self.config.services.get(spec.alias) or {})  # keys checked by config_schema.py
         given = {k: v for k, v in section.items() if k in spec.config_keys}
         parameters = merge(merge(spec.defaults(), self.solution_configs.get(spec.alias, {})), given)
         settings = {k: v for k, v in section.items() if k in spec.settings}
@@ -260,10 +255,4 @@ class Services:
         if self.emulator is not None:
             self.emulator.close()
         self.state.close()
-
-
-def _unknown_key(source: str, alias: str, key: str, known: set[str]) -> str:
-    close = difflib.get_close_matches(key, sorted(known), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(sorted(known)) or 'none'})"
-    return f"{source}: services.{alias}.{key}: unknown key{hint}"
 

@@ -100,6 +100,11 @@ def standin_service(
         "summary": f"stand-in declared in {source}", "settings": {"standin": {}},
     })
     spec = parse_spec(raw, where)
+    # config.yaml's schema cannot know a Swagger document's parameters: check them here.
+    for key in section:
+        if key != "standin" and key not in spec.config_keys:
+            hint = _did_you_mean(str(key), spec.config_keys)
+            raise ConfigError(f"{source}: services.{alias}.{key}: unknown key{hint}")
     return spec, lambda host: StandIn(host, answers)
 
 

@@ -6,7 +6,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +16,13 @@ from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from ..errors import ConfigError
-from ..lua.vm import Context
 from ..result import ScriptResult
 from ..runtime import Runtime
 from . import guards
+from .gateway import apply_cors, check_credential, cors_settings, endpoint_scheme, is_preflight, preflight, unauthorized
 from .guards import BadResponse, RequestRefused
 from .guards import multi as _multi
+from .hotvm import SolutionVM
 from .loader import Endpoint, EventHandler, Solution, load_solution
 from .requestlog import SolutionLog, script_records
 
@@ -29,20 +30,17 @@ from .requestlog import SolutionLog, script_records
 DEV_PREFIX = "/_murano-sim"
 _DEV_ROUTES = Map([Rule(f"{DEV_PREFIX}/events/<service>/<event>", endpoint="event", methods=["POST"])])
 
-# Static assets: served for GET/HEAD paths no endpoint matches (endpoints win), as on Murano.
-FILES_DIR = "files"
-INDEX_FILE = "index.html"
-
-# Event handlers see their payload as `request` (like every script) and also as `event` and
-# `data`, the argument names Murano's templates use for device and timer events.
-_EVENT_ALIASES = ("murano-sim:event", "event = request\ndata = request\n")
+# Static assets (Solution.assets): served for GET/HEAD paths no endpoint matches (endpoints win),
+# as on Murano. The default asset folders are left out of reload snapshots.
+ASSET_DIRS = ("files", "assets")
 
 
 class SolutionApp:
     """Serves one solution directory through a Runtime; reloads it when any of its files change.
 
-    Endpoint scripts get a fresh Lua environment per request; event handlers share one context
-    (Murano's shared context), created anew whenever the solution reloads.
+    Endpoints and event handlers run in the solution's one hot VM (see hotvm.py): globals persist
+    between executions unless the solution's Config sets reuse_vm false; a reload gives a new
+    environment (modules run again, init.lua does not).
     """
 
     def __init__(self, root: str | os.PathLike[str], runtime: Runtime, log: SolutionLog | None = None) -> None:
@@ -54,7 +52,8 @@ class SolutionApp:
         self._snapshot = _snapshot(self.root)
         self._solution: Solution | None = load_solution(self.root)  # a load error at start is the caller's
         self._load_error: str | None = None
-        self._events = runtime.new_context()
+        self.result_listeners: list[Callable[[ScriptResult], None]] = []  # every execution's result
+        self.vm = SolutionVM(runtime, self._solution, notify=lambda line: self.log.message(line, error=line))
         serve = runtime.config.data.get("serve") or {}
         self.max_body_bytes: int = int(serve.get("max_body_bytes", guards.DEFAULT_MAX_BODY_BYTES))
 
@@ -71,7 +70,7 @@ class SolutionApp:
                     self._solution, self._load_error = None, str(exc)
                     self.log.message(f"reload failed: {exc}", error=str(exc))
                 else:
-                    self._events = self.runtime.new_context()
+                    self.vm.reload(self._solution)
                     self.log.message(f"reloaded {self.root}")
             if self._solution is None:
                 raise ConfigError(self._load_error or "solution not loaded")
@@ -88,6 +87,10 @@ class SolutionApp:
             response = _plain(refused.status, refused.reason)
         return response(environ, start_response)
 
+    def reset(self) -> None:
+        """A fresh state for the VM: a new environment, and init.lua runs again."""
+        self.vm.reset()
+
     def handle(self, request: Request) -> Response:
         try:
             solution = self.solution
@@ -101,10 +104,19 @@ class SolutionApp:
             pass
         else:
             return self._event_over_http(request, args["service"], args["event"])
+        webservice = solution.service_configs.get("webservice") or {}
+        cors = cors_settings(solution.cors, webservice)
+        return apply_cors(cors, request, self._solution_response(solution, request, webservice, cors))
+
+    def _solution_response(
+        self, solution: Solution, request: Request, webservice: Mapping[str, Any], cors: Mapping[str, Any] | None
+    ) -> Response:
         urls = solution.url_map.bind_to_environ(request.environ)
         try:
             index, path_params = urls.match()
         except (NotFound, MethodNotAllowed):
+            if is_preflight(request):  # no OPTIONS endpoint of its own: the gateway answers
+                return preflight(cors, request)
             static = self._static_file(request)
             if static is not None:
                 return static
@@ -113,23 +125,35 @@ class SolutionApp:
         except HTTPException as exc:  # e.g. a redirect werkzeug decided on
             return exc.get_response(request.environ)  # type: ignore[return-value]
         endpoint = solution.endpoints[index]
+        scheme = endpoint_scheme(getattr(endpoint, "security", None), webservice)
+        if scheme is not None:
+            refused = check_credential(request, scheme, self.runtime.config.data.get("serve", {}).get("security", {}))
+            if refused is not None:
+                self.log.message(f"{request.method} {request.path} -> 401: {refused}")
+                return unauthorized(scheme, refused)
         return self._endpoint(solution, endpoint, request, path_params)
 
     def _static_file(self, request: Request) -> Response | None:
-        """The file under files/ for this path (index.html for a folder), or None."""
+        """The asset for this path (the default page for a folder) from the first asset folder
+        that has it, or None."""
         if request.method not in ("GET", "HEAD"):
             return None
+        solution = self.solution
         path = request.path.lstrip("/")
         if path == "" or path.endswith("/"):
-            path += INDEX_FILE
-        # No dot-files (.env, .git), nothing outside files/ (symlinks included).
-        target = guards.static_file(self.root / FILES_DIR, path)
-        if target is None:
-            return None
-        try:  # send_file answers conditional and range requests
-            return send_file(target, request.environ)
-        except OSError:  # gone or unreadable since it was found
-            return None
+            path += solution.default_page
+        for assets in solution.assets:
+            if not assets.matches(path):
+                continue
+            # No dot-files (.env, .git), nothing outside the asset folder (symlinks included).
+            target = guards.static_file(assets.path, path)
+            if target is None:
+                continue
+            try:  # send_file answers conditional and range requests
+                return send_file(target, request.environ)
+            except OSError:  # gone or unreadable since it was found
+                return None
+        return None
 
     # -- endpoints ------------------------------------------------------------------------------
     def _endpoint(
@@ -147,42 +171,42 @@ class SolutionApp:
             "request_id": uuid.uuid4().hex,
             "server_ip": request.environ.get("SERVER_NAME", "127.0.0.1"),
         }
-        prelude = list(solution.prelude)
-        if endpoint.content_type:  # the header's content type is the default; the script may override it
-            prelude.append(("murano-sim:content-type", f'response.headers["content-type"] = "{endpoint.content_type}"'))
-        result = self._run(
-            endpoint, murano_request, solution, prelude, None,
-            service="webservice", event=f"{endpoint.method} {endpoint.path}", parameters=parameters,
+        # The header's third field is the request content type the endpoint accepts; the response's
+        # content type comes from the script (or its message), never from that field.
+        result = self._logged(
+            endpoint.file, murano_request, f"{endpoint.method} {endpoint.path}", "webservice", parameters,
+            lambda: self.vm.run_script(endpoint.source, endpoint.file, murano_request),
         )
         return self._respond(result, endpoint)
 
     # -- event handlers -------------------------------------------------------------------------
-    def trigger_event(self, service: str, event: str, payload: Mapping[str, Any] | None = None) -> ScriptResult | None:
-        """Run the handler of (service, event) in the solution's shared context; None if there is none."""
+    def trigger_event(self, service: str, event: str, payload: Any = None) -> ScriptResult | None:
+        """Run the handler of (service, event) in the solution's VM; None if there is none.
+
+        Without one: a Device2 typed event goes to `device2 event` (with `type` set), else any
+        event goes to Config's `fallback`, whose `context` names the original service and event.
+        """
         solution = self.solution
-        handler = solution.handlers.get((service, event))
+        handler, context = _handler_for(solution, service, event)
         if handler is None:
             return None
-        return self._run_handler(solution, handler, dict(payload or {}))
+        if handler.event == "event" and handler.service == "device2" and event != "event" and isinstance(payload, dict):
+            payload = {"type": event, **payload}
+        return self._run_handler(handler, {} if payload is None else payload, context)
 
     def _event_over_http(self, request: Request, service: str, event: str) -> Response:
         payload = guards.event_payload(request, self.max_body_bytes)
-        solution = self.solution
-        handler = solution.handlers.get((service, event))
-        if handler is None:
+        handler, _ = _handler_for(self.solution, service, event)
+        result = self.trigger_event(service, event, payload)
+        if handler is None or result is None:
             return _plain(404, f"no event handler for {service} {event}")
-        return self._respond(self._run_handler(solution, handler, payload), handler)
+        return self._respond(result, handler)
 
-    def _run_handler(self, solution: Solution, handler: EventHandler, payload: dict[str, Any]) -> ScriptResult:
-        request = {"request_id": uuid.uuid4().hex, **payload}
-        with self._lock:
-            context = self._events
-        with self._event_lock:  # one handler at a time, so the context's first run is decided once
-            # The shared context runs the modules and init.lua once, when it is created.
-            prelude = ([] if context.env is not None else list(solution.prelude)) + [_EVENT_ALIASES]
-            return self._run(
-                handler, request, solution, prelude, context,
-                service=handler.service, event=handler.event, parameters=payload,
+    def _run_handler(self, handler: EventHandler, payload: Any, context: dict[str, Any] | None) -> ScriptResult:
+        with self._event_lock:  # one event at a time, as before; endpoints may interleave
+            return self._logged(
+                handler.file, {"request_id": uuid.uuid4().hex}, handler.event, handler.service, payload,
+                lambda: self.vm.run_handler(handler, payload, context=context),
             )
 
     # -- running and logging --------------------------------------------------------------------
@@ -196,39 +220,43 @@ class SolutionApp:
             self.log.message(f"{script.file}: {exc}; answered 500 instead", file=script.file, error=str(exc))
             return _plain(500, "Internal Server Error")
 
-    def _run(
-        self,
-        script: Endpoint | EventHandler,
-        request: dict[str, Any],
-        solution: Solution,
-        prelude: list[tuple[str, str]],
-        context: Context | None,
-        *,
-        service: str,
-        event: str,
-        parameters: Any,
+    def _logged(
+        self, file: str, request: Mapping[str, Any], event: str, service: str, parameters: Any,
+        execute: Callable[[], ScriptResult],
     ) -> ScriptResult:
         started = time.perf_counter()
-        result = self.runtime.run(
-            script.source, request, name=script.file, modules=solution.modules, prelude=prelude, context=context
-        )
+        result = execute()
         elapsed_ms = (time.perf_counter() - started) * 1000
+        for listener in self.result_listeners:
+            listener(result)
         self.log.write(
             script_records(
                 result, service=service, event=event, parameters=parameters,
-                request_id=str(request.get("request_id")), execution_time_ms=elapsed_ms, file=script.file,
+                request_id=str(request.get("request_id")), execution_time_ms=elapsed_ms, file=file,
             )
         )
         return result
 
 
+def _handler_for(solution: Solution, service: str, event: str) -> tuple[EventHandler | None, dict[str, Any] | None]:
+    handler = solution.handlers.get((service, event))
+    if handler is not None:
+        return handler, None
+    if service == "device2" and ("device2", "event") in solution.handlers:
+        return solution.handlers[("device2", "event")], None
+    fallback = solution.handlers.get(("config", "fallback"))
+    if fallback is not None:
+        return fallback, {"service": service, "event": event}
+    return None, None
+
+
 def _snapshot(root: Path) -> tuple[tuple[str, int, int, int], ...]:
     """Every script file's (path, mtime, ctime, size) under root: any edit, addition or removal
-    changes it. files/ is left out: static assets are read per request, and editing one must not
-    reset the event handlers' context."""
+    changes it. The asset folders are left out: static assets are read per request, and editing
+    one must not reset the VM."""
     found: list[tuple[str, int, int, int]] = []
     stack = [str(root)]
-    static = str(root / FILES_DIR)
+    static = {str(root / name) for name in ASSET_DIRS}
     while stack:
         folder = stack.pop()
         try:
@@ -236,7 +264,10 @@ def _snapshot(root: Path) -> tuple[tuple[str, int, int, int], ...]:
         except OSError:
             continue
         for entry in entries:
-            if entry.name.startswith(".") or entry.path == static:
+            if entry.name.startswith("."):
+                continue
+            if entry.path in static:  # only whether an asset folder exists
+                found.append((entry.path, 0, 0, 0))
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):

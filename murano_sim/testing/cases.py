@@ -18,7 +18,7 @@ from .testbed import base_config, config_overrides, merge_config
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Keys a case may carry; the same keys at the top of a file (beside `cases:`) are defaults.
-SETTING_KEYS = ("script", "source", "request", "seed", "config", "env", "limits", "modules", "fail_next")
+SETTING_KEYS = ("script", "source", "solution", "request", "seed", "config", "env", "limits", "modules", "fail_next")
 CASE_KEYS = ("name", *SETTING_KEYS, "expect", "snapshot", "cassette", "skip")
 FAULT_KEYS = ("status", "code", "count")
 
@@ -43,6 +43,7 @@ class Case:
     snapshot: bool = False
     cassette: Path | None = None
     skip: str | None = None
+    solution: Path | None = None  # served whole; `request` is then {method, path, headers, query, body|json|form}
 
     def config(self, base: Config) -> Config:
         """This case's configuration: base (or the case's own config file) plus its overrides."""
@@ -110,7 +111,15 @@ def _case(path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, An
         settings.pop("source", None)
     if "source" in raw and "script" not in raw:
         settings.pop("script", None)
-    source, script_name = _script(path, where, settings)
+    solution = settings.get("solution")
+    if solution is not None:
+        if not isinstance(solution, str) or not _relative(path, solution).is_dir():
+            raise CaseFileError(f"{where}: solution must be a solution folder relative to the case file")
+        if "script" in raw or "source" in raw:
+            raise CaseFileError(f"{where}: give `solution` (with a request) or `script`/`source`, not both")
+        source, script_name = "", ""
+    else:
+        source, script_name = _script(path, where, settings)
     request = _mapping(settings.get("request"), f"{where}: request")
     overrides = _overrides(path, where, defaults, raw)
     config_file = None
@@ -136,6 +145,7 @@ def _case(path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, An
         faults=_faults(where, settings.get("fail_next")), expect=dict(expect), snapshot=snapshot,
         cassette=_relative(path, cassette) if cassette else None,
         skip=(skip if isinstance(skip, str) else "skipped by the case file") if skip else None,
+        solution=_relative(path, solution) if solution is not None else None,
     )
 
 

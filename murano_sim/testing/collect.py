@@ -18,6 +18,7 @@ from .cases import Case, load_cases
 from .cassettes import cassette
 from .expectations import Mismatch, check_expectations
 from .modules import solution_modules
+from .served import ServedSolution, request_arguments
 from .settings import display_name, settings_of
 from .snapshots import read_snapshot, snapshot_of, snapshot_path, unused_snapshots, write_snapshot
 from .testbed import for_replay, open_testbed
@@ -114,8 +115,13 @@ class CaseItem(pytest.Item):
                     raise MuranoSimError(f"{self._where()}: fail_next needs services.twilio.backend: local")
                 for fault in case.faults:
                     runtime.emulator.fail_next(fault["status"], fault.get("code"), fault.get("count", 1))
-            modules = {**solution_modules(case.file.parent, settings.rootpath), **case.modules}
-            result = runtime.run(case.source, case.request, name=case.script_name, modules=modules or None)
+            if case.solution is not None:  # served whole, one real HTTP request
+                served = stack.enter_context(ServedSolution(case.solution, runtime))
+                method, path, kwargs = request_arguments(case.request)
+                result = served.exchange(method, path, **kwargs)
+            else:
+                modules = {**solution_modules(case.file.parent, settings.rootpath), **case.modules}
+                result = runtime.run(case.source, case.request, name=case.script_name, modules=modules or None)
         mismatches = check_expectations(case.expect, result)
         if case.snapshot:
             mismatches += self._check_snapshot(result)

@@ -16,6 +16,7 @@ from .cassettes import cassette
 from .collect import ScriptFailure, check_snapshot
 from .control import TwilioControl
 from .runner import ScriptRunner
+from .served import ServedSolution
 from .settings import settings_of
 from .snapshots import normalise, snapshot_of, snapshot_path
 from .testbed import ConfigSource, base_config, config_overrides, for_replay, merge_config, open_testbed
@@ -135,3 +136,27 @@ def murano_snapshot(request: pytest.FixtureRequest) -> Callable[..., None]:
             raise ScriptFailure(f"snapshot {name!r} failed:", mismatches)
 
     return check
+
+
+@pytest.fixture
+def murano_solution(
+    request: pytest.FixtureRequest, murano_config: ConfigSource
+) -> Iterator[Callable[..., ServedSolution]]:
+    """Serve a whole solution in-process: `murano_solution("path/to/solution")` -> ServedSolution.
+
+    The path is taken from the test file's folder. Each call serves on a free loopback port,
+    with its own Runtime and emulator (manual clock) configured like `murano` (markers apply),
+    and is shut down when the test ends. The result has `.url`, `.get/.post/...(path, **kw)`
+    (requests), `.trigger(service, event, payload)`, `.logs`, `.results` and `.reset()`.
+    """
+    config = _test_config(request, murano_config)
+    folder = Path(request.node.path).parent
+    with ExitStack() as stack:
+
+        def serve(path: str | Path) -> ServedSolution:
+            root = Path(path)
+            root = root if root.is_absolute() else folder / root
+            runtime = stack.enter_context(open_testbed(config))
+            return stack.enter_context(ServedSolution(root, runtime))
+
+        yield serve

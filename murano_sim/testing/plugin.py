@@ -1,7 +1,7 @@
 """The pytest11 plugin: registered by installing murano-sim.
 
 Collects `test_*.murano.yaml` case files and `*_test.lua` files, and provides the fixtures
-`murano`, `twilio`, `murano_config` and `murano_snapshot`.
+`murano`, `murano_solution`, `twilio`, `murano_config` and `murano_snapshot`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import pytest
 
 from ..errors import MuranoSimError
 from .collect import CaseFile, LuaTestFile, is_case_file, is_lua_test_file
-from .fixtures import murano, murano_config, murano_snapshot, twilio
+from .fixtures import murano, murano_config, murano_snapshot, murano_solution, twilio
 from .settings import SETTINGS_KEY, Settings, settings_of
 
 WORKER_OUTPUT_KEY = "murano_sim"
 
-__all__ = ["murano", "murano_config", "murano_snapshot", "twilio"]
+__all__ = ["murano", "murano_config", "murano_snapshot", "murano_solution", "twilio"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -63,10 +63,13 @@ class ScriptRunner:
         modules: Mapping[str, tuple[str, str]] | None = None,
         prelude: Sequence[tuple[str, str]] = (),
         context: Any = None,
+        globals: Mapping[str, Any] | None = None,
     ) -> ScriptResult:
         """Run Lua source text (see Runtime.run); the test file's folder decides which modules/ is used."""
         found = {**solution_modules(self._folder, self._root), **(modules or {})}
-        return self.runtime.run(source, request, name=name, modules=found or None, prelude=prelude, context=context)
+        return self.runtime.run(
+            source, request, name=name, modules=found or None, prelude=prelude, context=context, globals=globals
+        )
 
     def run_file(
         self,
@@ -88,6 +91,12 @@ class ScriptRunner:
             raise UsageError(f"{file}: script is not valid UTF-8") from None
         found = {**solution_modules(file.parent, self._root), **(modules or {})}
         return self.runtime.run(source, request, name=file.name, modules=found or None, context=context)
+
+    def memory_used(self) -> int:
+        return self.runtime.memory_used()
+
+    def collect_garbage(self) -> None:
+        self.runtime.collect_garbage()
 
     def new_context(self) -> Any:
         """A Lua environment that successive runs share (Murano's context of event handlers)."""
