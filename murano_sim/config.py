@@ -240,7 +240,6 @@ def _validate(data: dict[str, Any], source: str) -> None:
         if isinstance(value, (dict, list)):
             raise _fail(source, f"env.{name}", "must be a scalar")
         env[str(name)] = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
-    _validate_security(data.get("serve"), source)
     services = data["services"]
     if not isinstance(services, dict):
         raise _fail(source, "services", "must be a mapping")
@@ -281,23 +280,6 @@ def _validate(data: dict[str, Any], source: str) -> None:
     for i, account in enumerate(emulator.get("accounts") or []):
         if not isinstance(account, dict) or not account.get("AccountSid") or not account.get("AuthToken"):
             raise _fail(source, f"emulator.accounts[{i}]", "needs AccountSid and AuthToken")
-
-
-def _validate_security(serve: Any, source: str) -> None:
-    security = serve.get("security") if isinstance(serve, dict) else None
-    if not isinstance(security, dict):
-        raise _fail(source, "serve.security", "must be a mapping of basic, bearer, apiKey")
-    unknown = set(security) - {"basic", "bearer", "apiKey"}
-    if unknown:
-        raise _fail(source, f"serve.security.{sorted(unknown)[0]}", "unknown key (known: basic, bearer, apiKey)")
-    for key, items in security.items():
-        if not isinstance(items, list):
-            raise _fail(source, f"serve.security.{key}", "must be a list")
-        for i, item in enumerate(items):
-            if key == "basic" and not (isinstance(item, dict) and "user" in item and "password" in item):
-                raise _fail(source, f"serve.security.basic[{i}]", "needs user and password")
-            if key != "basic" and not isinstance(item, (str, int)):
-                raise _fail(source, f"serve.security.{key}[{i}]", "must be a string")
 
 
 _LIVE_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")

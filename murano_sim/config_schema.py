@@ -52,6 +52,18 @@ _TOP: dict[str, Any] = {
         "properties": {
             "max_body_bytes": {"type": "integer", "minimum": 0},
             "console_remote": {"type": "boolean"},
+            # Values a served endpoint's --#SECURITY credential must match (opt-in; empty: presence only).
+            "security": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "basic": {"type": "array", "items": {
+                        "type": "object", "additionalProperties": False, "required": ["user", "password"],
+                        "properties": {"user": {"type": "string"}, "password": {"type": ["string", "integer"]}}}},
+                    "bearer": {"type": "array", "items": {"type": ["string", "integer"]}},
+                    "apiKey": {"type": "array", "items": {"type": ["string", "integer"]}},
+                },
+            },
         },
     },
 }

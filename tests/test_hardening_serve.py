@@ -93,12 +93,18 @@ class Served:
 
     def raw(self, data: bytes) -> bytes:
         """Send raw bytes on one connection; everything the server answers before closing."""
+        chunks = []
         with socket.create_connection(self.address, timeout=30) as sock:
-            sock.sendall(data)
-            sock.shutdown(socket.SHUT_WR)
-            chunks = []
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
+            try:
+                sock.sendall(data)
+                sock.shutdown(socket.SHUT_WR)
+            except OSError:  # the server may answer and close before reading everything we send
+                pass
+            try:
+                while chunk := sock.recv(65536):
+                    chunks.append(chunk)
+            except ConnectionResetError:
+                pass
         return b"".join(chunks)
 
 
