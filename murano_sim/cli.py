@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
     serve.add_argument("--config", metavar="FILE", help="config.yaml to use")
     serve.add_argument("--json", action="store_true", help="log one JSON object per line")
+    serve.add_argument(
+        "--state", metavar="FILE",
+        help="keep the solution's state (every service's data) in this SQLite file; reloaded on restart",
+    )
 
     inbound = commands.add_parser(
         "twilio-inbound", help="send a signed inbound-SMS webhook to a URL, as Twilio would"
@@ -94,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="load a solution without serving it and report what was found")
     check.add_argument("solution", metavar="SOLUTION_DIR", help="the solution's directory")
     check.add_argument("--json", action="store_true", help="print the report as one JSON object")
+
+    outbox = commands.add_parser("outbox", help="list the emails a solution sent (Email.send), from its state file")
+    outbox.add_argument("--state", required=True, metavar="FILE", help="the solution's state file (serve --state)")
+    outbox.add_argument("--json", action="store_true", help="print the messages as one JSON array")
     return parser
 
 
@@ -160,7 +168,7 @@ def _twilio_emulator(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .solution.server import main_serve
 
-    return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json)
+    return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json, state_path=args.state)
 
 
 def _twilio_inbound(args: argparse.Namespace) -> int:
@@ -178,10 +186,33 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_SCRIPT_FAILED if report["errors"] else EXIT_OK
 
 
+def _outbox(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from .platform.email import read_outbox
+
+    path = Path(args.state)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such state file")
+    db = sqlite3.connect(path)
+    try:
+        messages = read_outbox(db)
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"{path}: not a murano-sim state file ({exc})") from None
+    finally:
+        db.close()
+    if args.json:
+        print(json.dumps(messages, ensure_ascii=False))
+    for message in [] if args.json else messages:
+        print(f"#{message['id']} {message['date']} {message['from']} -> {', '.join(message['to'])}: "
+              f"{message['subject']}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"run": _run, "twilio-emulator": _twilio_emulator, "serve": _serve, "twilio-inbound": _twilio_inbound,
-                "check": _check}
+                "check": _check, "outbox": _outbox}
     handler = commands[args.command]
     try:
         return handler(args)

@@ -36,14 +36,15 @@ class State:
         self._savers: list[Callable[[], None]] = []
 
     # -- the deploy marker: init.lua runs once per fresh state -----------------------------------
-    @property
-    def initialized(self) -> bool:
-        row = self.db.execute("SELECT value FROM murano_sim_meta WHERE key = 'initialized'").fetchone()
-        return row is not None
+    def initialized(self, solution: str) -> bool:
+        """Whether `solution`'s init.lua has run on this state (a deploy happened)."""
+        row = self.db.execute("SELECT value FROM murano_sim_meta WHERE key = ?", (f"initialized:{solution}",))
+        return row.fetchone() is not None
 
-    def mark_initialized(self) -> None:
+    def mark_initialized(self, solution: str) -> None:
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO murano_sim_meta (key, value) VALUES ('initialized', '1')")
+            key = f"initialized:{solution}"
+            db.execute("INSERT OR REPLACE INTO murano_sim_meta (key, value) VALUES (?, '1')", (key,))
 
     # -- services --------------------------------------------------------------------------------
     def on_reset(self, reset: Callable[[], None]) -> None:
@@ -79,7 +80,7 @@ class State:
         """Every service back to its seeded state, and the state fresh again (init.lua will run)."""
         with self.lock:
             with self.transaction() as db:
-                db.execute("DELETE FROM murano_sim_meta WHERE key = 'initialized'")
+                db.execute("DELETE FROM murano_sim_meta WHERE key LIKE 'initialized:%'")
             for reset in self._resets:
                 reset()
 

@@ -222,8 +222,10 @@ def test_credentials_as_murano_json_string_and_per_call_override(server):
     with http_runtime(credentials='{"K": "from-config", "L": "kept"}') as runtime:
         call(runtime, f"return Http.get{{url = '{server.url}/x', headers = {{a = '{{{{K}}}}', b = '{{{{L}}}}'}},"
                       " credentials = '{\"K\": \"from-call\"}'}")
+        logged = runtime.run(f"return Http.get{{url = '{server.url}/x', credentials = {{K = 'call-only-token'}}}}")
         bad = call(runtime, f"return Http.get{{url = '{server.url}/x', credentials = 'not json'}}")
     assert server.requests[0]["headers"]["a"] == "from-call" and server.requests[0]["headers"]["b"] == "kept"
+    assert "call-only-token" not in repr(logged.calls)
     assert bad["status"] == 400 and "credentials" in bad["error"]
 
 

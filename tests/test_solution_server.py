@@ -49,6 +49,7 @@ def runtime() -> Iterator[Runtime]:
 
 @pytest.fixture
 def newer(runtime) -> Iterator[Served]:
+    runtime.reset()  # each test is a fresh deploy: init.lua runs again
     served = Served(SOLUTIONS / "newer", runtime)
     yield served
     served.server.shutdown()
@@ -56,6 +57,7 @@ def newer(runtime) -> Iterator[Served]:
 
 @pytest.fixture
 def older(runtime) -> Iterator[Served]:
+    runtime.reset()  # each test is a fresh deploy: init.lua runs again
     served = Served(SOLUTIONS / "older", runtime)
     yield served
     served.server.shutdown()

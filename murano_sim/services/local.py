@@ -18,7 +18,7 @@ from typing import Any
 from ..clock import Clock, epoch_seconds
 from ..state import State
 from .dispatcher import STATUS_BAD_REQUEST, CallOutcome, error_table, redacted_record
-from .spec import ServiceSpec
+from .spec import ArgumentSpec, ServiceSpec
 from .validation import ArgumentError, check_call
 
 QUERY_ERROR, SERVER_ERROR = "QueryError", "ServerError"
@@ -104,13 +104,15 @@ class LocalService:
     def call(self, operation: str, arguments: Any, *, deadline: float | None = None) -> CallOutcome:
         """Run one operation for a script. A refusal is an error table; our own defects raise."""
         started = time.perf_counter()
+        given = arguments
         label = f"{self.global_names[0]}.{operation}"
         op = self.spec.operations.get(operation)
         warnings: list[str] = []
         if op is None:
             value = error_table(f"{label}: no such operation", STATUS_BAD_REQUEST, QUERY_ERROR)
             return self._outcome(operation, arguments, value, started, warnings, STATUS_BAD_REQUEST, True)
-        given = _unwrap_body(arguments, op.arguments)
+        arguments = _hide_secret_arguments(arguments, op.arguments)
+        given = _unwrap_body(given, op.arguments)
         if self.parameters_as_defaults:
             given = _with_defaults(given, op.arguments, self.host.parameters)
         try:
@@ -182,3 +184,25 @@ def _secret_strings(value: Any) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _secret_strings(v)]
     return [str(value)] if value not in (None, "") and not isinstance(value, bool) else []
+
+
+REDACTED = "[REDACTED]"
+
+
+def _hide_secret_arguments(arguments: Any, known: Mapping[str, ArgumentSpec]) -> Any:
+    """The arguments as the call log keeps them: every `secret` argument (or secret field) replaced,
+    also inside a June 2016 `body` wrapper. The model still gets the real values."""
+    secret = {name: arg.secret for name, arg in known.items() if arg.secret}
+    if not secret or not isinstance(arguments, Mapping):
+        return arguments
+    shown = dict(arguments)
+    for name, rule in secret.items():
+        if name not in shown:
+            continue
+        if rule is True or not isinstance(shown[name], Mapping):
+            shown[name] = REDACTED
+        else:
+            shown[name] = {k: (REDACTED if k in rule else v) for k, v in shown[name].items()}
+    if "body" not in known and isinstance(shown.get("body"), Mapping):
+        shown["body"] = _hide_secret_arguments(shown["body"], known)
+    return shown

@@ -138,13 +138,31 @@ class Services:
             spec, make_model = standin_service(str(alias), section, Path(self.config.base_dir), self.config.source)
             self._open_local(spec, make_model, parameters_as_defaults=True)
 
+    def _parameters_for(self, spec: ServiceSpec) -> dict[str, Any]:
+        """Built-in defaults, then the solution's services/<alias>.yaml, then config.yaml (the local file wins)."""
+        section = self.config.services.get(spec.alias) or {}
+        given = {k: v for k, v in section.items() if k in spec.config_keys}
+        return merge(merge(spec.defaults(), self.solution_configs.get(spec.alias, {})), given)
+
+    def use_solution_configs(self, configs: Mapping[str, Mapping[str, Any]]) -> None:
+        """A (re)loaded solution's services/<alias>.yaml documents: every local service's parameters are
+        recomputed in place, and a model with `reconfigure()` is told (Timer's schedule, ...)."""
+        self.solution_configs = {str(k): dict(v or {}) for k, v in configs.items()}
+        for service in self.by_alias.values():
+            if isinstance(service, LocalService):
+                parameters = service.host.parameters
+                parameters.clear()
+                parameters.update(self._parameters_for(service.spec))
+                reconfigure = getattr(service.model, "reconfigure", None)
+                if reconfigure is not None:
+                    reconfigure()
+
     def _open_local(
         self, spec: ServiceSpec, make_model: Any = None, *, parameters_as_defaults: bool = False
     ) -> None:
         """make_model(host): the model, when it is not the spec's implementation class (stand-ins)."""
         section = dict(self.config.services.get(spec.alias) or {})  # keys checked by config_schema.py
-        given = {k: v for k, v in section.items() if k in spec.config_keys}
-        parameters = merge(merge(spec.defaults(), self.solution_configs.get(spec.alias, {})), given)
+        parameters = self._parameters_for(spec)
         settings = {k: v for k, v in section.items() if k in spec.settings}
         host = ServiceHost(
             alias=spec.alias, spec=spec, parameters=parameters, settings=settings, state=self.state,

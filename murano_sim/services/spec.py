@@ -24,7 +24,9 @@ RETURNS = ("object", "nil", "status")
 KINDS = ("http", "local")
 AUTH_TYPES = ("basic", "none")
 
-_ARGUMENT_KEYS = {"type", "format", "pattern", "rule", "enum", "default", "in", "required", "description"}
+_ARGUMENT_KEYS = {
+    "type", "format", "pattern", "rule", "enum", "default", "in", "required", "description", "secret",
+}
 _OPERATION_KEYS = {
     "summary", "method", "path", "success", "returns", "require", "arguments", "additional_arguments", "notes",
 }
@@ -46,6 +48,8 @@ class ArgumentSpec:
     enum: tuple[str, ...] | None = None
     default: Any = None
     required: bool = False
+    # Never in a call log: True hides the whole value; a tuple names the secret fields of an object argument.
+    secret: bool | tuple[str, ...] = False
 
 
 @dataclass(frozen=True)
@@ -269,6 +273,11 @@ def _parse_argument(name: str, raw: Any, where: str, default_location: str | Non
     enum = raw.get("enum")
     if enum is not None and (not isinstance(enum, list) or not enum):
         raise ConfigError(f"{where}.enum: must be a non-empty list")
+    secret = raw.get("secret", False)
+    if isinstance(secret, list) and secret and all(isinstance(f, str) for f in secret):
+        secret = tuple(secret)
+    elif not isinstance(secret, bool):
+        raise ConfigError(f"{where}.secret: must be true, false or a list of field names")
     return ArgumentSpec(
         name=name,
         type=arg_type,
@@ -279,6 +288,7 @@ def _parse_argument(name: str, raw: Any, where: str, default_location: str | Non
         enum=tuple(str(v) for v in enum) if enum else None,
         default=raw.get("default"),
         required=bool(raw.get("required")) or location == "path",
+        secret=secret,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 import uuid
@@ -54,6 +55,12 @@ class SolutionApp:
         self._load_error: str | None = None
         self.result_listeners: list[Callable[[ScriptResult], None]] = []  # every execution's result
         self.vm = SolutionVM(runtime, self._solution, notify=lambda line: self.log.message(line, error=line))
+        runtime.platform.use_solution_configs(self._solution.service_configs)
+        # Services' events (a timer fires, a device writes, ...) reach the handlers after the
+        # execution that caused them, or at once when none is running on this thread.
+        self._events: queue.SimpleQueue[tuple[str, str, Any]] = queue.SimpleQueue()
+        self._executing = threading.local()
+        runtime.platform.on_event = self._on_service_event
         serve = runtime.config.data.get("serve") or {}
         self.max_body_bytes: int = int(serve.get("max_body_bytes", guards.DEFAULT_MAX_BODY_BYTES))
 
@@ -71,6 +78,7 @@ class SolutionApp:
                     self.log.message(f"reload failed: {exc}", error=str(exc))
                 else:
                     self.vm.reload(self._solution)
+                    self.runtime.platform.use_solution_configs(self._solution.service_configs)
                     self.log.message(f"reloaded {self.root}")
             if self._solution is None:
                 raise ConfigError(self._load_error or "solution not loaded")
@@ -88,8 +96,25 @@ class SolutionApp:
         return response(environ, start_response)
 
     def reset(self) -> None:
-        """A fresh state for the VM: a new environment, and init.lua runs again."""
+        """A fresh state: every service back to its seed, a new environment, and init.lua runs again."""
+        self.runtime.reset()
         self.vm.reset()
+
+    # -- events from services ---------------------------------------------------------------------
+    def _on_service_event(self, service: str, event: str, payload: Any) -> None:
+        self._events.put((service, event, payload))
+        if not getattr(self._executing, "depth", 0):
+            self.deliver_events()
+
+    def deliver_events(self) -> None:
+        """Run the handler of every queued service event, in the order they were emitted."""
+        while True:
+            try:
+                service, event, payload = self._events.get_nowait()
+            except queue.Empty:
+                return
+            if self.trigger_event(service, event, payload) is None:
+                self.log.message(f"event {service} {event}: no handler (and no Config fallback); dropped")
 
     def handle(self, request: Request) -> Response:
         try:
@@ -225,7 +250,11 @@ class SolutionApp:
         execute: Callable[[], ScriptResult],
     ) -> ScriptResult:
         started = time.perf_counter()
-        result = execute()
+        self._executing.depth = getattr(self._executing, "depth", 0) + 1
+        try:
+            result = execute()
+        finally:
+            self._executing.depth -= 1
         elapsed_ms = (time.perf_counter() - started) * 1000
         for listener in self.result_listeners:
             listener(result)
@@ -235,6 +264,8 @@ class SolutionApp:
                 request_id=str(request.get("request_id")), execution_time_ms=elapsed_ms, file=file,
             )
         )
+        if not self._executing.depth:
+            self.deliver_events()
         return result
 
 

@@ -80,7 +80,7 @@ class SolutionVM:
         self._notify = notify or (lambda line: None)
         self._lock = threading.RLock()  # re-entrant: a handler may trigger another one inside its run
         self._context: Context | None = None
-        self._init_pending = True
+        self._init_pending = not runtime.state.initialized(str(solution.root))  # not on a restart with --state
 
     # -- lifecycle ----------------------------------------------------------------------------
     def reload(self, solution: Solution) -> None:
@@ -117,6 +117,7 @@ class SolutionVM:
 
     def _run_init(self) -> None:
         init = self.solution.init_script
+        self.runtime.state.mark_initialized(str(self.solution.root))
         if init is None:
             return
         if self.reuse_vm:

@@ -14,6 +14,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from ..config import Config, check_live_credentials, load_config
 from ..errors import UsageError
 from ..runtime import Runtime
+from ..state import State
 from .app import DEV_PREFIX, SolutionApp
 from .requestlog import SolutionLog
 
@@ -130,13 +131,16 @@ def main_serve(
     config_path: str | os.PathLike[str] | None = None,
     *,
     json_logs: bool = False,
+    state_path: str | os.PathLike[str] | None = None,
 ) -> int:
-    """`murano-sim serve`: the base URL is the first stdout line; serves until SIGINT/SIGTERM, then 0."""
+    """`murano-sim serve`: the base URL is the first stdout line; serves until SIGINT/SIGTERM, then 0.
+
+    state_path: the solution's state in a SQLite file (every service's data survives a restart)."""
     config = config_for(solution_dir, config_path)
     check_live_credentials(config)
     log = SolutionLog(json_lines=json_logs, secrets=config.secrets())
     stop = threading.Event()
-    with Runtime(config) as runtime:
+    with Runtime(config, state=State(state_path) if state_path else None) as runtime:
         app = SolutionApp(solution_dir, runtime, log)
         start_lifecycles(runtime)
         previous = _on_stop_signals(stop)

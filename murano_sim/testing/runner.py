@@ -46,6 +46,10 @@ class ScriptRunner:
     def clock(self) -> Any:
         return self.runtime.clock
 
+    @property
+    def state(self) -> Any:
+        return self.runtime.state
+
     def advance(self, seconds: float) -> None:
         """Move the shared clock; timers, lifecycles and callbacks now due run, in time order."""
         self.runtime.advance(seconds)
