@@ -26,6 +26,8 @@ commands:
   twilio-emulator       serve the local Twilio emulator over HTTP
   serve SOLUTION_DIR    serve a whole Murano solution's endpoints over HTTP
   twilio-inbound URL    send a signed inbound-SMS webhook to URL, as Twilio would
+  device --url URL      act as a device: provision IDENTITY | write IDENTITY a=v ... |
+                        read IDENTITY alias ... (the token is kept in --token-file)
   check SOLUTION_DIR    load a solution without serving it; print what was found and every
                         warning; exit 0 when it loads without errors, 1 on errors (e.g. a
                         Lua syntax error), 2 for a usage error
@@ -84,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--state", metavar="FILE",
         help="keep the solution's state (every service's data) in this SQLite file; reloaded on restart",
     )
+    serve.add_argument("--device-port", type=int, default=0,
+                       help="port of the device HTTP API (default 0: a free one; printed as the second line)")
 
     inbound = commands.add_parser(
         "twilio-inbound", help="send a signed inbound-SMS webhook to a URL, as Twilio would"
@@ -94,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     inbound.add_argument("--body", required=True, help="the message text")
     inbound.add_argument("--method", default="POST", choices=["GET", "POST"], help="HTTP method (default POST)")
     inbound.add_argument("--config", metavar="FILE", help="config.yaml whose AuthToken signs the request")
+
+    device = commands.add_parser("device", help="act as a device over serve's device API")
+    device.add_argument("--url", required=True, help="the device API, e.g. http://127.0.0.1:PORT (serve prints it)")
+    device.add_argument("--token-file", metavar="FILE",
+                        help="where tokens are kept (default ./.murano-sim-devices.json)")
+    device.add_argument("action", choices=["provision", "write", "read"])
+    device.add_argument("identity", metavar="IDENTITY")
+    device.add_argument("items", nargs="*", metavar="ALIAS[=VALUE]", help="write: alias=value ...; read: alias ...")
 
     check = commands.add_parser("check", help="load a solution without serving it and report what was found")
     check.add_argument("solution", metavar="SOLUTION_DIR", help="the solution's directory")
@@ -168,13 +180,20 @@ def _twilio_emulator(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .solution.server import main_serve
 
-    return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json, state_path=args.state)
+    return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json,
+                      device_port=args.device_port, state_path=args.state)
 
 
 def _twilio_inbound(args: argparse.Namespace) -> int:
     from .solution.inbound import main_inbound
 
     return main_inbound(args.url, args.to, args.from_, args.body, args.config, args.method)
+
+
+def _device(args: argparse.Namespace) -> int:
+    from .device_client import main_device
+
+    return main_device(args.url, args.action, args.identity, args.items, args.token_file)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -212,7 +231,7 @@ def _outbox(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"run": _run, "twilio-emulator": _twilio_emulator, "serve": _serve, "twilio-inbound": _twilio_inbound,
-                "check": _check, "outbox": _outbox}
+                "check": _check, "outbox": _outbox, "device": _device}
     handler = commands[args.command]
     try:
         return handler(args)

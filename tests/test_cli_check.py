@@ -44,7 +44,7 @@ def test_text_report_shows_endpoints_annotations_modules_services_and_env_schema
     assert "  c2c.utils  modules/c2c/utils.lua" in lines
     assert "  assets/ (2 files)" in lines
     assert "  GREETING: The word the /api/greet endpoint uses" in lines
-    assert "  Tsdb: NOT emulated: a call fails unless you declare a stand-in" in lines
+    assert "  Tsdb: emulated" in lines and "  keystore: emulated" in lines
     assert lines[-2:] == ["warnings: 0", "errors: 0"]
 
 

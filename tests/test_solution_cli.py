@@ -28,6 +28,7 @@ class Serving:
         self._watchdog = threading.Timer(60, self.proc.kill)
         self._watchdog.start()
         self.first_line = self.proc.stdout.readline().rstrip("\n")  # type: ignore[union-attr]
+        self.devices_line = self.proc.stdout.readline().rstrip("\n")  # type: ignore[union-attr]
 
     def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str, str]:
         self.proc.send_signal(sig)
@@ -105,3 +106,19 @@ def test_explicit_config_wins(tmp_path, flag):
         assert requests.get(serving.first_line + "/env", timeout=10).text == "hallo"
     finally:
         serving.stop()
+
+
+def test_the_device_api_is_the_second_line_and_a_device_can_provision_and_write():
+    serving = Serving(str(SOLUTIONS / "newer"))
+    try:
+        assert serving.devices_line.startswith("devices: http://127.0.0.1:"), serving.devices_line
+        devices = serving.devices_line.removeprefix("devices: ")
+        token = requests.post(devices + "/provision/activate", data={"id": "serve-1"}, timeout=10)
+        assert token.status_code == 200
+        written = requests.post(devices + "/onep:v1/stack/alias", data={"temperature": "20"},
+                                headers={"X-Exosite-CIK": token.text}, timeout=10)
+        assert written.status_code == 204
+        assert requests.post(devices + "/onep:v1/stack/alias", data={"t": "1"}, timeout=10).status_code == 401
+    finally:
+        code, out, err = serving.stop()
+    assert code == 0 and "Traceback" not in err and token.text not in out + err

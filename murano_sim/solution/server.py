@@ -131,11 +131,15 @@ def main_serve(
     config_path: str | os.PathLike[str] | None = None,
     *,
     json_logs: bool = False,
+    device_port: int = 0,
     state_path: str | os.PathLike[str] | None = None,
 ) -> int:
-    """`murano-sim serve`: the base URL is the first stdout line; serves until SIGINT/SIGTERM, then 0.
+    """`murano-sim serve`: the base URL is the first stdout line, `devices: URL` (the device HTTP API)
+    the second; serves until SIGINT/SIGTERM, then 0.
 
     state_path: the solution's state in a SQLite file (every service's data survives a restart)."""
+    from ..platform.device_api import serve_devices  # here: the device API imports solution.guards
+
     config = config_for(solution_dir, config_path)
     check_live_credentials(config)
     log = SolutionLog(json_lines=json_logs, secrets=config.secrets())
@@ -146,8 +150,10 @@ def main_serve(
         previous = _on_stop_signals(stop)
         try:
             # Requests are served from daemon threads: one that hangs cannot hold up the exit.
-            with SolutionServer(app, host, port) as server:
+            with SolutionServer(app, host, port) as server, \
+                    serve_devices(runtime.platform, host, device_port) as devices:
                 print(server.url, flush=True)
+                print(f"devices: {devices.url}", flush=True)
                 _announce(app, log, config)
                 while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly
                     pass

@@ -13,6 +13,8 @@ import pytest
 from ..errors import MuranoSimError
 from .collect import CaseFile, LuaTestFile, is_case_file, is_lua_test_file
 from .fixtures import murano, murano_config, murano_snapshot, murano_solution, twilio
+from .fixtures_data import keystore, tsdb
+from .fixtures_devices import devices
 from .fixtures_platform import murano_services_config, timers
 from .fixtures_users import outbox, users
 from .settings import SETTINGS_KEY, Settings, settings_of
@@ -20,8 +22,8 @@ from .settings import SETTINGS_KEY, Settings, settings_of
 WORKER_OUTPUT_KEY = "murano_sim"
 
 __all__ = [
-    "murano", "murano_config", "murano_services_config", "murano_snapshot", "murano_solution", "outbox", "timers",
-    "twilio", "users",
+    "devices", "keystore", "murano", "murano_config", "murano_services_config", "murano_snapshot", "murano_solution",
+    "outbox", "timers", "tsdb", "twilio", "users",
 ]
 
 
