@@ -240,7 +240,7 @@ def test_bad_arguments_are_one_clear_line(server):
         missing = call(runtime, "return Http.get{}")
         header = call(runtime, f"return Http.get{{url = '{server.url}/', headers = {{a = {{1}}}}}}")
         crlf = call(runtime, f"return Http.get{{url = '{server.url}/', headers = {{a = 'x\\r\\nInjected: y'}}}}")
-    assert missing == {"error": "Http.get: url: is required", "status": 400, "type": "QueryError"}
+    assert missing == {"error": "Http.get: url: is required", "status": 400, "type": "QueryError", "status_code": 400}
     assert header["status"] == 400 and "headers.a" in header["error"]
     assert crlf["status"] == 400 and "line break" in crlf["error"]
     assert server.requests == []

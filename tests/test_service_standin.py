@@ -33,7 +33,8 @@ def test_canned_results_and_errors_per_operation_under_the_capitalised_alias():
     with Runtime({"services": {"spms": {"standin": standin}}}) as runtime:
         assert call(runtime, "return Spms.lookup{city = 'x', anything = 1}") == {"temp": 21.5, "tags": ["a", "b"]}
         assert call(runtime, "return murano.services.spms.lookup{}")["temp"] == 21.5
-        assert call(runtime, "return Spms.missing{}") == {"error": "no such city", "status": 404, "type": "QueryError"}
+        assert call(runtime, "return Spms.missing{}") == {"error": "no such city",
+                                                          "status": 404, "type": "QueryError", "status_code": 404}
         assert call(runtime, "return Spms.quiet() == nil") is True
         unknown = runtime.run("return Spms.other{}")
         result = runtime.run("return Spms.lookup{city = 'Paris'}")
@@ -47,7 +48,7 @@ def test_canned_operations_may_declare_arguments_in_the_spec_format():
     with weather(standin=standin) as runtime:
         assert call(runtime, "return Weather.ping{host = 'h'}") == "pong"
         assert call(runtime, "return Weather.ping{}") == {
-            "error": "Weather.ping: host: is required", "status": 400, "type": "QueryError"}
+            "error": "Weather.ping: host: is required", "status": 400, "type": "QueryError", "status_code": 400}
         warned = runtime.run("return Weather.ping{host = 'h', hots = 1}")
     assert any("unknown argument 'hots'" in line for line in warned.logs)
 
@@ -61,7 +62,8 @@ def test_swagger_operations_validate_their_arguments():
         bad_days = call(runtime, "return Weather.getForecast{days = 'many'}")
         restricted = call(runtime, "return Weather.setup == nil")
     assert now == {"temp": 18.5, "sky": "clear", "city": "Example"}  # the response schema's example
-    assert no_city == {"error": "Weather.getWeather: city: is required", "status": 400, "type": "QueryError"}
+    assert no_city == {"error": "Weather.getWeather: city: is required", "status": 400, "type": "QueryError",
+                       "status_code": 400}
     assert bad_city["status"] == 400 and "city: must match" in bad_city["error"]
     assert bad_units["status"] == 400 and "units: must be one of metric, imperial" in bad_units["error"]
     assert bad_days["status"] == 400 and "days: must be an integer" in bad_days["error"]
@@ -109,7 +111,7 @@ def test_canned_answers_override_the_swagger_defaults():
     with weather(standin=standin, apikey="key-abc") as runtime:
         assert call(runtime, "return Weather.getWeather{city = 'Oslo'}") == {"temp": -3}
         assert call(runtime, "return Weather.getForecast{days = 2}") == {
-            "error": "upstream down", "status": 503, "type": "ServerError"}
+            "error": "upstream down", "status": 503, "type": "ServerError", "status_code": 503}
         assert call(runtime, "return Weather.listStations{}") == {}  # no example: an empty table
 
 
