@@ -21,7 +21,7 @@ from ..runtime import Runtime
 from .loader import EventHandler, Solution
 
 LOAD_CHUNK = "murano-sim:load"
-_EVENT_SLOT = "__murano_sim_event"  # where the trampoline picks up the handler's argument
+EVENT_SLOT = "__murano_sim_event"  # where the trampoline picks up the handler's argument
 
 
 def handler_definition(handler: EventHandler) -> tuple[str, str]:
@@ -103,12 +103,15 @@ class SolutionVM:
 
     # -- executions ---------------------------------------------------------------------------
     def run_script(
-        self, source: str, name: str, request: Mapping[str, Any], *, service: str = "webservice", event: str = "request"
+        self, source: str, name: str, request: Mapping[str, Any], *, service: str = "webservice",
+        event: str = "request", globals: Mapping[str, Any] | None = None,
     ) -> ScriptResult:
-        """An endpoint (or any script) in the solution's environment, with a fresh request and response."""
+        """An endpoint (or any script) in the solution's environment, with a fresh request and response.
+
+        `globals`: more per-execution values (a websocket endpoint's websocketInfo)."""
         with self._lock:
             context, prelude = self._prepare()
-            globals = {"context": _context(service, event)}
+            globals = {"context": _context(service, event), **(globals or {})}
             return self._finish(self._run(context, source, name, request, prelude, globals))
 
     def run_handler(
@@ -117,12 +120,12 @@ class SolutionVM:
         """Call handle_<alias>_<event>(payload); its return value is the result's message."""
         fields = {**_context(handler.service, handler.event), **(context or {})}
         trampoline = (
-            f"local argument = {_EVENT_SLOT}; {_EVENT_SLOT} = nil; request = nil\n"
+            f"local argument = {EVENT_SLOT}; {EVENT_SLOT} = nil; request = nil\n"
             f"return {function_name(handler.service, handler.event)}(argument)"
         )
         with self._lock:
             ctx, prelude = self._prepare()
-            globals = {"context": fields, _EVENT_SLOT: payload}
+            globals = {"context": fields, EVENT_SLOT: payload}
             return self._finish(self._run(ctx, trampoline, f"{handler.file} (event)", {}, prelude, globals))
 
     def _run(
