@@ -100,8 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
         "twilio-inbound", description="send a signed inbound-SMS webhook to a URL, as Twilio would"
     )
     inbound.add_argument("url", metavar="URL", help="the endpoint (loopback unless emulator.allow_hosts lists it)")
-    inbound.add_argument("--from", dest="from_", required=True, metavar="NUMBER", help="sender, E.164 (+15551230000; whatsapp:+1... too)")
-    inbound.add_argument("--to", required=True, metavar="NUMBER", help="your Twilio number, E.164 (+15005550006; whatsapp:+1... too)")
+    inbound.add_argument("--from", dest="from_", required=True, metavar="NUMBER",
+                         help="sender, E.164 (+15551230000) or whatsapp:+1...")
+    inbound.add_argument("--to", required=True, metavar="NUMBER", help="your number, E.164 (+15005550006)")
     inbound.add_argument("--body", required=True, help="the message text")
     inbound.add_argument("--method", default="POST", choices=["GET", "POST"], help="HTTP method (default POST)")
     inbound.add_argument("--config", metavar="FILE", help="config.yaml whose AuthToken signs the request")
@@ -118,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("solution", metavar="SOLUTION_DIR", help="the solution's directory")
     check.add_argument("--json", action="store_true", help="print the report as one JSON object")
 
-    outbox = commands.add_parser("outbox", description="list the emails a solution sent (Email.send), from its state file")
+    outbox = commands.add_parser("outbox",
+                                 description="list the emails a solution sent (Email.send), from its state file")
     outbox.add_argument("--state", required=True, metavar="FILE", help="the solution's state file (serve --state)")
     outbox.add_argument("--json", action="store_true", help="print the messages as one JSON array")
     return parser

@@ -31,9 +31,12 @@ def listen(host: str, port: int, app: Any, handler: Any = None, what: str = "por
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as socketserver does for HTTP servers
         sock.bind(get_sockaddr(host, port, family))
         sock.listen(128)
-        return make_server(host, port, app, threaded=True, request_handler=handler, fd=sock.fileno())
+        server = make_server(host, port, app, threaded=True, request_handler=handler, fd=sock.fileno())
     except (OSError, OverflowError) as exc:
         reason = getattr(exc, "strerror", None) or exc
         raise UsageError(f"cannot listen on {host}:{port} ({reason})") from None
     finally:
         sock.close()  # the server holds its own duplicate of the descriptor
+    # What HTTPServer.server_bind would have set, had Werkzeug bound the socket itself.
+    server.server_name, server.server_port = host, server.port
+    return server

@@ -23,7 +23,7 @@ def check_request(request: Any, where: str = "request") -> dict[str, Any]:
     if request is None:
         return {}
     if not isinstance(request, Mapping):
-        raise UsageError(f"{where}: the request must be an object, not {type(request).__name__}")
+        raise UsageError(f"{where}: the request must be a JSON object, not {type(request).__name__}")
     for name, kind, word in (("method", str, "a string"), ("uri", str, "a string"), ("route", str, "a string"),
                              ("parameters", Mapping, "an object"), ("headers", Mapping, "an object")):
         value = request.get(name)
