@@ -156,7 +156,7 @@ def load_config(
     extra_specs: ServiceSpecs besides the shipped ones, whose services.<alias> sections are then known."""
     if isinstance(config, Config):
         return config
-    given_text = None
+    given_text: str | None = None
     base_dir = Path.cwd()
     source = "built-in defaults"
     if config is None:
@@ -174,7 +174,7 @@ def load_config(
             raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
         try:
             raw = yaml.safe_load(text) or {}
-            given_text: str | None = text
+            given_text = text
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -32,7 +32,7 @@ class EmulatorServer:
     def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> None:
         self.emulator = emulator
         self._server = listen(host, port, emulator.wsgi_app, _RequestHandler)
-        self._server.daemon_threads = True
+        self._server.daemon_threads = True  # type: ignore[attr-defined]  # a ThreadingMixIn server
         bound = self._server.server_address
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{bound[1]}"
@@ -50,7 +50,7 @@ class EmulatorServer:
         self._server.shutdown()
         self._thread.join()
         self._server.server_close()
-        self._thread = None
+        self._thread = None  # type: ignore[assignment]  # shut down: join() only once
         if self._owns_ticker:
             self.emulator.stop_ticker()
 
