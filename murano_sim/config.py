@@ -303,8 +303,8 @@ def check_live_credentials(config: Config) -> None:
     where = f"{config.source}: services.twilio"
     if not sid:
         raise ConfigError(f"{where}.AccountSid is missing (set it or TWILIO_ACCOUNT_SID) for backend: live")
-    if is_local_emulator(twilio) and (sid, token) == (DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN):
-        return
+    if is_local_emulator(twilio) and sid and token:
+        return  # an emulator on this machine: it says itself whether it knows the credentials
     if not _LIVE_SID.match(str(sid)):
         raise ConfigError(f"{where}.AccountSid is malformed: expected AC followed by 32 hex digits")
     if not token:
