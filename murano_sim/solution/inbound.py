@@ -14,8 +14,9 @@ from typing import Any
 
 from ..config import Config, load_config
 from ..emulator import Emulator
-from ..emulator.webhooks import Delivery, is_allowed_host
+from ..emulator.webhooks import Delivery
 from ..errors import UsageError
+from ..hosts import is_allowed_host
 
 _PHONE = re.compile(r"^(whatsapp:)?\+[1-9]\d{1,14}$")  # E.164, as the help says, or a WhatsApp address
 
