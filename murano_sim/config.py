@@ -156,7 +156,7 @@ def load_config(
     extra_specs: ServiceSpecs besides the shipped ones, whose services.<alias> sections are then known."""
     if isinstance(config, Config):
         return config
-    given_text = None
+    given_text: str | None = None
     base_dir = Path.cwd()
     source = "built-in defaults"
     if config is None:
@@ -174,7 +174,7 @@ def load_config(
             raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
         try:
             raw = yaml.safe_load(text) or {}
-            given_text: str | None = text
+            given_text = text
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -214,7 +214,15 @@ def _apply_standard_env(merged: dict[str, Any], raw: Mapping[str, Any]) -> None:
         elif os.environ.get(var):
             twilio[key] = os.environ[var]
         else:
-            twilio[key] = demo if twilio.get("backend", "local") == "local" else ""
+            twilio[key] = demo if twilio.get("backend", "local") == "local" or is_local_emulator(twilio) else ""
+
+
+def is_local_emulator(twilio: Mapping[str, Any]) -> bool:
+    """backend: live pointed at a loopback URL: a `murano-sim twilio-emulator` shared between
+    processes, which accepts the demonstration credentials (they are not secrets)."""
+    from .emulator.webhooks import is_allowed_host  # here: the emulator imports this module
+
+    return twilio.get("backend") == "live" and is_allowed_host(str(twilio.get("base_url") or ""))
 
 
 def _fail(source: str, where: str, message: str) -> ConfigError:
@@ -295,6 +303,8 @@ def check_live_credentials(config: Config) -> None:
     where = f"{config.source}: services.twilio"
     if not sid:
         raise ConfigError(f"{where}.AccountSid is missing (set it or TWILIO_ACCOUNT_SID) for backend: live")
+    if is_local_emulator(twilio) and sid and token:
+        return  # an emulator on this machine: it says itself whether it knows the credentials
     if not _LIVE_SID.match(str(sid)):
         raise ConfigError(f"{where}.AccountSid is malformed: expected AC followed by 32 hex digits")
     if not token:

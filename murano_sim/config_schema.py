@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 import yaml
@@ -150,13 +150,14 @@ def _describe(error: jsonschema.ValidationError, path: list[str]) -> str:
     value = error.instance
     shown = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else repr(value)
     if error.validator == "type":
-        wanted = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+        expected: Any = error.validator_value
+        wanted = expected if isinstance(expected, str) else " or ".join(expected)
         names = {"object": "a mapping", "array": "a list", "integer": "a whole number", "number": "a number",
                  "string": "text", "boolean": "true or false", "null": "empty"}
         wanted = " or ".join(names.get(w, w) for w in wanted.split(" or "))
         return f"must be {wanted}, got {shown}"
     if error.validator == "enum":
-        return f"must be one of {', '.join(map(str, error.validator_value))}, got {shown}"
+        return f"must be one of {', '.join(map(str, cast(list, error.validator_value)))}, got {shown}"
     if error.validator == "minimum":
         return f"must be at least {error.validator_value}, got {shown}"
     if error.validator == "exclusiveMinimum":

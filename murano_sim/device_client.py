@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -93,7 +94,7 @@ def main_device(url: str, command: str, identity: str, items: list[str], token_f
         return EXIT_OK
     if not items:
         raise UsageError("read takes at least one alias")
-    response = _send("GET", f"{base}/onep:v1/stack/alias?" + "&".join(requests.utils.quote(a) for a in items),
+    response = _send("GET", f"{base}/onep:v1/stack/alias?" + "&".join(quote(a) for a in items),
                      headers=headers)
     if response.status_code == 204:
         return EXIT_OK

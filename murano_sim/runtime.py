@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -14,6 +13,7 @@ from .clock import Clock, epoch_seconds
 from .config import Config, load_config, redact
 from .errors import UsageError
 from .lua.vm import Context, LuaVM, Outcome, ServiceBinding
+from .request import build_request
 from .result import Response, ScriptResult
 from .services import Services
 from .state import State
@@ -170,33 +170,3 @@ class Runtime:
         logs = [redact(line, secrets) for line in outcome.logs]
         error = redact(outcome.error, secrets) if outcome.error is not None else None
         return ScriptResult(Response(outcome.code, outcome.message, outcome.headers), logs, calls, error)
-
-
-def build_request(request: Mapping[str, Any] | None, now: float | None = None) -> dict[str, Any]:
-    """Murano's request object: defaults for every field, a JSON body decoded to a table.
-
-    `now`: the solution clock's time for `timestamp` (default: the host's)."""
-    given = dict(request or {})
-    full: dict[str, Any] = {
-        "method": "GET",
-        "uri": "http://localhost/",
-        "route": "/",
-        "parameters": {},
-        "headers": {},
-        "body": None,
-        "timestamp": int(time.time() if now is None else now),
-        "request_id": os.urandom(16).hex(),
-        "server_ip": "127.0.0.1",
-    }
-    full.update(given)
-    body = full.get("body")
-    if isinstance(body, str):
-        content_type = str({k.lower(): v for k, v in (full.get("headers") or {}).items()}.get("content-type", ""))
-        if "json" in content_type or not content_type:
-            try:
-                decoded = json.loads(body)
-            except ValueError:
-                decoded = None
-            if isinstance(decoded, (dict, list)):
-                full["body"] = decoded
-    return full

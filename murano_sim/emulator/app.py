@@ -20,7 +20,7 @@ from .clock import Clock, SystemClock
 from .errors import TwilioError, code_for_status
 from .models import API_VERSION, Message
 from .routes import TwilioApp
-from .seed import load_seed, seed_backend
+from .seed import load_seed, seed_backend, seed_source
 from .store import MemoryStore, SqliteStore
 from .webhooks import Delivery, attempt
 
@@ -66,8 +66,9 @@ class Emulator:
         )
         snapshot = store.get_meta("seed_snapshot")
         if snapshot is None:  # a fresh state: seed it, and remember the seeded state for reset()
-            seed_backend(self._backend, self.primary_account_sid,
-                         load_seed(emulator.get("seed"), self.config.base_dir), call_duration)
+            seed, base_dir = emulator.get("seed"), self.config.base_dir
+            seed_backend(self._backend, self.primary_account_sid, load_seed(seed, base_dir), call_duration,
+                         source=seed_source(seed, base_dir, f"{self.config.source}: emulator.seed"))
             snapshot = self._backend.snapshot()
             store.set_meta("seed_snapshot", snapshot)
         self._seed_snapshot = snapshot

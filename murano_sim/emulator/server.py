@@ -8,11 +8,12 @@ import signal
 import threading
 from typing import Any
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 
 from ..clock import is_manual
-from ..config import Config, load_config
+from ..config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Config, load_config
 from ..errors import UsageError
+from ..listen import listen
 from .app import Emulator
 
 log = logging.getLogger("murano_sim.emulator")
@@ -30,8 +31,8 @@ class EmulatorServer:
 
     def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> None:
         self.emulator = emulator
-        self._server = make_server(host, port, emulator.wsgi_app, threaded=True, request_handler=_RequestHandler)
-        self._server.daemon_threads = True
+        self._server = listen(host, port, emulator.wsgi_app, _RequestHandler)
+        self._server.daemon_threads = True  # type: ignore[attr-defined]  # a ThreadingMixIn server
         bound = self._server.server_address
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{bound[1]}"
@@ -49,7 +50,7 @@ class EmulatorServer:
         self._server.shutdown()
         self._thread.join()
         self._server.server_close()
-        self._thread = None
+        self._thread = None  # type: ignore[assignment]  # shut down: join() only once
         if self._owns_ticker:
             self.emulator.stop_ticker()
 
@@ -65,10 +66,16 @@ class EmulatorServer:
 
 def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
     """Start serving `emulator` over HTTP in a background thread."""
-    try:
-        return EmulatorServer(emulator, host, port)
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return EmulatorServer(emulator, host, port)
+
+
+def demo_credentials_line(config: Config) -> str | None:
+    """The line that tells a client which credentials to use, when they are the built-in demo
+    ones (not secrets); None for configured credentials, which are never printed."""
+    twilio = config.services["twilio"]
+    if (twilio.get("AccountSid"), twilio.get("AuthToken")) != (DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN):
+        return None
+    return f"credentials: AccountSid {DEMO_ACCOUNT_SID} AuthToken {DEMO_AUTH_TOKEN} (built-in demo account)"
 
 
 def main_serve(
@@ -78,7 +85,8 @@ def main_serve(
     state_path: str | os.PathLike[str] | None = None,
 ) -> int:
     """`murano-sim twilio-emulator`: serve in real time until SIGINT/SIGTERM; first stdout line is the URL."""
-    emulator = Emulator(load_config(config), state_path=state_path)
+    cfg = load_config(config)
+    emulator = Emulator(cfg, state_path=state_path)
     try:
         server = serve(emulator, host, port)
     except UsageError:
@@ -88,6 +96,9 @@ def main_serve(
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         print(server.url, flush=True)
+        line = demo_credentials_line(cfg)
+        if line:
+            print(line, flush=True)
         while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly
             pass
     finally:

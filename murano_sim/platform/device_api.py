@@ -21,10 +21,11 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
 from werkzeug.http import parse_date
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
 from ..errors import UsageError
+from ..listen import listen
 from ..services import ServiceError
 from ..solution.guards import DEFAULT_MAX_BODY_BYTES, RequestRefused, check_length, read_data
 from .device2 import MAX_LONG_POLL_SECONDS, Device2, number_text
@@ -173,10 +174,7 @@ class DeviceServer:
     """The device API served from a background thread; `url` has the port actually bound."""
 
     def __init__(self, app: DeviceAPI, host: str = "127.0.0.1", port: int = 0) -> None:
-        try:
-            self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
-        except (OSError, OverflowError) as exc:
-            raise UsageError(f"cannot listen on {host}:{port} ({getattr(exc, 'strerror', None) or exc})") from None
+        self._server: BaseWSGIServer = listen(host, port, app, _QuietHandler, what="device port")
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},

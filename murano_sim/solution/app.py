@@ -18,12 +18,12 @@ from werkzeug.wrappers import Request, Response
 
 from ..clock import epoch_seconds
 from ..errors import ConfigError
+from ..request import build_request
 from ..result import ScriptResult
 from ..runtime import Runtime
 from . import guards
 from .gateway import apply_cors, check_credential, cors_settings, endpoint_scheme, is_preflight, preflight, unauthorized
 from .guards import BadResponse, RequestRefused
-from .guards import multi as _multi
 from .hotvm import EVENT_SLOT, SolutionVM
 from .loader import Endpoint, EventHandler, Solution, load_solution
 from .requestlog import SolutionLog, script_records
@@ -194,18 +194,18 @@ class SolutionApp:
     def _endpoint(
         self, solution: Solution, endpoint: Endpoint, request: Request, path_params: Mapping[str, str]
     ) -> Response:
-        parameters = {**_multi(request.args), **path_params}  # a path parameter wins over a query one
-        murano_request = {
+        # The one request builder `run` uses too: it merges the query string (path parameters win).
+        murano_request = build_request({
             "method": request.method,
             "uri": request.url,
             "route": endpoint.path,
-            "parameters": parameters,
+            "parameters": dict(path_params),
             "headers": _headers(request),
             "body": guards.script_body(request, self.max_body_bytes),
-            "timestamp": int(time.time()),
             "request_id": uuid.uuid4().hex,
             "server_ip": request.environ.get("SERVER_NAME", "127.0.0.1"),
-        }
+        }, now=epoch_seconds(self.runtime.clock))
+        parameters = murano_request["parameters"]
         # The header's third field is the request content type the endpoint accepts; the response's
         # content type comes from the script (or its message), never from that field.
         result = self._logged(

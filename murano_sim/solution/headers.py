@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
+from typing import Any
 
 from .model import METHODS, Endpoint, EventHandler
 
@@ -75,7 +76,7 @@ def _endpoint(rel: str, line: int, args: str, body: str, warnings: list[str]) ->
                     **_annotations(rel, line, body, warnings))
 
 
-def _annotations(rel: str, line: int, body: str, warnings: list[str]) -> dict[str, object]:
+def _annotations(rel: str, line: int, body: str, warnings: list[str]) -> dict[str, Any]:
     """--#TAGS, --#SECURITY, --#RATELIMIT, --#SUMMARY, --#DESCRIPTION in the comments after a header."""
     found: dict[str, object] = {}
     descriptions = []

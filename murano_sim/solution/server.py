@@ -9,10 +9,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
 from ..config import Config, check_live_credentials, load_config
-from ..errors import UsageError
+from ..listen import listen
 from ..runtime import Runtime
 from ..state import State
 from .app import DEV_PREFIX, SolutionApp
@@ -27,11 +27,7 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def _listen(host: str, port: int, app: Any) -> BaseWSGIServer:
-    try:
-        return make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
-    except (OSError, OverflowError) as exc:
-        reason = getattr(exc, "strerror", None) or exc
-        raise UsageError(f"cannot listen on {host}:{port} ({reason})") from None
+    return listen(host, port, app, _QuietHandler)
 
 
 def base_url(server: BaseWSGIServer, host: str) -> str:

@@ -82,7 +82,7 @@ def load_cases(path: Path) -> list[Case]:
         if not isinstance(data.get("cases"), list):
             raise CaseFileError(f"{path}: `cases:` must be a list of cases")
         defaults = {k: v for k, v in data.items() if k != "cases"}
-        items_node = next(v for k, v in node.value if k.value == "cases")
+        items_node = next(v for k, v in node.value if k.value == "cases")  # type: ignore[union-attr]
         data = data["cases"]
     if not isinstance(data, list):
         raise CaseFileError(f"{path}: a case file holds a list of cases (or a mapping with `cases:`)")

@@ -105,7 +105,7 @@ class CaseItem(pytest.Item):
         if case.skip:
             pytest.skip(case.skip)
         settings = settings_of(self.config)
-        config = case.config(settings.base())
+        config = case.config(settings.base(self.path))
         live = config.services["twilio"]["backend"] == "live"
         with ExitStack() as stack:
             if case.cassette is not None and live:
@@ -183,7 +183,7 @@ class LuaTestFile(pytest.File):
         except (OSError, UnicodeDecodeError) as exc:
             raise MuranoSimError(f"{self.path}: cannot read ({exc})") from None
         chunk = display_name(self.path, settings.rootpath)
-        result = settings.discovery_runtime().run(
+        result = settings.discovery_runtime(self.path).run(
             "return murano_test.names()", name="murano_test_discovery.lua",
             prelude=[(HELPERS_NAME, HELPERS_SOURCE), (chunk, source)],
             modules=solution_modules(self.path.parent, settings.rootpath) or None,
@@ -213,7 +213,7 @@ class LuaTestItem(pytest.Item):
 
     def runtest(self) -> None:
         settings = settings_of(self.config)
-        with open_testbed(settings.base(), lua_controls=True) as runtime:
+        with open_testbed(settings.base(self.path), lua_controls=True) as runtime:
             result = runtime.run(
                 f'return murano_test.run("{self.name}")', name="murano_test_runner.lua",
                 prelude=[(HELPERS_NAME, HELPERS_SOURCE), (self.chunk, self.source)],

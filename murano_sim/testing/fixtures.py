@@ -28,10 +28,12 @@ MARKER_ARGS = ("config", "env", "limits", "seed")
 def murano_config(request: pytest.FixtureRequest) -> ConfigSource:
     """The base configuration of `murano` (a path, dict or Config). Override it in a conftest.py.
 
-    By default: --murano-config / the `murano_config` ini option, else the built-in defaults
-    (local emulator, demonstration credentials). A relative path is taken from the test's folder.
+    By default: --murano-config / the `murano_config` ini option, else the nearest config.yaml
+    from the test file's folder up to the rootdir (a live backend found so needs --murano-live),
+    else the built-in defaults (local emulator, demonstration credentials). A relative path
+    returned by an override is taken from the test's folder.
     """
-    return settings_of(request.config).base()
+    return settings_of(request.config).base(Path(request.node.path))
 
 
 def _test_config(request: pytest.FixtureRequest, source: ConfigSource) -> Config:

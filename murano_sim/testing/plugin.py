@@ -35,7 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--murano-config", metavar="FILE", default=None,
-        help="base config.yaml for murano fixtures, case files and *_test.lua (default: built-in, local emulator)",
+        help="base config.yaml for murano fixtures, case files and *_test.lua "
+        "(default: the nearest config.yaml from the test file up to the rootdir, else built-in defaults)",
+    )
+    group.addoption(
+        "--murano-live", action="store_true", default=False,
+        help="allow a config.yaml found beside the tests to use services.twilio.backend: live (real Twilio)",
     )
     parser.addini("murano_config", "base config.yaml for murano-sim tests, relative to the ini file", default="")
 
@@ -50,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = Settings(
         rootpath=Path(config.rootpath),
         config_path=_config_path(config),
+        live_allowed=bool(config.getoption("murano_live")),
         snapshot_update=bool(config.getoption("murano_snapshot_update")),
     )
     if settings.config_path is not None:
