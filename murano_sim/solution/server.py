@@ -53,6 +53,7 @@ class SolutionServer:
         self._thread.start()
 
     def shutdown(self) -> None:
+        self.app.console.close()  # ends the console's open live streams
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
@@ -155,6 +156,7 @@ def main_serve(
                 print(server.url, flush=True)
                 print(f"devices: {devices.url}", flush=True)
                 _announce(app, log, config)
+                log.message(f"console: {server.url}{DEV_PREFIX}/")
                 while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly
                     pass
         finally:
