@@ -66,7 +66,8 @@ def test_solution_view_lists_endpoints_handlers_and_services(console):
 def test_an_execution_is_recorded_with_request_logs_calls_and_response(console):
     requests.post(console.url + "/remind", json={"note": "tea"}, timeout=10)
     [summary] = console.get("/executions").json()["executions"]
-    assert (summary["kind"], summary["method"], summary["path"], summary["status"]) == ("endpoint", "POST", "/remind", 200)
+    shown = (summary["kind"], summary["method"], summary["path"], summary["status"])
+    assert shown == ("endpoint", "POST", "/remind", 200)
     detail = console.get(f"/executions/{summary['id']}").json()
     assert json.loads(detail["request"]["body"]) == {"note": "tea"}
     assert detail["logs"] == [{"level": "info", "text": "arming a reminder"}]

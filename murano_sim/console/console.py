@@ -99,8 +99,8 @@ class Console:
 
     def _stream(self, request: Request) -> Response:
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-        return Response((chunk.encode() for chunk in self.executions.stream()), content_type="text/event-stream", headers=headers,
-                        direct_passthrough=True)
+        chunks = (chunk.encode() for chunk in self.executions.stream())
+        return Response(chunks, content_type="text/event-stream", headers=headers, direct_passthrough=True)
 
     # -- views ------------------------------------------------------------------------------------
     def _solution(self, request: Request) -> Response:

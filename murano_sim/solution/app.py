@@ -26,8 +26,8 @@ from .gateway import apply_cors, check_credential, cors_settings, endpoint_schem
 from .guards import BadResponse, RequestRefused
 from .guards import multi as _multi
 from .hotvm import SolutionVM
-from .local_surface import check_local_request, json_error
 from .loader import Endpoint, EventHandler, Solution, load_solution
+from .local_surface import check_local_request, json_error
 from .requestlog import SolutionLog, script_records
 
 # Routes of the local server itself, outside any solution's namespace.

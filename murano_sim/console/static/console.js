@@ -40,7 +40,7 @@
       el("table", {}, el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c) => el("td", {}, c)))))));
   }
-  function fill(id, ...nodes) { const n = $(id); n.replaceChildren(...nodes.flat()); return n; }
+  function fill(id, ...nodes) { const n = $(id); n.replaceChildren(...nodes.flat().filter((x) => x !== null && x !== undefined)); return n; }
   function empty(text) { return el("p", { class: "hint" }, text); }
   function fail(id, err) { $(id).textContent = err ? err.message || String(err) : ""; }
 
