@@ -198,3 +198,15 @@ def test_a_remote_client_is_refused_unless_console_remote():
         app = SolutionApp(SOLUTION, runtime, SolutionLog(open(os.devnull, "w")))
         answer = Client(app).get("/_murano-sim/api/clock", environ_overrides=remote, headers={"Host": "192.0.2.1"})
         assert answer.status_code == 200
+
+
+def test_data_in_sent_as_a_device_reaches_the_handler_and_shows_in_the_device_state(console):
+    runtime = console.server.app.runtime
+    runtime.platform.by_alias["device2"].model.addIdentity({"identity": "pump-1"})
+    devices = console.post("/devices/pump-1/data_in", json={"values": {"temperature": 21}}).json()["devices"]
+    assert devices[0]["identity"] == "pump-1"
+    # no resources defined: every alias is an open string resource, as a device's wire sends it
+    assert runtime.platform.by_alias["keystore"].model.read("reported") == 'pump-1 {"temperature":"21"}'
+    [summary] = console.get("/executions").json()["executions"]
+    assert (summary["service"], summary["event"], summary["kind"]) == ("device2", "data_in", "event")
+    assert console.post("/devices/nobody/data_in", json={"values": {"t": 1}}).status_code == 404

@@ -140,3 +140,18 @@ def test_pressing_a_digit_in_a_call(driver, served):
         if not calls_supported(probe.emulator):
             pytest.skip("this emulator has no call transcripts or digits yet (the phone-network work adds them)")
     pytest.skip("digits in the browser: written when the emulator's call API is known")
+
+
+def test_a_narrow_screen_needs_no_sideways_scrolling(driver, served):
+    requests.post(served + "/remind", json={"note": "a fairly long note " * 5}, timeout=10)
+    driver.set_window_size(400, 800)
+    try:
+        for view in ("requests/1", "phone", "data", "clock", "solution"):
+            open_view(driver, served, view)
+            if view == "requests/1":
+                wait_for(driver, "#execution-logs", "arming")
+            overflow = driver.execute_script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"{view} is {overflow}px wider than a 400px screen"
+    finally:
+        driver.set_window_size(1280, 900)
