@@ -43,6 +43,7 @@ def show(driver, url: str, view: str) -> None:
 
 
 def shoot(driver, out: Path, name: str) -> None:
+    driver.execute_script("window.scrollTo(0, 0)")
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(1280, max(700, min(height + 40, 2400)))
     driver.save_screenshot(str(out / f"{name}.png"))
