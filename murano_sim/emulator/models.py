@@ -16,8 +16,8 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..hosts import parse_http_url
 from .errors import bad_request, invalid_parameter
-from .webhooks import parse_http_url
 
 API_VERSION = "2010-04-01"
 

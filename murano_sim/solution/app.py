@@ -237,16 +237,19 @@ class SolutionApp:
         return self._respond(result, endpoint)
 
     # -- event handlers -------------------------------------------------------------------------
-    def trigger_event(self, service: str, event: str, payload: Any = None) -> ScriptResult | None:
+    def trigger_event(
+        self, service: str, event: str, payload: Any = None, context: Mapping[str, Any] | None = None
+    ) -> ScriptResult | None:
         """Run the handler of (service, event) in the solution's VM; None if there is none.
 
         Without one: a Device2 typed event goes to `device2 event` (with `type` set), else any
         event goes to Config's `fallback`, whose `context` names the original service and event.
         """
         solution = self.solution
-        handler, context = _handler_for(solution, service, event)
+        handler, routed = _handler_for(solution, service, event)
         if handler is None:
             return None
+        context = {**(routed or {}), **(context or {})} or None
         if handler.event == "event" and handler.service == "device2" and event != "event" and isinstance(payload, dict):
             payload = {"type": event, **payload}
         return self._run_handler(handler, {} if payload is None else payload, context)

@@ -9,47 +9,19 @@ executions unless the solution's Config sets `reuse_vm: false`. Limits apply per
 
 from __future__ import annotations
 
-import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..handlers import argument_name, function_name
 from ..lua.vm import Context
 from ..result import ScriptResult
 from ..runtime import Runtime
 from .loader import EventHandler, Solution
 
-# The name a handler's body sees as its argument, per (service, event), from Murano's wrappers.
-_ARGUMENTS: dict[tuple[str, str], str] = {
-    ("webservice", "request"): "request",
-    ("websocket", "websocket_info"): "websocketInfo",
-    ("device", "datapoint"): "data",
-    ("device", "service_call"): "data",
-    ("timer", "timer"): "request",
-    ("user", "account"): "event",
-    ("config", "service"): "service",
-    ("config", "fallback"): "event",
-    ("interface", "subscriberadded"): "subscription",
-    ("interface", "subscriberupdated"): "subscription",
-    ("interface", "subscriberremoved"): "subscription",
-}
-_BY_SERVICE = {"device2": "event", "interface": "operation", "scripts": "data", "tsdb": "event"}
-_NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
-
 LOAD_CHUNK = "murano-sim:load"
 _EVENT_SLOT = "__murano_sim_event"  # where the trampoline picks up the handler's argument
-
-
-def argument_name(service: str, event: str) -> str:
-    """The argument name of the handler for (service, event): event, data, request, service, ..."""
-    key = (service.lower(), event.lower())
-    return _ARGUMENTS.get(key) or _BY_SERVICE.get(key[0], "event")
-
-
-def function_name(service: str, event: str) -> str:
-    """handle_<alias>_<event>, with any character Lua names cannot hold ({product.id}) as `_`."""
-    return f"handle_{_NOT_IDENTIFIER.sub('_', service)}_{_NOT_IDENTIFIER.sub('_', event)}"
 
 
 def handler_definition(handler: EventHandler) -> tuple[str, str]:
