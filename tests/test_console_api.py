@@ -59,7 +59,7 @@ def test_the_page_and_its_assets_are_served(console):
 def test_solution_view_lists_endpoints_handlers_and_services(console):
     report = console.get("/solution").json()
     assert {(e["method"], e["path"]) for e in report["endpoints"]} >= {("GET", "/greeting"), ("POST", "/sms")}
-    assert [(h["service"], h["event"]) for h in report["handlers"]] == [("timer", "timer")]
+    assert [(h["service"], h["event"]) for h in report["handlers"]] == [("device2", "data_in"), ("timer", "timer")]
     assert {s["name"]: s["emulated"] for s in report["services"]}["Keystore"] is True
 
 
