@@ -8,6 +8,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +28,27 @@ from .gateway import apply_cors, check_credential, cors_settings, endpoint_schem
 from .guards import BadResponse, RequestRefused
 from .hotvm import EVENT_SLOT, SolutionVM
 from .loader import Endpoint, EventHandler, Solution, load_solution
+from .local_surface import check_local_request, json_error
 from .requestlog import SolutionLog, script_records
 from .websocket import WebSockets, is_upgrade, script_source
 
 # Routes of the local server itself, outside any solution's namespace.
 DEV_PREFIX = "/_murano-sim"
 _DEV_ROUTES = Map([Rule(f"{DEV_PREFIX}/events/<service>/<event>", endpoint="event", methods=["POST"])])
+
+@dataclass(frozen=True)
+class Execution:
+    """One execution as the console shows it: what ran, what started it, what it did."""
+
+    service: str  # "webservice" for an endpoint request
+    event: str  # "GET /path" for an endpoint, else the handler's event
+    file: str
+    parameters: Any  # the endpoint's parameters, or the event's payload
+    http: dict[str, Any] | None  # the HTTP request as received (method, path, headers, body), endpoints only
+    result: ScriptResult
+    duration_ms: float
+    started_at: datetime
+
 
 # Static assets (Solution.assets): served for GET/HEAD paths no endpoint matches (endpoints win),
 # as on Murano. The default asset folders are left out of reload snapshots.
@@ -56,6 +73,8 @@ class SolutionApp:
         self._solution: Solution | None = load_solution(self.root)  # a load error at start is the caller's
         self._load_error: str | None = None
         self.result_listeners: list[Callable[[ScriptResult], None]] = []  # every execution's result
+        # Every execution with what started it (the console's Requests view): see Execution.
+        self.execution_listeners: list[Callable[[Execution], None]] = []
         self.vm = SolutionVM(runtime, self._solution, notify=lambda line: self.log.message(line, error=line))
         runtime.platform.use_solution_configs(self._solution.service_configs)
         # Services' events (a timer fires, a device writes, ...) reach the handlers after the
@@ -69,6 +88,10 @@ class SolutionApp:
             runtime.platform.by_alias["websocket"].model, self._websocket_event,
             lambda: epoch_seconds(runtime.clock), self.log.message, self.max_body_bytes,
         )
+        self.console_remote = bool(serve.get("console_remote", False))
+        from ..console import Console  # here: the console reads this module's names
+
+        self.console = Console(self)
 
     @property
     def solution(self) -> Solution:
@@ -123,6 +146,13 @@ class SolutionApp:
                 self.log.message(f"event {service} {event}: no handler (and no Config fallback); dropped")
 
     def handle(self, request: Request) -> Response:
+        if request.path == DEV_PREFIX or request.path.startswith(DEV_PREFIX + "/"):
+            refused = check_local_request(request, remote=self.console_remote)
+            if refused is not None:
+                self.log.message(f"{request.method} {request.path} -> {refused[0]}: {refused[1]}")
+                return json_error(*refused)
+            if not request.path.startswith(f"{DEV_PREFIX}/events/"):
+                return self.console.handle(request)
         try:
             solution = self.solution
         except ConfigError as exc:
@@ -211,6 +241,8 @@ class SolutionApp:
         result = self._logged(
             endpoint.file, murano_request, f"{endpoint.method} {endpoint.path}", "webservice", parameters,
             lambda: self.vm.run_script(endpoint.source, endpoint.file, murano_request),
+            http={"method": request.method, "path": request.full_path.rstrip("?"), "headers": _headers(request),
+                  "body": request.get_data(as_text=True)},
         )
         return self._respond(result, endpoint)
 
@@ -282,8 +314,9 @@ class SolutionApp:
 
     def _logged(
         self, file: str, request: Mapping[str, Any], event: str, service: str, parameters: Any,
-        execute: Callable[[], ScriptResult],
+        execute: Callable[[], ScriptResult], http: dict[str, Any] | None = None,
     ) -> ScriptResult:
+        started_at = self.runtime.platform.clock.now()
         started = time.perf_counter()
         self._executing.depth = getattr(self._executing, "depth", 0) + 1
         try:
@@ -293,6 +326,10 @@ class SolutionApp:
         elapsed_ms = (time.perf_counter() - started) * 1000
         for listener in self.result_listeners:
             listener(result)
+        if self.execution_listeners:
+            execution = Execution(service, event, file, parameters, http, result, elapsed_ms, started_at)
+            for on_execution in self.execution_listeners:
+                on_execution(execution)
         self.log.write(
             script_records(
                 result, service=service, event=event, parameters=parameters,

@@ -49,6 +49,7 @@ class SolutionServer:
         self._thread.start()
 
     def shutdown(self) -> None:
+        self.app.console.close()  # ends the console's open live streams
         self._server.shutdown()
         self.app.websockets.close_all()  # open sockets end, and their `close` runs finish first
         self._server.server_close()
@@ -152,6 +153,7 @@ def main_serve(
                 print(server.url, flush=True)
                 print(f"devices: {devices.url}", flush=True)
                 _announce(app, log, config)
+                log.message(f"console: {server.url}{DEV_PREFIX}/")
                 while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly
                     pass
         finally:
