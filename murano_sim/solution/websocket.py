@@ -194,7 +194,7 @@ class WebSockets:
             index, params = self._map[1].bind_to_environ(request.environ).match()
         except HTTPException:
             return None
-        return solution.endpoints[index], params
+        return solution.endpoints[index], dict(params)
 
     def serve(self, endpoint: Endpoint, path_params: Mapping[str, str], request: Request) -> Response:
         """Accept the upgrade and serve the connection until it closes (this thread is its loop)."""
