@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from ..clock import advance_through
 from ..config import Config, load_config
 from ..errors import UsageError
 from . import wire
@@ -160,11 +161,9 @@ class Emulator:
 
     def advance(self, seconds: float) -> None:
         """Move a manual clock forward; lifecycle steps now due happen and their callbacks are made."""
-        advance = getattr(self.clock, "advance", None)
-        if advance is None:
+        if getattr(self.clock, "advance", None) is None:
             raise UsageError("Emulator.advance() needs a ManualClock (pass clock=ManualClock())")
-        advance(seconds)
-        self._backend.run_due()
+        advance_through(self.clock, seconds, [self])
 
     def next_due(self) -> datetime | None:
         """When the next lifecycle step is due; the solution's clock stops there on advance."""

@@ -379,9 +379,8 @@ class TwilioBackend:
                 self._pending_hooks.extend(self._advance_call(call, "canceled", now))
                 return True
             if call.status == "in-progress" and status == "completed":
-                call.ends_at, call.gather, call.gather_until = now, None, None
-                self.store.save(call)
-                self._push(now, call.sid, "step")
+                call.ends_at = now
+                self._pending_hooks.extend(self._advance_call(call, "completed", now))
                 return True
             return call.status == "in-progress"
 
@@ -667,9 +666,10 @@ class TwilioBackend:
     def restore(self, states: Iterable[dict[str, Any]]) -> None:
         with self.lock:
             self.store.restore(models.from_state(s) for s in states)
-            self.opt_outs.clear()
             self._pending_hooks.clear()
-            self.store.set_meta("opt_outs", [])
+            if self.opt_outs:
+                self.opt_outs.clear()
+                self.store.set_meta("opt_outs", [])
             self.reschedule()
 
     def add_seeded(self, record: Record, media_urls: Sequence[str] = ()) -> None:

@@ -129,7 +129,7 @@ def number_json(n: PhoneNumber, resolve: Any = lambda url: url) -> dict[str, Any
         "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},
         "date_created": _date(n.date_created), "date_updated": _date(n.date_updated),
         "friendly_name": n.friendly_name or _formatted(n.phone_number), "identity_sid": None,
-        "phone_number": n.phone_number, "origin": "twilio", "sid": n.sid, "sms_application_sid": "",
+        "phone_number": n.phone_number, "origin": "twilio", "sid": n.sid, "sms_application_sid": None,
         "sms_fallback_method": "POST", "sms_fallback_url": "", "sms_method": n.sms_method,
         "sms_url": resolve(n.sms_url) or n.sms_url or "", "status_callback": n.status_callback or "",
         "status_callback_method": "POST", "trunk_sid": None,
