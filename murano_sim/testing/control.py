@@ -49,7 +49,7 @@ def _sent(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _describe(records: list[dict[str, Any]], kind: str) -> str:
     if not records:
         return f"no {kind} was sent"
-    lines = [f"{kind}s sent instead:"]
+    lines = ["sent instead:"]
     for r in records[-10:]:
         text = f" {r['body']!r}" if "body" in r else ""
         lines.append(f"  to {r['to']} from {r['from']} at {r['date_created']} ({r['status']}){text}")
