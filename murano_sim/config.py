@@ -296,7 +296,8 @@ def _validate(data: dict[str, Any], source: str) -> None:
         except ValueError as exc:
             raise _fail(source, "emulator", str(exc)) from None
     if emulator.get("magic_numbers") not in ("all", "test-accounts"):
-        raise _fail(source, "emulator.magic_numbers", f"must be all or test-accounts, got {emulator.get('magic_numbers')!r}")
+        magic = emulator.get("magic_numbers")
+        raise _fail(source, "emulator.magic_numbers", f"must be all or test-accounts, got {magic!r}")
 
 
 _LIVE_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")

@@ -435,7 +435,8 @@ class TwilioBackend:
     def update_number(self, record: PhoneNumber, form: Any) -> None:
         """POST IncomingPhoneNumbers/{Sid}: where its SMS and calls go, and its name."""
         changes: dict[str, Any] = {}
-        for field_name, key in (("sms_url", "SmsUrl"), ("voice_url", "VoiceUrl"), ("status_callback", "StatusCallback")):
+        urls = (("sms_url", "SmsUrl"), ("voice_url", "VoiceUrl"), ("status_callback", "StatusCallback"))
+        for field_name, key in urls:
             if key in form:
                 url = form[key] or None
                 if url and not models._is_http_url(url):

@@ -9,14 +9,14 @@ import math
 import mimetypes
 import re
 import uuid
-
-import regex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
+
+import regex
 
 from .errors import bad_request, invalid_parameter
 from .webhooks import parse_http_url
