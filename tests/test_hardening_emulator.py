@@ -7,9 +7,7 @@ connection to anything else, so a refused host is proved refused before any conn
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 import threading
 from collections.abc import Iterator
 
@@ -20,7 +18,8 @@ from plugin_support import inner_sessions_without_unrelated_plugins  # noqa: F40
 
 from murano_sim import Runtime
 from murano_sim.emulator import Emulator, ManualClock, WSGIAdapter, serve
-from murano_sim.emulator.webhooks import attempt, is_allowed_host
+from murano_sim.emulator.webhooks import attempt
+from murano_sim.hosts import is_allowed_host
 
 pytest_plugins = ["pytester"]
 
@@ -28,39 +27,6 @@ BASE = "http://twilio-emulator.invalid"
 FROM, TO = "+15005550006", "+15551230000"
 OTHER_SID, OTHER_TOKEN = "AC" + "1" * 32, "other-token"
 EVIL = "http://evil:9999\\@127.0.0.1/cb"  # reproducer 11
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-@pytest.fixture
-def outside(monkeypatch) -> list[str]:
-    """Every attempt to look up or connect to a non-loopback host, refused at the socket layer."""
-    seen: list[str] = []
-    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
-
-    def getaddrinfo(host, *args, **kwargs):
-        name = host.decode() if isinstance(host, bytes) else str(host)
-        if not _loopback(name):
-            seen.append(f"lookup {name}")
-            raise socket.gaierror(socket.EAI_NONAME, "refused by the test's loopback guard")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    def connect(sock, address):
-        if isinstance(address, tuple) and not _loopback(str(address[0])):
-            seen.append(f"connect {address[0]}")
-            raise ConnectionRefusedError("refused by the test's loopback guard")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    return seen
 
 
 @pytest.fixture

@@ -77,9 +77,11 @@ def test_include_schema_is_the_services_configuration_as_json_schema():
 def test_get_parameters_refusals():
     with Runtime({}) as rt:
         assert lua(rt, "return Config.getParameters{service = 'nothing_here'}") == {
-            "error": "service 'nothing_here' is not configured in this solution", "status": 404, "type": "QueryError"}
+            "error": "service 'nothing_here' is not configured in this solution",
+            "status": 404, "type": "QueryError", "status_code": 404}
         assert lua(rt, "return Config.getParameters{}") == {
-            "error": "Config.getParameters: service: is required", "status": 400, "type": "QueryError"}
+            "error": "Config.getParameters: service: is required", "status": 400, "type": "QueryError",
+            "status_code": 400}
         assert lua(rt, "return Config.setParameters{service = 'x', parameters = 'no'}")["status"] == 400
 
 

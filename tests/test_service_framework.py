@@ -28,14 +28,15 @@ def test_a_local_service_is_a_global_with_murano_validation_and_a_call_log():
         assert result.calls[1]["arguments"] == {"name": "cups", "amount": 3} and result.calls[1]["status"] == 200
         bad = runtime.run("return Tally.add{name = 'Cups!'}")
         assert bad.response.message == {
-            "error": "Tally.add: name: must be 1 to 10 lower-case letters", "status": 400, "type": "QueryError"}
+            "error": "Tally.add: name: must be 1 to 10 lower-case letters",
+"status": 400, "type": "QueryError", "status_code": 400}
         assert bad.calls[0]["error"] == bad.response.message["error"]
 
 
 def test_a_refusal_is_murano_error_table_and_no_content_is_the_204_table():
     with tally_runtime() as runtime:
         missing = runtime.run("return Tally.get{name = 'nothing'}").response.message
-        assert missing == {"error": "no counter named nothing", "status": 404, "type": "QueryError"}
+        assert missing == {"error": "no counter named nothing", "status": 404, "type": "QueryError", "status_code": 404}
         assert runtime.run("return Tally.clear()").response.message == {"status": 204, "status_code": 204}
 
 

@@ -45,7 +45,8 @@ def test_june_2016_body_form_and_key_length_rule(runtime):
     out = run(runtime, """return {Keystore.set{key = 'k', body = {value = 'v'}}, Keystore.get{key = 'k'},
         Keystore.get{key = string.rep('x', 201)}, Keystore.get{key = ''}}""")
     assert out[:2] == [NO_CONTENT, {"value": "v"}]
-    assert out[2] == {"error": "Keystore.get: key: must be 1 to 200 characters", "status": 400, "type": "QueryError"}
+    assert out[2] == {"error": "Keystore.get: key: must be 1 to 200 characters",
+                      "status": 400, "type": "QueryError", "status_code": 400}
     assert out[3]["status"] == 400
 
 
@@ -71,7 +72,7 @@ def test_unsupported_verbs_and_redis_errors_are_error_tables(runtime):
         return {Keystore.command{key = 'a', command = 'flushall'}, Keystore.command{key = 'a', command = 'incr'}}""")
     assert out[0]["status"] == 400 and "'flushall' is not supported" in out[0]["error"]
     assert out[1] == {"error": "Keystore.command: value is not an integer or out of range", "status": 400,
-                      "type": "QueryError"}
+                      "type": "QueryError", "status_code": 400}
 
 
 def test_list_match_cursor_count_clear_and_info(runtime):

@@ -119,18 +119,19 @@ def test_refusals_are_murano_error_tables():
     with rt:
         def refused(source: str) -> dict:
             answer = lua(rt, f"return {source}")
-            assert set(answer) == {"error", "status", "type"}, answer
+            assert set(answer) == {"error", "status", "type", "status_code"}, answer
             return answer
 
         assert refused("Timer.sendAfter{duration = 1000}")["error"] == "Timer.sendAfter: message: is required"
         assert refused("Timer.sendAfter{message = 'x', duration = -1}") == {
-            "error": "duration: must be 0 to 31536000000 milliseconds, got -1", "status": 400, "type": "QueryError"}
+            "error": "duration: must be 0 to 31536000000 milliseconds, got -1",
+"status": 400, "type": "QueryError", "status_code": 400}
         assert refused("Timer.sendInterval{message = 'x', duration = 999}")["error"].startswith(
             "duration: must be 1000 to")
         assert refused("Timer.sendAfter{message = 'x', duration = 1.5}")["status"] == 400
         assert refused("Timer.schedule{message = 'x', schedule = {daily = false}}") == {
             "error": "schedule: set at least one of hourly, daily, weekly, monthly, yearly to true",
-            "status": 400, "type": "QueryError"}
+            "status": 400, "type": "QueryError", "status_code": 400}
         assert refused("Timer.sendAfter{message = 'x', duration = 1, timer_id = string.rep('x', 129)}")["status"] == 400
         assert refused("Timer.cancel{}")["error"] == "Timer.cancel: timer_id: is required"
         assert lua(rt, "return Timer.list()")["list"] == []
@@ -141,7 +142,8 @@ def test_at_most_1000_pending_timers_but_re_arming_one_is_allowed():
     with rt:
         lua(rt, "for i = 1, 1000 do Timer.sendAfter{message = i, duration = 60000, timer_id = 't' .. i} end")
         assert lua(rt, "return Timer.sendAfter{message = 0, duration = 1000}") == {
-            "error": "too many pending timers (at most 1000); cancel some first", "status": 429, "type": "QueryError"}
+            "error": "too many pending timers (at most 1000); cancel some first", "status": 429, "type": "QueryError",
+            "status_code": 429}
         assert lua(rt, "return Timer.sendAfter{message = 0, duration = 1000, timer_id = 't7'}")["result"] == "Ok"
         assert len(lua(rt, "return Timer.list()")["list"]) == 1000
 

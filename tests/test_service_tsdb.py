@@ -38,7 +38,8 @@ def test_write_answers_the_204_table_and_bad_writes_are_error_tables(runtime):
     assert out[0] == NO_CONTENT
     assert out[1]["status"] == 400 and "metrics.x" in out[1]["error"]
     assert out[2]["status"] == 400 and "ts" in out[2]["error"]
-    assert out[3] == {"error": "Tsdb.write: metrics: is required", "status": 400, "type": "QueryError"}
+    assert out[3] == {"error": "Tsdb.write: metrics: is required",
+                      "status": 400, "type": "QueryError", "status_code": 400}
 
 
 def test_merge_mode_is_the_default_newest_first_with_iso_times(runtime):

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 import regex
 
+from ..hosts import parse_http_url
 from .errors import bad_request, invalid_parameter
-from .webhooks import parse_http_url
 
 API_VERSION = "2010-04-01"
 

@@ -72,6 +72,9 @@ local function on_tick()
   if now() > state.deadline then
     trip(state.timeout_msg)
   end
+  if state.snippet_deadline and now() > state.snippet_deadline then
+    error("Scripts.sandbox: the snippet ran past its timeout", 0)  -- the snippet's own limit only
+  end
 end
 
 -- pcall and xpcall as scripts see them: a limit error always propagates.
@@ -162,6 +165,39 @@ local function measure(fn, ...)
   return unpack(results, 1, results.n)
 end
 
+-- Nested executions (Scripts.trigger sync, Interface operations): the service answers with
+-- which of the solution's handler functions to call, and the call happens here, in Lua, inside
+-- the caller's execution: same environment, same deadline, instruction and memory budgets.
+local current_env = nil
+
+local function nested_results(nested, ok, ...)
+  rawset(current_env, "context", nested.saved_context)
+  if not ok then
+    local message = (...)
+    if type(message) ~= "string" then message = "handler failed with a " .. type(message) .. " value" end
+    return { error = message, status = 500, type = "ServerError" }
+  end
+  if nested.returns == "result" then return nested.result end
+  return ...
+end
+
+-- Scripts.sandbox: a snippet in a bare environment (no services, no print, no require).
+local run_snippet  -- defined once the pristine library copies exist (below)
+
+local function run_nested(nested, missing)
+  if nested.returns == "sandbox" then
+    return run_snippet(nested)
+  end
+  local env = current_env
+  local handler = env and rawget(env, nested["function"])
+  if type(handler) ~= "function" then
+    return missing
+  end
+  nested.saved_context = rawget(env, "context")
+  rawset(env, "context", nested.context)
+  return nested_results(nested, safe_pcall(handler, nested.argument))
+end
+
 -- Service tables: one Lua closure per operation, shared by all runs (closures are immutable),
 -- copied into a fresh table per run so a script that edits `Twilio` only edits its own copy.
 local service_functions = {}
@@ -170,9 +206,12 @@ for _, spec in ipairs(service_specs) do
   for _, operation in ipairs(spec.operations) do
     local alias = spec.alias
     functions[operation] = function(arguments)
-      local result = call_service(alias, operation, arguments)
+      local result, nested = call_service(alias, operation, arguments)
       if state.tripped then
         error(state.tripped, 0)
+      end
+      if nested ~= nil then
+        return run_nested(nested, result)
       end
       return result
     end
@@ -224,6 +263,35 @@ local base_values = {}
 for _, name in ipairs(BASE) do base_values[name] = _G[name] end
 
 local os_date, os_time, os_clock, os_difftime = os.date, os.time, os.clock, os.difftime
+
+function run_snippet(nested)
+  local parameters = nested.argument
+  local env = {}
+  for name, value in pairs(base_values) do env[name] = value end
+  env.pcall, env.xpcall = safe_pcall, safe_xpcall
+  env.string, env.table, env.math = copy(pristine.string), copy(pristine.table), copy(pristine.math)
+  env.parameters = parameters
+  if type(parameters) == "table" then
+    for key, value in pairs(parameters) do
+      if type(key) == "string" then env[key] = value end
+    end
+  end
+  env._G = env
+  local chunk, err = compile(nested.result.script, "=sandbox", env)
+  if not chunk then
+    return { error = "Scripts.sandbox: " .. tostring(err), status = 400, type = "QueryError" }
+  end
+  local deadline = now() + nested.result.timeout
+  if deadline < state.deadline then state.snippet_deadline = deadline end
+  local results = { safe_pcall(chunk) }
+  state.snippet_deadline = nil
+  if not results[1] then
+    local message = results[2]
+    if type(message) ~= "string" then message = "the snippet failed with a " .. type(message) .. " value" end
+    return { error = message, status = 400, type = "QueryError" }
+  end
+  return { value = results[2] }
+end
 
 local sizes = { string = count(pristine.string), table = count(pristine.table), math = count(pristine.math),
   env = count(base_values) + 16 }
@@ -372,7 +440,10 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   end
   memory_limit(true)
   debug_sethook(on_tick, "", limits.step)
+  local outer_env = current_env
+  current_env = env
   local results = { finish(xpcall(body, on_error, request, response)) }
+  current_env = outer_env
   if not results[1] then
     -- An error object's __tostring is script code: describe it under the same limits.
     memory_limit(true)

@@ -30,8 +30,29 @@ class ServiceBinding:
     operations: tuple[str, ...]
 
 
-# call_service(alias, operation, python_arguments) -> (python value, log lines)
+# call_service(alias, operation, python_arguments) -> python value, or a NestedCall
 ServiceCaller = Callable[[str, str, Any], Any]
+
+
+@dataclass(frozen=True)
+class NestedCall:
+    """A service's answer that runs one of the solution's handler functions inside the caller's
+    execution (Scripts.trigger sync, Interface operations): same environment and budgets.
+
+    `missing` is what the script gets when the environment has no such function; with
+    returns="value" it gets the handler's return value, with returns="result" it gets `result`.
+    """
+
+    function: str
+    argument: Any
+    context: dict[str, Any]
+    missing: Any
+    returns: str = "value"
+    result: Any = None
+
+    def instruction(self) -> dict[str, Any]:
+        return {"function": self.function, "argument": self.argument, "context": self.context,
+                "returns": self.returns, "result": self.result}
 
 
 @dataclass
@@ -197,6 +218,8 @@ class LuaVM:
                 value = self._call_service(text(alias), text(operation), python_args)
             except Exception as exc:  # noqa: BLE001 - a defect must reach Lua as a plain error table
                 value = {"error": f"internal error: {type(exc).__name__}", "status": 500, "type": "ServerError"}
+        if isinstance(value, NestedCall):  # the sandbox calls the handler, inside this execution
+            return self._to_lua(value.missing), self._to_lua(value.instruction())
         return self._to_lua(value)
 
     def _to_lua(self, value: Any) -> Any:

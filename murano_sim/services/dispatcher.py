@@ -31,7 +31,8 @@ class CallOutcome:
 
 
 def error_table(message: str, status: int, error_type: str) -> dict[str, Any]:
-    return {"error": message, "status": status, "type": error_type}
+    # status_code: the deprecated spelling that code in the wild still reads (ret.status_code)
+    return {"error": message, "status": status, "type": error_type, "status_code": status}
 
 
 class Service:

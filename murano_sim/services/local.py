@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..clock import Clock, epoch_seconds
+from ..lua.vm import NestedCall
 from ..state import State
 from .dispatcher import STATUS_BAD_REQUEST, CallOutcome, error_table, redacted_record
 from .spec import ArgumentSpec, ServiceSpec
@@ -59,6 +60,8 @@ class ServiceHost:
     call_service: ServiceCall
     platform: Any = None  # the solution's Services (Config reads and changes other services' parameters)
     warnings: list[str] = field(default_factory=list)
+    # While an operation runs: the script's deadline (time.monotonic()), for work that waits (Http).
+    deadline: float | None = None
 
     def now(self) -> float:
         """Seconds since the epoch on the solution's clock."""
@@ -80,15 +83,20 @@ def load_model(spec: ServiceSpec, host: ServiceHost) -> Any:
 class LocalService:
     """A local service bound to its model: the same call contract as the http dispatcher's Service."""
 
-    def __init__(self, spec: ServiceSpec, host: ServiceHost, model: Any = None) -> None:
+    def __init__(
+        self, spec: ServiceSpec, host: ServiceHost, model: Any = None, *, parameters_as_defaults: bool = False
+    ) -> None:
+        """parameters_as_defaults: configuration parameters fill the operations' arguments of the same
+        name that a call leaves out (Murano's exchange services; checked like given arguments)."""
         self.spec = spec
+        self.parameters_as_defaults = parameters_as_defaults
         self.alias = spec.alias
         self.global_names = spec.global_names
         self.operations = tuple(spec.operations)
         self.host = host
         self.model = model if model is not None else load_model(spec, host)
         self._secrets = sorted(
-            {str(host.parameters[k]) for k in spec.secret_keys() if host.parameters.get(k)}, key=len, reverse=True
+            {v for k in spec.secret_keys() for v in _secret_strings(host.parameters.get(k))}, key=len, reverse=True
         )
 
     def __repr__(self) -> str:
@@ -105,17 +113,31 @@ class LocalService:
             value = error_table(f"{label}: no such operation", STATUS_BAD_REQUEST, QUERY_ERROR)
             return self._outcome(operation, arguments, value, started, warnings, STATUS_BAD_REQUEST, True)
         arguments = _hide_secret_arguments(arguments, op.arguments)
+        given = _unwrap_body(given, op.arguments)
+        if self.parameters_as_defaults:
+            given = _with_defaults(given, op.arguments, self.host.parameters)
         try:
-            request = check_call(op, _unwrap_body(given, op.arguments), label)
+            request = check_call(op, given, label)
         except ArgumentError as exc:
             warnings.extend(getattr(exc, "warnings", ()))
             value = error_table(f"{label}: {exc}", STATUS_BAD_REQUEST, QUERY_ERROR)
             return self._outcome(operation, arguments, value, started, warnings, STATUS_BAD_REQUEST, True)
         warnings.extend(request.warnings)
+        outer, self.host.deadline = self.host.deadline, deadline
         try:
-            result = getattr(self.model, operation)(request.args)
+            perform = getattr(self.model, "perform", None)  # a model whose operations are data (stand-ins)
+            if perform is not None:
+                result = perform(operation, request.args)
+            else:
+                result = getattr(self.model, operation)(request.args)
         except ServiceError as exc:
             return self._outcome(operation, arguments, exc.table(), started, warnings, exc.status, True)
+        finally:
+            self.host.deadline = outer
+        if isinstance(result, NestedCall):  # the handler runs in Lua, inside the caller's execution
+            outcome = self._outcome(operation, arguments, {"runs": result.function}, started, warnings, 200, False)
+            outcome.value = result
+            return outcome
         if op.returns == "status" and result is None:
             return self._outcome(operation, arguments, dict(NO_CONTENT), started, warnings, 204, False)
         return self._outcome(operation, arguments, result, started, warnings, 200, False)
@@ -147,6 +169,26 @@ def _unwrap_body(arguments: Any, known: Mapping[str, Any]) -> Any:
         merged.update(arguments["body"])
         return merged
     return arguments
+
+
+def _with_defaults(arguments: Any, known: Mapping[str, Any], parameters: Mapping[str, Any]) -> Any:
+    """The call's arguments plus every configuration parameter that names an argument left out."""
+    if arguments is not None and arguments != [] and not isinstance(arguments, Mapping):
+        return arguments  # not a table of named arguments: validation says so
+    given = dict(arguments or {})
+    for name, value in parameters.items():
+        if name in known and given.get(name) is None and value is not None:
+            given[name] = value
+    return given
+
+
+def _secret_strings(value: Any) -> list[str]:
+    """A secret parameter's strings: the value itself, or every string inside a table of them."""
+    if isinstance(value, Mapping):
+        return [s for v in value.values() for s in _secret_strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _secret_strings(v)]
+    return [str(value)] if value not in (None, "") and not isinstance(value, bool) else []
 
 
 REDACTED = "[REDACTED]"

@@ -19,10 +19,12 @@ import requests
 
 from ..clock import Clock, DueSource, OffsetClock, advance_through, is_manual
 from ..config import Config, check_live_credentials, merge
+from ..errors import ConfigError
 from ..state import State
 from .dispatcher import CallOutcome, Service
 from .local import EventSink, LocalService, ServiceHost
 from .spec import ServiceSpec, load_spec
+from .standin import standin_service
 
 SPECS_DIR = Path(__file__).resolve().parent / "specs"
 # Where the runtime mounts the in-process emulator; the .invalid TLD never resolves.
@@ -85,11 +87,14 @@ class Services:
         self.by_alias: dict[str, Any] = {}
         check_live_credentials(config)
         try:
-            for spec in [*builtin_specs(), *extra_specs]:
+            specs = [*builtin_specs(), *extra_specs]
+            self._refuse_emulated_standins({spec.alias for spec in specs})
+            for spec in specs:
                 if spec.kind == "http":
                     self._open_http(spec, emulator)
                 else:
                     self._open_local(spec)
+            self._open_standins()
         except BaseException:
             self.close()
             raise
@@ -117,6 +122,22 @@ class Services:
         self._sessions.append(session)
         self.by_alias[spec.alias] = Service(spec, section, base_url=LOCAL_BASE_URL, session=session)
 
+    def _refuse_emulated_standins(self, emulated: set[str]) -> None:
+        for alias, section in self.config.services.items():
+            if alias in emulated and isinstance(section, Mapping) and "standin" in section:
+                raise ConfigError(
+                    f"{self.config.source}: services.{alias}.standin: {alias} is emulated; a stand-in is for a "
+                    "service murano-sim does not provide"
+                )
+
+    def _open_standins(self) -> None:
+        """Every services.<alias> of config.yaml with a `standin` key: a service murano-sim does not emulate."""
+        for alias, section in self.config.services.items():
+            if not isinstance(section, Mapping) or "standin" not in section:
+                continue
+            spec, make_model = standin_service(str(alias), section, Path(self.config.base_dir), self.config.source)
+            self._open_local(spec, make_model, parameters_as_defaults=True)
+
     def _parameters_for(self, spec: ServiceSpec) -> dict[str, Any]:
         """Built-in defaults, then the solution's services/<alias>.yaml, then config.yaml (the local file wins)."""
         section = self.config.services.get(spec.alias) or {}
@@ -136,7 +157,10 @@ class Services:
                 if reconfigure is not None:
                     reconfigure()
 
-    def _open_local(self, spec: ServiceSpec) -> None:
+    def _open_local(
+        self, spec: ServiceSpec, make_model: Any = None, *, parameters_as_defaults: bool = False
+    ) -> None:
+        """make_model(host): the model, when it is not the spec's implementation class (stand-ins)."""
         section = dict(self.config.services.get(spec.alias) or {})  # keys checked by config_schema.py
         parameters = self._parameters_for(spec)
         settings = {k: v for k, v in section.items() if k in spec.settings}
@@ -144,7 +168,8 @@ class Services:
             alias=spec.alias, spec=spec, parameters=parameters, settings=settings, state=self.state,
             clock=self.clock, emit_event=self.emit, call_service=self.call_value, platform=self,
         )
-        service = LocalService(spec, host)
+        model = make_model(host) if make_model is not None else None
+        service = LocalService(spec, host, model, parameters_as_defaults=parameters_as_defaults)
         self.by_alias[spec.alias] = service
         self.state.on_reset(service.reset)
 

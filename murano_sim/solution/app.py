@@ -16,6 +16,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
+from ..clock import epoch_seconds
 from ..errors import ConfigError
 from ..result import ScriptResult
 from ..runtime import Runtime
@@ -23,9 +24,10 @@ from . import guards
 from .gateway import apply_cors, check_credential, cors_settings, endpoint_scheme, is_preflight, preflight, unauthorized
 from .guards import BadResponse, RequestRefused
 from .guards import multi as _multi
-from .hotvm import SolutionVM
+from .hotvm import EVENT_SLOT, SolutionVM
 from .loader import Endpoint, EventHandler, Solution, load_solution
 from .requestlog import SolutionLog, script_records
+from .websocket import WebSockets, is_upgrade, script_source
 
 # Routes of the local server itself, outside any solution's namespace.
 DEV_PREFIX = "/_murano-sim"
@@ -63,6 +65,10 @@ class SolutionApp:
         runtime.platform.on_event = self._on_service_event
         serve = runtime.config.data.get("serve") or {}
         self.max_body_bytes: int = int(serve.get("max_body_bytes", guards.DEFAULT_MAX_BODY_BYTES))
+        self.websockets = WebSockets(
+            runtime.platform.by_alias["websocket"].model, self._websocket_event,
+            lambda: epoch_seconds(runtime.clock), self.log.message, self.max_body_bytes,
+        )
 
     @property
     def solution(self) -> Solution:
@@ -130,6 +136,10 @@ class SolutionApp:
         else:
             return self._event_over_http(request, args["service"], args["event"])
         webservice = solution.service_configs.get("webservice") or {}
+        if is_upgrade(request):
+            matched = self.websockets.match(solution, request)
+            if matched is not None:
+                return self._websocket(matched[0], request, matched[1], webservice)
         cors = cors_settings(solution.cors, webservice)
         return apply_cors(cors, request, self._solution_response(solution, request, webservice, cors))
 
@@ -204,17 +214,42 @@ class SolutionApp:
         )
         return self._respond(result, endpoint)
 
+    # -- websocket endpoints ----------------------------------------------------------------------
+    def _websocket(
+        self, endpoint: Endpoint, request: Request, path_params: Mapping[str, str], webservice: Mapping[str, Any]
+    ) -> Response:
+        """A WEBSOCKET endpoint's upgrade (after its --#SECURITY check): served until it closes."""
+        scheme = endpoint_scheme(endpoint.security, webservice)
+        if scheme is not None:
+            refused = check_credential(request, scheme, self.runtime.config.data.get("serve", {}).get("security", {}))
+            if refused is not None:
+                self.log.message(f"WEBSOCKET {request.path} -> 401: {refused}")
+                return unauthorized(scheme, refused)
+        return self.websockets.serve(endpoint, path_params, request)
+
+    def _websocket_event(self, endpoint: Endpoint, info: dict[str, Any]) -> ScriptResult:
+        return self._logged(
+            endpoint.file, {"request_id": uuid.uuid4().hex}, f"WEBSOCKET {endpoint.path} {info['type']}", "websocket",
+            info, lambda: self.vm.run_script(
+                script_source(endpoint), endpoint.file, {}, service="websocket", event="websocket_info",
+                globals={EVENT_SLOT: info},
+            ),
+        )
+
     # -- event handlers -------------------------------------------------------------------------
-    def trigger_event(self, service: str, event: str, payload: Any = None) -> ScriptResult | None:
+    def trigger_event(
+        self, service: str, event: str, payload: Any = None, context: Mapping[str, Any] | None = None
+    ) -> ScriptResult | None:
         """Run the handler of (service, event) in the solution's VM; None if there is none.
 
         Without one: a Device2 typed event goes to `device2 event` (with `type` set), else any
         event goes to Config's `fallback`, whose `context` names the original service and event.
         """
         solution = self.solution
-        handler, context = _handler_for(solution, service, event)
+        handler, routed = _handler_for(solution, service, event)
         if handler is None:
             return None
+        context = {**(routed or {}), **(context or {})} or None
         if handler.event == "event" and handler.service == "device2" and event != "event" and isinstance(payload, dict):
             payload = {"type": event, **payload}
         return self._run_handler(handler, {} if payload is None else payload, context)

@@ -9,47 +9,19 @@ executions unless the solution's Config sets `reuse_vm: false`. Limits apply per
 
 from __future__ import annotations
 
-import re
 import threading
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..handlers import argument_name, function_name
 from ..lua.vm import Context
 from ..result import ScriptResult
 from ..runtime import Runtime
 from .loader import EventHandler, Solution
 
-# The name a handler's body sees as its argument, per (service, event), from Murano's wrappers.
-_ARGUMENTS: dict[tuple[str, str], str] = {
-    ("webservice", "request"): "request",
-    ("websocket", "websocket_info"): "websocketInfo",
-    ("device", "datapoint"): "data",
-    ("device", "service_call"): "data",
-    ("timer", "timer"): "request",
-    ("user", "account"): "event",
-    ("config", "service"): "service",
-    ("config", "fallback"): "event",
-    ("interface", "subscriberadded"): "subscription",
-    ("interface", "subscriberupdated"): "subscription",
-    ("interface", "subscriberremoved"): "subscription",
-}
-_BY_SERVICE = {"device2": "event", "interface": "operation", "scripts": "data", "tsdb": "event"}
-_NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
-
 LOAD_CHUNK = "murano-sim:load"
-_EVENT_SLOT = "__murano_sim_event"  # where the trampoline picks up the handler's argument
-
-
-def argument_name(service: str, event: str) -> str:
-    """The argument name of the handler for (service, event): event, data, request, service, ..."""
-    key = (service.lower(), event.lower())
-    return _ARGUMENTS.get(key) or _BY_SERVICE.get(key[0], "event")
-
-
-def function_name(service: str, event: str) -> str:
-    """handle_<alias>_<event>, with any character Lua names cannot hold ({product.id}) as `_`."""
-    return f"handle_{_NOT_IDENTIFIER.sub('_', service)}_{_NOT_IDENTIFIER.sub('_', event)}"
+EVENT_SLOT = "__murano_sim_event"  # where the trampoline picks up the handler's argument
 
 
 def handler_definition(handler: EventHandler) -> tuple[str, str]:
@@ -131,12 +103,15 @@ class SolutionVM:
 
     # -- executions ---------------------------------------------------------------------------
     def run_script(
-        self, source: str, name: str, request: Mapping[str, Any], *, service: str = "webservice", event: str = "request"
+        self, source: str, name: str, request: Mapping[str, Any], *, service: str = "webservice",
+        event: str = "request", globals: Mapping[str, Any] | None = None,
     ) -> ScriptResult:
-        """An endpoint (or any script) in the solution's environment, with a fresh request and response."""
+        """An endpoint (or any script) in the solution's environment, with a fresh request and response.
+
+        `globals`: more per-execution values (a websocket endpoint's websocketInfo)."""
         with self._lock:
             context, prelude = self._prepare()
-            globals = {"context": _context(service, event)}
+            globals = {"context": _context(service, event), **(globals or {})}
             return self._finish(self._run(context, source, name, request, prelude, globals))
 
     def run_handler(
@@ -145,12 +120,12 @@ class SolutionVM:
         """Call handle_<alias>_<event>(payload); its return value is the result's message."""
         fields = {**_context(handler.service, handler.event), **(context or {})}
         trampoline = (
-            f"local argument = {_EVENT_SLOT}; {_EVENT_SLOT} = nil; request = nil\n"
+            f"local argument = {EVENT_SLOT}; {EVENT_SLOT} = nil; request = nil\n"
             f"return {function_name(handler.service, handler.event)}(argument)"
         )
         with self._lock:
             ctx, prelude = self._prepare()
-            globals = {"context": fields, _EVENT_SLOT: payload}
+            globals = {"context": fields, EVENT_SLOT: payload}
             return self._finish(self._run(ctx, trampoline, f"{handler.file} (event)", {}, prelude, globals))
 
     def _run(

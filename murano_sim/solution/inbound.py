@@ -14,8 +14,9 @@ from typing import Any
 
 from ..config import Config, load_config
 from ..emulator import Emulator
-from ..emulator.webhooks import Delivery, is_allowed_host
+from ..emulator.webhooks import Delivery
 from ..errors import UsageError
+from ..hosts import is_allowed_host
 
 _PHONE = re.compile(r"^\+?[0-9A-Za-z:@._-]{1,64}$")  # E.164, a short code, or a channel address (whatsapp:+1...)
 

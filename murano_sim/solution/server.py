@@ -54,6 +54,7 @@ class SolutionServer:
 
     def shutdown(self) -> None:
         self._server.shutdown()
+        self.app.websockets.close_all()  # open sockets end, and their `close` runs finish first
         self._server.server_close()
         self._thread.join()
 
@@ -174,7 +175,7 @@ def _announce(app: SolutionApp, log: SolutionLog, config: Config) -> None:
         layout=solution.layout,
     )
     for endpoint in solution.endpoints:
-        note = "" if endpoint.served else " (not served: murano-sim serves HTTP endpoints only)"
+        note = "" if endpoint.served else " (WebSocket)"
         log.message(f"endpoint {endpoint.method} {endpoint.path} -> {endpoint.file}:{endpoint.line}{note}")
     for (service, event), handler in sorted(solution.handlers.items()):
         trigger = f"POST {DEV_PREFIX}/events/{service}/{event}"

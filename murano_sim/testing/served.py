@@ -24,7 +24,8 @@ class ServedSolution:
     `.get/.post/.put/.patch/.delete/.request(method, path, **requests_kwargs)` send real HTTP;
     `.trigger(service, event, payload)` runs an event handler (ScriptResult, or None without
     one); `.logs` are the solution log's records (script runs and service calls); `.results`
-    every execution's ScriptResult; `.reset()` gives a fresh state (init.lua runs again).
+    every execution's ScriptResult; `.reset()` gives a fresh state (init.lua runs again);
+    `.advance(seconds)` moves the solution's clock.
     """
 
     def __init__(self, root: Path, runtime: Runtime) -> None:
@@ -70,6 +71,18 @@ class ServedSolution:
 
     def reset(self) -> None:
         self.server.app.reset()
+
+    def call_interface(self, operation: str, arguments: Any = None, *, caller_id: str = "subscriber") -> Any:
+        """Call one of the solution's exposed Interface operations (services/interface/<op>.lua) as a
+        subscriber solution would: the handler's return value, or None when there is no such operation."""
+        result = self.server.app.trigger_event("interface", operation, arguments, {"caller_id": caller_id})
+        if result is None:
+            return None
+        return result.response.message if result.error is None else {"error": result.error, "status": 500}
+
+    def advance(self, seconds: float) -> None:
+        """Move the solution's clock: timers and Twilio lifecycles now due run (and their handlers)."""
+        self.runtime.advance(seconds)
 
     def exchange(self, method: str, path: str, **kwargs: Any) -> ScriptResult:
         """One HTTP request as a ScriptResult: the HTTP answer, with the logs, calls and error of
