@@ -46,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
         "seed": None,
         "call_duration": 5,
         "max_records": 10_000,  # in-process store cap; final-state records are evicted oldest first
+        "numbers": {},  # E.164 -> how the network treats it (outcomes) and where its traffic goes
+        "magic_numbers": "all",  # or test-accounts: Twilio's magic numbers only for test credentials
+        "control_remote": False,  # the standalone emulator's /_emulator/ answers non-loopback clients
     },
     "serve": {
         "max_body_bytes": 10 * 1024 * 1024,  # request bodies above it get 413
@@ -288,6 +291,21 @@ def _validate(data: dict[str, Any], source: str) -> None:
     for i, account in enumerate(emulator.get("accounts") or []):
         if not isinstance(account, dict) or not account.get("AccountSid") or not account.get("AuthToken"):
             raise _fail(source, f"emulator.accounts[{i}]", "needs AccountSid and AuthToken")
+    from .emulator.models import number_rule
+
+    numbers = emulator.get("numbers") or {}
+    if not isinstance(numbers, dict):
+        raise _fail(source, "emulator.numbers", "must be a mapping of E.164 numbers to rules")
+    for number, rule in numbers.items():
+        if not isinstance(rule, dict):
+            raise _fail(source, f"emulator.numbers.{number}", "must be a mapping (sms, call, answered_by, ...)")
+        try:
+            number_rule(number, rule, from_config=True)
+        except ValueError as exc:
+            raise _fail(source, "emulator", str(exc)) from None
+    if emulator.get("magic_numbers") not in ("all", "test-accounts"):
+        magic = emulator.get("magic_numbers")
+        raise _fail(source, "emulator.magic_numbers", f"must be all or test-accounts, got {magic!r}")
 
 
 _LIVE_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")

@@ -44,6 +44,24 @@ _TOP: dict[str, Any] = {
             "seed": {"type": ["object", "string", "null"]},
             "call_duration": {"type": "integer", "minimum": 0},
             "max_records": _COUNT,
+            "numbers": {
+                "type": ["object", "null"],
+                "propertyNames": {"pattern": r"^\+[1-9]\d{1,14}$"},
+                "additionalProperties": {
+                    "type": "object", "additionalProperties": False,
+                    "properties": {
+                        "sms": {"enum": ["delivered", "undelivered", "failed"]},
+                        "error_code": {"type": "integer", "minimum": 1},
+                        "call": {"enum": ["completed", "busy", "no-answer", "failed", "canceled"]},
+                        "answered_by": {"enum": ["human", "machine_start", "machine_end_beep", "machine_end_silence",
+                                                 "machine_end_other", "fax", "unknown"]},
+                        "sms_url": {"type": "string"}, "sms_method": {"enum": ["GET", "POST"]},
+                        "voice_url": {"type": "string"}, "voice_method": {"enum": ["GET", "POST"]},
+                    },
+                },
+            },
+            "magic_numbers": {"enum": ["all", "test-accounts"]},
+            "control_remote": {"type": "boolean"},
         },
     },
     "serve": {

@@ -239,9 +239,9 @@ def test_receive_message_calls_and_reset_from_lua(pytester):
     pytester.makefile(".lua", r_test="""
         function test_inbound_then_reset()
           local inbound = murano_test.twilio.receive_message({
-            To = "+15005550006", From = "+15557654321", Body = "STOP"})
+            To = "+15005550006", From = "+15557654321", Body = "hello there"})
           assert_equal(inbound.direction, "inbound")
-          assert_equal(Twilio.listMessage({}).messages[1].body, "STOP")
+          assert_equal(Twilio.listMessage({}).messages[1].body, "hello there")
           assert_ok(Twilio.createCall({To = "+15557654321", From = "+15005550006", Url = "http://127.0.0.1:9/twiml"}))
           assert_equal(#murano_test.twilio.calls(), 1)
           murano_test.twilio.reset()

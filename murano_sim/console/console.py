@@ -1,7 +1,7 @@
 """The developer console: the page at /_murano-sim/, its JSON API under /_murano-sim/api/, and the live feed.
 
 docs/console.md lists the API. SolutionApp hands every request under the reserved prefix here
-after the local-surface checks (solution/local_surface.py).
+after the local-surface checks (murano_sim/local_surface.py).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from ..errors import ConfigError
+from ..local_surface import error as json_error
 from ..services.local import ServiceError
 from ..solution.app import DEV_PREFIX, Execution
-from ..solution.local_surface import json_error
 from . import views
 from .executions import Executions
 from .views import BadInput

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
 
-from ..clock import is_manual
+from ..clock import OffsetClock, is_manual
 from ..config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Config, load_config
 from ..errors import UsageError
 from ..listen import listen
@@ -25,14 +27,23 @@ class _RequestHandler(WSGIRequestHandler):
     def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - Werkzeug's signature
         log.debug("%s - %s", self.address_string(), message % args)
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if getattr(self.server, "log_requests", False):  # the standalone server: one line per request
+            path = self.path.split("?", 1)[0]
+            print(f"{self.command} {path} {code}", file=sys.stderr, flush=True)
+        else:
+            super().log_request(code, size)
+
 
 class EmulatorServer:
     """A running HTTP server for an Emulator; `url` is its base URL. Use as a context manager."""
 
-    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0, *,
+                 app: Callable[..., Any] | None = None, log_requests: bool = False) -> None:
         self.emulator = emulator
-        self._server = listen(host, port, emulator.wsgi_app, _RequestHandler)
+        self._server = listen(host, port, app or emulator.wsgi_app, _RequestHandler)
         self._server.daemon_threads = True  # type: ignore[attr-defined]  # a ThreadingMixIn server
+        self._server.log_requests = log_requests  # type: ignore[attr-defined]
         bound = self._server.server_address
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{bound[1]}"
@@ -64,9 +75,14 @@ class EmulatorServer:
         return f"EmulatorServer({self.url})"
 
 
-def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
-    """Start serving `emulator` over HTTP in a background thread."""
-    return EmulatorServer(emulator, host, port)
+def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0, *, control: bool = False,
+          log_requests: bool = False) -> EmulatorServer:
+    """Start serving `emulator` over HTTP in a background thread; `control`: with the control
+    plane under /_emulator/ (as the standalone `twilio-emulator` serves it)."""
+    from .control import Standalone
+
+    app = Standalone(emulator, remote=bool(emulator.config.emulator.get("control_remote"))) if control else None
+    return EmulatorServer(emulator, host, port, app=app, log_requests=log_requests)
 
 
 def demo_credentials_line(config: Config) -> str | None:
@@ -86,9 +102,9 @@ def main_serve(
 ) -> int:
     """`murano-sim twilio-emulator`: serve in real time until SIGINT/SIGTERM; first stdout line is the URL."""
     cfg = load_config(config)
-    emulator = Emulator(cfg, state_path=state_path)
+    emulator = Emulator(cfg, clock=OffsetClock(), state_path=state_path)
     try:
-        server = serve(emulator, host, port)
+        server = serve(emulator, host, port, control=True, log_requests=True)
     except UsageError:
         emulator.close()
         raise

@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .models import Call, Media, Message, Record, from_state, to_state
+from .models import Call, Media, Message, PhoneNumber, Record, from_state, to_state
 
 Scope = tuple[str, str]
 
@@ -27,6 +27,8 @@ def scope_of(record: Record) -> Scope:
         return ("calls", record.account_sid)
     if isinstance(record, Media):
         return ("media", record.parent_sid)
+    if isinstance(record, PhoneNumber):
+        return ("numbers", record.account_sid)
     raise TypeError(f"not a record: {record!r}")
 
 

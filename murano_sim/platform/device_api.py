@@ -14,7 +14,6 @@ Exosite's published device API; see docs/services/device2.md.
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 import uuid
 from typing import Any
@@ -26,23 +25,13 @@ from werkzeug.wrappers import Request, Response
 
 from ..errors import UsageError
 from ..listen import listen
+from ..local_surface import is_loopback as _is_loopback
 from ..services import ServiceError
 from ..solution.guards import DEFAULT_MAX_BODY_BYTES, RequestRefused, check_length, read_data
 from .device2 import MAX_LONG_POLL_SECONDS, Device2, number_text
 
 FORM = "application/x-www-form-urlencoded; charset=utf-8"
 TOKEN_HEADER = "X-Exosite-CIK"
-
-
-def _is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _text(status: int, text: str = "", content_type: str = "text/plain; charset=utf-8") -> Response:

@@ -18,6 +18,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
+from .. import local_surface
 from ..clock import epoch_seconds
 from ..errors import ConfigError
 from ..request import build_request
@@ -28,7 +29,6 @@ from .gateway import apply_cors, check_credential, cors_settings, endpoint_schem
 from .guards import BadResponse, RequestRefused
 from .hotvm import EVENT_SLOT, SolutionVM
 from .loader import Endpoint, EventHandler, Solution, load_solution
-from .local_surface import check_local_request, json_error
 from .requestlog import SolutionLog, script_records
 from .websocket import WebSockets, is_upgrade, script_source
 
@@ -147,10 +147,11 @@ class SolutionApp:
 
     def handle(self, request: Request) -> Response:
         if request.path == DEV_PREFIX or request.path.startswith(DEV_PREFIX + "/"):
-            refused = check_local_request(request, remote=self.console_remote)
-            if refused is not None:
-                self.log.message(f"{request.method} {request.path} -> {refused[0]}: {refused[1]}")
-                return json_error(*refused)
+            try:
+                local_surface.check(request, remote=self.console_remote)
+            except local_surface.Refused as refused:
+                self.log.message(f"{request.method} {request.path} -> {refused.status}: {refused.reason}")
+                return local_surface.error(refused.status, refused.reason)
             if not request.path.startswith(f"{DEV_PREFIX}/events/"):
                 return self.console.handle(request)
         try:

@@ -72,6 +72,8 @@ def serve_solution(
 ) -> SolutionServer:
     """Load a solution (ConfigError if it does not load) and serve it in a background thread."""
     server = SolutionServer(SolutionApp(solution_dir, runtime, log), host, port)
+    if runtime.emulator is not None:  # a number's sms_url/voice_url given as "/path" is this solution's endpoint
+        runtime.emulator.base_url = server.url
     start_lifecycles(runtime)
     return server
 

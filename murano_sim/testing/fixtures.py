@@ -109,14 +109,21 @@ def _raise_emulator_defects(emulator: Any) -> None:
 
 
 @pytest.fixture
-def twilio(murano: ScriptRunner) -> TwilioControl:
-    """The emulator behind `murano`: .messages, .calls, .advance(), .fail_next(), .receive_message(), .reset().
+def twilio(murano: ScriptRunner) -> Iterator[TwilioControl]:
+    """The emulator behind `murano`: .messages, .calls, .advance(), .fail_next(), .outcome(),
+    .receive_message(), .inbound_call(), .call(sid), .expect_sms(), .expect_call(), .strict(), .reset().
 
-    A defect inside the emulator's threads fails the test at teardown (through `murano`).
+    At teardown, a fail_next or outcome set in the test that no request used fails it, and so
+    does (after strict()) a send no expectation claimed. A defect inside the emulator's threads
+    fails the test too (through `murano`).
     """
     if murano.emulator is None:
         raise UsageError("the twilio fixture needs services.twilio.backend: local (this test runs live)")
-    return TwilioControl(murano.emulator)
+    control = TwilioControl(murano.emulator, murano.advance)
+    yield control
+    problems = control.problems()
+    if problems:
+        pytest.fail("twilio: " + "; ".join(problems), pytrace=False)
 
 
 @pytest.fixture
