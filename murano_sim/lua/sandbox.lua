@@ -165,7 +165,7 @@ local function measure(fn, ...)
   return unpack(results, 1, results.n)
 end
 
--- Nested executions (Scripts.trigger sync, Interface operations): the service answers with
+-- Nested executions (Scripts.trigger sync, Interface operations, Lua stand-ins): the service answers with
 -- which of the solution's handler functions to call, and the call happens here, in Lua, inside
 -- the caller's execution: same environment, same deadline, instruction and memory budgets.
 local current_env = nil
