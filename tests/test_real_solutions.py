@@ -55,3 +55,27 @@ def test_doorlock_2016_cors_origin_pattern(murano_solution) -> None:
     refused = lock.request("OPTIONS", "/locks", headers={"Origin": "http://evil.example",
                                                           "Access-Control-Request-Method": "GET"})
     assert refused.status_code == 403
+
+
+def test_thermostat_2017_project_file_defaults_tsdb_and_device(murano_solution) -> None:
+    thermo = murano_solution(SOLUTIONS / "real-thermostat-2017")
+    assert "thermostat dashboard" in thermo.get("/").text
+    assert thermo.get("/js/main.js").status_code == 200
+    assert thermo.get("/device").text.strip() == "[]"  # the shadowing slice, empty
+
+    posted = thermo.post("/device/t-1", json={"setpoint": 21, "heating": 1}).json()
+    assert posted == {"device": {"status": 204, "status_code": 204}}
+    assert thermo.get("/device").json() == [{"sn": "t-1", "setpoint": "21"}]  # Keystore keeps strings
+    read = thermo.get("/device/t-1").json()
+    assert read["columns"] == ["time", "heating", "setpoint"] or read["columns"] == ["time", "setpoint", "heating"]
+    assert read["setpoint_column"] == read["columns"].index("setpoint") + 1
+    assert read["knows_heating"] is True and read["rows"] == 3
+    printed = [r for r in thermo.logs if r.get("type") == "script" and "setpoint" in str(r.get("message"))]
+    assert printed, thermo.logs
+
+
+def test_thermostat_2017_cors_origin_true_reflects_the_origin(murano_solution) -> None:
+    thermo = murano_solution(SOLUTIONS / "real-thermostat-2017")
+    answer = thermo.get("/device", headers={"Origin": "http://anywhere.example"})
+    assert answer.headers["Access-Control-Allow-Origin"] == "http://anywhere.example"
+    assert answer.headers["Access-Control-Allow-Credentials"] == "true"
