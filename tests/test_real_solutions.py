@@ -70,8 +70,8 @@ def test_thermostat_2017_project_file_defaults_tsdb_and_device(murano_solution) 
     assert read["columns"] == ["time", "heating", "setpoint"] or read["columns"] == ["time", "setpoint", "heating"]
     assert read["setpoint_column"] == read["columns"].index("setpoint") + 1
     assert read["knows_heating"] is True and read["rows"] == 3
-    printed = [r for r in thermo.logs if r.get("type") == "script" and "setpoint" in str(r.get("message"))]
-    assert printed, thermo.logs
+    handled = [r for r in thermo.logs if r.get("type") == "script" and r.get("event") == "datapoint"]
+    assert len(handled) == 1 and "setpoint" in str(handled[0]["script_output"])
 
 
 def test_thermostat_2017_cors_origin_true_reflects_the_origin(murano_solution) -> None:
