@@ -79,3 +79,22 @@ def test_thermostat_2017_cors_origin_true_reflects_the_origin(murano_solution) -
     answer = thermo.get("/device", headers={"Origin": "http://anywhere.example"})
     assert answer.headers["Access-Control-Allow-Origin"] == "http://anywhere.example"
     assert answer.headers["Access-Control-Allow-Credentials"] == "true"
+
+
+def test_insight_2022_modules_register_at_load_and_tsdb_holds_the_prior(murano_solution) -> None:
+    insight = murano_solution(SOLUTIONS / "real-insight-2022")
+    assert insight.get("/info").json()["name"] == "Demo insight"
+    listed = insight.post("/insights", json={}).json()
+    assert listed["count"] == 2
+    smooth = next(i for i in listed["insights"] if i["id"] == "smooth")
+    assert smooth["inlets"] == [] and smooth["constants"] == []  # slices stay arrays when empty
+    assert insight.get("/insight/adder").json() == {"id": "adder", "name": "Adder"}
+
+    call = {"id": "sig-1", "args": {"function_id": "smooth"}, "data": [{"value": 10}]}
+    assert insight.post("/process", json=call).json() == [[{"value": 10}]]
+    insight.advance(60)
+    call["data"] = [{"value": 20}]
+    assert insight.post("/process", json=call).json() == [[{"value": 15}]]  # averaged with Tsdb's prior
+    adder = {"args": {"function_id": "adder", "constants": {"value": 5}}, "data": [{"value": 1}]}
+    assert insight.post("/process", json=adder).json() == [[{"value": 6}]]
+    assert insight.post("/process", json={"args": {"function_id": "adder"}, "data": []}).json() == [[]]
