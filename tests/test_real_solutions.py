@@ -6,6 +6,7 @@ repository whose layout, headers, module style and service calls it reproduces.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,37 @@ def test_insight_2022_modules_register_at_load_and_tsdb_holds_the_prior(murano_s
     adder = {"args": {"function_id": "adder", "constants": {"value": 5}}, "data": [{"value": 1}]}
     assert insight.post("/process", json=adder).json() == [[{"value": 6}]]
     assert insight.post("/process", json={"args": {"function_id": "adder"}, "data": []}).json() == [[]]
+
+
+def test_product_2023_a_device_reports_over_http_and_interface_reads_it(murano_solution) -> None:
+    import requests
+
+    from murano_sim.platform.device_api import serve_devices
+
+    product = murano_solution(SOLUTIONS / "real-product-2023")
+    with serve_devices(product.runtime.platform) as devices, requests.Session() as device:
+        device.trust_env = False
+        token = device.post(f"{devices.url}/provision/activate", data={"id": "hub-7"}, timeout=30).text
+        wrote = device.post(f"{devices.url}/onep:v1/stack/alias", headers={"X-Exosite-CIK": token}, timeout=30,
+                            data={"fields": '["temp","hum"]', "states": '{"temp":20}'})
+        assert wrote.status_code == 204
+
+        handled = [r for r in product.logs if r.get("type") == "script" and r.get("service") == "device2"]
+        assert [r["parameters"]["type"] for r in handled] == ["provisioned", "data_in", "data_out"]
+        assert all(r["error"] is None for r in handled), handled
+        # the handler wrote config_io back, derived from the reported fields
+        state = product.call_interface("getIdentityState", {"identity": "hub-7"})
+        channels = json.loads(state["config_io"]["set"])["channels"]
+        assert sorted(channels) == ["hum", "temp"]
+        assert state["states"]["reported"] == '{"temp":20}'
+
+        found = product.call_interface("getIdentity", {"identity": "hub-7"})
+        assert found["identity"] == "hub-7" and json.loads(found["state"]["summary"]) == {"count": 2}
+        assert [d["identity"] for d in product.call_interface("listIdentities", {})["devices"]] == ["hub-7"]
+        assert product.call_interface("getIdentity", {"identity": "nobody"})["status"] == 404
+
+        # an application sets data_out; the overload turns it into an action the device reads
+        set_out = product.call_interface("setIdentityState", {"identity": "hub-7", "data_out": '{"fan":1}'})
+        assert set_out["status"] == 204
+        read = device.get(f"{devices.url}/onep:v1/stack/alias?action", headers={"X-Exosite-CIK": token}, timeout=30)
+        assert read.status_code == 200 and "fan" in requests.utils.unquote(read.text)
