@@ -108,8 +108,8 @@ def standin_service(
         raw, answers = _from_swagger(alias, base_dir / swagger, f"{where}.swagger")
         for name in lua.functions if lua is not None else ():
             if name not in answers:
-                raise ConfigError(f"{where}.lua: {lua.display} returns {name}, which the Swagger document does not "
-                                  f"have{_did_you_mean(name, answers)}")
+                raise ConfigError(f"{where}.lua: {lua.display if lua else ''} returns {name}, which the Swagger "
+                                  f"document does not have{_did_you_mean(name, answers)}")
     else:
         declared = {**{name: {} for name in (lua.functions if lua is not None else ())}, **canned}
         if not declared:
