@@ -133,3 +133,47 @@ def test_product_2023_a_device_reports_over_http_and_interface_reads_it(murano_s
         assert set_out["status"] == 204
         read = device.get(f"{devices.url}/onep:v1/stack/alias?action", headers={"X-Exosite-CIK": token}, timeout=30)
         assert read.status_code == 200 and "fan" in requests.utils.unquote(read.text)
+
+
+def _lua(solution, source: str):  # noqa: ANN001, ANN202 - a one-off Lua read of the served solution's state
+    done = solution.runtime.run(source)
+    assert done.error is None, done.error
+    return done.response.message
+
+
+# The fixture takes the test's configuration, not the solution's own config.yaml (which `serve` reads)
+@pytest.mark.murano(config="solutions/real-c2c-weather-2020/config.yaml")
+def test_c2c_weather_2020_callbacks_proxy_device2_and_poll_on_the_timer(murano_solution) -> None:
+    weather = murano_solution(SOLUTIONS / "real-c2c-weather-2020")
+    assert "weather connector" in weather.get("/").text
+    assert weather.post("/c2c/callback?token=wrong", json={"name": "Paris"}).status_code == 401
+    # init.lua (run before that first execution) stored the callback token through Config.setParameters (staging.mcrypto made it)
+    params = _lua(weather, 'return Config.getParameters({service = "weatherapi"}).parameters')
+    token = params["callback_token"]
+    assert len(token) >= 26 and params["callback_url"].endswith("/c2c/callback?token=" + token)
+    # ... and that change fired the Config `service` event, whose handler resynced (nothing yet)
+    assert _lua(weather, 'return Keystore.get({key = "config.changes"}).value') in ("1", 1)
+
+    place = {"id": 2988507, "name": "Paris", "dt": 1577836800, "coord": {"lat": 48.85, "lon": 2.35},
+             "main": {"temp": 3.5, "humidity": 90}, "wind": {"speed": 1.5, "deg": 90}}
+    assert weather.post(f"/c2c/callback?token={token}", json=place).json() == {"identity": "Paris"}
+    assert weather.get("/c2c/locations").json() == ["Paris"]
+
+    # the Device2 proxy wrote through murano.services.device2; the handler was called directly
+    state = weather.call_interface("getIdentityState", {"identity": "Paris"})
+    data_in = json.loads(state["data_in"]["set"])
+    assert data_in == {"temp": 3.5, "humidity": 90, "wind_speed": 1.5, "gps": {"lat": 48.85, "lng": 2.35}}
+    last = json.loads(_lua(weather, 'return Keystore.get({key = "last.Paris"}).value'))
+    assert last["type"] == "data_in" and last["protocol"] == "weatherapi"
+    assert last["timestamp"] == 1577836800 * 1_000_000  # seconds turned into microseconds
+    assert last["connection_id"]  # context.tracking_id
+    handled = [r for r in weather.logs if r.get("type") == "script" and r.get("event") == "event"]
+    assert handled and all(r["error"] is None for r in handled), handled
+
+    # the hourly schedule from services/timer.yaml polls every known location in bulk
+    weather.advance(3600)
+    devices = {d["identity"]: d for d in weather.call_interface("listIdentities", {})["devices"]}
+    assert sorted(devices) == ["London", "Paris"] == sorted(weather.get("/c2c/locations").json())
+    assert {t["name"]: t["value"] for t in devices["London"]["tags"]} == {"id": "2643743", "query": "N/A"}
+    assert json.loads(devices["London"]["state"]["data_in"]["set"])["temp"] == 12.5  # from the bulk poll
+    assert json.loads(devices["Paris"]["state"]["data_in"]["set"])["temp"] == 3.5

@@ -1,0 +1,1 @@
+return Device2.getIdentityState(operation)

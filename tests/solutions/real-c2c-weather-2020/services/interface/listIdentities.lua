@@ -1,0 +1,1 @@
+return Device2.listIdentities(operation)
