@@ -177,3 +177,27 @@ def test_c2c_weather_2020_callbacks_proxy_device2_and_poll_on_the_timer(murano_s
     assert {t["name"]: t["value"] for t in devices["London"]["tags"]} == {"id": "2643743", "query": "N/A"}
     assert json.loads(devices["London"]["state"]["data_in"]["set"])["temp"] == 12.5  # from the bulk poll
     assert json.loads(devices["Paris"]["state"]["data_in"]["set"])["temp"] == 3.5
+
+
+def test_aka8_2018_keystore_hashes_and_a_tsdb_query_in_json(murano_solution) -> None:
+    stats = murano_solution(SOLUTIONS / "real-aka8-2018")
+    assert "device statistics" in stats.get("/").text
+    assert stats.get("/cache/dev-1").json() == {}  # nothing stored: an empty object
+    for value in (4, 10, 1):
+        posted = stats.post("/cache/dev-1/temp", json={"value": value})
+        assert posted.status_code == 200, posted.text
+    assert stats.post("/cache/dev-1/hum", json={"value": "55"}).status_code == 200
+    assert stats.post("/cache/dev-1/hum", json={"value": "wet"}).status_code == 400
+
+    everything = stats.get("/cache/dev-1").json()  # Keystore.get of a hash: the whole hash
+    assert everything["temp"] == {"last": 1, "max": 10, "min": 1, "sum": 15, "count": 3, "avg": 5}
+    assert everything["hum"]["last"] == 55
+    assert stats.get("/cache/dev-1/temp").json() == {"temp": everything["temp"]}
+    assert set(stats.get("/cache/dev-1/temp,hum").json()) == {"temp", "hum"}
+
+    query = json.dumps({"metrics": ["temp"], "tags": {"id": "dev-1"}, "aggregate": ["max", "count"]})
+    answer = stats.get("/tsdb", params={"query": query})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["values"]["temp"] == {"max": 10, "count": 3}
+    assert stats.get("/tsdb", params={"query": "{not json"}).status_code == 400  # json.parse's err
+    assert stats.get("/tsdb").status_code == 400
