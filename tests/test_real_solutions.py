@@ -231,3 +231,44 @@ def test_ti_dashboard_2017_product_events_fill_tsdb_and_keystore(murano_solution
     # KNOWN GAP: a merge row with an empty cell reaches Lua with a hole (nil), so the returned
     # rows of the gateway encode as objects ({"1": t, "3": 71.5}); see the report.
     assert len(rows["values"]) == 2
+
+
+def test_user_mgmt_2017_signup_verify_login_and_password_reset_by_email(murano_solution) -> None:
+    import re
+
+    from murano_sim.platform.email import read_outbox
+
+    users = murano_solution(SOLUTIONS / "real-user-mgmt-2017")
+
+    def mails() -> list:
+        return read_outbox(users.runtime.platform.state.db)
+
+    assert "simple user management" in users.get("/").text
+    who = {"email": "ada@example.com", "name": "Ada", "password": "lovelace-1815"}
+    assert users.post("/api/v1/user-signup", json=who).text == "Check your email"  # a string: text/plain
+    sent = mails()
+    assert [m["to"] for m in sent] == [["ada@example.com"]] or [m["to"] for m in sent] == ["ada@example.com"]
+    code = re.search(r"/api/v1/verify/(\S+)", sent[0]["text"]).group(1)
+    assert users.get(f"/api/v1/verify/{code}x", allow_redirects=False).status_code == 401
+    verified = users.get(f"/api/v1/verify/{code}", allow_redirects=False)
+    assert verified.status_code == 303 and verified.headers["Location"] == "/index.html"
+
+    assert users.post("/api/v1/session", json={"email": who["email"], "password": "nope"}).status_code >= 400
+    login = users.post("/api/v1/session", json={"email": who["email"], "password": who["password"]})  # lower-case `post`
+    token = login.json()["token"]
+    assert login.cookies["sid"] == token
+    me = users.get("/api/v1/session", headers={"cookie": f"sid={token}"}).json()
+    assert me["email"] == who["email"] and me["name"] == "Ada" and me["token"] == token
+    assert users.get("/api/v1/session", headers={"x-token": token}).json()["id"] == me["id"]
+    assert users.get("/api/v1/session", headers={"cookie": "sid=forged"}).status_code == 400
+    assert users.get("/api/v1/users", headers={"x-token": token}).json() == ["ada@example.com"]
+
+    assert users.post("/api/v1/forgotten", json={"email": "nobody@example.com"}).status_code == 404
+    assert users.post("/api/v1/forgotten", json=who).status_code == 200
+    reset = re.search(r"rt=(\S+)", mails()[-1]["text"]).group(1)
+    changed = users.post("/api/v1/resetPassword", json={"token": reset, "password": "babbage-1834"})
+    assert changed.text == "Password changed"
+    assert users.post("/api/v1/resetPassword", json={"token": reset, "password": "x"}).status_code == 403
+    users.advance(1)
+    relogin = users.post("/api/v1/session", json={"email": who["email"], "password": "babbage-1834"})
+    assert relogin.status_code == 200 and relogin.json()["token"]
