@@ -147,7 +147,7 @@ def test_c2c_weather_2020_callbacks_proxy_device2_and_poll_on_the_timer(murano_s
     weather = murano_solution(SOLUTIONS / "real-c2c-weather-2020")
     assert "weather connector" in weather.get("/").text
     assert weather.post("/c2c/callback?token=wrong", json={"name": "Paris"}).status_code == 401
-    # init.lua (run before that first execution) stored the callback token through Config.setParameters (staging.mcrypto made it)
+    # init.lua (run before that first execution) stored the callback token via Config.setParameters
     params = _lua(weather, 'return Config.getParameters({service = "weatherapi"}).parameters')
     token = params["callback_token"]
     assert len(token) >= 26 and params["callback_url"].endswith("/c2c/callback?token=" + token)
@@ -254,7 +254,7 @@ def test_user_mgmt_2017_signup_verify_login_and_password_reset_by_email(murano_s
     assert verified.status_code == 303 and verified.headers["Location"] == "/index.html"
 
     assert users.post("/api/v1/session", json={"email": who["email"], "password": "nope"}).status_code >= 400
-    login = users.post("/api/v1/session", json={"email": who["email"], "password": who["password"]})  # lower-case `post`
+    login = users.post("/api/v1/session", json={"email": who["email"], "password": who["password"]})
     token = login.json()["token"]
     assert login.cookies["sid"] == token
     me = users.get("/api/v1/session", headers={"cookie": f"sid={token}"}).json()
