@@ -196,30 +196,28 @@ end
 
 -- Host (Python) functions. Python lifts the memory limit while it runs and answers with a
 -- status first: a limit reached in Python becomes a limit error here, in Lua, because a Lua
--- error must never unwind through Python frames. The count hook is off meanwhile (Python
--- checks the deadline itself) so that its short calls back into Lua cannot raise either.
+-- error must never unwind through Python frames. (Python's short calls back into Lua, which
+-- mark empty arrays, run under lupa's own protection: a limit tripped there is raised here.)
 local HOST_OK, HOST_MEMORY, HOST_TIME, HOST_ABORT = 0, 1, 2, 3
 
 local function host_failed(status, over, message)
+  if state.tripped then error(state.tripped, 0) end
   if over or status == HOST_MEMORY then trip(state.memory_msg) end
   if status == HOST_TIME then trip(state.timeout_msg) end
   if status == HOST_ABORT then trip("execution aborted by the host") end
-  error(message, 0)  -- HOST_INTERNAL: our defect, logged by the host; the script sees one line
+  error(message, 0)  -- our defect, logged by the host: the script sees one line
 end
 
 local function host_done(status, ...)
   local over = memory_limit(true)
-  debug_sethook(on_tick, "", state.step)
-  if status ~= HOST_OK or over then
+  if status ~= HOST_OK or over or state.tripped then
     host_failed(status, over, ...)
   end
-  if state.tripped then error(state.tripped, 0) end
   return ...
 end
 
 local function host_function(fn)
   return function(...)
-    debug_sethook()
     return host_done(fn(...))
   end
 end

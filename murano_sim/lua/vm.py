@@ -146,6 +146,8 @@ class LuaVM:
                 result = fn(*args)
             except LimitReached as limit:
                 return HOST_TIME if limit.kind == "time" else HOST_MEMORY
+            except LuaError:  # a limit tripped inside a call back into Lua: sandbox.lua raises it
+                return HOST_ABORT
             except (KeyboardInterrupt, SystemExit) as exc:
                 self._abort = exc  # ends the execution; Runtime.run's caller gets it
                 return HOST_ABORT
