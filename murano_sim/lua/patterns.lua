@@ -102,7 +102,7 @@ end
 local match
 
 local function match_balance(s, p)
-  if p + 1 > pat_len then fail("malformed pattern (missing arguments to '%b')") end
+  if p + 1 > pat_len then fail("unbalanced pattern") end
   if s > src_len or byte(src, s) ~= byte(pat, p) then return nil end
   local open, close, count = byte(pat, p), byte(pat, p + 1), 1
   s = s + 1
