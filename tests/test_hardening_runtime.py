@@ -72,21 +72,25 @@ def clean_after(rt: Runtime) -> None:
 C_RECURSION = {
     "gsub callback": 'local function f() string.gsub("a", "a", f) end f()',
     "gsub table replacement with __index": (
-        'local t t = setmetatable({}, {__index = function() return ("a"):gsub("a", t) end}) return ("a"):gsub("a", t)'
+        'local t t = setmetatable({}, {__index = function() return ("a"):gsub("a", t) end})'
+        ' return ("a"):gsub("a", t)'
     ),
     "sort comparator": "local function f() table.sort({2, 1, 3}, function(a, b) f() return a < b end) end f()",
     "sort through __lt": (
-        "local mt = {} mt.__lt = function(a, b) table.sort({setmetatable({}, mt), setmetatable({}, mt)}) return true end"
-        " table.sort({setmetatable({}, mt), setmetatable({}, mt)})"
+        "local mt = {} mt.__lt = function(a, b)"
+        " table.sort({setmetatable({}, mt), setmetatable({}, mt)}) return true end table.sort({setmetatable({}, mt), setmetatable({}, mt)})"
     ),
-    "tostring and __tostring": "local t t = setmetatable({}, {__tostring = function() return tostring(t) end}) return tostring(t)",
+    "tostring and __tostring": (
+        "local t t = setmetatable({}, {__tostring = function() return tostring(t) end}) return tostring(t)"
+    ),
     "string.format %s and __tostring": (
         'local t t = setmetatable({}, {__tostring = function() return string.format("%s", t) end}) return tostring(t)'
     ),
     "coroutine.wrap": "local function f() return coroutine.wrap(f)() end return f()",
     "coroutine.wrap under pcall": "local function f() return coroutine.wrap(f)() end return pcall(f)",
     "coroutine.resume": (
-        "local function f() local ok, err = coroutine.resume(coroutine.create(f)) if not ok then error(err, 0) end end f()"
+        "local function f() local ok, err = coroutine.resume(coroutine.create(f))"
+        " if not ok then error(err, 0) end end f()"
     ),
     "os.time reading __index": (
         "local t t = setmetatable({}, {__index = function() return os.time(t) end}) return os.time(t)"

@@ -89,9 +89,23 @@ def matchers():
         for i = 1, r.n do parts[i] = tostring(r[i]) end
         return table.concat(parts, ",")
       end
-      local function call(f, ...) local r = pack(pcall(f, ...)) return show(r[1], {n = r.n - 1, select(2, unpack(r, 1, r.n))}) end
-      local function iterate(gm) local out = {} for a, b in gm do out[#out + 1] = tostring(a) .. "/" .. tostring(b) if #out > 50 then break end end return table.concat(out, ";") end
-      local function safe_iterate(gm) local ok, r = pcall(iterate, gm) return ok and r or ("error: " .. (port.pattern_error(r) or tostring(r)):gsub("^[^:]*:%d+: ", "")) end
+      local function call(f, ...)
+        local r = pack(pcall(f, ...))
+        return show(r[1], {n = r.n - 1, select(2, unpack(r, 1, r.n))})
+      end
+      local function iterate(gm)
+        local out = {}
+        for a, b in gm do
+          out[#out + 1] = tostring(a) .. "/" .. tostring(b)
+          if #out > 50 then break end
+        end
+        return table.concat(out, ";")
+      end
+      local function safe_iterate(gm)
+        local ok, r = pcall(iterate, gm)
+        if ok then return r end
+        return "error: " .. (port.pattern_error(r) or tostring(r)):gsub("^[^:]*:%d+: ", "")
+      end
       return {
         -- a pattern without specials is a plain find: the sandbox never sends it to the port
         call(string.find, s, p, init),
@@ -115,7 +129,7 @@ subjects = st.text(st.sampled_from("ab() "), max_size=10)
 def test_the_timed_matcher_answers_like_the_native_one(matchers, s, p, init):
     port, compare = matchers
     results = list(compare(port, s.encode(), p.encode(), init).values())
-    for native, ours in zip(results[0::2], results[1::2]):
+    for native, ours in zip(results[0::2], results[1::2], strict=True):
         assert ours == native, (s, p, init)
 
 

@@ -24,7 +24,8 @@ def test_dangerous_global_is_absent(runtime, name):
 
 def test_coroutine_library_is_there_as_in_murano(runtime):
     # Murano scripts have `coroutine`; its limits are covered in test_hardening_runtime.py.
-    source = "local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end) return {co(1), co(5)}"
+    source = ("local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end)"
+              " return {co(1), co(5)}")
     assert value(runtime, source) == [2, 10]
 
 
