@@ -78,7 +78,8 @@ C_RECURSION = {
     "sort comparator": "local function f() table.sort({2, 1, 3}, function(a, b) f() return a < b end) end f()",
     "sort through __lt": (
         "local mt = {} mt.__lt = function(a, b)"
-        " table.sort({setmetatable({}, mt), setmetatable({}, mt)}) return true end table.sort({setmetatable({}, mt), setmetatable({}, mt)})"
+        " table.sort({setmetatable({}, mt), setmetatable({}, mt)}) return true end"
+        " table.sort({setmetatable({}, mt), setmetatable({}, mt)})"
     ),
     "tostring and __tostring": (
         "local t t = setmetatable({}, {__tostring = function() return tostring(t) end}) return tostring(t)"
