@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .errors import MuranoSimError, UsageError
+from .request import check_request
 
 EXIT_OK, EXIT_SCRIPT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -23,12 +24,19 @@ commands:
                         {"response": {"code", "message", "headers"}, "logs", "calls", "error"}
                         exit 0 when the script finished, 1 when it failed (error or limit),
                         2 for a usage or configuration error
-  twilio-emulator       serve the local Twilio emulator over HTTP
-  serve SOLUTION_DIR    serve a whole Murano solution's endpoints over HTTP
+  serve SOLUTION_DIR    serve a whole Murano solution over HTTP (endpoints; devices on a second port)
+  twilio-emulator       serve the local Twilio emulator over HTTP (share one between processes)
   twilio-inbound URL    send a signed inbound-SMS webhook to URL, as Twilio would
+  device --url URL      act as a device: provision IDENTITY | write IDENTITY a=v ... |
+                        read IDENTITY alias ... (the token is kept in --token-file)
+  check SOLUTION_DIR    load a solution without serving it; print what was found and every
+                        warning; exit 0 when it loads without errors, 1 on errors (e.g. a
+                        Lua syntax error), 2 for a usage error
+  outbox --state FILE   list the emails a solution sent (Email.send), from serve's state file
 
-Configuration comes from --config FILE, else ./config.yaml if present, else built-in
-defaults (local Twilio emulator, demonstration credentials).
+Configuration comes from --config FILE, else the solution's config.yaml (serve, check, run
+inside a solution), else ./config.yaml if present, else built-in defaults (local Twilio
+emulator, demonstration credentials). A bad port or address is one line and exit status 2.
 """
 
 
@@ -44,11 +52,20 @@ def build_parser() -> argparse.ArgumentParser:
         prog="murano-sim", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"murano-sim {__version__}")
+    # No help= per command: the description above lists each command once.
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    run = commands.add_parser("run", help="run one Lua script and print its result as JSON")
-    run.add_argument("script", metavar="SCRIPT", help="path of the Lua script")
+    run = commands.add_parser("run", description="run one Lua script and print its result as JSON")
+    run.add_argument("script", metavar="SCRIPT", help="path of the Lua script, or - to read it from stdin")
+    run.add_argument(
+        "--solution", metavar="DIR",
+        help="run inside this solution (its modules, init.lua, handle_* functions); default: the solution "
+        "that encloses the script (a folder with murano.yaml, *.murano, Solutionfile.json, endpoints/, "
+        "routes/, modules/ or services/), if any",
+    )
+    run.add_argument("--endpoint", metavar='"METHOD /path"', help="the endpoint section of a multi-endpoint file")
+    run.add_argument("--pretty", action="store_true", help="indent the JSON output")
     run.add_argument("--config", metavar="FILE", help="config.yaml to use (default: ./config.yaml if present)")
     run.add_argument(
         "--request",
@@ -57,29 +74,69 @@ def build_parser() -> argparse.ArgumentParser:
         '{"method", "uri", "route", "parameters", "headers", "body", ...}',
     )
 
-    emulator = commands.add_parser("twilio-emulator", help="serve the local Twilio emulator over HTTP")
+    emulator = commands.add_parser("twilio-emulator", description="serve the local Twilio emulator over HTTP")
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    emulator.add_argument("--port", type=int, default=8470, help="port (default 8470; 0 picks a free one)")
-    emulator.add_argument("--config", metavar="FILE", help="config.yaml to use")
+    emulator.add_argument("--port", type=port_number, default=8470, help="port (default 8470; 0 picks a free one)")
+    emulator.add_argument("--config", metavar="FILE",
+                          help="config.yaml to use (default: ./config.yaml if present, else built-in defaults)")
     emulator.add_argument("--state", metavar="FILE", help="keep the emulator's state in this SQLite file")
 
-    serve = commands.add_parser("serve", help="serve a Murano solution's endpoints over HTTP")
+    serve = commands.add_parser("serve", description="serve a Murano solution's endpoints over HTTP")
     serve.add_argument("solution", metavar="SOLUTION_DIR", help="the solution's directory")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 picks a free one)")
-    serve.add_argument("--config", metavar="FILE", help="config.yaml to use")
+    serve.add_argument("--port", type=port_number, default=8080, help="port (default 8080; 0 picks a free one)")
+    serve.add_argument("--config", metavar="FILE",
+                       help="config.yaml to use (default: SOLUTION_DIR/config.yaml, else ./config.yaml, "
+                       "else built-in defaults: local emulator, demo credentials)")
     serve.add_argument("--json", action="store_true", help="log one JSON object per line")
+    serve.add_argument(
+        "--state", metavar="FILE",
+        help="keep the solution's state (every service's data) in this SQLite file; reloaded on restart",
+    )
+    serve.add_argument("--device-port", type=port_number, default=0,
+                       help="port of the device HTTP API (default 0: a free one; printed as the second line)")
 
     inbound = commands.add_parser(
-        "twilio-inbound", help="send a signed inbound-SMS webhook to a URL, as Twilio would"
+        "twilio-inbound", description="send a signed inbound-SMS webhook to a URL, as Twilio would"
     )
     inbound.add_argument("url", metavar="URL", help="the endpoint (loopback unless emulator.allow_hosts lists it)")
-    inbound.add_argument("--from", dest="from_", required=True, metavar="NUMBER", help="sender, E.164")
-    inbound.add_argument("--to", required=True, metavar="NUMBER", help="your Twilio number, E.164")
+    inbound.add_argument("--from", dest="from_", required=True, metavar="NUMBER",
+                         help="sender, E.164 (+15551230000) or whatsapp:+1...")
+    inbound.add_argument("--to", required=True, metavar="NUMBER", help="your number, E.164 (+15005550006)")
     inbound.add_argument("--body", required=True, help="the message text")
     inbound.add_argument("--method", default="POST", choices=["GET", "POST"], help="HTTP method (default POST)")
     inbound.add_argument("--config", metavar="FILE", help="config.yaml whose AuthToken signs the request")
+
+    device = commands.add_parser("device", description="act as a device over serve's device API")
+    device.add_argument("--url", required=True, help="the device API, e.g. http://127.0.0.1:PORT (serve prints it)")
+    device.add_argument("--token-file", metavar="FILE",
+                        help="where tokens are kept (default ./.murano-sim-devices.json)")
+    device.add_argument("action", choices=["provision", "write", "read"])
+    device.add_argument("identity", metavar="IDENTITY")
+    device.add_argument("items", nargs="*", metavar="ALIAS[=VALUE]", help="write: alias=value ...; read: alias ...")
+
+    check = commands.add_parser("check", description="load a solution without serving it and report what was found")
+    check.add_argument("solution", metavar="SOLUTION_DIR", help="the solution's directory")
+    check.add_argument("--json", action="store_true", help="print the report as one JSON object")
+
+    outbox = commands.add_parser("outbox",
+                                 description="list the emails a solution sent (Email.send), from its state file")
+    outbox.add_argument("--state", required=True, metavar="FILE", help="the solution's state file (serve --state)")
+    outbox.add_argument("--json", action="store_true", help="print the messages as one JSON array")
     return parser
+
+
+def port_number(text: str) -> int:
+    """argparse type of --port options: 0-65535 (0 picks a free port)."""
+    from .listen import MAX_PORT
+
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"{port} is outside 0-{MAX_PORT}")
+    return port
 
 
 def parse_request(value: str | None) -> dict[str, Any] | None:
@@ -98,21 +155,39 @@ def parse_request(value: str | None) -> dict[str, Any] | None:
         request = json.loads(value)
     except ValueError as exc:
         raise UsageError(f"{where}: invalid JSON ({exc})") from None
-    if not isinstance(request, dict):
-        raise UsageError(f"{where}: the request must be a JSON object")
-    return request
+    return check_request(request, where)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .runtime import Runtime
+    from .solution.scriptrun import run_script
 
     request = parse_request(args.request)
-    if not Path(args.script).is_file():
-        raise UsageError(f"{args.script}: no such script")
-    with Runtime(args.config) as runtime:
-        result = runtime.run_file(args.script, request)
-    print(json.dumps(result.to_dict(), ensure_ascii=False))
+    if args.script == "-":
+        source, script = sys.stdin.read(), None
+    else:
+        script = Path(args.script)
+        if not script.is_file():
+            raise UsageError(f"{args.script}: no such script")
+        try:
+            source = script.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"{script}: cannot read script ({exc})") from None
+    result = run_script(source, script, request, config=args.config, solution=args.solution, endpoint=args.endpoint)
+    text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2 if args.pretty else None)
+    _write_stdout(text + "\n")
     return EXIT_OK if result.error is None else EXIT_SCRIPT_FAILED
+
+
+def _write_stdout(text: str) -> None:
+    """Print, where a reader that went away (`| head`) is not an error of ours."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at /dev/null so that the interpreter's final flush does not complain.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _twilio_emulator(args: argparse.Namespace) -> int:
@@ -125,7 +200,8 @@ def _twilio_emulator(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .solution.server import main_serve
 
-    return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json)
+    return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json,
+                      device_port=args.device_port, state_path=args.state)
 
 
 def _twilio_inbound(args: argparse.Namespace) -> int:
@@ -134,9 +210,48 @@ def _twilio_inbound(args: argparse.Namespace) -> int:
     return main_inbound(args.url, args.to, args.from_, args.body, args.config, args.method)
 
 
+def _device(args: argparse.Namespace) -> int:
+    from .device_client import main_device
+
+    return main_device(args.url, args.action, args.identity, args.items, args.token_file)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .solution.loader import load_solution
+    from .solution.report import format_report, solution_report
+
+    report = solution_report(load_solution(args.solution))
+    print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
+    return EXIT_SCRIPT_FAILED if report["errors"] else EXIT_OK
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    import sqlite3
+
+    from .platform.email import read_outbox
+
+    path = Path(args.state)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such state file")
+    db = sqlite3.connect(path)
+    try:
+        messages = read_outbox(db)
+    except sqlite3.DatabaseError as exc:
+        raise UsageError(f"{path}: not a murano-sim state file ({exc})") from None
+    finally:
+        db.close()
+    if args.json:
+        print(json.dumps(messages, ensure_ascii=False))
+    for message in [] if args.json else messages:
+        print(f"#{message['id']} {message['date']} {message['from']} -> {', '.join(message['to'])}: "
+              f"{message['subject']}")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"run": _run, "twilio-emulator": _twilio_emulator, "serve": _serve, "twilio-inbound": _twilio_inbound}
+    commands = {"run": _run, "twilio-emulator": _twilio_emulator, "serve": _serve, "twilio-inbound": _twilio_inbound,
+                "check": _check, "outbox": _outbox, "device": _device}
     handler = commands[args.command]
     try:
         return handler(args)

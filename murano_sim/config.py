@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
         "timeout_seconds": 30,
         "max_log_lines": 1000,
         "max_log_bytes": 65536,
+        "max_vm_memory": 67108864,  # a solution's hot VM is rebuilt after an execution that leaves more
     },
     "env": {},
     "services": {
@@ -44,11 +45,20 @@ DEFAULTS: dict[str, Any] = {
         "allow_hosts": [],
         "seed": None,
         "call_duration": 5,
+        "max_records": 10_000,  # in-process store cap; final-state records are evicted oldest first
+        "numbers": {},  # E.164 -> how the network treats it (outcomes) and where its traffic goes
+        "magic_numbers": "all",  # or test-accounts: Twilio's magic numbers only for test credentials
+        "control_remote": False,  # the standalone emulator's /_emulator/ answers non-loopback clients
+    },
+    "serve": {
+        "max_body_bytes": 10 * 1024 * 1024,  # request bodies above it get 413
+        # Values a served endpoint's --#SECURITY credential must match (opt-in; empty: presence only).
+        "security": {"basic": [], "bearer": [], "apiKey": []},
     },
 }
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_SECRET_KEYS = {"AuthToken", "auth_token", "password", "Password"}
+_SECRET_KEYS = {"AuthToken", "auth_token", "password", "Password", "bearer", "apiKey"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,7 @@ class LuaLimits:
     timeout_seconds: float
     max_log_lines: int
     max_log_bytes: int
+    max_vm_memory: int = 67108864
 
 
 @dataclass
@@ -140,10 +151,15 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | Config | None = None) -> Config:
-    """Build a Config from a path, a dict, or None (./config.yaml if present, else defaults)."""
+def load_config(
+    config: str | os.PathLike[str] | Mapping[str, Any] | Config | None = None, *, extra_specs: Sequence[Any] = ()
+) -> Config:
+    """Build a Config from a path, a dict, or None (./config.yaml if present, else defaults).
+
+    extra_specs: ServiceSpecs besides the shipped ones, whose services.<alias> sections are then known."""
     if isinstance(config, Config):
         return config
+    given_text: str | None = None
     base_dir = Path.cwd()
     source = "built-in defaults"
     if config is None:
@@ -161,6 +177,7 @@ def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | Config | No
             raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
         try:
             raw = yaml.safe_load(text) or {}
+            given_text = text
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -171,7 +188,11 @@ def load_config(config: str | os.PathLike[str] | Mapping[str, Any] | Config | No
         source = "config dict"
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: the top level must be a mapping")
-    merged = merge(DEFAULTS, substitute(raw))
+    from .config_schema import check_config
+
+    expanded = substitute(raw)
+    check_config(expanded, source, given_text, extra_specs)
+    merged = merge(DEFAULTS, expanded)
     _apply_standard_env(merged, raw)
     _validate(merged, source)
     return Config(data=merged, source=source, base_dir=base_dir)
@@ -196,7 +217,15 @@ def _apply_standard_env(merged: dict[str, Any], raw: Mapping[str, Any]) -> None:
         elif os.environ.get(var):
             twilio[key] = os.environ[var]
         else:
-            twilio[key] = demo if twilio.get("backend", "local") == "local" else ""
+            twilio[key] = demo if twilio.get("backend", "local") == "local" or is_local_emulator(twilio) else ""
+
+
+def is_local_emulator(twilio: Mapping[str, Any]) -> bool:
+    """backend: live pointed at a loopback URL: a `murano-sim twilio-emulator` shared between
+    processes, which accepts the demonstration credentials (they are not secrets)."""
+    from .emulator.webhooks import is_allowed_host  # here: the emulator imports this module
+
+    return twilio.get("backend") == "live" and is_allowed_host(str(twilio.get("base_url") or ""))
 
 
 def _fail(source: str, where: str, message: str) -> ConfigError:
@@ -250,9 +279,33 @@ def _validate(data: dict[str, Any], source: str) -> None:
     duration = emulator.get("call_duration")
     if isinstance(duration, bool) or not isinstance(duration, int) or duration < 0:
         raise _fail(source, "emulator.call_duration", f"must be a whole number of seconds, got {duration!r}")
+    max_records = emulator.get("max_records")
+    if isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 1:
+        raise _fail(source, "emulator.max_records", f"must be a whole number of at least 1, got {max_records!r}")
+    serve = data["serve"]
+    if not isinstance(serve, dict):
+        raise _fail(source, "serve", "must be a mapping")
+    max_body = serve.get("max_body_bytes")
+    if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 0:
+        raise _fail(source, "serve.max_body_bytes", f"must be a whole number of bytes, got {max_body!r}")
     for i, account in enumerate(emulator.get("accounts") or []):
         if not isinstance(account, dict) or not account.get("AccountSid") or not account.get("AuthToken"):
             raise _fail(source, f"emulator.accounts[{i}]", "needs AccountSid and AuthToken")
+    from .emulator.models import number_rule
+
+    numbers = emulator.get("numbers") or {}
+    if not isinstance(numbers, dict):
+        raise _fail(source, "emulator.numbers", "must be a mapping of E.164 numbers to rules")
+    for number, rule in numbers.items():
+        if not isinstance(rule, dict):
+            raise _fail(source, f"emulator.numbers.{number}", "must be a mapping (sms, call, answered_by, ...)")
+        try:
+            number_rule(number, rule, from_config=True)
+        except ValueError as exc:
+            raise _fail(source, "emulator", str(exc)) from None
+    if emulator.get("magic_numbers") not in ("all", "test-accounts"):
+        magic = emulator.get("magic_numbers")
+        raise _fail(source, "emulator.magic_numbers", f"must be all or test-accounts, got {magic!r}")
 
 
 _LIVE_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
@@ -268,6 +321,8 @@ def check_live_credentials(config: Config) -> None:
     where = f"{config.source}: services.twilio"
     if not sid:
         raise ConfigError(f"{where}.AccountSid is missing (set it or TWILIO_ACCOUNT_SID) for backend: live")
+    if is_local_emulator(twilio) and sid and token:
+        return  # an emulator on this machine: it says itself whether it knows the credentials
     if not _LIVE_SID.match(str(sid)):
         raise ConfigError(f"{where}.AccountSid is malformed: expected AC followed by 32 hex digits")
     if not token:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -10,11 +9,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .backend import Backend, open_backend
+from .clock import Clock, epoch_seconds
 from .config import Config, load_config, redact
 from .errors import UsageError
 from .lua.vm import Context, LuaVM, Outcome, ServiceBinding
+from .request import build_request
 from .result import Response, ScriptResult
+from .services import Services
+from .state import State
 
 
 class Runtime:
@@ -30,29 +32,64 @@ class Runtime:
         *,
         emulator: Any = None,
         host_services: Sequence[Any] = (),
+        clock: Clock | None = None,
+        state: State | None = None,
+        solution_configs: Mapping[str, Mapping[str, Any]] | None = None,
+        extra_specs: Sequence[Any] = (),
     ) -> None:
         """`emulator`: an Emulator to put behind `backend: local` (e.g. one on a ManualClock);
         by default the runtime builds its own from the config.
 
         `host_services`: more services implemented in Python, with Service's interface (alias,
         global_names, operations, call); an outcome whose record is None is left out of the calls.
+
+        `clock`, `state`: the solution's one clock (default: real time plus an offset, or the
+        emulator's) and its state (default: in memory). `solution_configs`: the solution's
+        services/<alias>.yaml documents, which config.yaml's services.<alias> overrides.
+        `extra_specs`: ServiceSpecs of services besides the shipped ones.
         """
-        self.config = load_config(config)
+        self.config = load_config(config, extra_specs=extra_specs)
         self._secrets = self.config.secrets()
-        self._backend: Backend = open_backend(self.config, emulator)
-        self.services: dict[str, Any] = {**self._backend.services, **{s.alias: s for s in host_services}}
+        self.platform = Services(
+            self.config, emulator=emulator, clock=clock, state=state, solution_configs=solution_configs,
+            host_services=host_services, extra_specs=extra_specs,
+        )
+        self.services: dict[str, Any] = self.platform.by_alias
         self._calls: list[dict[str, Any]] = []
         self._deadline: float | None = None
         self._lock = threading.Lock()
-        self._vm = LuaVM(
-            [ServiceBinding(s.alias, tuple(s.global_names), tuple(s.operations)) for s in self.services.values()],
-            self._call_service,
-        )
+        try:
+            self._vm = LuaVM(
+                [ServiceBinding(s.alias, tuple(s.global_names), tuple(s.operations)) for s in self.services.values()],
+                self._call_service,
+                clock=lambda: epoch_seconds(self.platform.clock),
+                missing_services=self.platform.missing_globals(),
+            )
+        except BaseException:
+            self.platform.close()
+            raise
 
     @property
     def emulator(self) -> Any:
         """The local Twilio emulator behind `backend: local` (None in live mode)."""
-        return self._backend.emulator
+        return self.platform.emulator
+
+    @property
+    def clock(self) -> Clock:
+        """The solution's one clock (every service and os.time read it)."""
+        return self.platform.clock
+
+    @property
+    def state(self) -> State:
+        return self.platform.state
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward; timers, lifecycles and callbacks now due run, in time order."""
+        self.platform.advance(seconds)
+
+    def reset(self) -> None:
+        """Every service back to its seeded state."""
+        self.platform.reset()
 
     def run(
         self,
@@ -63,27 +100,39 @@ class Runtime:
         modules: Mapping[str, tuple[str, str]] | None = None,
         prelude: Sequence[tuple[str, str]] = (),
         context: Context | None = None,
+        globals: Mapping[str, Any] | None = None,
     ) -> ScriptResult:
         """Run Lua source text; `name` is the chunk name used in error messages.
 
         For whole solutions: `modules` maps `require` names to (file name, source); `prelude`
         chunks run first in the same environment; `context` (from new_context()) keeps one
-        environment across runs, as Murano does for a solution's event handlers.
+        environment across runs, as Murano does for a solution's event handlers. `globals` are
+        per-execution values set in the environment before the script starts (`context`).
         """
-        full_request = build_request(request)
+        full_request = build_request(request, now=epoch_seconds(self.platform.clock))
         limits = self.config.limits
         with self._lock:
             self._calls = []
             self._deadline = time.monotonic() + limits.timeout_seconds
             outcome = self._vm.run(
-                source, name, limits, full_request, self.config.env, modules, prelude, context, self._deadline
+                source, name, limits, full_request, self.config.env, modules, prelude, context, self._deadline,
+                globals,
             )
             calls, self._calls = self._calls, []
+            self.platform.state.save()
         return self._result(outcome, calls)
 
     def new_context(self) -> Context:
         """A Lua environment that successive runs share (see run's `context`)."""
         return Context()
+
+    def memory_used(self) -> int:
+        """Bytes the Lua runtime holds, every kept environment included (for lua.max_vm_memory)."""
+        return self._vm.memory_used()
+
+    def collect_garbage(self) -> None:
+        with self._lock:
+            self._vm.collect_garbage()
 
     def run_file(self, path: str | os.PathLike[str], request: Mapping[str, Any] | None = None) -> ScriptResult:
         """Run a Lua file; its file name appears in error messages."""
@@ -97,7 +146,7 @@ class Runtime:
         return self.run(source, request, name=file.name)
 
     def close(self) -> None:
-        self._backend.close()
+        self.platform.close()
 
     def __enter__(self) -> Runtime:
         return self
@@ -109,7 +158,7 @@ class Runtime:
         return f"Runtime(config={self.config.source!r})"
 
     def _call_service(self, alias: str, operation: str, arguments: Any) -> Any:
-        outcome = self.services[alias].call(operation, arguments, deadline=self._deadline)
+        outcome = self.platform.call(alias, operation, arguments, deadline=self._deadline)
         for warning in outcome.warnings:
             self._vm.log(warning)
         if outcome.record is not None:
@@ -123,31 +172,3 @@ class Runtime:
         return ScriptResult(
             Response(outcome.code, outcome.message, outcome.headers), logs, calls, error, outcome.internal_error
         )
-
-
-def build_request(request: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Murano's request object: defaults for every field, a JSON body decoded to a table."""
-    given = dict(request or {})
-    full: dict[str, Any] = {
-        "method": "GET",
-        "uri": "http://localhost/",
-        "route": "/",
-        "parameters": {},
-        "headers": {},
-        "body": None,
-        "timestamp": int(time.time()),
-        "request_id": os.urandom(16).hex(),
-        "server_ip": "127.0.0.1",
-    }
-    full.update(given)
-    body = full.get("body")
-    if isinstance(body, str):
-        content_type = str({k.lower(): v for k, v in (full.get("headers") or {}).items()}.get("content-type", ""))
-        if "json" in content_type or not content_type:
-            try:
-                decoded = json.loads(body)
-            except ValueError:
-                decoded = None
-            if isinstance(decoded, (dict, list)):
-                full["body"] = decoded
-    return full

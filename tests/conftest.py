@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,3 +24,36 @@ def runtime() -> Iterator[Runtime]:
 def run(rt: Runtime, source: str, **kwargs):
     """Run and fail loudly with the script error when a test expects success."""
     return rt.run(source, **kwargs)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture
+def outside(monkeypatch) -> list[str]:
+    """Every attempt to look up or connect to a non-loopback host, refused at the socket layer."""
+    seen: list[str] = []
+    real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
+
+    def getaddrinfo(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        if not _loopback(name):
+            seen.append(f"lookup {name}")
+            raise socket.gaierror(socket.EAI_NONAME, "refused by the test's loopback guard")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def connect(sock, address):
+        if isinstance(address, tuple) and not _loopback(str(address[0])):
+            seen.append(f"connect {address[0]}")
+            raise ConnectionRefusedError("refused by the test's loopback guard")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    return seen

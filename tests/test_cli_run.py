@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "murano_sim.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=60
+        [sys.executable, "-m", "murano_sim.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},  # this checkout's murano_sim, whatever the cwd
     )
 
 

@@ -8,7 +8,7 @@ from werkzeug.datastructures import MultiDict
 
 from murano_sim.emulator import sign
 from murano_sim.emulator.models import segments_for
-from murano_sim.emulator.webhooks import is_allowed_host
+from murano_sim.hosts import is_allowed_host
 
 
 @pytest.mark.parametrize(

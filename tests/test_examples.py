@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,7 @@ def test_examples_with_placeholder_sids_return_murano_error_table():
 
 def test_without_any_config_file_the_local_emulator_and_demo_credentials_are_used(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "murano_sim.cli", "run", str(EXAMPLES / "postMessage.lua")],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})  # this checkout's murano_sim
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["response"]["message"]["status"] == "queued"

@@ -251,3 +251,29 @@ def test_only_test_prefixed_murano_yaml_files_are_collected(pytester):
     pytester.makefile(".yaml", test_plain="- name: not collected\n  source: return 1\n")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_a_case_can_target_a_whole_solution_over_http(pytester):
+    import shutil
+    from pathlib import Path
+
+    shutil.copytree(Path(__file__).parent / "solutions" / "runtime", pytester.path / "app")
+    write_cases(pytester, """
+solution: app
+cases:
+  - name: created
+    request: {method: POST, path: /created, json: {name: ada}}
+    expect: {code: 201, message: {id: ada}}
+  - name: locked
+    request: {method: GET, path: /secure/basic}
+    expect: {code: 401}
+  - name: boom
+    request: {method: GET, path: /boom}
+    expect: {code: 500, error: "endpoints/api.lua:32: boom", logs: ["[error] bad thing 7"]}
+  - name: wrong
+    request: {method: GET, path: /slice}
+    expect: {message: {empty: {}}}
+""", name="test_app")
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=3, failed=1)
+    result.stdout.fnmatch_lines(["*test_app.murano.yaml::wrong FAILED*"])

@@ -172,12 +172,31 @@ def test_limits_apply_to_lua_tests(pytester):
 
 
 def test_base_config_option_applies_to_lua_tests(pytester):
-    pytester.makefile(".yaml", config="env:\n  WHO: from-config\n")
+    pytester.makefile(".yaml", other="env:\n  WHO: from-config\n")
     pytester.makefile(".lua", c_test='function test_env() assert_equal(os.getenv("WHO"), "from-config") end\n')
     pytester.runpytest().assert_outcomes(failed=1)
-    pytester.runpytest("--murano-config", "config.yaml").assert_outcomes(passed=1)
-    pytester.makeini("[pytest]\nmurano_config = config.yaml\n")
+    pytester.runpytest("--murano-config", "other.yaml").assert_outcomes(passed=1)
+    pytester.makeini("[pytest]\nmurano_config = other.yaml\n")
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_the_nearest_config_yaml_is_read_and_an_explicit_one_wins(pytester):
+    pytester.makefile(".yaml", config="env:\n  WHO: from-config\n", other="env:\n  WHO: other\n")
+    pytester.mkdir("sub")
+    (pytester.path / "sub" / "c_test.lua").write_text(
+        'function test_env() assert_equal(os.getenv("WHO"), "from-config") end\n')
+    pytester.runpytest().assert_outcomes(passed=1)
+    pytester.runpytest("--murano-config", "other.yaml").assert_outcomes(failed=1)
+
+
+def test_a_live_config_found_beside_the_tests_is_refused_without_murano_live(pytester):
+    pytester.makefile(".yaml", config="services:\n  twilio:\n    backend: live\n")
+    pytester.makepyfile(test_x="def test_x(murano):\n    pass\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*backend is live*--murano-live*"])
+    # With --murano-live the config is taken as it is (and then wants real credentials).
+    pytester.runpytest("--murano-live").stdout.fnmatch_lines(["*AccountSid is missing*"])
 
 
 def test_a_missing_base_config_stops_the_session_with_one_line(pytester):
@@ -220,9 +239,9 @@ def test_receive_message_calls_and_reset_from_lua(pytester):
     pytester.makefile(".lua", r_test="""
         function test_inbound_then_reset()
           local inbound = murano_test.twilio.receive_message({
-            To = "+15005550006", From = "+15557654321", Body = "STOP"})
+            To = "+15005550006", From = "+15557654321", Body = "hello there"})
           assert_equal(inbound.direction, "inbound")
-          assert_equal(Twilio.listMessage({}).messages[1].body, "STOP")
+          assert_equal(Twilio.listMessage({}).messages[1].body, "hello there")
           assert_ok(Twilio.createCall({To = "+15557654321", From = "+15005550006", Url = "http://127.0.0.1:9/twiml"}))
           assert_equal(#murano_test.twilio.calls(), 1)
           murano_test.twilio.reset()

@@ -141,7 +141,7 @@ def test_a_twilio_error_is_a_query_error_whose_text_is_the_json_body(server: Rec
 def test_a_server_failure_is_a_server_error(server: RecordingServer, twilio: Service) -> None:
     server.default = Answer(503, "unavailable")
     outcome = twilio.call("getCall", {"CallSid": CA})
-    assert outcome.value == {"error": "unavailable", "status": 503, "type": "ServerError"}
+    assert outcome.value == {"error": "unavailable", "status": 503, "type": "ServerError", "status_code": 503}
     assert len(server.received) == 4  # three retries for a GET
     assert len(outcome.warnings) == 3 and outcome.warnings[0].startswith("Twilio.getCall: HTTP 503; retrying in")
 
@@ -177,7 +177,7 @@ def test_the_deadline_is_passed_to_the_transport(server: RecordingServer, twilio
 def test_validation_failure_sends_nothing_and_is_recorded(server: RecordingServer, twilio: Service) -> None:
     outcome = twilio.call("postMessage", {"To": "12345", "From": "+15005550006", "Body": "x"})
     assert outcome.value == {"error": "To: must be an E.164 phone number like +16175551212", "status": 400,
-                             "type": "QueryError"}
+                             "type": "QueryError", "status_code": 400}
     assert outcome.record == {"service": "twilio", "operation": "postMessage",
                               "arguments": {"To": "12345", "From": "+15005550006", "Body": "x"}, "status": 400,
                               "error": outcome.value["error"], "duration_ms": outcome.record["duration_ms"]}

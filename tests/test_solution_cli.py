@@ -28,6 +28,7 @@ class Serving:
         self._watchdog = threading.Timer(60, self.proc.kill)
         self._watchdog.start()
         self.first_line = self.proc.stdout.readline().rstrip("\n")  # type: ignore[union-attr]
+        self.devices_line = self.proc.stdout.readline().rstrip("\n")  # type: ignore[union-attr]
 
     def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str, str]:
         self.proc.send_signal(sig)
@@ -69,17 +70,16 @@ def test_json_logs_are_one_object_per_line_after_the_url():
     assert script["error"] == "endpoints/api.lua:38: database exploded"
 
 
-def test_malformed_solution_fails_at_start_with_file_and_line(tmp_path):
-    (tmp_path / "endpoints").mkdir()
-    (tmp_path / "endpoints" / "bad.lua").write_text("--#ENDPOINT GET\nreturn 1\n")
+def test_a_folder_that_is_not_a_solution_fails_at_start_in_one_line(tmp_path):
+    # A malformed header is only a warning now (see docs/solutions.md); a non-solution is fatal.
+    (tmp_path / "README.txt").write_text("hello\n")
     proc = subprocess.run(
         [sys.executable, "-m", "murano_sim.cli", "serve", str(tmp_path), "--port", "0"],
         capture_output=True, text=True, cwd=ROOT, timeout=60,
     )
     assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr.strip().splitlines() == [
-        "murano-sim: endpoints/bad.lua:1: malformed header: expected `--#ENDPOINT METHOD /path [content-type]`"
-    ]
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith(f"murano-sim: {tmp_path}: not a Murano solution")
 
 
 def test_config_beside_the_solution_is_used(tmp_path):
@@ -106,3 +106,19 @@ def test_explicit_config_wins(tmp_path, flag):
         assert requests.get(serving.first_line + "/env", timeout=10).text == "hallo"
     finally:
         serving.stop()
+
+
+def test_the_device_api_is_the_second_line_and_a_device_can_provision_and_write():
+    serving = Serving(str(SOLUTIONS / "newer"))
+    try:
+        assert serving.devices_line.startswith("devices: http://127.0.0.1:"), serving.devices_line
+        devices = serving.devices_line.removeprefix("devices: ")
+        token = requests.post(devices + "/provision/activate", data={"id": "serve-1"}, timeout=10)
+        assert token.status_code == 200
+        written = requests.post(devices + "/onep:v1/stack/alias", data={"temperature": "20"},
+                                headers={"X-Exosite-CIK": token.text}, timeout=10)
+        assert written.status_code == 204
+        assert requests.post(devices + "/onep:v1/stack/alias", data={"t": "1"}, timeout=10).status_code == 401
+    finally:
+        code, out, err = serving.stop()
+    assert code == 0 and "Traceback" not in err and token.text not in out + err

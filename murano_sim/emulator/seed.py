@@ -69,11 +69,18 @@ def _need(item: Mapping[str, Any], key: str, where: str) -> str:
     return str(value)
 
 
+def seed_source(seed: Any, base_dir: Path, config_source: str) -> str:
+    """The file a seed's records come from, for error messages: the seed file, else the config."""
+    if isinstance(seed, (str, Path)):
+        return str(Path(seed) if Path(seed).is_absolute() else base_dir / seed)
+    return config_source
+
+
 def seed_backend(backend: TwilioBackend, account_sid: str, seed: dict[str, list[dict[str, Any]]],
-                 default_duration: int) -> None:
+                 default_duration: int, source: str = "emulator.seed") -> None:
     now = backend.clock.now()
     for i, item in enumerate(seed["messages"]):
-        where = f"emulator.seed: messages[{i}]"
+        where = f"{source}: messages[{i}]"
         media = item.get("MediaUrl") or []
         media = [media] if isinstance(media, str) else [str(u) for u in media]
         body = str(item.get("Body") or "")
@@ -95,7 +102,7 @@ def seed_backend(backend: TwilioBackend, account_sid: str, seed: dict[str, list[
             message.price = models.message_price(message)
         backend.add_seeded(message, media)
     for i, item in enumerate(seed["calls"]):
-        where = f"emulator.seed: calls[{i}]"
+        where = f"{source}: calls[{i}]"
         status = str(item.get("Status") or "completed")
         if status not in models.CALL_STATUSES:
             raise ConfigError(f"{where}: Status {status!r} is not a Twilio call status")

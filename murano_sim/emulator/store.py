@@ -15,7 +15,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .models import Call, Media, Message, Record, from_state, to_state
+from .models import Call, Media, Message, PhoneNumber, Record, from_state, to_state
 
 Scope = tuple[str, str]
 
@@ -27,6 +27,8 @@ def scope_of(record: Record) -> Scope:
         return ("calls", record.account_sid)
     if isinstance(record, Media):
         return ("media", record.parent_sid)
+    if isinstance(record, PhoneNumber):
+        return ("numbers", record.account_sid)
     raise TypeError(f"not a record: {record!r}")
 
 
@@ -45,6 +47,12 @@ class _Index:
         else:
             self.seqs.append(record.seq)
         self.live[record.seq] = record
+
+    def remove(self, seq: int) -> None:
+        self.live.pop(seq, None)
+        i = bisect.bisect_left(self.seqs, seq)
+        if i < len(self.seqs) and self.seqs[i] == seq:
+            del self.seqs[i]
 
     def older_than(self, seq: int | None) -> Iterator[Record]:
         i = len(self.seqs) if seq is None else bisect.bisect_left(self.seqs, seq)
@@ -66,7 +74,8 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._by_sid: dict[str, Record] = {}
-        self._seq_of: dict[str, int] = {}  # kept after deletion so an old page cursor still resolves
+        # sid -> (scope, seq), kept after deletion so an old page cursor still resolves (in its scope only)
+        self._seq_of: dict[str, tuple[Scope, int]] = {}
         self._indexes: dict[Scope, _Index] = {}
         self._next_seq = 1
         self._meta: dict[str, Any] = {}
@@ -80,7 +89,7 @@ class MemoryStore:
 
     def _insert(self, record: Record) -> None:
         self._by_sid[record.sid] = record
-        self._seq_of[record.sid] = record.seq
+        self._seq_of[record.sid] = (scope_of(record), record.seq)
         self._indexes.setdefault(scope_of(record), _Index()).add(record)
         self._next_seq = max(self._next_seq, record.seq + 1)
 
@@ -96,11 +105,25 @@ class MemoryStore:
         if record is not None:
             index = self._indexes.get(scope_of(record))
             if index is not None:
-                index.live.pop(record.seq, None)
+                index.remove(record.seq)
             self._forget(record)
 
-    def seq_of(self, sid: str) -> int | None:
-        return self._seq_of.get(sid)
+    def evict(self, sid: str) -> None:
+        """Delete a record and forget it entirely (a page cursor naming it no longer resolves)."""
+        self.delete(sid)
+        self._seq_of.pop(sid, None)
+
+    def __len__(self) -> int:
+        return len(self._by_sid)
+
+    def oldest(self) -> Iterator[Record]:
+        """Every record, oldest first (a snapshot: safe to delete while iterating)."""
+        return iter(list(self._by_sid.values()))
+
+    def seq_of(self, sid: str, scope: Scope) -> int | None:
+        """The sequence number of a record that is or was in `scope`; None for any other SID."""
+        found = self._seq_of.get(sid)
+        return found[1] if found is not None and found[0] == scope else None
 
     def newest_first(self, scope: Scope, before_seq: int | None = None) -> Iterator[Record]:
         index = self._indexes.get(scope)
@@ -118,6 +141,7 @@ class MemoryStore:
 
     def restore(self, records: Iterable[Record]) -> None:
         """Replace everything with these records, keeping their SIDs and sequence numbers."""
+        records = list(records)  # built in full before anything is cleared
         self._clear()
         for record in records:
             self._insert(record)
@@ -179,6 +203,12 @@ class SqliteStore(MemoryStore):
     def _clear(self) -> None:
         super()._clear()
         self._db.execute("DELETE FROM records")
+
+    def restore(self, records: Iterable[Record]) -> None:
+        records = list(records)
+        with self._db:  # one transaction: the file holds the old state or the new one, never half
+            self._db.execute("BEGIN IMMEDIATE")
+            super().restore(records)
 
     def get_meta(self, key: str) -> Any:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

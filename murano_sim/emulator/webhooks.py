@@ -9,13 +9,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
+
+from ..hosts import is_allowed_host
 
 log = logging.getLogger("murano_sim.emulator")
 
@@ -32,24 +33,6 @@ def sign(url: str, params: Mapping[str, str | list[str]], auth_token: str) -> st
             payload += name + value
     digest = hmac.new(auth_token.encode("utf-8"), payload.encode("utf-8"), hashlib.sha1).digest()
     return base64.b64encode(digest).decode("ascii")
-
-
-def is_allowed_host(url: str, allow_hosts: Iterable[str] = ()) -> bool:
-    """Loopback hosts are always allowed; any other host only when listed in allow_hosts."""
-    try:
-        host = (urlsplit(url).hostname or "").lower()
-    except ValueError:
-        return False
-    if not host:
-        return False
-    # Only the literal name localhost and loopback addresses: a name like x.localhost may be
-    # handed to a DNS server, which could answer anything.
-    if host == "localhost" or host in {h.lower() for h in allow_hosts}:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass
@@ -80,7 +63,7 @@ def attempt(
     method = method.upper()
     delivery = Delivery(kind, url, method, dict(params))
     if not is_allowed_host(url, allow_hosts):
-        delivery.error = "refused: host is not loopback and not in emulator.allow_hosts"
+        delivery.error = "refused: host is ambiguous, or not loopback and not in emulator.allow_hosts"
         log.warning("webhook %s to %s refused: host not allowed (add it to emulator.allow_hosts)", kind, url)
         return delivery
     if method == "GET":

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from .backend import DateBound, ListQuery, PageResult, Token
 from .errors import TwilioError, invalid_parameter
-from .models import API_VERSION, Call, Media, Message, Record, rfc2822
+from .models import API_VERSION, Call, Media, Message, PhoneNumber, Record, rfc2822
 
 ACCOUNTS = "/2010-04-01/Accounts"
 
@@ -82,7 +82,7 @@ def call_json(c: Call) -> dict[str, Any]:
     subresources["feedback_summaries"] = f"{ACCOUNTS}/{c.account_sid}/Calls/FeedbackSummary.json"
     return {
         "account_sid": c.account_sid,
-        "answered_by": None,
+        "answered_by": c.answered_by,
         "api_version": API_VERSION,
         "caller_name": None,
         "date_created": _date(c.date_created),
@@ -122,11 +122,48 @@ def token_json(t: Token) -> dict[str, Any]:
     }
 
 
-def record_json(record: Record) -> dict[str, Any]:
+def number_json(n: PhoneNumber, resolve: Any = lambda url: url) -> dict[str, Any]:
+    return {
+        "account_sid": n.account_sid, "address_sid": None, "address_requirements": "none",
+        "api_version": API_VERSION, "beta": False,
+        "capabilities": {"voice": True, "sms": True, "mms": True, "fax": False},
+        "date_created": _date(n.date_created), "date_updated": _date(n.date_updated),
+        "friendly_name": n.friendly_name or _formatted(n.phone_number), "identity_sid": None,
+        "phone_number": n.phone_number, "origin": "twilio", "sid": n.sid, "sms_application_sid": None,
+        "sms_fallback_method": "POST", "sms_fallback_url": "", "sms_method": n.sms_method,
+        "sms_url": resolve(n.sms_url) or n.sms_url or "", "status_callback": n.status_callback or "",
+        "status_callback_method": "POST", "trunk_sid": None,
+        "uri": f"{ACCOUNTS}/{n.account_sid}/IncomingPhoneNumbers/{n.sid}.json",
+        "voice_receive_mode": "voice", "voice_application_sid": None, "voice_caller_id_lookup": False,
+        "voice_fallback_method": "POST", "voice_fallback_url": None, "voice_method": n.voice_method,
+        "voice_url": resolve(n.voice_url) or n.voice_url, "emergency_status": "Inactive",
+        "emergency_address_sid": None, "emergency_address_status": "unregistered", "bundle_sid": None,
+        "status": "in-use", "type": "local",
+    }
+
+
+def account_json(sid: str, now: datetime) -> dict[str, Any]:
+    """The account itself; the Auth Token is never shown (Twilio shows it; the emulator will not)."""
+    base = f"{ACCOUNTS}/{sid}"
+    names = ("addresses conferences incoming_phone_numbers notifications outgoing_caller_ids recordings "
+             "transcriptions messages calls queues applications authorized_connect_apps available_phone_numbers "
+             "balance keys media signing_keys connect_apps sip short_codes usage").split()
+    camel = {n: "".join(part.capitalize() for part in n.split("_")) for n in names}
+    camel.update({"sip": "SIP", "incoming_phone_numbers": "IncomingPhoneNumbers"})
+    return {
+        "auth_token": "[redacted]", "date_created": _date(now), "date_updated": _date(now),
+        "friendly_name": "murano-sim emulated account", "owner_account_sid": sid, "sid": sid, "status": "active",
+        "subresource_uris": {n: f"{base}/{camel[n]}.json" for n in names}, "type": "Full", "uri": f"{base}.json",
+    }
+
+
+def record_json(record: Record, resolve: Any = lambda url: url) -> dict[str, Any]:
     if isinstance(record, Message):
         return message_json(record)
     if isinstance(record, Call):
         return call_json(record)
+    if isinstance(record, PhoneNumber):
+        return number_json(record, resolve)
     return media_json(record)
 
 
@@ -155,6 +192,8 @@ CALLS = Listing(
     {"StartTime": "start_time", "EndTime": "end_time"},
 )
 MEDIA = Listing("media_list", {}, {"DateCreated": "date_created"})
+NUMBERS = Listing("incoming_phone_numbers", {"PhoneNumber": "phone_number", "FriendlyName": "friendly_name"}, {})
+MAX_PAGE_SIZE = 1000
 
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PAGE_TOKEN = re.compile(r"^(P[AB])([A-Z]{2}[0-9a-fA-F]{32})$")
@@ -167,9 +206,10 @@ def parse_when(name: str, raw: str) -> tuple[datetime, bool]:
         if _DATE_ONLY.match(text):
             return datetime.fromisoformat(text).replace(tzinfo=timezone.utc), True
         when = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
+        # In UTC, a time at either end of the calendar can fall outside years 1-9999.
+        return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc), False
+    except (ValueError, OverflowError):
         raise invalid_parameter(f"Invalid value for {name}: {raw!r} (use YYYY-MM-DD)") from None
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).astimezone(timezone.utc), False
 
 
 def _phone(value: str) -> str:
@@ -181,9 +221,15 @@ def _int(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
     raw = args.get(name)
     if raw is None or raw == "":
         return default
-    if not re.fullmatch(r"\d+", raw.strip()) or not low <= int(raw) <= high:
+    # At most 9 digits before int(): Python refuses to convert very long digit strings.
+    if not re.fullmatch(r"\d{1,9}", raw.strip()) or not low <= int(raw) <= high:
         raise invalid_parameter(f"Invalid {name}: {raw!r} (must be an integer from {low} to {high})")
     return int(raw)
+
+
+def _page_size(args: MultiDict) -> int:
+    """PageSize: 1 or more; Twilio serves at most 1000 a page and caps a larger size, not refuses it."""
+    return min(_int(args, "PageSize", 50, 1, 999_999_999), MAX_PAGE_SIZE)
 
 
 def parse_list_query(args: MultiDict, listing: Listing) -> ListQuery:
@@ -209,13 +255,14 @@ def parse_list_query(args: MultiDict, listing: Listing) -> ListQuery:
     return ListQuery(
         equals=equals,
         bounds=tuple(bounds),
-        page_size=_int(args, "PageSize", 50, 1, 1000),
+        page_size=_page_size(args),
         page=_int(args, "Page", 0, 0, 10_000_000),
         cursor=cursor,
     )
 
 
-def page_json(path: str, args: MultiDict, listing: Listing, query: ListQuery, result: PageResult) -> dict[str, Any]:
+def page_json(path: str, args: MultiDict, listing: Listing, query: ListQuery, result: PageResult,
+              resolve: Any = lambda url: url) -> dict[str, Any]:
     """The list envelope: exactly the meta keys the SDK knows plus one list key."""
     filters = [(name, args[name]) for name in listing.filter_names() if args.get(name)]
 
@@ -235,7 +282,7 @@ def page_json(path: str, args: MultiDict, listing: Listing, query: ListQuery, re
     return {
         "end": start + max(len(records) - 1, 0),
         "first_page_uri": uri(0),
-        listing.key: [record_json(r) for r in records],
+        listing.key: [record_json(r, resolve) for r in records],
         "next_page_uri": next_uri,
         "page": query.page,
         "page_size": query.page_size,

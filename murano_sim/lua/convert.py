@@ -52,12 +52,16 @@ class Budget:
 
 _PLAIN = (bool, int, float, bytes, type(None))
 
+# What an is_empty_array callback returns for json.null: the value converts to None.
+JSON_NULL = "null"
 
 def to_lua(
     lua: Any,
     value: Any,
     mark_empty_array: Callable[[Any], Any] | None = None,
     budget: Budget | None = None,
+    *,
+    null: Any = None,
     _depth: int = 0,
 ) -> Any:
     """Python JSON-like value -> Lua value; None (and None-valued keys) become nil/absent.
@@ -65,7 +69,10 @@ def to_lua(
     mark_empty_array, when given, tags each empty list's table so it converts back as [].
     budget, when given, is paid roughly what each value costs in Lua memory; nesting deeper
     than MAX_DEPTH is Unconvertible.
+    null, when given, is the Lua value None becomes instead (json.parse's json.null).
     """
+    if null is not None:
+        return _to_lua_keeping_null(lua, value, mark_empty_array, null, budget, _depth)
     kind = type(value)  # exact-type dispatch first: this runs for every request and result
     if kind is str:
         if budget is not None:
@@ -89,7 +96,7 @@ def to_lua(
             elif v is None:
                 continue
             elif vkind not in _PLAIN or vkind is int or budget is not None:
-                v = to_lua(lua, v, mark_empty_array, budget, _depth + 1)
+                v = to_lua(lua, v, mark_empty_array, budget, _depth=_depth + 1)
             items[k.encode("utf-8", "surrogatepass") if type(k) is str else _key(k)] = v
         return lua.table_from(items)
     if kind in _PLAIN:
@@ -101,13 +108,13 @@ def to_lua(
     if isinstance(value, _PLAIN):
         return value
     if isinstance(value, dict):
-        return to_lua(lua, dict(value), mark_empty_array, budget, _depth)
+        return to_lua(lua, dict(value), mark_empty_array, budget, _depth=_depth)
     if isinstance(value, (list, tuple)):
         if budget is not None:
             budget.pay(64 + 16 * len(value))
         if not value and mark_empty_array is not None:
             return mark_empty_array(lua.table())
-        return lua.table_from([to_lua(lua, v, mark_empty_array, budget, _depth + 1) for v in value])
+        return lua.table_from([to_lua(lua, v, mark_empty_array, budget, _depth=_depth + 1) for v in value])
     raise Unconvertible(f"cannot pass a {type(value).__name__} to Lua")
 
 
@@ -116,6 +123,26 @@ def _wide_int(value: int) -> float:
         return float(value)
     except OverflowError:
         raise Unconvertible("number is out of range") from None
+
+
+def _to_lua_keeping_null(
+    lua: Any, value: Any, mark_empty_array: Callable[[Any], Any] | None, null: Any, budget: Budget | None, depth: int
+) -> Any:
+    if value is None:
+        return null
+    if depth > MAX_DEPTH and isinstance(value, (dict, list)):
+        raise Unconvertible(f"value is nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, dict):
+        if budget is not None:
+            budget.pay(64 + 40 * len(value))
+        return lua.table_from(
+            {_key(k): _to_lua_keeping_null(lua, v, mark_empty_array, null, budget, depth + 1) for k, v in value.items()}
+        )
+    if isinstance(value, list) and value:
+        if budget is not None:
+            budget.pay(64 + 16 * len(value))
+        return lua.table_from([_to_lua_keeping_null(lua, v, mark_empty_array, null, budget, depth + 1) for v in value])
+    return to_lua(lua, value, mark_empty_array, budget, _depth=depth)
 
 
 def _key(key: Any) -> Any:
@@ -185,7 +212,10 @@ def from_lua(
         budget.pay(16)
     items = list(value.items())
     if not items:
-        return [] if is_empty_array is not None and is_empty_array(value) else {}
+        marked = is_empty_array(value) if is_empty_array is not None else False
+        if marked == JSON_NULL:
+            return None
+        return [] if marked else {}
     if all(type(k) is int for k, _ in items):
         keys = sorted(k for k, _ in items)
         if keys[0] == 1 and keys[-1] == len(keys):

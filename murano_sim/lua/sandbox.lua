@@ -3,11 +3,11 @@
 -- one script in a fresh whitelisted environment under the instruction and time limits.
 -- Scripts never see this file's locals: without `debug` no upvalue is reachable.
 
-local host, service_specs = ...
+local host, service_specs, missing_services = ...
 
 -- Everything the sandbox needs, captured before any script can touch a shared table.
-local type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmetatable, rawget =
-  type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmetatable, rawget
+local type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmetatable, rawget, rawset =
+  type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmetatable, rawget, rawset
 local loadstring, setfenv, unpack = loadstring or load, setfenv, unpack or table.unpack
 local string_byte, string_format, table_concat = string.byte, string.format, table.concat
 local debug_sethook, debug_getinfo, debug_getregistry = debug.sethook, debug.getinfo, debug.getregistry
@@ -22,6 +22,9 @@ local string_match, string_gmatch, native_format, table_sort, tonumber = string.
 local math_floor, math_ceil = math.floor, math.ceil
 -- Reseeding every run from a secret base means no script can fix or predict the next one's numbers.
 local seed_base, runs = host.random_seed(), 0
+-- platform.lua's installer (Murano's json, log, os.now and platform modules on each fresh env)
+-- is host.install_platform: set after this file loads, because platform.lua's host functions
+-- are wrapped by this file's host_function.
 
 -- Compiled loops never call the count hook, so the JIT must stay off for limits to hold.
 if jit then
@@ -82,6 +85,9 @@ local function on_tick()
   end
   if now() > state.deadline then
     trip(state.timeout_msg)
+  end
+  if state.snippet_deadline and now() > state.snippet_deadline then
+    error("Scripts.sandbox: the snippet ran past its timeout", 0)  -- the snippet's own limit only
   end
 end
 
@@ -224,6 +230,7 @@ end
 
 local log, encode_json, decode_json = host_function(host.log), host_function(host.to_json), host_function(host.from_json)
 local call_service, format_duration = host_function(host.call_service), host_function(host.format_duration)
+local clock = host_function(host.clock)
 
 -- Text-only chunk loading into a given environment (never bytecode, never the real globals).
 local function compile(source, name, env)
@@ -449,6 +456,39 @@ local function measure(fn, ...)
   return unpack(results, 1, results.n)
 end
 
+-- Nested executions (Scripts.trigger sync, Interface operations): the service answers with
+-- which of the solution's handler functions to call, and the call happens here, in Lua, inside
+-- the caller's execution: same environment, same deadline, instruction and memory budgets.
+local current_env = nil
+
+local function nested_results(nested, ok, ...)
+  rawset(current_env, "context", nested.saved_context)
+  if not ok then
+    local message = (...)
+    if type(message) ~= "string" then message = "handler failed with a " .. type(message) .. " value" end
+    return { error = message, status = 500, type = "ServerError" }
+  end
+  if nested.returns == "result" then return nested.result end
+  return ...
+end
+
+-- Scripts.sandbox: a snippet in a bare environment (no services, no print, no require).
+local run_snippet  -- defined once the pristine library copies exist (below)
+
+local function run_nested(nested, missing)
+  if nested.returns == "sandbox" then
+    return run_snippet(nested)
+  end
+  local env = current_env
+  local handler = env and rawget(env, nested["function"])
+  if type(handler) ~= "function" then
+    return missing
+  end
+  nested.saved_context = rawget(env, "context")
+  rawset(env, "context", nested.context)
+  return nested_results(nested, safe_pcall(handler, nested.argument))
+end
+
 -- Service tables: one Lua closure per operation, shared by all runs (closures are immutable),
 -- copied into a fresh table per run so a script that edits `Twilio` only edits its own copy.
 local service_functions = {}
@@ -457,14 +497,28 @@ for _, spec in ipairs(service_specs) do
   for _, operation in ipairs(spec.operations) do
     local alias = spec.alias
     functions[operation] = function(arguments)
-      local result = call_service(alias, operation, arguments)
+      local result, nested = call_service(alias, operation, arguments)
       if state.tripped then
         error(state.tripped, 0)
+      end
+      if nested ~= nil then
+        return run_nested(nested, result)
       end
       return result
     end
   end
-  service_functions[#service_functions + 1] = { names = spec.names, functions = functions, size = #spec.operations }
+  service_functions[#service_functions + 1] = { alias = spec.alias, names = spec.names, functions = functions,
+    size = #spec.operations }
+end
+
+-- A Murano service murano-sim does not emulate: any operation is one clear error naming it.
+local function not_emulated(name, alias)
+  return setmetatable({}, { __index = function(_, operation)
+    return function()
+      error(string_format("%s.%s: the %s service is not emulated by murano-sim; declare a stand-in under "
+        .. "services.%s in config.yaml", name, tostring(operation), alias, alias), 2)
+    end
+  end, __metatable = false })
 end
 
 -- Pre-sized tables: growing a fresh table key by key rehashes it several times per run.
@@ -510,6 +564,35 @@ base_values.tostring = safe_tostring
 
 local os_date, os_time, os_clock, os_difftime = os.date, safe_os_time, os.clock, os.difftime
 
+function run_snippet(nested)
+  local parameters = nested.argument
+  local env = {}
+  for name, value in pairs(base_values) do env[name] = value end
+  env.pcall, env.xpcall = safe_pcall, safe_xpcall
+  env.string, env.table, env.math = copy(pristine.string), copy(pristine.table), copy(pristine.math)
+  env.parameters = parameters
+  if type(parameters) == "table" then
+    for key, value in pairs(parameters) do
+      if type(key) == "string" then env[key] = value end
+    end
+  end
+  env._G = env
+  local chunk, err = compile(nested.result.script, "=sandbox", env)
+  if not chunk then
+    return { error = "Scripts.sandbox: " .. tostring(err), status = 400, type = "QueryError" }
+  end
+  local deadline = now() + nested.result.timeout
+  if deadline < state.deadline then state.snippet_deadline = deadline end
+  local results = { safe_pcall(chunk) }
+  state.snippet_deadline = nil
+  if not results[1] then
+    local message = results[2]
+    if type(message) ~= "string" then message = "the snippet failed with a " .. type(message) .. " value" end
+    return { error = message, status = 400, type = "QueryError" }
+  end
+  return { value = results[2] }
+end
+
 local sizes = { string = count(pristine.string), table = count(pristine.table), math = count(pristine.math),
   env = count(base_values) + 17 }
 
@@ -524,19 +607,44 @@ local function new_env(env_vars, modules)
   env.table = copy(pristine.table, sizes.table)
   env.math = copy(pristine.math, sizes.math)
   env.coroutine = copy(pristine.coroutine, 7)
+  -- The solution's clock, not the host's: tests and `advance` move it.
   env.os = {
-    date = os_date, time = os_time, clock = os_clock, difftime = os_difftime,
+    date = function(format, t) return os_date(format, t or math_floor(clock())) end,
+    time = function(t) if t == nil then return math_floor(clock()) end return os_time(t) end,
+    now = function() return math_floor(clock() * 1000) end,
+    clock = os_clock, difftime = os_difftime,
     getenv = function(name) return env_vars[name] end,
   }
   local load = make_load(env)
   env.load, env.loadstring = load, load
+  local by_alias = {}
+  for name, alias in pairs(missing_services) do
+    env[name] = not_emulated(name, alias)
+  end
   for _, service in ipairs(service_functions) do
-    local functions = copy(service.functions, service.size)  -- one table behind all its aliases
+    local functions = copy(service.functions, service.size)  -- one table behind all its names
     for _, name in ipairs(service.names) do
       env[name] = functions
     end
+    by_alias[service.alias] = functions
   end
+  -- murano.services.<alias>.op(args) and murano.service_call(alias, op, args): the generic forms.
+  local services = setmetatable(by_alias, { __index = function(_, alias)
+    return not_emulated(tostring(alias), tostring(alias))
+  end, __metatable = false })
+  env.murano = {
+    services = services,
+    service_call = function(alias, operation, arguments)
+      return services[alias][operation](arguments)
+    end,
+  }
   env.require = function(name)
+    -- Murano names modules by their path under modules/ ("c2c.utils"); "modules.c2c.utils"
+    -- is accepted too, whichever of the two forms the solution's table holds.
+    if type(name) == "string" and modules.sources[name] == nil then
+      local other = name:sub(1, 8) == "modules." and name:sub(9) or "modules." .. name
+      if modules.sources[other] ~= nil then name = other end
+    end
     local loaded = rawget(modules.loaded, name)
     if loaded ~= nil then return loaded end
     local source = modules.sources[name]
@@ -550,6 +658,7 @@ local function new_env(env_vars, modules)
     modules.loaded[name] = value
     return value
   end
+  if host.install_platform then host.install_platform(env) end
   env._G = env
   return env
 end
@@ -599,7 +708,8 @@ end
 -- environment (older-style modules that define global tables); `env` is an environment from
 -- an earlier run to reuse (event handlers of one solution share one context), else a fresh one.
 -- Returns "ok", env, first result   |   "error", env, message
-local function run(source, chunkname, request, response, env_vars, modules, limits, deadline, prelude, env)
+-- `globals` holds per-execution values (context, a handler's argument) set before it starts.
+local function run(source, chunkname, request, response, env_vars, modules, limits, deadline, prelude, env, globals)
   modules = modules or { sources = {}, files = {}, loaded = {} }
   state.ticks, state.tripped, state.where = 0, nil, nil
   c_depth, uncounted, credit, work = 0, 0, 0, 0
@@ -613,6 +723,9 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   math_randomseed((seed_base + runs * 7919) % 2147483647)
   env = env or new_env(env_vars, modules)
   env.request, env.response = request, response
+  if globals then
+    for name, value in pairs(globals) do env[name] = value end
+  end
   string_mt.__index = env.string
   local chunks = {}
   for i, part in ipairs(prelude or {}) do
@@ -630,7 +743,10 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   end
   memory_limit(true)
   debug_sethook(on_tick, "", limits.step)
+  local outer_env = current_env
+  current_env = env
   local results = { finish(xpcall(body, on_error, request, response)) }
+  current_env = outer_env
   if not results[1] then
     -- An error object's __tostring is script code: describe it under the same limits.
     c_depth, uncounted = 0, 0
@@ -645,6 +761,13 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   end
   -- `return x` sets the body, as Murano's `return "text"` does. Empty headers come back as nil
   -- so that the host need not walk an empty table.
+  -- An endpoint that assigns a new table to `response` is answered from that table.
+  local current = rawget(env, "response")
+  if type(current) == "table" and current ~= response then
+    response = current
+    if rawget(response, "code") == nil then rawset(response, "code", 200) end
+    if rawget(response, "message") == nil then rawset(response, "message", "Ok") end
+  end
   local message = results[2]
   if message == nil then message = rawget(response, "message") end
   local headers = rawget(response, "headers")
@@ -652,4 +775,4 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   return "ok", env, rawget(response, "code"), message, headers
 end
 
-return run, mark_empty_array, is_empty_array
+return run, mark_empty_array, is_empty_array, host_function

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
+import os
 import random
 import time
 import traceback
@@ -13,7 +16,7 @@ from importlib import resources
 from typing import Any
 
 from ..config import LuaLimits
-from .convert import Budget, LimitReached, Unconvertible, from_lua, text, to_lua
+from .convert import JSON_NULL, Budget, LimitReached, Unconvertible, from_lua, text, to_lua
 from .engine import LuaError, LuaMemoryError, lupa_lua
 from .render import format_duration, render
 
@@ -37,8 +40,29 @@ class ServiceBinding:
     operations: tuple[str, ...]
 
 
-# call_service(alias, operation, python_arguments) -> (python value, log lines)
+# call_service(alias, operation, python_arguments) -> python value, or a NestedCall
 ServiceCaller = Callable[[str, str, Any], Any]
+
+
+@dataclass(frozen=True)
+class NestedCall:
+    """A service's answer that runs one of the solution's handler functions inside the caller's
+    execution (Scripts.trigger sync, Interface operations): same environment and budgets.
+
+    `missing` is what the script gets when the environment has no such function; with
+    returns="value" it gets the handler's return value, with returns="result" it gets `result`.
+    """
+
+    function: str
+    argument: Any
+    context: dict[str, Any]
+    missing: Any
+    returns: str = "value"
+    result: Any = None
+
+    def instruction(self) -> dict[str, Any]:
+        return {"function": self.function, "argument": self.argument, "context": self.context,
+                "returns": self.returns, "result": self.result}
 
 
 @dataclass
@@ -90,7 +114,16 @@ def _deny_attribute(*_args: Any) -> Any:
 class LuaVM:
     """A sandboxed LuaJIT runtime reused across runs; see sandbox.lua for the Lua side."""
 
-    def __init__(self, services: Sequence[ServiceBinding] = (), call_service: ServiceCaller | None = None) -> None:
+    def __init__(
+        self,
+        services: Sequence[ServiceBinding] = (),
+        call_service: ServiceCaller | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        missing_services: Mapping[str, str] | None = None,
+    ) -> None:
+        """clock: seconds since the epoch on the solution's clock (os.time, os.date, os.now).
+        missing_services: global name -> alias of Murano services not emulated (a clear error on use)."""
         self._lua = lupa_lua.LuaRuntime(
             register_eval=False,
             register_builtins=False,
@@ -118,19 +151,35 @@ class LuaVM:
             "call_service": self._host("service call", self._service),
             "format_duration": self._host("bench.measure", lambda s: format_duration(float(s)).encode()),
             "find_plain": self._host("string.find", _find_plain),
+            "clock": self._host("os.time", lambda: float(clock())),
             "c_depth_max": C_DEPTH_MAX,
             "patterns_source": resources.files(__package__).joinpath("patterns.lua").read_bytes(),
         }
         specs = [
             {"alias": s.alias, "names": list(s.names), "operations": list(s.operations)} for s in services
         ]
-        setup = resources.files(__package__).joinpath("sandbox.lua").read_bytes()
-        loader = self._lua.eval("function(code) return loadstring(code, '=sandbox.lua') end")
-        chunk = loader(setup)
-        self._run, self._mark_empty_array, is_empty_array = chunk(
-            self._lua.table_from({k.encode(): v for k, v in host.items()}), to_lua(self._lua, specs)
+        loader = self._lua.eval("function(code, name) return loadstring(code, name) end")
+        chunk = loader(_lua_file("sandbox.lua"), b"=sandbox.lua")
+        host_table = self._lua.table_from({k.encode(): v for k, v in host.items()})
+        self._run, self._mark_empty_array, is_empty_array, host_function = chunk(
+            host_table, to_lua(self._lua, specs), to_lua(self._lua, dict(missing_services or {})),
         )
-        self._is_empty_array = lambda table: bool(is_empty_array(table))
+        platform_host = {  # wrapped by sandbox.lua's host_function, as the host table's are
+            "json_parse": host_function(self._host("json.parse", self._json_parse)),
+            "rand_bytes": host_function(self._host("rand_bytes", _rand_bytes)),
+            "b64_encode": host_function(self._host("b64_encode", _b64_encode)),
+            "b64_decode": host_function(self._host("b64_decode", _b64_decode)),
+        }
+        install_platform, classify = loader(_lua_file("platform.lua"), b"=platform.lua")(
+            self._lua.table_from({k.encode(): v for k, v in platform_host.items()})
+        )
+        host_table[b"install_platform"] = install_platform
+
+        def empty_table_kind(table: Any) -> Any:
+            kind = classify(table)  # json.null, or a script's {__type = "slice"} table
+            return JSON_NULL if kind == b"null" else kind is not None or bool(is_empty_array(table))
+
+        self._is_empty_array = empty_table_kind
         self._lua.execute(b"python = nil; package.loaded.python = nil")
         self._lua.gccollect()
 
@@ -196,6 +245,17 @@ class LuaVM:
         except (ValueError, RecursionError) as exc:  # Unconvertible is a ValueError
             return None, f"from_json: {_one_line(exc)}".encode()
 
+    def _json_parse(self, data: Any = None, null: Any = None) -> Any:
+        """json.parse: like from_json, but a JSON null stays as json.null."""
+        if not isinstance(data, bytes):
+            return None, b"json.parse: expected a string"
+        try:
+            value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
+            budget = Budget(self._remaining(), self._deadline)
+            return to_lua(self._lua, value, self._mark_empty_array, budget, null=null), None
+        except (ValueError, RecursionError) as exc:  # Unconvertible is a ValueError
+            return None, f"json.parse: {_one_line(exc)}".encode()
+
     def _service(self, alias: bytes, operation: bytes, arguments: Any = None) -> Any:
         if self._call_service is None:
             return None
@@ -205,6 +265,8 @@ class LuaVM:
             value: Any = {"error": f"arguments: {exc}", "status": 400, "type": "QueryError"}
         else:
             value = self._call_service(text(alias), text(operation), python_args)
+        if isinstance(value, NestedCall):  # the sandbox calls the handler, inside this execution
+            return self._to_lua(value.missing), self._to_lua(value.instruction())
         try:
             return self._to_lua(value, Budget(self._remaining(), self._deadline))
         except Unconvertible as exc:
@@ -241,6 +303,13 @@ class LuaVM:
             self._env_cache = (dict(env), to_lua(self._lua, dict(env)))
         return self._env_cache[1]
 
+    def memory_used(self) -> int:
+        """Bytes the whole Lua runtime holds (every environment it keeps)."""
+        return int(self._lua.get_memory_used())
+
+    def collect_garbage(self) -> None:
+        self._lua.gccollect()
+
     def _memory_limit(self, on: bool) -> bool:
         """Apply (or lift) the run's memory cap; True if memory in use is already past it."""
         self._lua.set_max_memory(self._memory_cap if on else 0)
@@ -258,6 +327,7 @@ class LuaVM:
         prelude: Sequence[tuple[str, str]] = (),
         context: Context | None = None,
         deadline: float | None = None,
+        globals: Mapping[str, Any] | None = None,
     ) -> Outcome:
         """Run one script; never raises for anything the script does.
 
@@ -265,7 +335,8 @@ class LuaVM:
 
         modules maps a `require` name to (file name, source); prelude chunks (file name,
         source) run first in the same environment; a Context keeps one environment across
-        runs (Murano's shared context of a solution's event handlers).
+        runs (Murano's shared context of a solution's event handlers). `globals` are set in the
+        environment before the script starts (a handler's `context`).
         """
         lua = self._lua
         log = self._log = _Log(limits.max_log_lines, limits.max_log_bytes)
@@ -292,6 +363,7 @@ class LuaVM:
                 module_table, self._limits_table(limits), deadline,
                 to_lua(lua, [list(p) for p in prelude]) if prelude else None,
                 context.env if context is not None else None,
+                self._to_lua(dict(globals)) if globals else None,
             )
             if context is not None:
                 context.env = run_env
@@ -349,6 +421,40 @@ def _one_line(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         return "value is nested too deeply"
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _lua_file(name: str) -> bytes:
+    return resources.files(__package__).joinpath(name).read_bytes()
+
+
+MAX_RAND_BYTES = 65536
+
+
+def _rand_bytes(n: Any = None) -> Any:
+    if isinstance(n, float) and n.is_integer():
+        n = int(n)
+    if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= MAX_RAND_BYTES:
+        return None, f"rand_bytes: expected a whole number from 0 to {MAX_RAND_BYTES}".encode()
+    return os.urandom(n)
+
+
+def _b64_encode(data: Any = None, url: bool = False) -> Any:
+    if not isinstance(data, bytes):
+        return None, b"b64_encode: expected a string"
+    if url:
+        return base64.urlsafe_b64encode(data).rstrip(b"=")
+    return base64.b64encode(data)
+
+
+def _b64_decode(data: Any = None, url: bool = False) -> Any:
+    if not isinstance(data, bytes):
+        return None, b"b64_decode: expected a string"
+    try:
+        if url:
+            return base64.urlsafe_b64decode(data + b"=" * (-len(data) % 4))
+        return base64.b64decode(data, validate=True)
+    except (ValueError, binascii.Error):
+        return None, b"b64_decode: invalid base64"
 
 
 def _reject_constant(name: str) -> Any:

@@ -1,14 +1,15 @@
-"""Services described as data: one YAML file per service, one generic dispatcher.
+"""Services described as data: one YAML file per service under specs/, one engine for each kind.
 
-`load_services(config)` gives the runtime one `Service` per data file in this directory that
-config.yaml configures; `Service.call(operation, arguments)` validates, sends and maps the
-result to what Lua receives, never raising for a script's or the network's failure.
+- http services (Twilio) go through `Service`: validate, send over the transport, map the result;
+- local services (Keystore, Tsdb, ...) go through `LocalService`: validate, call the in-process model.
+
+`Services` (registry.py) builds every service of one solution over its state and clock; both kinds
+never raise for a script's or the network's failure (they return Murano's error table).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +18,15 @@ import requests
 from ..config import Config, check_live_credentials
 from ..errors import UsageError
 from .dispatcher import CallOutcome, Service, error_table
+from .local import NO_CONTENT, LocalService, ServiceError, ServiceHost
+from .registry import LOCAL_BASE_URL, MURANO_SERVICES, Services, builtin_specs, emulated_services
 from .spec import ServiceSpec, load_spec
 
-__all__ = ["CallOutcome", "LOCAL_BASE_URL", "Service", "ServiceSpec", "error_table", "load_service", "load_services"]
-
-SERVICES_DIR = Path(__file__).resolve().parent
-# Where the runtime mounts the in-process emulator; the .invalid TLD never resolves.
-LOCAL_BASE_URL = "http://twilio-emulator.invalid"
-
-
-@cache
-def _builtin_spec(path: Path) -> ServiceSpec:
-    # The shipped data files do not change while the process runs; parse each once.
-    return load_spec(path)
+__all__ = [
+    "CallOutcome", "LOCAL_BASE_URL", "LocalService", "MURANO_SERVICES", "NO_CONTENT", "Service", "ServiceError",
+    "ServiceHost", "ServiceSpec", "Services", "builtin_specs", "emulated_services", "error_table", "load_service",
+    "load_services",
+]
 
 
 def load_services(
@@ -38,13 +35,12 @@ def load_services(
     base_urls: Mapping[str, str] | None = None,
     session: requests.Session | None = None,
 ) -> dict[str, Service]:
-    """One Service per shipped data file whose alias config.services configures."""
+    """The http services (Twilio) that config.services configures, on their own (no emulator)."""
     check_live_credentials(config)
     services: dict[str, Service] = {}
-    for path in sorted(SERVICES_DIR.glob("*.yaml")):
-        spec = _builtin_spec(path)
+    for spec in builtin_specs():
         section = config.services.get(spec.alias)
-        if not isinstance(section, Mapping):
+        if spec.kind != "http" or not isinstance(section, Mapping):
             continue
         base_url = (base_urls or {}).get(spec.alias)
         if base_url is None and section.get("backend") == "local":
@@ -61,5 +57,5 @@ def load_service(
     base_url: str | None = None,
     session: requests.Session | None = None,
 ) -> Service:
-    """A Service from any data file (a second service needs only its own YAML)."""
+    """An http Service from any data file (a second service needs only its own YAML)."""
     return Service(load_spec(path), config_section, base_url=base_url, session=session)

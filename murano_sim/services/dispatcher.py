@@ -31,7 +31,8 @@ class CallOutcome:
 
 
 def error_table(message: str, status: int, error_type: str) -> dict[str, Any]:
-    return {"error": message, "status": status, "type": error_type}
+    # status_code: the deprecated spelling that code in the wild still reads (ret.status_code)
+    return {"error": message, "status": status, "type": error_type, "status_code": status}
 
 
 class Service:
@@ -110,22 +111,34 @@ class Service:
         *,
         failed: bool,
     ) -> CallOutcome:
-        if self._secrets:
-            value = _redacted(value, self._secrets)
-            arguments = _redacted(arguments, self._secrets)
-            warnings = [redact(line, self._secrets) for line in warnings]
-        record: dict[str, Any] = {
-            "service": self.alias,
-            "operation": operation,
-            "arguments": arguments,
-            "status": status,
-        }
-        if failed:
-            record["error"] = value["error"]
-        else:
-            record["result"] = value
-        record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-        return CallOutcome(value=value, record=record, warnings=warnings)
+        return redacted_record(
+            self.alias, operation, arguments, value, started, warnings, status, failed, self._secrets
+        )
+
+
+def redacted_record(
+    alias: str,
+    operation: str,
+    arguments: Any,
+    value: Any,
+    started: float,
+    warnings: list[str],
+    status: int,
+    failed: bool,
+    secrets: list[str],
+) -> CallOutcome:
+    """The outcome of one call with its call-log entry, every secret redacted (the last line of defence)."""
+    if secrets:
+        value = _redacted(value, secrets)
+        arguments = _redacted(arguments, secrets)
+        warnings = [redact(line, secrets) for line in warnings]
+    record: dict[str, Any] = {"service": alias, "operation": operation, "arguments": arguments, "status": status}
+    if failed:
+        record["error"] = value["error"]
+    else:
+        record["result"] = value
+    record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+    return CallOutcome(value=value, record=record, warnings=warnings)
 
 
 def _config_parameters(spec: ServiceSpec, section: Mapping[str, Any]) -> dict[str, str]:

@@ -43,6 +43,7 @@ class Request:
     query: list[tuple[str, str]] = field(default_factory=list)
     form: list[tuple[str, str]] = field(default_factory=list)
     json: dict[str, Any] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)  # a local service's arguments, as Python values
     warnings: list[str] = field(default_factory=list)
 
 
@@ -65,9 +66,15 @@ def _check_into(request: Request, operation: OperationSpec, arguments: Any, labe
     for name, value in given.items():
         spec = operation.arguments.get(name)
         if spec is None:
-            request.warnings.append(unknown_argument_warning(label, name, operation.arguments))
+            if operation.additional_arguments:
+                request.args[name] = value
+            else:
+                request.warnings.append(unknown_argument_warning(label, name, operation.arguments))
             continue
-        if _is_absent(value):
+        if _is_absent_for(spec, value):
+            continue
+        if spec.location == "arg":
+            request.args[name] = _local_value(spec, value)
             continue
         wire = _check_value(spec, value)
         if spec.location == "path":
@@ -78,7 +85,7 @@ def _check_into(request: Request, operation: OperationSpec, arguments: Any, labe
             pairs = [(name, item) for item in wire] if isinstance(wire, list) else [(name, wire)]
             (request.query if spec.location == "query" else request.form).extend(pairs)
     for spec in operation.arguments.values():
-        if spec.required and _is_absent(given.get(spec.name)):
+        if spec.required and _is_absent_for(spec, given.get(spec.name)):
             raise ArgumentError(f"{spec.name}: is required")
     for group in operation.require:
         if all(_is_absent(given.get(name)) for name in group):
@@ -116,6 +123,13 @@ def _is_absent(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
+def _is_absent_for(spec: ArgumentSpec, value: Any) -> bool:
+    """Twilio treats "" as not given; a local service's value may be "" or an empty table."""
+    if spec.location == "arg" and spec.type in ("any", "scalar", "list", "object"):
+        return value is None
+    return _is_absent(value)
+
+
 def _check_value(spec: ArgumentSpec, value: Any) -> str | list[str] | Any:
     if spec.type == "array":
         items = [value] if isinstance(value, str) else value
@@ -134,6 +148,35 @@ def _check_value(spec: ArgumentSpec, value: Any) -> str | list[str] | Any:
         raise ArgumentError(f"{spec.name}: must be a string, got {_kind(value)}")
     _check_string(spec, value)
     return value
+
+
+def _local_value(spec: ArgumentSpec, value: Any) -> Any:
+    """A local service's argument, checked and kept as a Python value."""
+    if spec.type == "any":
+        return value
+    if spec.type == "list":
+        if value == {}:
+            return []  # an empty Lua table is an empty list here
+        if not isinstance(value, list):
+            raise ArgumentError(f"{spec.name}: must be an array, got {_kind(value)}")
+        return value
+    if spec.type == "object":
+        if value == []:
+            return {}
+        if not isinstance(value, Mapping):
+            raise ArgumentError(f"{spec.name}: must be a table of named values, got {_kind(value)}")
+        return value
+    if spec.type == "scalar":
+        if not isinstance(value, (str, int, float, bool)):
+            raise ArgumentError(f"{spec.name}: must be a string, number or boolean, got {_kind(value)}")
+        return value
+    if spec.type == "integer":
+        return _integer(spec, value)
+    if spec.type == "number":
+        return float(_number(spec, value)) if not isinstance(value, (int, float)) else value
+    if spec.type == "boolean":
+        return _boolean(spec, value) == "true"
+    return _check_value(spec, value)
 
 
 def _json_value(spec: ArgumentSpec, wire: Any) -> Any:

@@ -2,45 +2,65 @@
 
 from __future__ import annotations
 
-import json
 import os
+import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.utils import send_from_directory
+from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
+from .. import local_surface
+from ..clock import epoch_seconds
 from ..errors import ConfigError
-from ..lua.vm import Context
+from ..request import build_request
 from ..result import ScriptResult
 from ..runtime import Runtime
+from . import guards
+from .gateway import apply_cors, check_credential, cors_settings, endpoint_scheme, is_preflight, preflight, unauthorized
+from .guards import BadResponse, RequestRefused
+from .hotvm import EVENT_SLOT, SolutionVM
 from .loader import Endpoint, EventHandler, Solution, load_solution
 from .requestlog import SolutionLog, script_records
+from .websocket import WebSockets, is_upgrade, script_source
 
 # Routes of the local server itself, outside any solution's namespace.
 DEV_PREFIX = "/_murano-sim"
 _DEV_ROUTES = Map([Rule(f"{DEV_PREFIX}/events/<service>/<event>", endpoint="event", methods=["POST"])])
 
-# Static assets: served for GET/HEAD paths no endpoint matches (endpoints win), as on Murano.
-FILES_DIR = "files"
-INDEX_FILE = "index.html"
+@dataclass(frozen=True)
+class Execution:
+    """One execution as the console shows it: what ran, what started it, what it did."""
 
-# Event handlers see their payload as `request` (like every script) and also as `event` and
-# `data`, the argument names Murano's templates use for device and timer events.
-_EVENT_ALIASES = ("murano-sim:event", "event = request\ndata = request\n")
+    service: str  # "webservice" for an endpoint request
+    event: str  # "GET /path" for an endpoint, else the handler's event
+    file: str
+    parameters: Any  # the endpoint's parameters, or the event's payload
+    http: dict[str, Any] | None  # the HTTP request as received (method, path, headers, body), endpoints only
+    result: ScriptResult
+    duration_ms: float
+    started_at: datetime
+
+
+# Static assets (Solution.assets): served for GET/HEAD paths no endpoint matches (endpoints win),
+# as on Murano. The default asset folders are left out of reload snapshots.
+ASSET_DIRS = ("files", "assets")
 
 
 class SolutionApp:
     """Serves one solution directory through a Runtime; reloads it when any of its files change.
 
-    Endpoint scripts get a fresh Lua environment per request; event handlers share one context
-    (Murano's shared context), created anew whenever the solution reloads.
+    Endpoints and event handlers run in the solution's one hot VM (see hotvm.py): globals persist
+    between executions unless the solution's Config sets reuse_vm false; a reload gives a new
+    environment (modules run again, init.lua does not).
     """
 
     def __init__(self, root: str | os.PathLike[str], runtime: Runtime, log: SolutionLog | None = None) -> None:
@@ -52,7 +72,26 @@ class SolutionApp:
         self._snapshot = _snapshot(self.root)
         self._solution: Solution | None = load_solution(self.root)  # a load error at start is the caller's
         self._load_error: str | None = None
-        self._events = runtime.new_context()
+        self.result_listeners: list[Callable[[ScriptResult], None]] = []  # every execution's result
+        # Every execution with what started it (the console's Requests view): see Execution.
+        self.execution_listeners: list[Callable[[Execution], None]] = []
+        self.vm = SolutionVM(runtime, self._solution, notify=lambda line: self.log.message(line, error=line))
+        runtime.platform.use_solution_configs(self._solution.service_configs)
+        # Services' events (a timer fires, a device writes, ...) reach the handlers after the
+        # execution that caused them, or at once when none is running on this thread.
+        self._events: queue.SimpleQueue[tuple[str, str, Any]] = queue.SimpleQueue()
+        self._executing = threading.local()
+        runtime.platform.on_event = self._on_service_event
+        serve = runtime.config.data.get("serve") or {}
+        self.max_body_bytes: int = int(serve.get("max_body_bytes", guards.DEFAULT_MAX_BODY_BYTES))
+        self.websockets = WebSockets(
+            runtime.platform.by_alias["websocket"].model, self._websocket_event,
+            lambda: epoch_seconds(runtime.clock), self.log.message, self.max_body_bytes,
+        )
+        self.console_remote = bool(serve.get("console_remote", False))
+        from ..console import Console  # here: the console reads this module's names
+
+        self.console = Console(self)
 
     @property
     def solution(self) -> Solution:
@@ -67,7 +106,8 @@ class SolutionApp:
                     self._solution, self._load_error = None, str(exc)
                     self.log.message(f"reload failed: {exc}", error=str(exc))
                 else:
-                    self._events = self.runtime.new_context()
+                    self.vm.reload(self._solution)
+                    self.runtime.platform.use_solution_configs(self._solution.service_configs)
                     self.log.message(f"reloaded {self.root}")
             if self._solution is None:
                 raise ConfigError(self._load_error or "solution not loaded")
@@ -75,9 +115,45 @@ class SolutionApp:
 
     # -- WSGI -----------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        return self.handle(Request(environ))(environ, start_response)
+        request = Request(environ)
+        try:
+            guards.check_length(request, self.max_body_bytes)  # before anything reads the body
+            response = self.handle(request)
+        except RequestRefused as refused:
+            self.log.message(f"{request.method} {request.path} -> {refused.status}: {refused.reason}")
+            response = _plain(refused.status, refused.reason)
+        return response(environ, start_response)
+
+    def reset(self) -> None:
+        """A fresh state: every service back to its seed, a new environment, and init.lua runs again."""
+        self.runtime.reset()
+        self.vm.reset()
+
+    # -- events from services ---------------------------------------------------------------------
+    def _on_service_event(self, service: str, event: str, payload: Any) -> None:
+        self._events.put((service, event, payload))
+        if not getattr(self._executing, "depth", 0):
+            self.deliver_events()
+
+    def deliver_events(self) -> None:
+        """Run the handler of every queued service event, in the order they were emitted."""
+        while True:
+            try:
+                service, event, payload = self._events.get_nowait()
+            except queue.Empty:
+                return
+            if self.trigger_event(service, event, payload) is None:
+                self.log.message(f"event {service} {event}: no handler (and no Config fallback); dropped")
 
     def handle(self, request: Request) -> Response:
+        if request.path == DEV_PREFIX or request.path.startswith(DEV_PREFIX + "/"):
+            try:
+                local_surface.check(request, remote=self.console_remote)
+            except local_surface.Refused as refused:
+                self.log.message(f"{request.method} {request.path} -> {refused.status}: {refused.reason}")
+                return local_surface.error(refused.status, refused.reason)
+            if not request.path.startswith(f"{DEV_PREFIX}/events/"):
+                return self.console.handle(request)
         try:
             solution = self.solution
         except ConfigError as exc:
@@ -90,10 +166,23 @@ class SolutionApp:
             pass
         else:
             return self._event_over_http(request, args["service"], args["event"])
+        webservice = solution.service_configs.get("webservice") or {}
+        if is_upgrade(request):
+            matched = self.websockets.match(solution, request)
+            if matched is not None:
+                return self._websocket(matched[0], request, matched[1], webservice)
+        cors = cors_settings(solution.cors, webservice)
+        return apply_cors(cors, request, self._solution_response(solution, request, webservice, cors))
+
+    def _solution_response(
+        self, solution: Solution, request: Request, webservice: Mapping[str, Any], cors: Mapping[str, Any] | None
+    ) -> Response:
         urls = solution.url_map.bind_to_environ(request.environ)
         try:
             index, path_params = urls.match()
         except (NotFound, MethodNotAllowed):
+            if is_preflight(request):  # no OPTIONS endpoint of its own: the gateway answers
+                return preflight(cors, request)
             static = self._static_file(request)
             if static is not None:
                 return static
@@ -102,116 +191,176 @@ class SolutionApp:
         except HTTPException as exc:  # e.g. a redirect werkzeug decided on
             return exc.get_response(request.environ)  # type: ignore[return-value]
         endpoint = solution.endpoints[index]
+        scheme = endpoint_scheme(getattr(endpoint, "security", None), webservice)
+        if scheme is not None:
+            refused = check_credential(request, scheme, self.runtime.config.data.get("serve", {}).get("security", {}))
+            if refused is not None:
+                self.log.message(f"{request.method} {request.path} -> 401: {refused}")
+                return unauthorized(scheme, refused)
         return self._endpoint(solution, endpoint, request, path_params)
 
     def _static_file(self, request: Request) -> Response | None:
-        """The file under files/ for this path (index.html for a folder), or None."""
+        """The asset for this path (the default page for a folder) from the first asset folder
+        that has it, or None."""
         if request.method not in ("GET", "HEAD"):
             return None
+        solution = self.solution
         path = request.path.lstrip("/")
         if path == "" or path.endswith("/"):
-            path += INDEX_FILE
-        if any(part.startswith(".") for part in path.split("/")):
-            return None  # dot-files (.env, .git) are never served
-        try:  # werkzeug refuses paths that leave the folder, and answers conditional requests
-            return send_from_directory(self.root / FILES_DIR, path, request.environ)
-        except NotFound:
-            return None
+            path += solution.default_page
+        for assets in solution.assets:
+            if not assets.matches(path):
+                continue
+            # No dot-files (.env, .git), nothing outside the asset folder (symlinks included).
+            target = guards.static_file(assets.path, path)
+            if target is None:
+                continue
+            try:  # send_file answers conditional and range requests
+                return send_file(target, request.environ)
+            except OSError:  # gone or unreadable since it was found
+                return None
+        return None
 
     # -- endpoints ------------------------------------------------------------------------------
     def _endpoint(
         self, solution: Solution, endpoint: Endpoint, request: Request, path_params: Mapping[str, str]
     ) -> Response:
-        parameters = {**_multi(request.args), **path_params}  # a path parameter wins over a query one
-        murano_request = {
+        # The one request builder `run` uses too: it merges the query string (path parameters win).
+        murano_request = build_request({
             "method": request.method,
             "uri": request.url,
             "route": endpoint.path,
-            "parameters": parameters,
+            "parameters": dict(path_params),
             "headers": _headers(request),
-            "body": _body(request),
-            "timestamp": int(time.time()),
+            "body": guards.script_body(request, self.max_body_bytes),
             "request_id": uuid.uuid4().hex,
             "server_ip": request.environ.get("SERVER_NAME", "127.0.0.1"),
-        }
-        prelude = list(solution.prelude)
-        if endpoint.content_type:  # the header's content type is the default; the script may override it
-            prelude.append(("murano-sim:content-type", f'response.headers["content-type"] = "{endpoint.content_type}"'))
-        result = self._run(
-            endpoint, murano_request, solution, prelude, None,
-            service="webservice", event=f"{endpoint.method} {endpoint.path}", parameters=parameters,
+        }, now=epoch_seconds(self.runtime.clock))
+        parameters = murano_request["parameters"]
+        # The header's third field is the request content type the endpoint accepts; the response's
+        # content type comes from the script (or its message), never from that field.
+        result = self._logged(
+            endpoint.file, murano_request, f"{endpoint.method} {endpoint.path}", "webservice", parameters,
+            lambda: self.vm.run_script(endpoint.source, endpoint.file, murano_request),
+            http={"method": request.method, "path": request.full_path.rstrip("?"), "headers": _headers(request),
+                  "body": request.get_data(as_text=True)},
         )
-        return _response(result)
+        return self._respond(result, endpoint)
+
+    # -- websocket endpoints ----------------------------------------------------------------------
+    def _websocket(
+        self, endpoint: Endpoint, request: Request, path_params: Mapping[str, str], webservice: Mapping[str, Any]
+    ) -> Response:
+        """A WEBSOCKET endpoint's upgrade (after its --#SECURITY check): served until it closes."""
+        scheme = endpoint_scheme(endpoint.security, webservice)
+        if scheme is not None:
+            refused = check_credential(request, scheme, self.runtime.config.data.get("serve", {}).get("security", {}))
+            if refused is not None:
+                self.log.message(f"WEBSOCKET {request.path} -> 401: {refused}")
+                return unauthorized(scheme, refused)
+        return self.websockets.serve(endpoint, path_params, request)
+
+    def _websocket_event(self, endpoint: Endpoint, info: dict[str, Any]) -> ScriptResult:
+        return self._logged(
+            endpoint.file, {"request_id": uuid.uuid4().hex}, f"WEBSOCKET {endpoint.path} {info['type']}", "websocket",
+            info, lambda: self.vm.run_script(
+                script_source(endpoint), endpoint.file, {}, service="websocket", event="websocket_info",
+                globals={EVENT_SLOT: info},
+            ),
+        )
 
     # -- event handlers -------------------------------------------------------------------------
-    def trigger_event(self, service: str, event: str, payload: Mapping[str, Any] | None = None) -> ScriptResult | None:
-        """Run the handler of (service, event) in the solution's shared context; None if there is none."""
+    def trigger_event(
+        self, service: str, event: str, payload: Any = None, context: Mapping[str, Any] | None = None
+    ) -> ScriptResult | None:
+        """Run the handler of (service, event) in the solution's VM; None if there is none.
+
+        Without one: a Device2 typed event goes to `device2 event` (with `type` set), else any
+        event goes to Config's `fallback`, whose `context` names the original service and event.
+        """
         solution = self.solution
-        handler = solution.handlers.get((service, event))
+        handler, routed = _handler_for(solution, service, event)
         if handler is None:
             return None
-        return self._run_handler(solution, handler, dict(payload or {}))
+        context = {**(routed or {}), **(context or {})} or None
+        if handler.event == "event" and handler.service == "device2" and event != "event" and isinstance(payload, dict):
+            payload = {"type": event, **payload}
+        return self._run_handler(handler, {} if payload is None else payload, context)
 
     def _event_over_http(self, request: Request, service: str, event: str) -> Response:
-        raw = request.get_data(as_text=True)
-        try:
-            payload = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            payload = None
-        if not isinstance(payload, dict):
-            return _plain(400, "the event payload must be a JSON object")
-        solution = self.solution
-        handler = solution.handlers.get((service, event))
-        if handler is None:
+        payload = guards.event_payload(request, self.max_body_bytes)
+        handler, _ = _handler_for(self.solution, service, event)
+        result = self.trigger_event(service, event, payload)
+        if handler is None or result is None:
             return _plain(404, f"no event handler for {service} {event}")
-        return _response(self._run_handler(solution, handler, payload))
+        return self._respond(result, handler)
 
-    def _run_handler(self, solution: Solution, handler: EventHandler, payload: dict[str, Any]) -> ScriptResult:
-        request = {"request_id": uuid.uuid4().hex, **payload}
-        with self._lock:
-            context = self._events
-        with self._event_lock:  # one handler at a time, so the context's first run is decided once
-            # The shared context runs the modules and init.lua once, when it is created.
-            prelude = ([] if context.env is not None else list(solution.prelude)) + [_EVENT_ALIASES]
-            return self._run(
-                handler, request, solution, prelude, context,
-                service=handler.service, event=handler.event, parameters=payload,
+    def _run_handler(self, handler: EventHandler, payload: Any, context: dict[str, Any] | None) -> ScriptResult:
+        with self._event_lock:  # one event at a time, as before; endpoints may interleave
+            return self._logged(
+                handler.file, {"request_id": uuid.uuid4().hex}, handler.event, handler.service, payload,
+                lambda: self.vm.run_handler(handler, payload, context=context),
             )
 
     # -- running and logging --------------------------------------------------------------------
-    def _run(
-        self,
-        script: Endpoint | EventHandler,
-        request: dict[str, Any],
-        solution: Solution,
-        prelude: list[tuple[str, str]],
-        context: Context | None,
-        *,
-        service: str,
-        event: str,
-        parameters: Any,
+    def _respond(self, result: ScriptResult, script: Endpoint | EventHandler) -> Response:
+        """The HTTP response for a run: a script error or an unsendable response is a generic 500."""
+        if result.error is not None:
+            return _plain(500, "Internal Server Error")
+        try:
+            return guards.build_response(result)
+        except BadResponse as exc:
+            self.log.message(f"{script.file}: {exc}; answered 500 instead", file=script.file, error=str(exc))
+            return _plain(500, "Internal Server Error")
+
+    def _logged(
+        self, file: str, request: Mapping[str, Any], event: str, service: str, parameters: Any,
+        execute: Callable[[], ScriptResult], http: dict[str, Any] | None = None,
     ) -> ScriptResult:
+        started_at = self.runtime.platform.clock.now()
         started = time.perf_counter()
-        result = self.runtime.run(
-            script.source, request, name=script.file, modules=solution.modules, prelude=prelude, context=context
-        )
+        self._executing.depth = getattr(self._executing, "depth", 0) + 1
+        try:
+            result = execute()
+        finally:
+            self._executing.depth -= 1
         elapsed_ms = (time.perf_counter() - started) * 1000
+        for listener in self.result_listeners:
+            listener(result)
+        if self.execution_listeners:
+            execution = Execution(service, event, file, parameters, http, result, elapsed_ms, started_at)
+            for on_execution in self.execution_listeners:
+                on_execution(execution)
         self.log.write(
             script_records(
                 result, service=service, event=event, parameters=parameters,
-                request_id=str(request.get("request_id")), execution_time_ms=elapsed_ms, file=script.file,
+                request_id=str(request.get("request_id")), execution_time_ms=elapsed_ms, file=file,
             )
         )
+        if not self._executing.depth:
+            self.deliver_events()
         return result
+
+
+def _handler_for(solution: Solution, service: str, event: str) -> tuple[EventHandler | None, dict[str, Any] | None]:
+    handler = solution.handlers.get((service, event))
+    if handler is not None:
+        return handler, None
+    if service == "device2" and ("device2", "event") in solution.handlers:
+        return solution.handlers[("device2", "event")], None
+    fallback = solution.handlers.get(("config", "fallback"))
+    if fallback is not None:
+        return fallback, {"service": service, "event": event}
+    return None, None
 
 
 def _snapshot(root: Path) -> tuple[tuple[str, int, int, int], ...]:
     """Every script file's (path, mtime, ctime, size) under root: any edit, addition or removal
-    changes it. files/ is left out: static assets are read per request, and editing one must not
-    reset the event handlers' context."""
+    changes it. The asset folders are left out: static assets are read per request, and editing
+    one must not reset the VM."""
     found: list[tuple[str, int, int, int]] = []
     stack = [str(root)]
-    static = str(root / FILES_DIR)
+    static = {str(root / name) for name in ASSET_DIRS}
     while stack:
         folder = stack.pop()
         try:
@@ -219,7 +368,10 @@ def _snapshot(root: Path) -> tuple[tuple[str, int, int, int], ...]:
         except OSError:
             continue
         for entry in entries:
-            if entry.name.startswith(".") or entry.path == static:
+            if entry.name.startswith("."):
+                continue
+            if entry.path in static:  # only whether an asset folder exists
+                found.append((entry.path, 0, 0, 0))
                 continue
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -232,15 +384,6 @@ def _snapshot(root: Path) -> tuple[tuple[str, int, int, int], ...]:
     return tuple(sorted(found))
 
 
-def _multi(values: Any) -> dict[str, Any]:
-    """A MultiDict as a plain dict: one value as a string, a repeated key as a list of strings."""
-    out: dict[str, Any] = {}
-    for key in values.keys():
-        items = values.getlist(key)
-        out[key] = items[0] if len(items) == 1 else items
-    return out
-
-
 def _headers(request: Request) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in request.headers.items():
@@ -249,34 +392,5 @@ def _headers(request: Request) -> dict[str, str]:
     return out
 
 
-def _body(request: Request) -> Any:
-    """A form body as a table; any other body as text (the runtime decodes JSON); no body as nil."""
-    if request.mimetype == "application/x-www-form-urlencoded":
-        return _multi(request.form)
-    data = request.get_data(as_text=True)
-    return data or None
-
-
 def _plain(code: int, text: str) -> Response:
     return Response(text, status=code, content_type="text/plain; charset=utf-8")
-
-
-_NOT_FORWARDED = {"content-length", "transfer-encoding", "connection"}
-
-
-def _response(result: ScriptResult) -> Response:
-    """Murano's response: a table message as JSON, a string as is; a script error as a generic 500."""
-    if result.error is not None:
-        return _plain(500, "Internal Server Error")
-    message = result.response.message
-    if message is None:
-        body = b""
-    elif isinstance(message, str):
-        body = message.encode("utf-8")
-    else:
-        body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    response = Response(body, status=result.response.code)  # werkzeug drops the body of a HEAD
-    for name, value in result.response.headers.items():
-        if name not in _NOT_FORWARDED:
-            response.headers[name] = value
-    return response

@@ -14,10 +14,11 @@ from typing import Any
 
 from ..config import Config, load_config
 from ..emulator import Emulator
-from ..emulator.webhooks import Delivery, is_allowed_host
+from ..emulator.webhooks import Delivery
 from ..errors import UsageError
+from ..hosts import is_allowed_host
 
-_PHONE = re.compile(r"^\+?[0-9A-Za-z:@._-]{1,64}$")  # E.164, a short code, or a channel address (whatsapp:+1...)
+_PHONE = re.compile(r"^(whatsapp:)?\+[1-9]\d{1,14}$")  # E.164, as the help says, or a WhatsApp address
 
 
 def deliver_inbound_sms(
@@ -40,7 +41,7 @@ def deliver_inbound_sms(
         raise UsageError(f"{url}: host is not loopback; add it to emulator.allow_hosts to deliver there")
     for flag, number in (("--to", to), ("--from", from_)):
         if not _PHONE.match(number):
-            raise UsageError(f"{flag} {number!r}: expected a phone number such as +15005550006")
+            raise UsageError(f"{flag} {number!r}: expected an E.164 number such as +15005550006")
     with Emulator(cfg) as emulator:
         emulator.receive_message(to=to, from_=from_, body=body, url=url, method=method)
         return emulator.deliveries[-1]

@@ -1,129 +1,72 @@
-"""Reading a Murano solution from disk: endpoints, modules, event handlers, init.lua.
+"""Reading a Murano solution from disk into a Solution (see model.py and docs/solutions.md).
 
-Two layouts, as Exosite's tools write them:
-  newer: endpoints/  modules/  services/<alias>_<event>.lua  init.lua
-  older: routes/     modules/  services/
-Every problem is a ConfigError "relative/path.lua:LINE: what", found at load time.
+Every layout Exosite's tools wrote loads (layouts.py finds it); headers.py reads the scripts.
+Nothing in a solution's files stops it from loading: what is skipped or guessed is a warning,
+what a deploy would reject (a Lua syntax error, an unreadable file) is an error. Only a
+directory that is not a solution at all raises ConfigError.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Rule
 
 from ..errors import ConfigError
-from ..lua.engine import LuaError, lupa_lua
+from ..lua.engine import lupa_lua
+from . import luascan
+from .headers import KNOWN_SERVICES, handler_key_from_path, split_endpoints, split_handlers
+from .layouts import Layout, discover, is_solution, read_yaml
+from .model import (
+    METHODS,
+    UNSERVED_METHODS,
+    AssetDir,
+    Endpoint,
+    EventHandler,
+    Script,
+    Solution,
+)
 
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-# Murano's websocket endpoints have no HTTP equivalent here: loaded, listed, not served.
-UNSERVED_METHODS = ("WEBSOCKET",)
+__all__ = [
+    "METHODS", "UNSERVED_METHODS", "AssetDir", "Endpoint", "EventHandler", "Script", "Solution",
+    "load_solution", "route_rule",
+]
 
-_ENDPOINT_HEADER = re.compile(r"^\s*--\s*#\s*ENDPOINT\b(.*)$", re.IGNORECASE)
-_EVENT_HEADER = re.compile(r"^\s*--\s*#\s*EVENT\b(.*)$", re.IGNORECASE)
+MODULE_PREFIX = "modules."  # accepted before any module name, as older murano-sim solutions wrote it
+# Modules the platform provides without the solution shipping them (reference §1.3).
+PLATFORM_MODULES = frozenset({"staging.mcrypto"})
 _PARAM = re.compile(r"\{([^{}]*)\}")
-_PARAM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\*?$")
-_PATH_CHARS = re.compile(r"^/[A-Za-z0-9\-._~!$&'()*+,;=:@%/{}]*$")
-_CONTENT_TYPE = re.compile(r"^[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-
-
-@dataclass(frozen=True)
-class Script:
-    """Lua source cut from a file; `source` is padded with blank lines so line numbers are the file's."""
-
-    file: str  # path relative to the solution root, with "/" separators
-    line: int  # line of the header that starts it (1 when the whole file is the script)
-    source: str
-
-
-@dataclass(frozen=True)
-class Endpoint(Script):
-    method: str = "GET"
-    path: str = "/"  # as declared, e.g. /users/{id}
-    content_type: str | None = None
-
-    @property
-    def served(self) -> bool:
-        return self.method not in UNSERVED_METHODS
-
-
-@dataclass(frozen=True)
-class EventHandler(Script):
-    service: str = ""
-    event: str = ""
-
-
-@dataclass
-class Solution:
-    """A loaded solution. `url_map` routes request paths to indexes into `endpoints`."""
-
-    root: Path
-    layout: str  # "newer" or "older"
-    endpoints: list[Endpoint] = field(default_factory=list)
-    handlers: dict[tuple[str, str], EventHandler] = field(default_factory=dict)
-    modules: dict[str, tuple[str, str]] = field(default_factory=dict)  # require name -> (file, source)
-    prelude: list[tuple[str, str]] = field(default_factory=list)  # (file, source) run before each script
-    url_map: Map = field(default_factory=lambda: Map(strict_slashes=False))
 
 
 def load_solution(root: str | os.PathLike[str]) -> Solution:
-    """Load every script of the solution at `root`; raise ConfigError on the first problem."""
+    """Load the solution at `root`. Raises ConfigError only when `root` is not a solution."""
     base = Path(root)
     if not base.is_dir():
         raise ConfigError(f"{root}: no such solution directory")
-    has_endpoints, has_routes = (base / "endpoints").is_dir(), (base / "routes").is_dir()
-    if has_endpoints and has_routes:
-        raise ConfigError(f"{root}: has both endpoints/ (newer layout) and routes/ (older layout); keep one")
-    if not any((base / name).exists() for name in ("endpoints", "routes", "modules", "services", "init.lua")):
-        raise ConfigError(f"{root}: not a Murano solution (no endpoints/, routes/, modules/, services/ or init.lua)")
-    solution = Solution(root=base, layout="older" if has_routes else "newer")
-    checker = _SyntaxChecker()
-
-    for file in _lua_files(base, "modules"):
-        rel, text = _read(base, file)
-        checker.check(rel, text)
-        name = "modules." + ".".join(Path(rel).with_suffix("").parts[1:])
-        solution.modules[name] = (rel, text)
-        if solution.layout == "older":  # older solutions: a module defines a global table for every script
-            solution.prelude.append((rel, text))
-    if (base / "init.lua").is_file():
-        rel, text = _read(base, base / "init.lua")
-        checker.check(rel, text)
-        solution.prelude.append((rel, text))
-
-    seen: dict[tuple[str, str], Endpoint] = {}
-    for file in _lua_files(base, "routes" if has_routes else "endpoints"):
-        rel, text = _read(base, file)
-        for endpoint in _split_endpoints(rel, text):
-            checker.check(rel, endpoint.source)
-            key = (endpoint.method, _PARAM.sub("{}", endpoint.path.rstrip("/") or "/"))
-            if key in seen:
-                first = seen[key]
-                raise ConfigError(
-                    f"{rel}:{endpoint.line}: duplicate route {endpoint.method} {endpoint.path} "
-                    f"(already declared at {first.file}:{first.line})"
-                )
-            seen[key] = endpoint
-            solution.endpoints.append(endpoint)
-            if endpoint.served:
-                _add_rule(solution.url_map, endpoint, len(solution.endpoints) - 1)
-
-    for file in _lua_files(base, "services"):
-        rel, text = _read(base, file)
-        for handler in _split_handlers(rel, text, file.stem):
-            checker.check(rel, handler.source)
-            key = (handler.service, handler.event)
-            if key in solution.handlers:
-                first = solution.handlers[key]
-                raise ConfigError(
-                    f"{rel}:{handler.line}: duplicate event handler {handler.service} {handler.event} "
-                    f"(already declared at {first.file}:{first.line})"
-                )
-            solution.handlers[key] = handler
+    if not is_solution(base):
+        raise ConfigError(
+            f"{root}: not a Murano solution (no murano.yaml, *.murano, Solutionfile.json, .murano/config, "
+            "endpoints/, routes/, modules/, services/ or init.lua)"
+        )
+    layout = discover(base)
+    solution = Solution(
+        root=base, layout=layout.name, assets=layout.assets, default_page=layout.default_page,
+        cors=layout.cors, env_schema=layout.env_schema,
+        warnings=list(layout.warnings), errors=list(layout.errors),
+    )
+    reader = _Reader(base, solution)
+    _load_modules(layout, reader, solution)
+    if layout.init_script:
+        read = reader.read(layout.init_script)
+        if read is not None:
+            reader.check_syntax(read[0], read[1])
+            solution.init_script = read
+    _load_endpoints(layout, reader, solution)
+    _load_handlers(layout, reader, solution)
+    _load_service_configs(layout, solution)
+    _scan_sources(solution)
     return solution
 
 
@@ -132,118 +75,187 @@ def route_rule(path: str) -> str:
     return _PARAM.sub(lambda m: f"<path:{m.group(1)[:-1]}>" if m.group(1).endswith("*") else f"<{m.group(1)}>", path)
 
 
-def _add_rule(url_map: Map, endpoint: Endpoint, index: int) -> None:
-    try:
-        url_map.add(Rule(route_rule(endpoint.path), endpoint=index, methods=[endpoint.method]))
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{endpoint.file}:{endpoint.line}: invalid route {endpoint.path}: {exc}") from None
+class _Reader:
+    """Reads solution files as text and compiles (never runs) Lua in a bare state, recording problems."""
 
-
-def _lua_files(base: Path, folder: str) -> list[Path]:
-    """The deployable .lua files under base/folder, in a stable order (tests and specs are skipped)."""
-    top = base / folder
-    if not top.is_dir():
-        return []
-    found = []
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.endswith(".lua") and not name.endswith(("_test.lua", "_spec.lua")) and not name.startswith("."):
-                found.append(Path(dirpath) / name)
-    return found
-
-
-def _read(base: Path, file: Path) -> tuple[str, str]:
-    rel = file.relative_to(base).as_posix()
-    try:
-        return rel, file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{rel}:1: not valid UTF-8") from None
-    except OSError as exc:
-        raise ConfigError(f"{rel}: cannot read ({exc.strerror or exc})") from None
-
-
-def _sections(rel: str, lines: list[str], header: re.Pattern[str], what: str) -> list[tuple[int, str, str]]:
-    """Split a file at each header line: [(header line number, header arguments, padded body)].
-
-    The body keeps its lines at their original numbers (everything above it is blank lines).
-    Only blank lines and comments may come before the first header.
-    """
-    starts = [i for i, line in enumerate(lines) if header.match(line)]
-    if not starts:
-        return []
-    for i in range(starts[0]):
-        stripped = lines[i].strip()
-        if stripped and not stripped.startswith("--"):
-            raise ConfigError(f"{rel}:{i + 1}: code before the first {what} header belongs to no script")
-    out = []
-    for n, start in enumerate(starts):
-        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
-        body = "\n" * (start + 1) + "\n".join(lines[start + 1:end])
-        out.append((start + 1, header.match(lines[start]).group(1).strip(), body))  # type: ignore[union-attr]
-    return out
-
-
-def _split_endpoints(rel: str, text: str) -> list[Endpoint]:
-    sections = _sections(rel, text.splitlines(), _ENDPOINT_HEADER, "--#ENDPOINT")
-    if not sections:
-        raise ConfigError(f"{rel}:1: no --#ENDPOINT header (an endpoint script starts with `--#ENDPOINT GET /path`)")
-    return [_endpoint(rel, line, args, body) for line, args, body in sections]
-
-
-def _endpoint(rel: str, line: int, args: str, body: str) -> Endpoint:
-    where = f"{rel}:{line}"
-    parts = args.split()
-    if len(parts) not in (2, 3):
-        raise ConfigError(f"{where}: malformed header: expected `--#ENDPOINT METHOD /path [content-type]`")
-    method, path = parts[0].upper(), parts[1]
-    if method not in METHODS + UNSERVED_METHODS:
-        raise ConfigError(f"{where}: unknown method {parts[0]!r} (expected one of {', '.join(METHODS)})")
-    if not _PATH_CHARS.match(path):
-        raise ConfigError(f"{where}: malformed path {path!r}: it must start with / and be a URL path")
-    if path.count("{") != path.count("}") or _PARAM.sub("", path).count("{") or _PARAM.sub("", path).count("}"):
-        raise ConfigError(f"{where}: malformed path {path!r}: unbalanced braces")
-    names = _PARAM.findall(path)
-    for name in names:
-        if not _PARAM_NAME.match(name):
-            raise ConfigError(f"{where}: malformed path parameter {{{name}}} (a name: letters, digits, _)")
-    if len({n.rstrip('*') for n in names}) != len(names):
-        raise ConfigError(f"{where}: path {path!r} repeats a parameter name")
-    content_type = parts[2] if len(parts) == 3 else None
-    if content_type is not None and not _CONTENT_TYPE.match(content_type):
-        raise ConfigError(f"{where}: malformed content type {content_type!r} (expected e.g. application/json)")
-    return Endpoint(file=rel, line=line, source=body, method=method, path=path, content_type=content_type)
-
-
-def _split_handlers(rel: str, text: str, stem: str) -> list[EventHandler]:
-    sections = _sections(rel, text.splitlines(), _EVENT_HEADER, "--#EVENT")
-    if sections:
-        handlers = []
-        for line, args, body in sections:
-            parts = args.split()
-            if len(parts) != 2 or not all(_NAME.match(p) for p in parts):
-                raise ConfigError(f"{rel}:{line}: malformed header: expected `--#EVENT <service> <event>`")
-            handlers.append(EventHandler(file=rel, line=line, source=body, service=parts[0], event=parts[1]))
-        return handlers
-    service, _, event = stem.partition("_")  # <alias>_<event>.lua; the alias is up to the first "_"
-    if not service or not event:
-        raise ConfigError(
-            f"{rel}:1: cannot tell the event: name the file <service>_<event>.lua or add `--#EVENT <service> <event>`"
-        )
-    return [EventHandler(file=rel, line=1, source=text, service=service, event=event)]
-
-
-class _SyntaxChecker:
-    """Compiles (never runs) each script in a bare Lua state, so syntax errors show at load time."""
-
-    def __init__(self) -> None:
+    def __init__(self, root: Path, solution: Solution) -> None:
+        self.root = root
+        self.solution = solution
         self._lua = lupa_lua.LuaRuntime(register_eval=False, register_builtins=False, encoding=None)
         self._compile = self._lua.eval("function(code, name) local f, err = loadstring(code, name) return err end")
 
-    def check(self, rel: str, source: str) -> None:
+    def read(self, rel: str) -> tuple[str, str] | None:
+        """(rel, text) of a file under the root; None, with an error recorded, when it cannot be read."""
+        path = self.root / rel
         try:
-            err = self._compile(source.encode("utf-8"), ("=" + rel).encode("utf-8"))
-        except LuaError as exc:  # pragma: no cover - loadstring reports, it does not raise
-            err = str(exc).encode()
+            data = path.read_bytes()
+        except OSError as exc:
+            self.solution.errors.append(f"{rel}: cannot read ({exc.strerror or exc})")
+            return None
+        try:
+            return rel, data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.solution.warnings.append(f"{rel}: not valid UTF-8 at byte {exc.start}; read with replacements")
+            return rel, data.decode("utf-8", "replace")
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def check_syntax(self, rel: str, source: str) -> bool:
+        """Whether the script compiles; a syntax error is recorded as "file:line: message"."""
+        err = self._compile(source.encode("utf-8"), ("=" + rel).encode("utf-8"))
         if err:
-            raise ConfigError(err.decode("utf-8", "replace"))
+            self.solution.errors.append(err.decode("utf-8", "replace"))
+        return not err
+
+
+def _load_modules(layout: Layout, reader: _Reader, solution: Solution) -> None:
+    named: list[tuple[list[str], str]] = []  # (require names, file)
+    for name, rel in layout.module_map.items():
+        derived = PurePosixPath(rel).with_suffix("").as_posix().replace("/", ".")
+        named.append(([name, derived], rel))
+    for section in layout.module_sections:
+        for path, under in section.files(reader.root):
+            named.append(([PurePosixPath(under).with_suffix("").as_posix().replace("/", ".")], reader.rel(path)))
+    globals_: list[tuple[str, str]] = []
+    for names, rel in named:
+        read = reader.read(rel)
+        if read is None:
+            continue
+        first = names[0]
+        if first in solution.modules:
+            other = solution.modules[first][0]
+            solution.warnings.append(f"{rel}: module {first!r} already comes from {other}; the first wins")
+            continue
+        for name in names + [MODULE_PREFIX + n for n in names]:
+            solution.modules.setdefault(name, read)
+        reader.check_syntax(*read)
+        if not luascan.has_top_level_return(read[1]):
+            globals_.append(read)
+    # Old-style modules define globals and run at every VM load; in file order, so it is stable.
+    solution.global_modules = sorted(set(globals_))
+
+
+def _load_endpoints(layout: Layout, reader: _Reader, solution: Solution) -> None:
+    files = list(layout.endpoint_files)
+    for section in layout.endpoint_sections:
+        files.extend(reader.rel(path) for path, _ in section.files(reader.root))
+    seen: dict[tuple[str, str], Endpoint] = {}
+    for rel in files:
+        read = reader.read(rel)
+        if read is None:
+            continue
+        for endpoint in split_endpoints(rel, read[1], solution.warnings):
+            key = (endpoint.method, _PARAM.sub("{}", endpoint.path.rstrip("/") or "/"))
+            if key in seen:
+                first = seen[key]
+                solution.warnings.append(
+                    f"{rel}:{endpoint.line}: duplicate route {endpoint.method} {endpoint.path} "
+                    f"(already declared at {first.file}:{first.line}); the first wins"
+                )
+                continue
+            if endpoint.served:
+                try:
+                    rule = Rule(route_rule(endpoint.path), endpoint=len(solution.endpoints), methods=[endpoint.method])
+                    solution.url_map.add(rule)
+                except (ValueError, TypeError) as exc:
+                    solution.warnings.append(f"{rel}:{endpoint.line}: invalid route {endpoint.path} ({exc}); skipped")
+                    continue
+            seen[key] = endpoint
+            reader.check_syntax(rel, endpoint.source)
+            solution.endpoints.append(endpoint)
+
+
+def _load_handlers(layout: Layout, reader: _Reader, solution: Solution) -> None:
+    found: list[EventHandler] = []
+    for (service, event), rel in layout.handler_map.items():
+        read = reader.read(rel)
+        if read is not None:
+            found.append(EventHandler(file=rel, line=1, source=read[1], service=service, event=event))
+    for section in layout.service_sections:
+        for path, under in section.files(reader.root):
+            rel = reader.rel(path)
+            read = reader.read(rel)
+            if read is None:
+                continue
+            declared = split_handlers(rel, read[1], solution.warnings)
+            if declared is not None:
+                found.extend(declared)
+                continue
+            key = handler_key_from_path(under)
+            if isinstance(key, str):
+                solution.warnings.append(f"{rel}:1: not loaded as an event handler: {key}")
+                continue
+            found.append(EventHandler(file=rel, line=1, source=read[1], service=key[0], event=key[1]))
+    for handler in found:
+        key = (handler.service, handler.event)
+        if key in solution.handlers:
+            first = solution.handlers[key]
+            solution.warnings.append(
+                f"{handler.file}:{handler.line}: duplicate event handler {handler.service} {handler.event} "
+                f"(already declared at {first.file}:{first.line}); the first wins"
+            )
+            continue
+        if handler.service not in KNOWN_SERVICES:
+            solution.warnings.append(
+                f"{handler.file}:{handler.line}: {handler.service!r} is not a Murano service alias: "
+                f"kept as the script key {handler.service} {handler.event}, fired only on request"
+            )
+        reader.check_syntax(handler.file, handler.source)
+        solution.handlers[key] = handler
+
+
+def _load_service_configs(layout: Layout, solution: Solution) -> None:
+    """services/<alias>.yaml or services/<alias>/<alias>.yaml: that service's configuration."""
+    for section in layout.service_sections:
+        top = solution.root / section.location
+        if not top.is_dir():
+            continue
+        for path in sorted(p for p in top.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()):
+            under = PurePosixPath(path.relative_to(top).as_posix())
+            rel = path.relative_to(solution.root).as_posix()
+            alias = under.stem
+            if len(under.parts) > 2 or (len(under.parts) == 2 and under.parts[0] != alias):
+                solution.warnings.append(f"{rel}: not a service configuration (expected <alias>.yaml "
+                                         "or <alias>/<alias>.yaml); ignored")
+                continue
+            doc = read_yaml(solution.root, rel, solution.warnings)
+            if doc is None:
+                continue
+            if not isinstance(doc, dict):
+                solution.warnings.append(f"{rel}: a service configuration must be a mapping; ignored")
+            elif alias in solution.service_configs:
+                solution.warnings.append(f"{rel}: {alias} is already configured; the first wins")
+            else:
+                solution.service_configs[alias] = doc
+
+
+def _scan_sources(solution: Solution) -> None:
+    """Referenced services and requires of constant names that no module answers."""
+    sources: list[tuple[str, str]] = [(s.file, s.source) for s in solution.endpoints]
+    sources += [(h.file, h.source) for h in solution.handlers.values()]
+    sources += sorted({read for read in solution.modules.values()})
+    if solution.init_script:
+        sources.append(solution.init_script)
+    used: set[str] = set()
+    defined: set[str] = set()
+    for rel, source in sources:
+        uses, defines = luascan.service_uses(source)
+        used |= uses
+        defined |= defines
+        for name, line in luascan.static_requires(source):
+            if name not in solution.modules and name not in PLATFORM_MODULES:
+                solution.warnings.append(f"{rel}:{line}: require({name!r}): no such module in the solution")
+    # A capitalised global the solution defines itself (Greeter = {}) is a module, not a service.
+    solution.referenced_services = used - defined
+
+
+def module_names(solution: Solution) -> dict[str, list[str]]:
+    """file -> its require names, without the `modules.` aliases the loader adds."""
+    names: dict[str, list[str]] = {}
+    for name, (rel, _) in solution.modules.items():
+        names.setdefault(rel, [])
+        if not name.startswith(MODULE_PREFIX) or name[len(MODULE_PREFIX):] not in solution.modules:
+            names[rel].append(name)
+    return names
+

@@ -9,11 +9,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
 from ..config import Config, check_live_credentials, load_config
-from ..errors import UsageError
+from ..listen import listen
 from ..runtime import Runtime
+from ..state import State
 from .app import DEV_PREFIX, SolutionApp
 from .requestlog import SolutionLog
 
@@ -26,11 +27,7 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def _listen(host: str, port: int, app: Any) -> BaseWSGIServer:
-    try:
-        return make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
-    except (OSError, OverflowError) as exc:
-        reason = getattr(exc, "strerror", None) or exc
-        raise UsageError(f"cannot listen on {host}:{port} ({reason})") from None
+    return listen(host, port, app, _QuietHandler)
 
 
 def base_url(server: BaseWSGIServer, host: str) -> str:
@@ -52,7 +49,9 @@ class SolutionServer:
         self._thread.start()
 
     def shutdown(self) -> None:
+        self.app.console.close()  # ends the console's open live streams
         self._server.shutdown()
+        self.app.websockets.close_all()  # open sockets end, and their `close` runs finish first
         self._server.server_close()
         self._thread.join()
 
@@ -73,19 +72,20 @@ def serve_solution(
 ) -> SolutionServer:
     """Load a solution (ConfigError if it does not load) and serve it in a background thread."""
     server = SolutionServer(SolutionApp(solution_dir, runtime, log), host, port)
+    if runtime.emulator is not None:  # a number's sms_url/voice_url given as "/path" is this solution's endpoint
+        runtime.emulator.base_url = server.url
     start_lifecycles(runtime)
     return server
 
 
 def start_lifecycles(runtime: Runtime) -> None:
-    """On a real clock, the emulator's ticker advances lifecycles and makes their callbacks.
+    """On a clock that moves by itself, tickers run what becomes due (lifecycles and their
+    callbacks, timers).
 
     The ticker, not the script's own API request, must deliver them: a callback to this
     solution waits for the runtime that the calling script holds.
     """
-    emulator = runtime.emulator
-    if emulator is not None and not hasattr(emulator.clock, "advance"):
-        emulator.start_ticker()
+    runtime.platform.start_ticker()
 
 
 def config_for(solution_dir: str | os.PathLike[str], config_path: str | os.PathLike[str] | None) -> Config:
@@ -96,21 +96,32 @@ def config_for(solution_dir: str | os.PathLike[str], config_path: str | os.PathL
     return load_config(beside if beside.is_file() else None)
 
 
-class _Stop(Exception):
-    """Raised in the main thread by SIGTERM/SIGINT to leave serve_forever."""
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def _stop(signum: int, frame: FrameType | None) -> None:
-    raise _Stop(signum)
+def _on_stop_signals(stop: threading.Event) -> dict[int, Any]:
+    """SIGINT/SIGTERM set `stop` (main thread only); returns the previous handlers.
 
-
-def _on_stop_signals(handler: Any) -> Any:
-    """Set the SIGINT/SIGTERM handlers (main thread only); returns the previous ones."""
+    The handler only sets the event: nothing is raised into whatever the main thread is doing.
+    A second signal while stopping ends the process at once (the default action), so a stop
+    that hangs can always be cut short.
+    """
     if threading.current_thread() is not threading.main_thread():
-        return handler
-    if not isinstance(handler, dict):
-        handler = {signal.SIGINT: handler, signal.SIGTERM: handler}
-    return {sig: signal.signal(sig, h) for sig, h in handler.items()}
+        return {}
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            for sig in _STOP_SIGNALS:
+                signal.signal(sig, signal.SIG_DFL)
+            signal.raise_signal(signum)
+        stop.set()
+
+    return {sig: signal.signal(sig, handler) for sig in _STOP_SIGNALS}
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 def main_serve(
@@ -120,27 +131,35 @@ def main_serve(
     config_path: str | os.PathLike[str] | None = None,
     *,
     json_logs: bool = False,
+    device_port: int = 0,
+    state_path: str | os.PathLike[str] | None = None,
 ) -> int:
-    """`murano-sim serve`: the base URL is the first stdout line; serves until SIGINT/SIGTERM, then 0."""
+    """`murano-sim serve`: the base URL is the first stdout line, `devices: URL` (the device HTTP API)
+    the second; serves until SIGINT/SIGTERM, then 0.
+
+    state_path: the solution's state in a SQLite file (every service's data survives a restart)."""
+    from ..platform.device_api import serve_devices  # here: the device API imports solution.guards
+
     config = config_for(solution_dir, config_path)
     check_live_credentials(config)
     log = SolutionLog(json_lines=json_logs, secrets=config.secrets())
-    with Runtime(config) as runtime:
+    stop = threading.Event()
+    with Runtime(config, state=State(state_path) if state_path else None) as runtime:
         app = SolutionApp(solution_dir, runtime, log)
         start_lifecycles(runtime)
-        previous = _on_stop_signals(_stop)
+        previous = _on_stop_signals(stop)
         try:
-            server = _listen(host, port, app)
-            try:
-                print(base_url(server, host), flush=True)
+            # Requests are served from daemon threads: one that hangs cannot hold up the exit.
+            with SolutionServer(app, host, port) as server, \
+                    serve_devices(runtime.platform, host, device_port) as devices:
+                print(server.url, flush=True)
+                print(f"devices: {devices.url}", flush=True)
                 _announce(app, log, config)
-                server.serve_forever()
-            except (_Stop, KeyboardInterrupt):
-                pass
-            finally:
-                server.server_close()
+                log.message(f"console: {server.url}{DEV_PREFIX}/")
+                while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly
+                    pass
         finally:
-            _on_stop_signals(previous)
+            _restore_signals(previous)
     log.message("stopped")
     return 0
 
@@ -154,7 +173,7 @@ def _announce(app: SolutionApp, log: SolutionLog, config: Config) -> None:
         layout=solution.layout,
     )
     for endpoint in solution.endpoints:
-        note = "" if endpoint.served else " (not served: murano-sim serves HTTP endpoints only)"
+        note = "" if endpoint.served else " (WebSocket)"
         log.message(f"endpoint {endpoint.method} {endpoint.path} -> {endpoint.file}:{endpoint.line}{note}")
     for (service, event), handler in sorted(solution.handlers.items()):
         trigger = f"POST {DEV_PREFIX}/events/{service}/{event}"

@@ -11,6 +11,7 @@ import yaml
 
 from ..config import Config
 from ..errors import UsageError
+from .case_services import EXPECT_SERVICE_KEYS, SEED_KEYS, check_advance, check_expected_services, check_seeds
 from .expectations import CALL_KEYS, EXPECT_KEYS
 from .testbed import base_config, config_overrides, merge_config
 
@@ -18,8 +19,10 @@ from .testbed import base_config, config_overrides, merge_config
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Keys a case may carry; the same keys at the top of a file (beside `cases:`) are defaults.
-SETTING_KEYS = ("script", "source", "request", "seed", "config", "env", "limits", "modules", "fail_next")
-CASE_KEYS = ("name", *SETTING_KEYS, "expect", "snapshot", "cassette", "skip")
+SETTING_KEYS = (
+    "script", "source", "solution", "request", "seed", "config", "env", "limits", "modules", "fail_next", *SEED_KEYS,
+)
+CASE_KEYS = ("name", *SETTING_KEYS, "advance", "expect", "snapshot", "cassette", "skip")
 FAULT_KEYS = ("status", "code", "count")
 
 
@@ -43,6 +46,9 @@ class Case:
     snapshot: bool = False
     cassette: Path | None = None
     skip: str | None = None
+    solution: Path | None = None  # served whole; `request` is then {method, path, headers, query, body|json|form}
+    seeds: dict[str, Any] = field(default_factory=dict)  # keystore, tsdb, users, devices (case_services.py)
+    advance: float | None = None  # seconds the solution clock moves after the request
 
     def config(self, base: Config) -> Config:
         """This case's configuration: base (or the case's own config file) plus its overrides."""
@@ -76,7 +82,7 @@ def load_cases(path: Path) -> list[Case]:
         if not isinstance(data.get("cases"), list):
             raise CaseFileError(f"{path}: `cases:` must be a list of cases")
         defaults = {k: v for k, v in data.items() if k != "cases"}
-        items_node = next(v for k, v in node.value if k.value == "cases")
+        items_node = next(v for k, v in node.value if k.value == "cases")  # type: ignore[union-attr]
         data = data["cases"]
     if not isinstance(data, list):
         raise CaseFileError(f"{path}: a case file holds a list of cases (or a mapping with `cases:`)")
@@ -110,7 +116,15 @@ def _case(path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, An
         settings.pop("source", None)
     if "source" in raw and "script" not in raw:
         settings.pop("script", None)
-    source, script_name = _script(path, where, settings)
+    solution = settings.get("solution")
+    if solution is not None:
+        if not isinstance(solution, str) or not _relative(path, solution).is_dir():
+            raise CaseFileError(f"{where}: solution must be a solution folder relative to the case file")
+        if "script" in raw or "source" in raw:
+            raise CaseFileError(f"{where}: give `solution` (with a request) or `script`/`source`, not both")
+        source, script_name = "", ""
+    else:
+        source, script_name = _script(path, where, settings)
     request = _mapping(settings.get("request"), f"{where}: request")
     overrides = _overrides(path, where, defaults, raw)
     config_file = None
@@ -121,6 +135,7 @@ def _case(path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, An
             raise CaseFileError(f"{where}: config file {config} not found (looked at {config_file})")
     expect = _mapping(raw.get("expect"), f"{where}: expect")
     _check_expect(where, expect)
+    seeds, advance = check_seeds(where, settings), check_advance(where, raw.get("advance"))
     snapshot = raw.get("snapshot", False)
     if not isinstance(snapshot, bool):
         raise CaseFileError(f"{where}: snapshot must be true or false")
@@ -136,6 +151,7 @@ def _case(path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, An
         faults=_faults(where, settings.get("fail_next")), expect=dict(expect), snapshot=snapshot,
         cassette=_relative(path, cassette) if cassette else None,
         skip=(skip if isinstance(skip, str) else "skipped by the case file") if skip else None,
+        solution=_relative(path, solution) if solution is not None else None, seeds=seeds, advance=advance,
     )
 
 
@@ -212,9 +228,11 @@ def _faults(where: str, value: Any) -> list[dict[str, Any]]:
 
 
 def _check_expect(where: str, expect: Mapping[str, Any]) -> None:
-    unknown = set(expect) - set(EXPECT_KEYS)
+    known = (*EXPECT_KEYS, *EXPECT_SERVICE_KEYS)
+    unknown = set(expect) - set(known)
     if unknown:
-        raise CaseFileError(f"{where}: unknown expect key {sorted(unknown)[0]!r} (known: {', '.join(EXPECT_KEYS)})")
+        raise CaseFileError(f"{where}: unknown expect key {sorted(unknown)[0]!r} (known: {', '.join(known)})")
+    check_expected_services(where, expect)
     if "message" in expect and "message_subset" in expect:
         raise CaseFileError(f"{where}: expect `message` (exact) or `message_subset`, not both")
     if "code" in expect and (isinstance(expect["code"], bool) or not isinstance(expect["code"], int)):

@@ -13,11 +13,15 @@ from typing import Any
 import pytest
 
 from ..errors import MuranoSimError
-from ..result import ScriptResult
+from ..result import Response, ScriptResult
+from .case_services import check_services, seed
 from .cases import Case, load_cases
 from .cassettes import cassette
 from .expectations import Mismatch, check_expectations
+from .fixtures_users import FixtureError
 from .modules import solution_modules
+from .runner import ScriptRunner
+from .served import ServedSolution, request_arguments
 from .settings import display_name, settings_of
 from .snapshots import read_snapshot, snapshot_of, snapshot_path, unused_snapshots, write_snapshot
 from .testbed import for_replay, open_testbed
@@ -101,7 +105,7 @@ class CaseItem(pytest.Item):
         if case.skip:
             pytest.skip(case.skip)
         settings = settings_of(self.config)
-        config = case.config(settings.base())
+        config = case.config(settings.base(self.path))
         live = config.services["twilio"]["backend"] == "live"
         with ExitStack() as stack:
             if case.cassette is not None and live:
@@ -114,9 +118,26 @@ class CaseItem(pytest.Item):
                     raise MuranoSimError(f"{self._where()}: fail_next needs services.twilio.backend: local")
                 for fault in case.faults:
                     runtime.emulator.fail_next(fault["status"], fault.get("code"), fault.get("count", 1))
-            modules = {**solution_modules(case.file.parent, settings.rootpath), **case.modules}
-            result = runtime.run(case.source, case.request, name=case.script_name, modules=modules or None)
-        mismatches = check_expectations(case.expect, result)
+            runner = ScriptRunner(runtime, case.file.parent, settings.rootpath)
+            served = stack.enter_context(ServedSolution(case.solution, runtime)) if case.solution else None
+            try:
+                seed(runner, case.seeds)  # after serving: device events reach the solution's handlers
+            except FixtureError as exc:
+                raise ScriptFailure(f"case {case.name!r} ({self._where()}): setup failed: {exc}") from None
+            if served is not None:
+                # Served whole, one real HTTP request; a case that only drives devices or the clock
+                # may leave it out, and is then checked against the last execution it caused.
+                if case.request or not (case.seeds.get("devices") or case.advance is not None):
+                    method, path, kwargs = request_arguments(case.request)
+                    result = served.exchange(method, path, **kwargs)
+                else:
+                    result = served.results[-1] if served.results else ScriptResult(Response())
+            else:
+                modules = {**solution_modules(case.file.parent, settings.rootpath), **case.modules}
+                result = runtime.run(case.source, case.request, name=case.script_name, modules=modules or None)
+            if case.advance is not None:
+                runtime.advance(case.advance)
+            mismatches = check_expectations(case.expect, result) + check_services(runner, case.expect)
         if case.snapshot:
             mismatches += self._check_snapshot(result)
         if mismatches:
@@ -162,7 +183,7 @@ class LuaTestFile(pytest.File):
         except (OSError, UnicodeDecodeError) as exc:
             raise MuranoSimError(f"{self.path}: cannot read ({exc})") from None
         chunk = display_name(self.path, settings.rootpath)
-        result = settings.discovery_runtime().run(
+        result = settings.discovery_runtime(self.path).run(
             "return murano_test.names()", name="murano_test_discovery.lua",
             prelude=[(HELPERS_NAME, HELPERS_SOURCE), (chunk, source)],
             modules=solution_modules(self.path.parent, settings.rootpath) or None,
@@ -192,7 +213,7 @@ class LuaTestItem(pytest.Item):
 
     def runtest(self) -> None:
         settings = settings_of(self.config)
-        with open_testbed(settings.base(), lua_controls=True) as runtime:
+        with open_testbed(settings.base(self.path), lua_controls=True) as runtime:
             result = runtime.run(
                 f'return murano_test.run("{self.name}")', name="murano_test_runner.lua",
                 prelude=[(HELPERS_NAME, HELPERS_SOURCE), (self.chunk, self.source)],

@@ -16,6 +16,7 @@ from .cassettes import cassette
 from .collect import ScriptFailure, check_snapshot
 from .control import TwilioControl
 from .runner import ScriptRunner
+from .served import ServedSolution
 from .settings import settings_of
 from .snapshots import normalise, snapshot_of, snapshot_path
 from .testbed import ConfigSource, base_config, config_overrides, for_replay, merge_config, open_testbed
@@ -27,10 +28,12 @@ MARKER_ARGS = ("config", "env", "limits", "seed")
 def murano_config(request: pytest.FixtureRequest) -> ConfigSource:
     """The base configuration of `murano` (a path, dict or Config). Override it in a conftest.py.
 
-    By default: --murano-config / the `murano_config` ini option, else the built-in defaults
-    (local emulator, demonstration credentials). A relative path is taken from the test's folder.
+    By default: --murano-config / the `murano_config` ini option, else the nearest config.yaml
+    from the test file's folder up to the rootdir (a live backend found so needs --murano-live),
+    else the built-in defaults (local emulator, demonstration credentials). A relative path
+    returned by an override is taken from the test's folder.
     """
-    return settings_of(request.config).base()
+    return settings_of(request.config).base(Path(request.node.path))
 
 
 def _test_config(request: pytest.FixtureRequest, source: ConfigSource) -> Config:
@@ -88,14 +91,39 @@ def murano(request: pytest.FixtureRequest, murano_config: ConfigSource) -> Itera
             stack.enter_context(cassette(cassette_file, config.secrets()))
         runtime = stack.enter_context(open_testbed(config))
         yield ScriptRunner(runtime, Path(request.node.path).parent, settings_of(request.config).rootpath)
+        _raise_emulator_defects(runtime.emulator)
+
+
+class EmulatorDefect(Exception):
+    """An unexpected exception inside the local Twilio emulator while a test ran (a murano-sim bug)."""
+
+
+def _raise_emulator_defects(emulator: Any) -> None:
+    """Fail the test at teardown with what broke in the emulator's threads (ticker, webhooks),
+    as pytest-httpserver's check_assertions does: a defect there is never swallowed."""
+    defects = emulator.take_defects() if emulator is not None else []
+    if defects:
+        more = f" (and {len(defects) - 1} more, see the log)" if len(defects) > 1 else ""
+        first = defects[0]
+        raise EmulatorDefect(f"the Twilio emulator failed: {type(first).__name__}: {first}{more}") from first
 
 
 @pytest.fixture
-def twilio(murano: ScriptRunner) -> TwilioControl:
-    """The emulator behind `murano`: .messages, .calls, .advance(), .fail_next(), .receive_message(), .reset()."""
+def twilio(murano: ScriptRunner) -> Iterator[TwilioControl]:
+    """The emulator behind `murano`: .messages, .calls, .advance(), .fail_next(), .outcome(),
+    .receive_message(), .inbound_call(), .call(sid), .expect_sms(), .expect_call(), .strict(), .reset().
+
+    At teardown, a fail_next or outcome set in the test that no request used fails it, and so
+    does (after strict()) a send no expectation claimed. A defect inside the emulator's threads
+    fails the test too (through `murano`).
+    """
     if murano.emulator is None:
         raise UsageError("the twilio fixture needs services.twilio.backend: local (this test runs live)")
-    return TwilioControl(murano.emulator)
+    control = TwilioControl(murano.emulator, murano.advance)
+    yield control
+    problems = control.problems()
+    if problems:
+        pytest.fail("twilio: " + "; ".join(problems), pytrace=False)
 
 
 @pytest.fixture
@@ -117,3 +145,27 @@ def murano_snapshot(request: pytest.FixtureRequest) -> Callable[..., None]:
             raise ScriptFailure(f"snapshot {name!r} failed:", mismatches)
 
     return check
+
+
+@pytest.fixture
+def murano_solution(
+    request: pytest.FixtureRequest, murano_config: ConfigSource
+) -> Iterator[Callable[..., ServedSolution]]:
+    """Serve a whole solution in-process: `murano_solution("path/to/solution")` -> ServedSolution.
+
+    The path is taken from the test file's folder. Each call serves on a free loopback port,
+    with its own Runtime and emulator (manual clock) configured like `murano` (markers apply),
+    and is shut down when the test ends. The result has `.url`, `.get/.post/...(path, **kw)`
+    (requests), `.trigger(service, event, payload)`, `.logs`, `.results` and `.reset()`.
+    """
+    config = _test_config(request, murano_config)
+    folder = Path(request.node.path).parent
+    with ExitStack() as stack:
+
+        def serve(path: str | Path) -> ServedSolution:
+            root = Path(path)
+            root = root if root.is_absolute() else folder / root
+            runtime = stack.enter_context(open_testbed(config))
+            return stack.enter_context(ServedSolution(root, runtime))
+
+        yield serve

@@ -67,7 +67,8 @@ class EmulatorControls:
         for name, value, optional in (("status", status, False), ("code", code, True), ("count", count, False)):
             if (value is None and not optional) or (value is not None and not _is_int(value)):
                 raise ControlError(f"{name} must be a whole number, got {value!r}")
-        self._emulator.fail_next(int(status), None if code is None else int(code), int(count))
+        self._emulator.fail_next(int(status),  # type: ignore[arg-type]  # checked just above
+                                 None if code is None else int(code), int(count))
 
     def _receive_message(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         missing = [key for key in ("To", "From", "Body") if not isinstance(arguments.get(key), str)]

@@ -1,7 +1,7 @@
 """The pytest11 plugin: registered by installing murano-sim.
 
 Collects `test_*.murano.yaml` case files and `*_test.lua` files, and provides the fixtures
-`murano`, `twilio`, `murano_config` and `murano_snapshot`.
+`murano`, `murano_solution`, `twilio`, `murano_config` and `murano_snapshot`.
 """
 
 from __future__ import annotations
@@ -12,12 +12,19 @@ import pytest
 
 from ..errors import MuranoSimError
 from .collect import CaseFile, LuaTestFile, is_case_file, is_lua_test_file
-from .fixtures import murano, murano_config, murano_snapshot, twilio
+from .fixtures import murano, murano_config, murano_snapshot, murano_solution, twilio
+from .fixtures_data import keystore, tsdb
+from .fixtures_devices import devices
+from .fixtures_platform import murano_services_config, timers
+from .fixtures_users import outbox, users
 from .settings import SETTINGS_KEY, Settings, settings_of
 
 WORKER_OUTPUT_KEY = "murano_sim"
 
-__all__ = ["murano", "murano_config", "murano_snapshot", "twilio"]
+__all__ = [
+    "devices", "keystore", "murano", "murano_config", "murano_services_config", "murano_snapshot", "murano_solution",
+    "outbox", "timers", "tsdb", "twilio", "users",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -28,7 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--murano-config", metavar="FILE", default=None,
-        help="base config.yaml for murano fixtures, case files and *_test.lua (default: built-in, local emulator)",
+        help="base config.yaml for murano fixtures, case files and *_test.lua "
+        "(default: the nearest config.yaml from the test file up to the rootdir, else built-in defaults)",
+    )
+    group.addoption(
+        "--murano-live", action="store_true", default=False,
+        help="allow a config.yaml found beside the tests to use services.twilio.backend: live (real Twilio)",
     )
     parser.addini("murano_config", "base config.yaml for murano-sim tests, relative to the ini file", default="")
 
@@ -43,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = Settings(
         rootpath=Path(config.rootpath),
         config_path=_config_path(config),
+        live_allowed=bool(config.getoption("murano_live")),
         snapshot_update=bool(config.getoption("murano_snapshot_update")),
     )
     if settings.config_path is not None:

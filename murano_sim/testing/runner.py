@@ -37,6 +37,27 @@ class ScriptRunner:
         """The local Twilio emulator (None in live mode)."""
         return self.runtime.emulator
 
+    @property
+    def platform(self) -> Any:
+        """Every service of this test's solution, with its state and clock."""
+        return self.runtime.platform
+
+    @property
+    def clock(self) -> Any:
+        return self.runtime.clock
+
+    @property
+    def state(self) -> Any:
+        return self.runtime.state
+
+    def advance(self, seconds: float) -> None:
+        """Move the shared clock; timers, lifecycles and callbacks now due run, in time order."""
+        self.runtime.advance(seconds)
+
+    def reset(self) -> None:
+        """Every service back to its seeded state."""
+        self.runtime.reset()
+
     def run(
         self,
         source: str,
@@ -46,10 +67,13 @@ class ScriptRunner:
         modules: Mapping[str, tuple[str, str]] | None = None,
         prelude: Sequence[tuple[str, str]] = (),
         context: Any = None,
+        globals: Mapping[str, Any] | None = None,
     ) -> ScriptResult:
         """Run Lua source text (see Runtime.run); the test file's folder decides which modules/ is used."""
         found = {**solution_modules(self._folder, self._root), **(modules or {})}
-        return self.runtime.run(source, request, name=name, modules=found or None, prelude=prelude, context=context)
+        return self.runtime.run(
+            source, request, name=name, modules=found or None, prelude=prelude, context=context, globals=globals
+        )
 
     def run_file(
         self,
@@ -71,6 +95,12 @@ class ScriptRunner:
             raise UsageError(f"{file}: script is not valid UTF-8") from None
         found = {**solution_modules(file.parent, self._root), **(modules or {})}
         return self.runtime.run(source, request, name=file.name, modules=found or None, context=context)
+
+    def memory_used(self) -> int:
+        return self.runtime.memory_used()
+
+    def collect_garbage(self) -> None:
+        self.runtime.collect_garbage()
 
     def new_context(self) -> Any:
         """A Lua environment that successive runs share (Murano's context of event handlers)."""

@@ -8,11 +8,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ..config import Config
+from ..config import Config, is_local_emulator
+from ..errors import UsageError
 from .testbed import base_config, open_testbed
 
 if TYPE_CHECKING:  # the runtime is imported when first used: pytest-xdist's controller never needs it
     from ..runtime import Runtime
+
+
+CONFIG_NAME = "config.yaml"
 
 
 @dataclass
@@ -21,28 +25,59 @@ class Settings:
 
     rootpath: Path
     config_path: Path | None = None
+    live_allowed: bool = False
     snapshot_update: bool = False
     snapshots_written: list[Path] = field(default_factory=list)
     snapshots_unused: list[Path] = field(default_factory=list)
-    _base: Config | None = None
-    _discovery: Runtime | None = None
+    _configs: dict[Path | None, Config] = field(default_factory=dict)
+    _discovery: dict[Path | None, Runtime] = field(default_factory=dict)
 
-    def base(self) -> Config:
-        """The session's base configuration: --murano-config / ini murano_config, else built-in defaults."""
-        if self._base is None:
-            self._base = base_config(self.config_path)
-        return self._base
+    def base(self, test_file: Path | None = None) -> Config:
+        """The base configuration of a test file: --murano-config / ini murano_config when given,
+        else the nearest config.yaml from the file's folder up to the rootdir, else built-in defaults.
 
-    def discovery_runtime(self) -> Runtime:
-        """One runtime (own emulator) for listing the tests of *_test.lua files at collection."""
-        if self._discovery is None:
-            self._discovery = open_testbed(self.base(), lua_controls=True)
-        return self._discovery
+        A live backend found by that walk is refused unless --murano-live: a test never reaches
+        the real Twilio because a developer's config.yaml happened to be nearby."""
+        path = self.config_path or (self.nearest_config(test_file) if test_file is not None else None)
+        config = self._configs.get(path)
+        if config is None:
+            config = self._configs[path] = base_config(path)
+            if self.config_path is None and path is not None and not self.live_allowed:
+                refuse_live(config)
+        return config
+
+    def nearest_config(self, test_file: Path) -> Path | None:
+        folder, root = Path(test_file).resolve().parent, self.rootpath.resolve()
+        while True:
+            candidate = folder / CONFIG_NAME
+            if candidate.is_file():
+                return candidate
+            if folder == root or root not in folder.parents:
+                return None
+            folder = folder.parent
+
+    def discovery_runtime(self, test_file: Path | None = None) -> Runtime:
+        """One runtime per base config (own emulator) for listing the tests of *_test.lua files."""
+        config = self.base(test_file)
+        key = self.config_path or (self.nearest_config(test_file) if test_file is not None else None)
+        if key not in self._discovery:
+            self._discovery[key] = open_testbed(config, lua_controls=True)
+        return self._discovery[key]
 
     def close(self) -> None:
-        if self._discovery is not None:
-            self._discovery.close()
-            self._discovery = None
+        for runtime in self._discovery.values():
+            runtime.close()
+        self._discovery.clear()
+
+
+def refuse_live(config: Config) -> None:
+    twilio = config.services["twilio"]
+    if twilio["backend"] == "live" and not is_local_emulator(twilio):
+        raise UsageError(
+            f"{config.source}: services.twilio.backend is live; murano-sim tests found this config.yaml "
+            "themselves and will not reach the real Twilio: pass --murano-live, or name the config "
+            "with --murano-config / the murano_config ini option"
+        )
 
 
 SETTINGS_KEY = pytest.StashKey[Settings]()

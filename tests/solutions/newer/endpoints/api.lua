@@ -23,8 +23,8 @@ response.message = { created = request.body.name, tags = request.body.tags }
 --#ENDPOINT GET /hello
 return "hello " .. (request.parameters.name or "world")
 
---#ENDPOINT GET /page text/html
-return "<h1>hello</h1>"
+--#ENDPOINT POST /page text/plain
+return "<h1>" .. tostring(request.body) .. "</h1>"
 
 --#ENDPOINT GET /custom
 response.code = 202
@@ -43,3 +43,6 @@ return { counter = counter }
 
 --#ENDPOINT GET /files/{rest*}
 return { rest = request.parameters.rest }
+
+--#ENDPOINT GET /shared
+return { ticks = ticks, last_identity = last_identity }

@@ -1,2 +1,2 @@
 seen = (seen or 0) + 1
-return { seen = seen, greeting = Greeter.greet(request.identity) }
+return { seen = seen, greeting = Greeter.greet(event.identity) }

@@ -1,0 +1,77 @@
+-- Murano's platform globals beyond the sandbox's basics: `json`, `log`, the
+-- `__type = "slice"` marker, and the platform modules Exosite templates `require` but do not
+-- ship (`staging.mcrypto`). Run once per Lua runtime, before sandbox.lua, with the full
+-- standard library in reach; returns `install(env)` (sandbox.lua's new_env calls it on every
+-- fresh environment, after to_json/from_json/print/require are in place) and `classify(t)`,
+-- which tells the host how to encode an empty table: "null", "array" or nil (an object).
+-- Scripts never see this file's locals.
+
+local host = ...
+
+local type, setmetatable, rawget, error = type, setmetatable, rawget, error
+local debug_getmetatable = debug.getmetatable
+local json_parse, rand_bytes, b64_encode, b64_decode =
+  host.json_parse, host.rand_bytes, host.b64_encode, host.b64_decode
+
+-- json.null: one read-only table per environment, all sharing this locked metatable, so the
+-- host recognises any of them and no script can reach the metatable.
+local NULL_MT = {
+  __metatable = false,
+  __tostring = function() return "null" end,
+  __newindex = function() error("json.null is read-only", 2) end,
+}
+
+local function classify(t)
+  local mt = debug_getmetatable(t)
+  if mt == NULL_MT then return "null" end
+  if type(mt) == "table" and rawget(mt, "__type") == "slice" then return "array" end
+  return nil
+end
+
+local function is_null(value)
+  return value == nil or (type(value) == "table" and debug_getmetatable(value) == NULL_MT)
+end
+
+-- Platform modules: built on first require, one copy per environment.
+local PLATFORM_MODULES = {
+  ["staging.mcrypto"] = function()
+    return {
+      rand_bytes = function(n) return rand_bytes(n) end,
+      b64url_encode = function(s) return b64_encode(s, true) end,
+      b64url_decode = function(s) return b64_decode(s, true) end,
+      b64_encode = function(s) return b64_encode(s, false) end,
+      b64_decode = function(s) return b64_decode(s, false) end,
+    }
+  end,
+}
+
+local function install(env)
+  local to_json, print, solution_require = env.to_json, env.print, env.require
+  local null = setmetatable({}, NULL_MT)
+  env.json = {
+    null = null,
+    is_null = is_null,
+    parse = function(text) return json_parse(text, null) end,
+    stringify = function(value) return to_json(value) end,
+  }
+  local function at(level)
+    local prefix = "[" .. level .. "]"
+    return function(...) print(prefix, ...) end
+  end
+  env.log = { debug = at("debug"), info = at("info"), warn = at("warn"), error = at("error") }
+  local loaded = {}
+  env.require = function(name)
+    local build = PLATFORM_MODULES[name]
+    if build == nil then
+      return solution_require(name)  -- a tail call: its "not found" error points at the script's line
+    end
+    local module = loaded[name]
+    if module == nil then
+      module = build()
+      loaded[name] = module
+    end
+    return module
+  end
+end
+
+return install, classify

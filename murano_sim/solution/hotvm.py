@@ -1,0 +1,151 @@
+"""A solution's hot VM: one Lua environment per solution, as Murano keeps one per solution.
+
+At VM load the solution's old-style modules (no top-level `return`) run and every event
+handler becomes a global function `handle_<alias>_<event>(<argument>)`. `init.lua` runs once
+per fresh state (the first load, and after reset()), never on a reload. Each execution gets
+a fresh `request`, `response`, `context` and handler argument; globals persist between
+executions unless the solution's Config sets `reuse_vm: false`. Limits apply per execution.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..handlers import argument_name, function_name
+from ..lua.vm import Context
+from ..result import ScriptResult
+from ..runtime import Runtime
+from .loader import EventHandler, Solution
+
+LOAD_CHUNK = "murano-sim:load"
+EVENT_SLOT = "__murano_sim_event"  # where the trampoline picks up the handler's argument
+
+
+def handler_definition(handler: EventHandler) -> tuple[str, str]:
+    """(file, source) of a chunk defining the handler's global function; the body keeps its lines."""
+    argument = argument_name(handler.service, handler.event)
+    alias = "local websocket_info = websocketInfo; " if argument == "websocketInfo" else ""
+    name = function_name(handler.service, handler.event)
+    return handler.file, f"{name} = function({argument}, ...) {alias}{handler.source}\nend"
+
+
+def reuse_vm(runtime: Runtime, solution: Solution) -> bool:
+    """Config's reuse_vm: config.yaml's services.config, else the solution's services/config.yaml; default on."""
+    local = (runtime.config.services.get("config") or {}) if isinstance(runtime.config.services, Mapping) else {}
+    given = local.get("reuse_vm", (solution.service_configs.get("config") or {}).get("reuse_vm", True))
+    return given is not False and str(given).lower() != "false"
+
+
+class SolutionVM:
+    """The Lua environment of one served solution, and every execution in it.
+
+    `notify(line)` receives lifecycle lines (VM rebuilt, module or init.lua failures).
+    """
+
+    def __init__(self, runtime: Runtime, solution: Solution, notify: Callable[[str], None] | None = None) -> None:
+        self.runtime = runtime
+        self.solution = solution
+        self.reuse_vm = reuse_vm(runtime, solution)
+        self._notify = notify or (lambda line: None)
+        self._lock = threading.RLock()  # re-entrant: a handler may trigger another one inside its run
+        self._context: Context | None = None
+        self._init_pending = not runtime.state.initialized(str(solution.root))  # not on a restart with --state
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def reload(self, solution: Solution) -> None:
+        """New sources: a new environment whose modules run again; init.lua does not."""
+        with self._lock:
+            self.solution = solution
+            self.reuse_vm = reuse_vm(self.runtime, solution)
+            self._context = None
+
+    def reset(self) -> None:
+        """A fresh state: a new environment, and init.lua runs again before the next execution."""
+        with self._lock:
+            self._context = None
+            self._init_pending = True
+
+    def _load_chunks(self) -> list[tuple[str, str]]:
+        solution = self.solution
+        return list(solution.global_modules) + [handler_definition(h) for h in solution.handlers.values()]
+
+    def _prepare(self) -> tuple[Context, list[tuple[str, str]]]:
+        """The context the next execution runs in, and the chunks it must run first."""
+        if self._init_pending:
+            self._init_pending = False
+            self._run_init()
+        if not self.reuse_vm:
+            return self.runtime.new_context(), self._load_chunks()
+        if self._context is None:
+            context = self.runtime.new_context()
+            result = self._run(context, "", LOAD_CHUNK, {}, self._load_chunks(), {})
+            if result.error is not None:
+                self._notify(f"loading the modules failed: {result.error}")
+            self._context = context
+        return self._context, []
+
+    def _run_init(self) -> None:
+        init = self.solution.init_script
+        self.runtime.state.mark_initialized(str(self.solution.root))
+        if init is None:
+            return
+        if self.reuse_vm:
+            self._context, prelude = self.runtime.new_context(), self._load_chunks()
+            context = self._context
+        else:
+            context, prelude = self.runtime.new_context(), self._load_chunks()
+        result = self._run(context, init[1], init[0], {}, prelude, {"context": _context("init", "init")})
+        if result.error is not None:
+            self._notify(f"{init[0]} failed: {result.error}")
+
+    # -- executions ---------------------------------------------------------------------------
+    def run_script(
+        self, source: str, name: str, request: Mapping[str, Any], *, service: str = "webservice",
+        event: str = "request", globals: Mapping[str, Any] | None = None,
+    ) -> ScriptResult:
+        """An endpoint (or any script) in the solution's environment, with a fresh request and response.
+
+        `globals`: more per-execution values (a websocket endpoint's websocketInfo)."""
+        with self._lock:
+            context, prelude = self._prepare()
+            globals = {"context": _context(service, event), **(globals or {})}
+            return self._finish(self._run(context, source, name, request, prelude, globals))
+
+    def run_handler(
+        self, handler: EventHandler, payload: Any, *, context: Mapping[str, Any] | None = None
+    ) -> ScriptResult:
+        """Call handle_<alias>_<event>(payload); its return value is the result's message."""
+        fields = {**_context(handler.service, handler.event), **(context or {})}
+        trampoline = (
+            f"local argument = {EVENT_SLOT}; {EVENT_SLOT} = nil; request = nil\n"
+            f"return {function_name(handler.service, handler.event)}(argument)"
+        )
+        with self._lock:
+            ctx, prelude = self._prepare()
+            globals = {"context": fields, EVENT_SLOT: payload}
+            return self._finish(self._run(ctx, trampoline, f"{handler.file} (event)", {}, prelude, globals))
+
+    def _run(
+        self, context: Context, source: str, name: str, request: Mapping[str, Any],
+        prelude: list[tuple[str, str]], globals: dict[str, Any],
+    ) -> ScriptResult:
+        return self.runtime.run(
+            source, request, name=name, modules=self.solution.modules, prelude=prelude, context=context,
+            globals=globals,
+        )
+
+    def _finish(self, result: ScriptResult) -> ScriptResult:
+        """After an execution: rebuild a VM that grew past lua.max_vm_memory (modules again, no init)."""
+        limit = self.runtime.config.limits.max_vm_memory
+        if self._context is not None and self.runtime.memory_used() > limit:
+            self._context = None
+            self.runtime.collect_garbage()
+            self._notify(f"the solution's VM passed lua.max_vm_memory = {limit} bytes: rebuilt (modules run again)")
+        return result
+
+
+def _context(service: str, event: str) -> dict[str, Any]:
+    return {"tracking_id": uuid.uuid4().hex, "service": service, "event": event}

@@ -1,0 +1,58 @@
+"""Keystore.set + Keystore.get from Lua beside the same two commands on fakeredis called from Python.
+
+Both sides use a fresh in-memory store in one process, run interleaved; ratio = ours / direct
+(target <= 2.0, aim 1.3). Ours includes the Lua call, validation, the call log and the save of
+the changed keys into the state after the execution.
+Usage: python scripts/bench/bench_keystore.py [N]
+"""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import sys
+import time
+
+import fakeredis
+
+from murano_sim import Runtime
+
+LOOP = "for i = 1, {n} do Keystore.set{{key = 'k' .. i, value = 'v' .. i}} local v = Keystore.get{{key = 'k' .. i}} end"
+
+
+def ours(runtime: Runtime, n: int) -> float:
+    source = LOOP.format(n=n)
+    started = time.perf_counter()
+    result = runtime.run(source)
+    elapsed = time.perf_counter() - started
+    assert result.error is None, result.error
+    return elapsed / n
+
+
+def direct(n: int) -> float:
+    client = fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+    started = time.perf_counter()
+    for i in range(1, n + 1):
+        client.execute_command("SET", f"k{i}", f"v{i}")
+        client.execute_command("GET", f"k{i}")
+    return (time.perf_counter() - started) / n
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    config = {"lua": {"max_instructions": 100_000_000, "timeout_seconds": 600}}
+    rounds = []
+    for _ in range(5):
+        with Runtime(config) as runtime:
+            rounds.append((ours(runtime, n), direct(n)))
+    ours_us = statistics.median(r[0] for r in rounds) * 1e6
+    direct_us = statistics.median(r[1] for r in rounds) * 1e6
+    print(f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}, "
+          f"fakeredis {fakeredis.__version__ if hasattr(fakeredis, '__version__') else ''}")
+    print(f"Keystore.set+get from Lua:          {ours_us:8.1f} us/pair")
+    print(f"fakeredis SET+GET from Python:      {direct_us:8.1f} us/pair")
+    print(f"ratio ours/direct: {ours_us / direct_us:.2f} (target <= 2.0, aim 1.3)")
+
+
+if __name__ == "__main__":
+    main()

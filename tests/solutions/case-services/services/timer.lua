@@ -1,0 +1,2 @@
+--#EVENT timer timer
+Keystore.set({key = "timer", value = request.message})

@@ -1,0 +1,26 @@
+--#ENDPOINT GET /greeting
+-- What the console's Keystore editor wrote.
+local got = Keystore.get({ key = "greeting" })
+return { greeting = got.value }
+
+--#ENDPOINT POST /remind
+-- Arms a timer; its handler records the note in Keystore.
+log.info("arming a reminder")
+return Timer.sendAfter({ duration = 60000, message = { note = request.body.note }, timer_id = "reminder" })
+
+--#ENDPOINT GET /fired
+return { fired = Keystore.get({ key = "fired" }).value }
+
+--#ENDPOINT POST /sms
+-- Twilio's inbound-SMS webhook: answers with TwiML.
+log.warn("sms from " .. tostring(request.body.From))
+response.headers["content-type"] = "text/xml"
+return "<Response><Message>You said: " .. tostring(request.body.Body) .. "</Message></Response>"
+
+--#ENDPOINT POST /reading
+Tsdb.write({ metrics = { temperature = tonumber(request.body.value) }, tags = { room = "lab" } })
+return { ok = true }
+
+--#ENDPOINT GET /boom
+local nothing = nil
+return nothing.field

@@ -1,0 +1,1 @@
+Keystore.set({ key = "fired", value = tostring(request.message.note) })

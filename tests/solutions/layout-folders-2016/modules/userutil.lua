@@ -1,0 +1,5 @@
+UserUtil = {}
+
+function UserUtil.describe(name)
+  return { user = name, admin = name == "root" }
+end

@@ -1,0 +1,1 @@
+return { status = require("fmt").status("tick", 1) }

@@ -1,0 +1,3 @@
+-- <alias>_<event>.lua: timer timer.
+ticks = (ticks or 0) + 1
+return { ticks = ticks }

@@ -1,0 +1,2 @@
+-- services/user/account.lua: the user service's account event.
+return { email = event.email }

@@ -1,0 +1,2 @@
+--#ENDPOINT GET /draft
+return "excluded by the routes section"

@@ -1,0 +1,2 @@
+ticks = (ticks or 0) + 1
+return { ticks = ticks }

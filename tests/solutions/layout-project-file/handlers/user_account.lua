@@ -1,0 +1,2 @@
+-- user_account.lua: user / account.
+return { email = event.email }

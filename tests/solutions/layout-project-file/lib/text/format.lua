@@ -1,0 +1,7 @@
+local format = {}
+
+function format.label(kind, id)
+  return kind .. " #" .. tostring(id)
+end
+
+return format

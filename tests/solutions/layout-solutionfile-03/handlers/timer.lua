@@ -1,0 +1,1 @@
+return { square = require("mathx").square(3) }

@@ -1,0 +1,7 @@
+local mathx = {}
+
+function mathx.square(n)
+  return n * n
+end
+
+return mathx

@@ -1,0 +1,3 @@
+--#ENDPOINT GET /ping
+-- expect: {"pong": "PING"}
+return { pong = require("words").upper("ping") }

@@ -1,0 +1,2 @@
+-- No known alias prefixes the name: it splits at the first "_" (my / product_event).
+return event

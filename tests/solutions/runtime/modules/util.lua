@@ -1,0 +1,5 @@
+local util = {}
+function util.twice(x)
+  return x * 2
+end
+return util

@@ -1,0 +1,1 @@
+return { original = context.service .. " " .. context.event, payload = event }

@@ -1,0 +1,1 @@
+return { type = event.type, identity = event.identity, data = type(data), request = type(request) }

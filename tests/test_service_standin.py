@@ -1,0 +1,161 @@
+"""Stand-in services from Lua: canned answers, and a Swagger 2.0 exchange description."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from murano_sim import ConfigError, Runtime
+from murano_sim.config import load_config
+
+DATA = Path(__file__).parent / "data"
+SWAGGER = str(DATA / "weather_exchange.yaml")
+
+
+def call(runtime: Runtime, lua: str) -> Any:
+    result = runtime.run(lua)
+    assert result.error is None, result.error
+    return result.response.message
+
+
+def weather(**section: Any) -> Runtime:
+    return Runtime({"services": {"weather": section}})
+
+
+def test_canned_results_and_errors_per_operation_under_the_capitalised_alias():
+    standin = {"operations": {
+        "lookup": {"result": {"temp": 21.5, "tags": ["a", "b"]}},
+        "missing": {"error": {"status": 404, "error": "no such city"}},
+        "quiet": {},
+    }}
+    with Runtime({"services": {"spms": {"standin": standin}}}) as runtime:
+        assert call(runtime, "return Spms.lookup{city = 'x', anything = 1}") == {"temp": 21.5, "tags": ["a", "b"]}
+        assert call(runtime, "return murano.services.spms.lookup{}")["temp"] == 21.5
+        assert call(runtime, "return Spms.missing{}") == {"error": "no such city",
+                                                          "status": 404, "type": "QueryError", "status_code": 404}
+        assert call(runtime, "return Spms.quiet() == nil") is True
+        unknown = runtime.run("return Spms.other{}")
+        result = runtime.run("return Spms.lookup{city = 'Paris'}")
+    assert "attempt to call field 'other'" in unknown.error  # only declared operations exist
+    assert result.calls[0]["service"] == "spms" and result.calls[0]["arguments"] == {"city": "Paris"}
+
+
+def test_canned_operations_may_declare_arguments_in_the_spec_format():
+    standin = {"operations": {"ping": {"arguments": {"host": {"type": "string", "required": True}},
+                                       "result": "pong"}}}
+    with weather(standin=standin) as runtime:
+        assert call(runtime, "return Weather.ping{host = 'h'}") == "pong"
+        assert call(runtime, "return Weather.ping{}") == {
+            "error": "Weather.ping: host: is required", "status": 400, "type": "QueryError", "status_code": 400}
+        warned = runtime.run("return Weather.ping{host = 'h', hots = 1}")
+    assert any("unknown argument 'hots'" in line for line in warned.logs)
+
+
+def test_swagger_operations_validate_their_arguments():
+    with weather(standin={"swagger": SWAGGER}, apikey="k-123") as runtime:
+        now = call(runtime, "return Weather.getWeather{city = 'Paris'}")
+        no_city = call(runtime, "return Weather.getWeather{}")
+        bad_city = call(runtime, "return Weather.getWeather{city = 'R2D2'}")
+        bad_units = call(runtime, "return Weather.getWeather{city = 'Paris', units = 'kelvin'}")
+        bad_days = call(runtime, "return Weather.getForecast{days = 'many'}")
+        restricted = call(runtime, "return Weather.setup == nil")
+    assert now == {"temp": 18.5, "sky": "clear", "city": "Example"}  # the response schema's example
+    assert no_city == {"error": "Weather.getWeather: city: is required", "status": 400, "type": "QueryError",
+                       "status_code": 400}
+    assert bad_city["status"] == 400 and "city: must match" in bad_city["error"]
+    assert bad_units["status"] == 400 and "units: must be one of metric, imperial" in bad_units["error"]
+    assert bad_days["status"] == 400 and "days: must be an integer" in bad_days["error"]
+    assert restricted is True  # x-exosite-restricted: not exposed to Lua
+
+
+def test_swagger_body_parameters_are_expanded_and_204_is_the_status_table():
+    with weather(standin={"swagger": SWAGGER}, apikey="key-abc") as runtime:
+        done = call(runtime, "return Weather.subscribeAlerts{callback = 'http://x', level = 'watch', tags = {'a'}}")
+        missing = call(runtime, "return Weather.subscribeAlerts{level = 'watch'}")
+        level = call(runtime, "return Weather.subscribeAlerts{callback = 'c', level = 'panic'}")
+        warned = runtime.run("return Weather.subscribeAlerts{callback = 'c', apikey = 'from-lua'}")
+    assert done == {"status": 204, "status_code": 204}
+    assert missing["status"] == 400 and "callback: is required" in missing["error"]
+    assert level["status"] == 400 and "level: must be one of watch, warning" in level["error"]
+    # a restricted parameter is not the script's to give
+    assert any("unknown argument 'apikey'" in line for line in warned.logs)
+
+
+def test_config_parameters_are_default_arguments_and_the_call_may_override_them():
+    with weather(standin={"swagger": SWAGGER}) as runtime:
+        without = call(runtime, "return Weather.getForecast{days = 3}")
+    assert without["status"] == 400 and "apikey: is required" in without["error"]
+    solution = {"weather": {"apikey": "from-solution-file"}}
+    with Runtime({"services": {"weather": {"standin": {"swagger": SWAGGER}}}}, solution_configs=solution) as runtime:
+        ok = runtime.run("return Weather.getForecast{days = 3}")
+        bad = call(runtime, "return Weather.getWeather{city = 'Oslo', units = 'furlongs'}")
+    assert ok.error is None and ok.response.message == {"days": [{"temp": 20}, {"temp": 22}]}
+    assert ok.calls[0]["arguments"] == {"days": 3}  # the call log shows what the script gave
+    assert bad["status"] == 400 and "units" in bad["error"]
+
+
+def test_a_secret_config_parameter_never_reaches_the_call_log():
+    standin = {"swagger": SWAGGER, "operations": {"getForecast": {"result": {"echo": "key k-SECRET-42"}}}}
+    with weather(standin=standin, apikey="k-SECRET-42") as runtime:
+        result = runtime.run("return Weather.getForecast{days = 1}")
+    assert "k-SECRET-42" not in repr(result.calls) and "k-SECRET-42" not in repr(result.response)
+
+
+def test_canned_answers_override_the_swagger_defaults():
+    standin = {"swagger": SWAGGER, "operations": {
+        "getWeather": {"result": {"temp": -3}},
+        "getForecast": {"error": {"status": 503, "error": "upstream down"}},
+    }}
+    with weather(standin=standin, apikey="key-abc") as runtime:
+        assert call(runtime, "return Weather.getWeather{city = 'Oslo'}") == {"temp": -3}
+        assert call(runtime, "return Weather.getForecast{days = 2}") == {
+            "error": "upstream down", "status": 503, "type": "ServerError", "status_code": 503}
+        assert call(runtime, "return Weather.listStations{}") == {}  # no example: an empty table
+
+
+def test_the_swagger_path_is_relative_to_config_yaml(tmp_path):
+    (tmp_path / "services").mkdir()
+    (tmp_path / "services" / "weather.yaml").write_text(Path(SWAGGER).read_text(encoding="utf-8"), encoding="utf-8")
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(
+        "services:\n  weather:\n    apikey: key-abc\n    standin:\n      swagger: services/weather.yaml\n",
+        encoding="utf-8")
+    with Runtime(load_config(config_file)) as runtime:
+        assert call(runtime, "return Weather.getWeather{city = 'Rome'}")["sky"] == "clear"
+
+
+@pytest.mark.parametrize("section,message", [
+    ({"standin": {}}, r"services\.weather\.standin: needs operations"),
+    ({"standin": {"opertions": {}}}, r"unknown key 'opertions' \(did you mean 'operations'\?\)"),
+    ({"standin": {"swagger": "nope.yaml"}}, r"standin\.swagger: .*nope\.yaml: cannot read"),
+    ({"standin": {"swagger": SWAGGER, "operations": {"getWether": {}}}},
+     r"getWether: the Swagger document has no such operation \(did you mean 'getWeather'\?\)"),
+    ({"standin": {"swagger": SWAGGER}, "apikye": "k"}, r"services\.weather\.apikye: unknown key \(did you mean"),
+    ({"standin": {"operations": {"x": {"error": {"status": 200, "error": "e"}}}}}, r"error\.status: must be"),
+    ({"standin": {"operations": {"x": {"result": 1, "error": {"status": 400, "error": "e"}}}}}, "not both"),
+])
+def test_a_bad_declaration_is_one_clear_config_error(section, message):
+    with pytest.raises(ConfigError, match=message):
+        weather(**section)
+
+
+def test_a_malformed_swagger_document_names_the_file_and_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("swagger: '2.0'\npaths: [\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad\.yaml:\d+:"):
+        weather(standin={"swagger": str(bad)})
+    loop = tmp_path / "loop.yaml"
+    loop.write_text("swagger: '2.0'\nparameters: {a: {$ref: '#/parameters/a'}}\n"
+                    "paths: {/x: {get: {operationId: x, parameters: [{$ref: '#/parameters/a'}], responses: {}}}}\n",
+                    encoding="utf-8")
+    with pytest.raises(ConfigError, match="loops"):
+        weather(standin={"swagger": str(loop)})
+    with pytest.raises(ConfigError, match="not a Swagger 2.0 document"):
+        weather(standin={"swagger": str(DATA / "echo_service.yaml")})
+
+
+def test_a_standin_cannot_replace_an_emulated_service():
+    with pytest.raises(ConfigError, match=r"services\.http\.standin: (unknown key|http is emulated)"):
+        Runtime({"services": {"http": {"standin": {"operations": {"get": {}}}}}})
