@@ -404,3 +404,12 @@ def test_the_host_survives_a_c_recursion_in_a_worker_thread_in_process():
     thread.start()
     thread.join(60)
     assert C_OVERFLOW in out["error"]
+
+
+def test_the_pytest_plugin_fails_the_test_on_an_internal_error(exploding):
+    from murano_sim.testing.defects import fail_on_internal_error
+
+    result = exploding.run("pcall(Boom.defect, {}) return 1")
+    with pytest.raises(pytest.fail.Exception, match="ZeroDivisionError: our bug"):
+        fail_on_internal_error(result)
+    assert fail_on_internal_error(exploding.run("return 1")).response.message == 1
