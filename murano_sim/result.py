@@ -19,6 +19,9 @@ class ScriptResult:
     logs: list[str] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+    # A traceback when murano-sim itself failed during the run (a defect to report, not the
+    # script's fault); the pytest plugin fails the test with it.
+    internal_error: str | None = None
 
     @property
     def ok(self) -> bool:

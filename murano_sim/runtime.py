@@ -169,4 +169,6 @@ class Runtime:
         secrets = self._secrets
         logs = [redact(line, secrets) for line in outcome.logs]
         error = redact(outcome.error, secrets) if outcome.error is not None else None
-        return ScriptResult(Response(outcome.code, outcome.message, outcome.headers), logs, calls, error)
+        return ScriptResult(
+            Response(outcome.code, outcome.message, outcome.headers), logs, calls, error, outcome.internal_error
+        )

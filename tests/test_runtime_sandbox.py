@@ -15,11 +15,18 @@ def value(rt: Runtime, source: str):
 
 @pytest.mark.parametrize(
     "name",
-    ["python", "debug", "io", "package", "dofile", "loadfile", "jit", "ffi", "collectgarbage", "coroutine",
+    ["python", "debug", "io", "package", "dofile", "loadfile", "jit", "ffi", "collectgarbage",
      "getfenv", "setfenv", "newproxy", "module", "gcinfo"],
 )
 def test_dangerous_global_is_absent(runtime, name):
     assert value(runtime, f"return type({name})") == "nil"
+
+
+def test_coroutine_library_is_there_as_in_murano(runtime):
+    # Murano scripts have `coroutine`; its limits are covered in test_hardening_runtime.py.
+    source = ("local co = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return b * 2 end)"
+              " return {co(1), co(5)}")
+    assert value(runtime, source) == [2, 10]
 
 
 def test_python_bridge_is_unreachable_even_through_package_loaded(runtime):

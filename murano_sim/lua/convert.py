@@ -8,16 +8,46 @@ object inside Lua, which the sandbox never allows).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
 from .engine import lua_type
 
 MAX_DEPTH = 100
+_CHECK_EVERY = 256  # values visited between two deadline checks
 
 
 class Unconvertible(ValueError):
     """A Lua value has no JSON-like Python equivalent (a function, a cycle, too deep...)."""
+
+
+class LimitReached(Exception):
+    """A conversion would exceed the script's budget: kind is "memory" or "time"."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+class Budget:
+    """What one conversion may cost: bytes (roughly, the size of what it builds) and time.
+
+    A table reached twice is paid twice, so shared sub-tables cannot multiply the work.
+    """
+
+    def __init__(self, size: int, deadline: float | None) -> None:
+        self.left = size
+        self.deadline = deadline
+        self._visits = 0
+
+    def pay(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise LimitReached("memory")
+        self._visits += 1
+        if self._visits % _CHECK_EVERY == 0 and self.deadline is not None and time.monotonic() > self.deadline:
+            raise LimitReached("time")
 
 
 _PLAIN = (bool, int, float, bytes, type(None))
@@ -25,53 +55,94 @@ _PLAIN = (bool, int, float, bytes, type(None))
 # What an is_empty_array callback returns for json.null: the value converts to None.
 JSON_NULL = "null"
 
-
-def to_lua(lua: Any, value: Any, mark_empty_array: Callable[[Any], Any] | None = None, *, null: Any = None) -> Any:
+def to_lua(
+    lua: Any,
+    value: Any,
+    mark_empty_array: Callable[[Any], Any] | None = None,
+    budget: Budget | None = None,
+    *,
+    null: Any = None,
+    _depth: int = 0,
+) -> Any:
     """Python JSON-like value -> Lua value; None (and None-valued keys) become nil/absent.
 
     mark_empty_array, when given, tags each empty list's table so it converts back as [].
+    budget, when given, is paid roughly what each value costs in Lua memory; nesting deeper
+    than MAX_DEPTH is Unconvertible.
     null, when given, is the Lua value None becomes instead (json.parse's json.null).
     """
     if null is not None:
-        return _to_lua_keeping_null(lua, value, mark_empty_array, null)
+        return _to_lua_keeping_null(lua, value, mark_empty_array, null, budget, _depth)
     kind = type(value)  # exact-type dispatch first: this runs for every request and result
     if kind is str:
+        if budget is not None:
+            budget.pay(24 + len(value))
         return value.encode("utf-8", "surrogatepass")
+    if kind is int and not -(2**63) <= value < 2**63:
+        value = _wide_int(value)  # Lua numbers are doubles: a wider integer becomes its float
+        kind = float
+    if _depth > MAX_DEPTH and kind in (dict, list, tuple):
+        raise Unconvertible(f"value is nested deeper than {MAX_DEPTH} levels")
     if kind is dict:
+        if budget is not None:
+            budget.pay(64 + 40 * len(value))
         items = {}
         for k, v in value.items():
             vkind = type(v)
             if vkind is str:
+                if budget is not None:
+                    budget.pay(24 + len(v))
                 v = v.encode("utf-8", "surrogatepass")
             elif v is None:
                 continue
-            elif vkind not in _PLAIN:
-                v = to_lua(lua, v, mark_empty_array)
+            elif vkind not in _PLAIN or vkind is int or budget is not None:
+                v = to_lua(lua, v, mark_empty_array, budget, _depth=_depth + 1)
             items[k.encode("utf-8", "surrogatepass") if type(k) is str else _key(k)] = v
         return lua.table_from(items)
     if kind in _PLAIN:
+        if budget is not None:
+            budget.pay(8)
         return value
     if isinstance(value, str):
         return str(value).encode("utf-8", "surrogatepass")
     if isinstance(value, _PLAIN):
         return value
     if isinstance(value, dict):
-        return to_lua(lua, dict(value), mark_empty_array)
+        return to_lua(lua, dict(value), mark_empty_array, budget, _depth=_depth)
     if isinstance(value, (list, tuple)):
+        if budget is not None:
+            budget.pay(64 + 16 * len(value))
         if not value and mark_empty_array is not None:
             return mark_empty_array(lua.table())
-        return lua.table_from([to_lua(lua, v, mark_empty_array) for v in value])
+        return lua.table_from([to_lua(lua, v, mark_empty_array, budget, _depth=_depth + 1) for v in value])
     raise Unconvertible(f"cannot pass a {type(value).__name__} to Lua")
 
 
-def _to_lua_keeping_null(lua: Any, value: Any, mark_empty_array: Callable[[Any], Any] | None, null: Any) -> Any:
+def _wide_int(value: int) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise Unconvertible("number is out of range") from None
+
+
+def _to_lua_keeping_null(
+    lua: Any, value: Any, mark_empty_array: Callable[[Any], Any] | None, null: Any, budget: Budget | None, depth: int
+) -> Any:
     if value is None:
         return null
+    if depth > MAX_DEPTH and isinstance(value, (dict, list)):
+        raise Unconvertible(f"value is nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, dict):
-        return lua.table_from({_key(k): _to_lua_keeping_null(lua, v, mark_empty_array, null) for k, v in value.items()})
+        if budget is not None:
+            budget.pay(64 + 40 * len(value))
+        return lua.table_from(
+            {_key(k): _to_lua_keeping_null(lua, v, mark_empty_array, null, budget, depth + 1) for k, v in value.items()}
+        )
     if isinstance(value, list) and value:
-        return lua.table_from([_to_lua_keeping_null(lua, v, mark_empty_array, null) for v in value])
-    return to_lua(lua, value, mark_empty_array)
+        if budget is not None:
+            budget.pay(64 + 16 * len(value))
+        return lua.table_from([_to_lua_keeping_null(lua, v, mark_empty_array, null, budget, depth + 1) for v in value])
+    return to_lua(lua, value, mark_empty_array, budget, _depth=depth)
 
 
 def _key(key: Any) -> Any:
@@ -94,6 +165,7 @@ def from_lua(
     *,
     strict: bool = True,
     is_empty_array: Callable[[Any], bool] | None = None,
+    budget: Budget | None = None,
     _depth: int = 0,
     _seen: frozenset[int] = frozenset(),
 ) -> Any:
@@ -102,10 +174,13 @@ def from_lua(
     A table whose keys are exactly 1..n (n > 0) becomes a list; any other table a dict with
     string keys. An empty table is an empty dict unless is_empty_array says it was marked as
     an array. strict=True raises Unconvertible for functions, cycles, NaN or invalid UTF-8;
-    strict=False renders them as text instead.
+    strict=False renders them as text instead. budget, when given, is paid roughly the size
+    of the text each visited value becomes.
     """
     kind = lua_type(value)
     if kind is None:
+        if budget is not None:
+            budget.pay(len(value) + 2 if isinstance(value, bytes) else 8)
         if isinstance(value, bytes):
             if strict:
                 try:
@@ -130,8 +205,11 @@ def from_lua(
             raise Unconvertible("table is nested too deeply or contains itself")
         return "<cycle>"
     nested: dict[str, Any] = {
-        "strict": strict, "is_empty_array": is_empty_array, "_depth": _depth + 1, "_seen": _seen | {ident}
+        "strict": strict, "is_empty_array": is_empty_array, "budget": budget, "_depth": _depth + 1,
+        "_seen": _seen | {ident},
     }
+    if budget is not None:
+        budget.pay(16)
     items = list(value.items())
     if not items:
         marked = is_empty_array(value) if is_empty_array is not None else False

@@ -12,14 +12,19 @@ local loadstring, setfenv, unpack = loadstring or load, setfenv, unpack or table
 local string_byte, string_format, table_concat = string.byte, string.format, table.concat
 local debug_sethook, debug_getinfo, debug_getregistry = debug.sethook, debug.getinfo, debug.getregistry
 local math_randomseed = math.randomseed
-local now, log, encode_json, decode_json, call_service, format_duration, memory_limit, clock =
-  host.now, host.log, host.to_json, host.from_json, host.call_service, host.format_duration, host.memory_limit,
-  host.clock
-local math_floor = math.floor
+local now, memory_limit = host.now, host.memory_limit
+local coroutine_create, coroutine_resume, coroutine_yield, coroutine_status, coroutine_running =
+  coroutine.create, coroutine.resume, coroutine.yield, coroutine.status, coroutine.running
+local coroutine_isyieldable = coroutine.isyieldable
+local native_tostring, string_sub, string_find, string_gsub = tostring, string.sub, string.find, string.gsub
+local string_match, string_gmatch, native_format, table_sort, tonumber = string.match, string.gmatch, string.format,
+  table.sort, tonumber
+local math_floor, math_ceil = math.floor, math.ceil
 -- Reseeding every run from a secret base means no script can fix or predict the next one's numbers.
 local seed_base, runs = host.random_seed(), 0
--- platform.lua's installer: Murano's json, log, os.now and platform modules on each fresh env.
-local install_platform = host.install_platform
+-- platform.lua's installer (Murano's json, log, os.now and platform modules on each fresh env)
+-- is host.install_platform: set after this file loads, because platform.lua's host functions
+-- are wrapped by this file's host_function.
 
 -- Compiled loops never call the count hook, so the JIT must stay off for limits to hold.
 if jit then
@@ -51,9 +56,12 @@ local function is_empty_array(t)
 end
 
 -- Per-run limit state. `tripped` holds the limit message once a limit is hit: from then on
--- every hook tick and every pcall/xpcall return re-raises it, so no script can swallow it.
+-- every hook tick and every pcall/xpcall/resume return re-raises it, so no script can swallow it.
 local state = { ticks = 0, max_ticks = 0, deadline = 0, tripped = nil, instruction_msg = "", timeout_msg = "",
-  memory_msg = "", where = nil }
+  memory_msg = "", where = nil, step = 1000 }
+-- `uncounted` > 0 while our own matcher stands in for a C function (Murano counts a C call as
+-- one instruction); `credit` is the instructions our wrappers spent, given back to the script.
+local uncounted, credit = 0, 0
 
 local function trip(message)
   state.tripped = message
@@ -64,10 +72,16 @@ local function on_tick()
   if state.tripped then
     error(state.tripped, 0)
   end
-  local ticks = state.ticks + 1
-  state.ticks = ticks
-  if ticks > state.max_ticks then
-    trip(state.instruction_msg)
+  if uncounted == 0 then
+    if credit >= state.step then
+      credit = credit - state.step
+    else
+      local ticks = state.ticks + 1
+      state.ticks = ticks
+      if ticks > state.max_ticks then
+        trip(state.instruction_msg)
+      end
+    end
   end
   if now() > state.deadline then
     trip(state.timeout_msg)
@@ -75,6 +89,10 @@ local function on_tick()
   if state.snippet_deadline and now() > state.snippet_deadline then
     error("Scripts.sandbox: the snippet ran past its timeout", 0)  -- the snippet's own limit only
   end
+end
+
+local function check_deadline()
+  if now() > state.deadline then trip(state.timeout_msg) end
 end
 
 -- pcall and xpcall as scripts see them: a limit error always propagates.
@@ -101,6 +119,118 @@ local function safe_xpcall(f, handler, ...)
   end
   return after_protected(xpcall(f, guarded_handler, ...))
 end
+
+-- C boundaries. A C function that calls back into Lua (a gsub callback, a sort comparator,
+-- __tostring through tostring, a coroutine resume) nests on the host's C stack, which LuaJIT
+-- does not bound: deep enough, the process dies. Every such call passes through here and is
+-- counted; past C_DEPTH_MAX it is a clean error. The depth is measured (scripts/bench,
+-- docs/sandbox.md) to stay far below the C stack of the main thread and of worker threads.
+local C_DEPTH_MAX = host.c_depth_max
+local C_OVERFLOW = "C stack overflow (calls through C functions nested deeper than " .. C_DEPTH_MAX .. ")"
+local c_depth = 0
+
+-- Where the script called from: "file:line: " (level counts from the caller of this helper).
+local function script_where(level)
+  local info = debug_getinfo(level + 2, "Sl")
+  if info and info.currentline and info.currentline > 0 and info.source ~= "=sandbox.lua" then
+    return info.short_src .. ":" .. info.currentline .. ": "
+  end
+  return ""
+end
+
+-- An argument error of a wrapped C function names it as the script called it.
+local function c_failed(name, err)
+  if type(err) == "string" and not state.tripped then
+    local bare = string_gsub(err, "^sandbox%.lua:%d+: ", "", 1)
+    if bare ~= err or string_find(bare, "^bad argument #%d+ to '%?'") then
+      bare = string_gsub(bare, "^(bad argument #%d+ to )'%?'", "%1'" .. name .. "'", 1)
+      err = script_where(2) .. bare
+    end
+  end
+  error(err, 0)
+end
+
+local function through_c(name, fn)
+  local function leave(ok, ...)
+    c_depth = c_depth - 1
+    if not ok then c_failed(name, (...)) end
+    return ...
+  end
+  return function(...)
+    if c_depth >= C_DEPTH_MAX then
+      error(C_OVERFLOW, 2)
+    end
+    c_depth = c_depth + 1
+    credit = credit + 8
+    return leave(pcall(fn, ...))
+  end
+end
+
+-- Coroutines. A resume nests on the C stack like any C call into Lua; a limit error raised
+-- inside a coroutine ends its resume and is raised again in the resumer.
+local function after_resume(depth, ok, ...)
+  c_depth = depth
+  if state.tripped then
+    error(state.tripped, 0)
+  end
+  if not ok and (...) == MEMORY_ERROR then
+    trip(state.memory_msg)
+  end
+  return ok, ...
+end
+
+local function safe_resume(co, ...)
+  if c_depth >= C_DEPTH_MAX then
+    return false, C_OVERFLOW
+  end
+  local depth = c_depth
+  c_depth = depth + 1
+  return after_resume(depth, coroutine_resume(co, ...))
+end
+
+local function after_wrapped(ok, ...)
+  if not ok then error((...), 0) end
+  return ...
+end
+
+local function safe_wrap(f)
+  local co = coroutine_create(f)
+  return function(...)
+    return after_wrapped(safe_resume(co, ...))
+  end
+end
+
+-- Host (Python) functions. Python lifts the memory limit while it runs and answers with a
+-- status first: a limit reached in Python becomes a limit error here, in Lua, because a Lua
+-- error must never unwind through Python frames. (Python's short calls back into Lua, which
+-- mark empty arrays, run under lupa's own protection: a limit tripped there is raised here.)
+local HOST_OK, HOST_MEMORY, HOST_TIME, HOST_ABORT = 0, 1, 2, 3
+
+local function host_failed(status, over, message)
+  if state.tripped then error(state.tripped, 0) end
+  if over or status == HOST_MEMORY then trip(state.memory_msg) end
+  if status == HOST_TIME then trip(state.timeout_msg) end
+  if status == HOST_ABORT then trip("execution aborted by the host") end
+  error(message, 0)  -- our defect, logged by the host: the script sees one line
+end
+
+local function host_done(status, ...)
+  local over = memory_limit(true)
+  if status ~= HOST_OK or over or state.tripped then
+    host_failed(status, over, ...)
+  end
+  return ...
+end
+
+local function host_function(fn)
+  return function(...)
+    return host_done(fn(...))
+  end
+end
+
+local log, encode_json, decode_json = host_function(host.log), host_function(host.to_json), host_function(host.from_json)
+local call_service, format_duration = host_function(host.call_service), host_function(host.format_duration)
+local clock = host_function(host.clock)
 
 -- Text-only chunk loading into a given environment (never bytecode, never the real globals).
 local function compile(source, name, env)
@@ -136,6 +266,167 @@ local function make_load(env)
     end
     return compile(chunk, name or "=(load)", chunk_env or env)
   end
+end
+
+-- Pattern matching under the time limit (see patterns.lua): a call whose worst case is small
+-- runs natively; any other runs in our Lua port of the matcher, where the hook still fires.
+local NATIVE_STEPS = 1e7  -- worst-case matcher steps a native call may take (~70 ms measured)
+local work = 0  -- native worst-case steps since the last deadline check
+
+local patterns = loadstring(host.patterns_source, "=patterns.lua")(
+  { byte = string_byte, sub = string_sub, char = string.char, concat = table_concat, find = string_find,
+    tostring = native_tostring, unpack = unpack },
+  function(on) uncounted = uncounted + (on and -1 or 1) end)
+local shape_of, pattern_cost, find_plain = patterns.shape_of, patterns.cost, host_function(host.find_plain)
+
+local function charge(steps)
+  work = work + steps
+  if work > NATIVE_STEPS then
+    work = 0
+    check_deadline()
+  end
+end
+
+local function pattern_done(saved, ok, ...)
+  uncounted = saved
+  if not ok then
+    local err = (...)
+    if state.tripped then error(state.tripped, 0) end
+    local message = patterns.pattern_error(err)
+    if message then error(script_where(1) .. message, 0) end
+    error(err, 0)
+  end
+  return ...
+end
+
+-- An integer argument as LuaJIT's lj_lib_optint reads it, or nil when it would raise.
+local function integer_arg(value, default)
+  if value == nil then return default end
+  value = tonumber(value)
+  if value == nil then return nil end
+  return value >= 0 and math_floor(value) or math_ceil(value)
+end
+
+local function normalize_init(init, n)
+  if init < 0 then init = init + n else init = init - 1 end
+  if init < 0 then init = 0 end
+  if init > n then init = n end
+  return init
+end
+
+local function safe_find(s, p, init, plain)
+  local start = integer_arg(init, 1)
+  if type(s) ~= "string" or type(p) ~= "string" or start == nil then
+    return string_find(s, p, init, plain)  -- raises the native argument error, or works on a short number
+  end
+  credit = credit + 16
+  local n, shape = #s, shape_of(p)
+  if plain or not shape.special then
+    local steps = (n + 1) * (#p + 1)
+    if steps <= NATIVE_STEPS then
+      charge(steps)
+      return string_find(s, p, init, plain)
+    end
+    return find_plain(s, p, normalize_init(start, n))  -- a long needle: linear time in Python
+  end
+  local steps = pattern_cost(shape, n, shape.anchored and 1 or n + 1)
+  if steps <= NATIVE_STEPS then
+    charge(steps)
+    return string_find(s, p, init, plain)
+  end
+  return pattern_done(uncounted, pcall(patterns.find_aux, s, p, start, true))
+end
+
+local function safe_match(s, p, init)
+  local start = integer_arg(init, 1)
+  if type(s) ~= "string" or type(p) ~= "string" or start == nil then
+    return string_match(s, p, init)
+  end
+  credit = credit + 14
+  local shape = shape_of(p)
+  local steps = pattern_cost(shape, #s, shape.anchored and 1 or #s + 1)
+  if steps <= NATIVE_STEPS then
+    charge(steps)
+    return string_match(s, p, init)
+  end
+  return pattern_done(uncounted, pcall(patterns.find_aux, s, p, start, false))
+end
+
+local function safe_gmatch(s, p)
+  if type(s) ~= "string" or type(p) ~= "string" then
+    return string_gmatch(s, p)
+  end
+  local steps = pattern_cost(shape_of(p), #s, #s + 1)
+  if steps <= NATIVE_STEPS then
+    charge(steps)
+    return string_gmatch(s, p)
+  end
+  local iterate = patterns.gmatch(s, p)
+  return function()
+    return pattern_done(uncounted, pcall(iterate))
+  end
+end
+
+local counted_gsub = through_c("gsub", string_gsub)
+local REPLACEMENT = { string = true, number = true, ["function"] = true, table = true }
+
+local function safe_gsub(s, p, replacement, max_n)
+  local kind = type(replacement)
+  local limit = integer_arg(max_n, type(s) == "string" and #s + 1 or 0)
+  if type(s) ~= "string" or type(p) ~= "string" or not REPLACEMENT[kind] or limit == nil then
+    return counted_gsub(s, p, replacement, max_n)
+  end
+  credit = credit + 16
+  local shape = shape_of(p)
+  local steps = pattern_cost(shape, #s, shape.anchored and 1 or #s + 1)
+  if steps <= NATIVE_STEPS then
+    charge(steps)
+    if kind == "string" or kind == "number" then
+      return string_gsub(s, p, replacement, max_n)
+    end
+    return counted_gsub(s, p, replacement, max_n)
+  end
+  return pattern_done(uncounted, pcall(patterns.gsub, s, p, replacement, limit))
+end
+
+local counted_format = through_c("format", native_format)
+local function safe_format(format, ...)
+  for i = 1, select("#", ...) do
+    if type((select(i, ...))) == "table" then
+      return counted_format(format, ...)  -- a table argument may bring __tostring
+    end
+  end
+  return native_format(format, ...)
+end
+
+local counted_tostring = through_c("tostring", native_tostring)
+local function safe_tostring(...)
+  if type((...)) == "table" then
+    return counted_tostring(...)
+  end
+  return native_tostring(...)
+end
+
+-- table.sort runs in C; with a Lua comparator the hook fires between comparisons, so a large
+-- array gets one (same order as the native comparison: quicksort's worst case stays timed).
+local counted_sort = through_c("sort", table_sort)
+local function less_than(a, b)
+  return a < b
+end
+local function safe_sort(t, comparator)
+  if comparator == nil and type(t) == "table" and #t > 4096 then
+    comparator = less_than
+  end
+  return counted_sort(t, comparator)
+end
+
+local counted_os_time = through_c("time", os.time)
+local native_os_time = os.time
+local function safe_os_time(...)
+  if type((...)) == "table" then
+    return counted_os_time(...)  -- os.time reads the table's fields: __index can run
+  end
+  return native_os_time(...)
 end
 
 -- print: every value is rendered by the host (Murano-style) into the run's bounded log.
@@ -259,6 +550,14 @@ local pristine = {
   math = copy(math),
 }
 pristine.string.dump = nil
+pristine.string.find, pristine.string.match, pristine.string.gmatch, pristine.string.gsub =
+  safe_find, safe_match, safe_gmatch, safe_gsub
+pristine.string.format = safe_format
+pristine.table.sort = safe_sort
+pristine.coroutine = {
+  create = coroutine_create, resume = safe_resume, wrap = safe_wrap, yield = coroutine_yield,
+  status = coroutine_status, running = coroutine_running, isyieldable = coroutine_isyieldable,
+}
 
 local BASE = {
   "assert", "error", "ipairs", "next", "pairs", "rawequal", "rawget", "rawset", "rawlen", "select",
@@ -266,8 +565,9 @@ local BASE = {
 }
 local base_values = {}
 for _, name in ipairs(BASE) do base_values[name] = _G[name] end
+base_values.tostring = safe_tostring
 
-local os_date, os_time, os_clock, os_difftime = os.date, os.time, os.clock, os.difftime
+local os_date, os_time, os_clock, os_difftime = os.date, safe_os_time, os.clock, os.difftime
 
 function run_snippet(nested)
   local parameters = nested.argument
@@ -299,7 +599,7 @@ function run_snippet(nested)
 end
 
 local sizes = { string = count(pristine.string), table = count(pristine.table), math = count(pristine.math),
-  env = count(base_values) + 16 }
+  env = count(base_values) + 17 }
 
 local function new_env(env_vars, modules)
   local env = table_new(0, sizes.env)
@@ -311,6 +611,7 @@ local function new_env(env_vars, modules)
   env.string = copy(pristine.string, sizes.string)
   env.table = copy(pristine.table, sizes.table)
   env.math = copy(pristine.math, sizes.math)
+  env.coroutine = copy(pristine.coroutine, 7)
   -- The solution's clock, not the host's: tests and `advance` move it.
   env.os = {
     date = function(format, t) return os_date(format, t or math_floor(clock())) end,
@@ -353,7 +654,7 @@ local function new_env(env_vars, modules)
     if loaded ~= nil then return loaded end
     local source = modules.sources[name]
     if source == nil then
-      error(string_format("module '%s' not found", tostring(name)), 2)
+      error(string_format("module '%s' not found", safe_tostring(name)), 2)
     end
     local chunk, err = compile(source, "=" .. modules.files[name], env)
     if not chunk then error(err, 0) end
@@ -362,7 +663,7 @@ local function new_env(env_vars, modules)
     modules.loaded[name] = value
     return value
   end
-  if install_platform then install_platform(env) end
+  if host.install_platform then host.install_platform(env) end
   env._G = env
   return env
 end
@@ -414,10 +715,10 @@ local function on_error(err)
   if err == MEMORY_ERROR or state.tripped or type(err) == "string" then
     return err
   end
-  for level = 2, 6 do
+  for level = 2, 8 do
     local info = debug_getinfo(level, "Sl")
     if not info then break end
-    if info.currentline and info.currentline > 0 then
+    if info.currentline and info.currentline > 0 and info.source ~= "=sandbox.lua" and info.source ~= "=patterns.lua" then
       state.where = info.short_src .. ":" .. info.currentline
       break
     end
@@ -429,12 +730,12 @@ local function describe(err)
   if state.tripped then return state.tripped end
   if err == MEMORY_ERROR then return state.memory_msg end
   if type(err) == "string" then
-    if err:find("stack overflow", 1, true) then
+    if string_find(err, "stack overflow", 1, true) and not string_find(err, "C stack overflow", 1, true) then
       return err .. " (recursion deeper than LuaJIT's stack limit of 65500 slots)"
     end
     return err
   end
-  local ok, text = pcall(tostring, err)
+  local ok, text = pcall(safe_tostring, err)
   if state.tripped then return state.tripped end
   if not ok or type(text) ~= "string" then
     text = "error object is a " .. type(err) .. " value"
@@ -458,6 +759,8 @@ end
 local function run(source, chunkname, request, response, env_vars, modules, limits, deadline, prelude, env, globals)
   modules = modules or { sources = {}, files = {}, loaded = {} }
   state.ticks, state.tripped, state.where = 0, nil, nil
+  c_depth, uncounted, credit, work = 0, 0, 0, 0
+  state.step = limits.step
   state.max_ticks = limits.max_ticks
   state.deadline = deadline
   state.instruction_msg = limits.instruction_msg
@@ -494,6 +797,7 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   current_env = outer_env
   if not results[1] then
     -- An error object's __tostring is script code: describe it under the same limits.
+    c_depth, uncounted = 0, 0
     memory_limit(true)
     debug_sethook(on_tick, "", limits.step)
     local message = describe(results[2])
@@ -519,4 +823,4 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   return "ok", env, rawget(response, "code"), message, headers
 end
 
-return run, mark_empty_array, is_empty_array
+return run, mark_empty_array, is_empty_array, host_function

@@ -5,20 +5,30 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
 import random
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 from ..config import LuaLimits
-from .convert import JSON_NULL, Unconvertible, from_lua, text, to_lua
+from .convert import JSON_NULL, Budget, LimitReached, Unconvertible, from_lua, text, to_lua
 from .engine import LuaError, LuaMemoryError, lupa_lua
 from .render import format_duration, render
 
 HOOK_STEP = 1000  # instructions between two limit checks
+# Calls through C functions that call back into Lua (gsub callbacks, sort comparators,
+# __tostring, coroutine resumes) nest on the C stack; past this depth they are a Lua error.
+# Measured in scripts/bench/bench_c_depth.py: gsub, the worst, needs ~9 KB of C stack a level.
+C_DEPTH_MAX = 120
+# Host function status codes (sandbox.lua's host_done reads them).
+HOST_OK, HOST_MEMORY, HOST_TIME, HOST_ABORT, HOST_INTERNAL = 0, 1, 2, 3, 4
+
+logger = logging.getLogger("murano_sim")
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,7 @@ class Outcome:
     headers: dict[str, str]
     logs: list[str] = field(default_factory=list)
     error: str | None = None
+    internal_error: str | None = None  # a traceback: murano-sim's own defect, never the script's
 
 
 class Context:
@@ -124,38 +135,45 @@ class LuaVM:
         self._call_service = call_service
         self._log: _Log | None = None
         self._memory_cap = 0
+        self._max_memory = 0
+        self._deadline: float | None = None
+        self._internal_errors: list[str] = []
+        self._abort: BaseException | None = None
         self._limit_tables: dict[LuaLimits, Any] = {}
         self._env_cache: tuple[dict[str, str], Any] | None = None
         host = {
             "now": time.monotonic,
-            "log": self._guard(self._print, None),
-            "to_json": self._guard(self._to_json, (None, b"to_json: internal error")),
-            "from_json": self._guard(self._from_json, (None, b"from_json: internal error")),
-            "call_service": self._guard(self._service, None),
-            "format_duration": self._guard(lambda s: format_duration(s).encode(), b"?"),
             "random_seed": lambda: random.randrange(1, 2**31),
-            "memory_limit": self._guard(self._memory_limit, None),
-            "clock": self._guard(lambda: float(clock()), 0.0),
+            "memory_limit": self._memory_limit,
+            "log": self._host("print", self._print),
+            "to_json": self._host("to_json", self._to_json),
+            "from_json": self._host("from_json", self._from_json),
+            "call_service": self._host("service call", self._service),
+            "format_duration": self._host("bench.measure", lambda s: format_duration(float(s)).encode()),
+            "find_plain": self._host("string.find", _find_plain),
+            "clock": self._host("os.time", lambda: float(clock())),
+            "c_depth_max": C_DEPTH_MAX,
+            "patterns_source": resources.files(__package__).joinpath("patterns.lua").read_bytes(),
         }
         specs = [
             {"alias": s.alias, "names": list(s.names), "operations": list(s.operations)} for s in services
         ]
         loader = self._lua.eval("function(code, name) return loadstring(code, name) end")
-        platform_host = {
-            "json_parse": self._guard(self._json_parse, (None, b"json.parse: internal error")),
-            "rand_bytes": self._guard(_rand_bytes, (None, b"rand_bytes: internal error")),
-            "b64_encode": self._guard(_b64_encode, (None, b"b64_encode: internal error")),
-            "b64_decode": self._guard(_b64_decode, (None, b"b64_decode: internal error")),
+        chunk = loader(_lua_file("sandbox.lua"), b"=sandbox.lua")
+        host_table = self._lua.table_from({k.encode(): v for k, v in host.items()})
+        self._run, self._mark_empty_array, is_empty_array, host_function = chunk(
+            host_table, to_lua(self._lua, specs), to_lua(self._lua, dict(missing_services or {})),
+        )
+        platform_host = {  # wrapped by sandbox.lua's host_function, as the host table's are
+            "json_parse": host_function(self._host("json.parse", self._json_parse)),
+            "rand_bytes": host_function(self._host("rand_bytes", _rand_bytes)),
+            "b64_encode": host_function(self._host("b64_encode", _b64_encode)),
+            "b64_decode": host_function(self._host("b64_decode", _b64_decode)),
         }
         install_platform, classify = loader(_lua_file("platform.lua"), b"=platform.lua")(
             self._lua.table_from({k.encode(): v for k, v in platform_host.items()})
         )
-        host["install_platform"] = install_platform
-        chunk = loader(_lua_file("sandbox.lua"), b"=sandbox.lua")
-        self._run, self._mark_empty_array, is_empty_array = chunk(
-            self._lua.table_from({k.encode(): v for k, v in host.items()}), to_lua(self._lua, specs),
-            to_lua(self._lua, dict(missing_services or {})),
-        )
+        host_table[b"install_platform"] = install_platform
 
         def empty_table_kind(table: Any) -> Any:
             kind = classify(table)  # json.null, or a script's {__type = "slice"} table
@@ -165,68 +183,100 @@ class LuaVM:
         self._lua.execute(b"python = nil; package.loaded.python = nil")
         self._lua.gccollect()
 
-    # -- host functions: each catches everything, so no Python exception reaches Lua ----------
-    def _guard(self, fn: Callable[..., Any], fallback: Any) -> Callable[..., Any]:
-        def guarded(*args: Any) -> Any:
+    # -- host functions ------------------------------------------------------------------------
+    # Each answers (status, values...) and never raises into Lua: a Lua error must never unwind
+    # through Python frames, and no Python object may reach Lua. The memory limit is lifted
+    # while one runs (sandbox.lua's host_done restores it and checks what was allocated), so
+    # nothing lupa allocates for it can fail halfway; budgets bound what it builds instead.
+    def _host(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def host_function(*args: Any) -> Any:
+            self._lua.set_max_memory(0)
             try:
-                return fn(*args)
-            except BaseException:  # noqa: BLE001 - a Python exception object must never reach Lua
-                return fallback
+                result = fn(*args)
+            except LimitReached as limit:
+                return HOST_TIME if limit.kind == "time" else HOST_MEMORY
+            except LuaError:  # a limit tripped inside a call back into Lua: sandbox.lua raises it
+                return HOST_ABORT
+            except (KeyboardInterrupt, SystemExit) as exc:
+                self._abort = exc  # ends the execution; Runtime.run's caller gets it
+                return HOST_ABORT
+            except Exception:  # noqa: BLE001 - our defect: logged, recorded, and one clean line for the script
+                trace = traceback.format_exc()
+                logger.error("murano-sim internal error in %s:\n%s", name, trace)
+                self._internal_errors.append(trace)
+                return HOST_INTERNAL, f"{name}: murano-sim internal error (see the log)".encode()
+            if type(result) is tuple:
+                return (HOST_OK, *result)
+            return HOST_OK, result
 
-        return guarded
+        return host_function
+
+    def _budget(self) -> Budget:
+        """The budget of one conversion out of Lua: the run's whole memory budget, and its deadline."""
+        return Budget(self._max_memory, self._deadline)
+
+    def _remaining(self) -> int:
+        return max(0, self._memory_cap - self._lua.get_memory_used())
 
     def _print(self, count: int, *values: Any) -> None:
         if self._log is None:
             return
         args = list(values) + [None] * (int(count) - len(values))
-        self._log.add(" ".join(render(self._from_lua(v, strict=False)) for v in args))
+        budget = self._budget()
+        self._log.add(" ".join(render(self._from_lua(v, strict=False, budget=budget)) for v in args))
 
     def _to_json(self, value: Any = None) -> Any:
         try:
-            return json.dumps(self._from_lua(value), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            encoded = json.dumps(
+                self._from_lua(value, budget=self._budget()), ensure_ascii=False, separators=(",", ":")
+            ).encode("utf-8")
         except (Unconvertible, ValueError) as exc:
             return None, f"to_json: {exc}".encode()
+        if len(encoded) > self._remaining():
+            raise LimitReached("memory")
+        return encoded
 
     def _from_json(self, data: Any = None) -> Any:
         if not isinstance(data, bytes):
             return None, b"from_json: expected a string"
         try:
-            value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as exc:
-            return None, f"from_json: {exc}".encode()
-        return self._to_lua(value), None
+            value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
+            return self._to_lua(value, Budget(self._remaining(), self._deadline)), None
+        except (ValueError, RecursionError) as exc:  # Unconvertible is a ValueError
+            return None, f"from_json: {_one_line(exc)}".encode()
 
     def _json_parse(self, data: Any = None, null: Any = None) -> Any:
         """json.parse: like from_json, but a JSON null stays as json.null."""
         if not isinstance(data, bytes):
             return None, b"json.parse: expected a string"
         try:
-            value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as exc:
-            return None, f"json.parse: {exc}".encode()
-        return to_lua(self._lua, value, self._mark_empty_array, null=null), None
+            value = json.loads(data.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
+            budget = Budget(self._remaining(), self._deadline)
+            return to_lua(self._lua, value, self._mark_empty_array, budget, null=null), None
+        except (ValueError, RecursionError) as exc:  # Unconvertible is a ValueError
+            return None, f"json.parse: {_one_line(exc)}".encode()
 
     def _service(self, alias: bytes, operation: bytes, arguments: Any = None) -> Any:
         if self._call_service is None:
             return None
         try:
-            python_args = self._from_lua(arguments)
+            python_args = self._from_lua(arguments, budget=self._budget())
         except Unconvertible as exc:
             value: Any = {"error": f"arguments: {exc}", "status": 400, "type": "QueryError"}
         else:
-            try:
-                value = self._call_service(text(alias), text(operation), python_args)
-            except Exception as exc:  # noqa: BLE001 - a defect must reach Lua as a plain error table
-                value = {"error": f"internal error: {type(exc).__name__}", "status": 500, "type": "ServerError"}
+            value = self._call_service(text(alias), text(operation), python_args)
         if isinstance(value, NestedCall):  # the sandbox calls the handler, inside this execution
             return self._to_lua(value.missing), self._to_lua(value.instruction())
-        return self._to_lua(value)
+        try:
+            return self._to_lua(value, Budget(self._remaining(), self._deadline))
+        except Unconvertible as exc:
+            return self._to_lua({"error": f"result: {exc}", "status": 500, "type": "ServerError"})
 
-    def _to_lua(self, value: Any) -> Any:
-        return to_lua(self._lua, value, self._mark_empty_array)
+    def _to_lua(self, value: Any, budget: Budget | None = None) -> Any:
+        return to_lua(self._lua, value, self._mark_empty_array, budget)
 
-    def _from_lua(self, value: Any, strict: bool = True) -> Any:
-        return from_lua(value, strict=strict, is_empty_array=self._is_empty_array)
+    def _from_lua(self, value: Any, strict: bool = True, budget: Budget | None = None) -> Any:
+        return from_lua(value, strict=strict, is_empty_array=self._is_empty_array, budget=budget)
 
     def log(self, line: str) -> None:
         """Add a line to the running script's log (service warnings use this)."""
@@ -260,8 +310,10 @@ class LuaVM:
     def collect_garbage(self) -> None:
         self._lua.gccollect()
 
-    def _memory_limit(self, on: bool) -> None:
+    def _memory_limit(self, on: bool) -> bool:
+        """Apply (or lift) the run's memory cap; True if memory in use is already past it."""
         self._lua.set_max_memory(self._memory_cap if on else 0)
+        return bool(on) and self._lua.get_memory_used() > self._memory_cap
 
     # -- running a script ----------------------------------------------------------------------
     def run(
@@ -288,6 +340,9 @@ class LuaVM:
         """
         lua = self._lua
         log = self._log = _Log(limits.max_log_lines, limits.max_log_bytes)
+        self._internal_errors, self._abort = [], None
+        deadline = deadline if deadline is not None else time.monotonic() + limits.timeout_seconds
+        self._deadline, self._max_memory = deadline, limits.max_memory
         request_table = self._to_lua(dict(request or {}))
         response = lua.table_from({b"code": 200, b"message": b"Ok", b"headers": lua.table()})
         module_table = None
@@ -305,8 +360,7 @@ class LuaVM:
         try:
             status, run_env, *rest = self._run(
                 source_bytes, ("=" + name).encode(), request_table, response, self._env_table(env or {}),
-                module_table, self._limits_table(limits),
-                deadline if deadline is not None else time.monotonic() + limits.timeout_seconds,
+                module_table, self._limits_table(limits), deadline,
                 to_lua(lua, [list(p) for p in prelude]) if prelude else None,
                 context.env if context is not None else None,
                 self._to_lua(dict(globals)) if globals else None,
@@ -316,22 +370,34 @@ class LuaVM:
         except LuaMemoryError:
             lua.set_max_memory(0)
             status, rest = b"error", [f"memory limit exceeded (lua.max_memory = {limits.max_memory} bytes)".encode()]
-        except LuaError as exc:  # only reachable through a sandbox defect; report, never crash
+        except LuaError as exc:  # only reachable through a sandbox defect: report it, never crash
             lua.set_max_memory(0)
             status, rest = b"error", [f"internal error: {exc}".encode()]
+            self._internal_errors.append(f"sandbox: {exc}")
+            logger.error("murano-sim internal error in the sandbox: %s", exc)
         finally:
             self._log = None
-        return self._outcome(status == b"ok", rest, log)
+        if self._abort is not None:
+            abort, self._abort = self._abort, None
+            raise abort
+        outcome = self._outcome(status == b"ok", rest, log, limits)
+        if self._internal_errors:
+            outcome.internal_error = "\n".join(self._internal_errors)
+        return outcome
 
-    def _outcome(self, ok: bool, rest: list[Any], log: _Log) -> Outcome:
+    def _outcome(self, ok: bool, rest: list[Any], log: _Log, limits: LuaLimits) -> Outcome:
         if not ok:
             message = text(rest[0]) if rest and isinstance(rest[0], (bytes, str)) else "script failed"
             return Outcome(False, 500, "Internal Server Error", {"content-type": "text/plain"}, log.lines, message)
         code, message, raw_headers = (list(rest) + [None, None, None])[:3]
+        budget = Budget(limits.max_memory, None)  # the response, like to_json, within the memory budget
         try:
             code = from_lua(code, strict=False)
-            message = text(message) if type(message) is bytes else self._from_lua(message, strict=False)
-            raw_headers = {} if raw_headers is None else from_lua(raw_headers, strict=False)
+            message = text(message) if type(message) is bytes else self._from_lua(message, False, budget)
+            raw_headers = {} if raw_headers is None else self._from_lua(raw_headers, False, budget)
+        except LimitReached:
+            problem = f"response: memory limit exceeded (lua.max_memory = {limits.max_memory} bytes)"
+            return Outcome(False, 500, "Internal Server Error", {}, log.lines, problem)
         except Exception as exc:  # noqa: BLE001 - a malformed response is the script's error
             return Outcome(False, 500, "Internal Server Error", {}, log.lines, f"response: {exc}")
         if not isinstance(code, int) or not 100 <= code <= 999:
@@ -341,6 +407,20 @@ class LuaVM:
         if "content-type" not in headers:
             headers["content-type"] = "text/plain" if isinstance(message, str) else "application/json"
         return Outcome(True, code, message, headers, log.lines)
+
+
+def _find_plain(haystack: Any, needle: Any, start: int) -> Any:
+    """string.find(s, p, init, true) for a long needle: CPython's search is linear, LuaJIT's is not."""
+    found = haystack.find(needle, int(start))
+    if found < 0:
+        return None
+    return found + 1, found + len(needle)
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "value is nested too deeply"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _lua_file(name: str) -> bytes:
@@ -379,4 +459,11 @@ def _b64_decode(data: Any = None, url: bool = False) -> Any:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"invalid JSON constant {name}")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {literal[:40]} is out of range")
+    return value
 

@@ -19,6 +19,7 @@ from .case_services import check_services, seed
 from .cases import Case, load_cases
 from .cassettes import cassette
 from .control import TwilioControl
+from .defects import fail_on_internal_error
 from .expectations import Mismatch, check_expectations
 from .fixtures_users import FixtureError
 from .modules import solution_modules
@@ -140,7 +141,9 @@ class CaseItem(pytest.Item):
                     result = served.results[-1] if served.results else ScriptResult(Response())
             else:
                 modules = {**solution_modules(case.file.parent, settings.rootpath), **case.modules}
-                result = runtime.run(case.source, case.request, name=case.script_name, modules=modules or None)
+                result = fail_on_internal_error(
+                    runtime.run(case.source, case.request, name=case.script_name, modules=modules or None)
+                )
             if case.advance is not None:
                 runtime.advance(case.advance)
             if control is not None:
@@ -229,6 +232,7 @@ class LuaTestItem(pytest.Item):
                 prelude=[(HELPERS_NAME, HELPERS_SOURCE), (self.chunk, self.source)],
                 modules=solution_modules(self.path.parent, settings.rootpath) or None,
             )
+        fail_on_internal_error(result)
         if result.error is not None:
             raise ScriptFailure(result.error, result=result)
 

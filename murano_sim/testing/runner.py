@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..result import ScriptResult
+from .defects import fail_on_internal_error
 from .modules import solution_modules
 
 if TYPE_CHECKING:  # the runtime is imported when first used: pytest-xdist's controller never needs it
@@ -71,9 +72,9 @@ class ScriptRunner:
     ) -> ScriptResult:
         """Run Lua source text (see Runtime.run); the test file's folder decides which modules/ is used."""
         found = {**solution_modules(self._folder, self._root), **(modules or {})}
-        return self.runtime.run(
+        return fail_on_internal_error(self.runtime.run(
             source, request, name=name, modules=found or None, prelude=prelude, context=context, globals=globals
-        )
+        ))
 
     def run_file(
         self,
@@ -94,7 +95,9 @@ class ScriptRunner:
         except UnicodeDecodeError:
             raise UsageError(f"{file}: script is not valid UTF-8") from None
         found = {**solution_modules(file.parent, self._root), **(modules or {})}
-        return self.runtime.run(source, request, name=file.name, modules=found or None, context=context)
+        return fail_on_internal_error(
+            self.runtime.run(source, request, name=file.name, modules=found or None, context=context)
+        )
 
     def memory_used(self) -> int:
         return self.runtime.memory_used()
