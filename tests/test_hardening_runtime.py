@@ -413,3 +413,24 @@ def test_the_pytest_plugin_fails_the_test_on_an_internal_error(exploding):
     with pytest.raises(pytest.fail.Exception, match="ZeroDivisionError: our bug"):
         fail_on_internal_error(result)
     assert fail_on_internal_error(exploding.run("return 1")).response.message == 1
+
+
+def test_our_matcher_costs_the_script_no_instructions_as_a_c_function_would_not():
+    # Trimming and squeezing a 90 KB body takes the Lua port of the matcher (its worst case is
+    # large), but Murano counts a C call as one instruction: the 64k budget must not be spent there.
+    source = """
+    local s = "  " .. string.rep("x y", 30000) .. "  "
+    local trimmed = s:match("^%s*(.-)%s*$")
+    local squeezed, spaces = s:gsub("%s+", "_")
+    return {#trimmed, #squeezed, spaces, s:find("y%s*$")}
+    """
+    with Runtime({}) as runtime:
+        result = runtime.run(source)
+    assert result.error is None, result.error
+    assert result.response.message == [90000, 90002, 30002, 90002, 90004]  # find: the last "y" and its end
+
+
+def test_a_gsub_callback_is_the_script_own_code_and_counts():
+    with Runtime({}) as runtime:
+        result = runtime.run('local s = string.rep("a", 200000) return (s:gsub("a", function(c) return c end))')
+    assert result.error == "instruction limit exceeded (lua.max_instructions = 65536)"

@@ -358,11 +358,13 @@ local function gsub(s, p, replacement, max_n)
         n = expand(replacement, pos, e, out, n)
       else
         local value
+        counting(true)  -- the script's own code (a function, or a table's __index) counts
         if kind == "function" then
           value = replacement(captures(pos, e))
         else
           value = replacement[capture(0, pos, e)]
         end
+        counting(false)
         if not value then
           value = sub(s, pos, e - 1)
         elseif type(value) ~= "string" and type(value) ~= "number" then

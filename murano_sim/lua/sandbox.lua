@@ -299,6 +299,14 @@ local function pattern_done(saved, ok, ...)
   return ...
 end
 
+-- Our matcher stands in for a C function: all of its work, the driver loops included, is
+-- uncounted (only the deadline is checked); a gsub callback is the script's and counts again.
+local function uncounted_call(f, ...)
+  local saved = uncounted
+  uncounted = uncounted + 1
+  return pattern_done(saved, pcall(f, ...))
+end
+
 -- An integer argument as LuaJIT's lj_lib_optint reads it, or nil when it would raise.
 local function integer_arg(value, default)
   if value == nil then return default end
@@ -334,7 +342,7 @@ local function safe_find(s, p, init, plain)
     charge(steps)
     return string_find(s, p, init, plain)
   end
-  return pattern_done(uncounted, pcall(patterns.find_aux, s, p, start, true))
+  return uncounted_call(patterns.find_aux, s, p, start, true)
 end
 
 local function safe_match(s, p, init)
@@ -349,7 +357,7 @@ local function safe_match(s, p, init)
     charge(steps)
     return string_match(s, p, init)
   end
-  return pattern_done(uncounted, pcall(patterns.find_aux, s, p, start, false))
+  return uncounted_call(patterns.find_aux, s, p, start, false)
 end
 
 local function safe_gmatch(s, p)
@@ -363,7 +371,7 @@ local function safe_gmatch(s, p)
   end
   local iterate = patterns.gmatch(s, p)
   return function()
-    return pattern_done(uncounted, pcall(iterate))
+    return uncounted_call(iterate)
   end
 end
 
@@ -386,7 +394,7 @@ local function safe_gsub(s, p, replacement, max_n)
     end
     return counted_gsub(s, p, replacement, max_n)
   end
-  return pattern_done(uncounted, pcall(patterns.gsub, s, p, replacement, limit))
+  return uncounted_call(patterns.gsub, s, p, replacement, limit)
 end
 
 local counted_format = through_c("format", native_format)
