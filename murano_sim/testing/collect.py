@@ -112,7 +112,8 @@ class CaseItem(pytest.Item):
                 if case.cassette.is_file():
                     config = for_replay(config)
                 stack.enter_context(cassette(case.cassette, config.secrets()))
-            runtime = stack.enter_context(open_testbed(config))
+            # A served solution changes its runtime (handlers, services/*.yaml): it gets its own.
+            runtime = stack.enter_context(open_testbed(config) if case.solution else settings.test_runtime(config))
             if case.faults:
                 if runtime.emulator is None:
                     raise MuranoSimError(f"{self._where()}: fail_next needs services.twilio.backend: local")
@@ -213,7 +214,7 @@ class LuaTestItem(pytest.Item):
 
     def runtest(self) -> None:
         settings = settings_of(self.config)
-        with open_testbed(settings.base(self.path), lua_controls=True) as runtime:
+        with settings.test_runtime(settings.base(self.path), lua_controls=True) as runtime:
             result = runtime.run(
                 f'return murano_test.run("{self.name}")', name="murano_test_runner.lua",
                 prelude=[(HELPERS_NAME, HELPERS_SOURCE), (self.chunk, self.source)],

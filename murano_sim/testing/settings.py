@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ import pytest
 
 from ..config import Config, is_local_emulator
 from ..errors import UsageError
+from .pool import RuntimePool
 from .testbed import base_config, open_testbed
 
 if TYPE_CHECKING:  # the runtime is imported when first used: pytest-xdist's controller never needs it
@@ -31,6 +33,7 @@ class Settings:
     snapshots_unused: list[Path] = field(default_factory=list)
     _configs: dict[Path | None, Config] = field(default_factory=dict)
     _discovery: dict[Path | None, Runtime] = field(default_factory=dict)
+    pool: RuntimePool = field(default_factory=RuntimePool)  # test runtimes, reused and reset per test
 
     def base(self, test_file: Path | None = None) -> Config:
         """The base configuration of a test file: --murano-config / ini murano_config when given,
@@ -64,7 +67,15 @@ class Settings:
             self._discovery[key] = open_testbed(config, lua_controls=True)
         return self._discovery[key]
 
+    def test_runtime(self, config: Config, *, lua_controls: bool = False) -> AbstractContextManager[Runtime]:
+        """The runtime of one test: a pooled one put back to its seed (local emulator), else a new one
+        closed when the test ends."""
+        if self.pool.reusable(config):
+            return nullcontext(self.pool.acquire(config, lua_controls=lua_controls))
+        return open_testbed(config, lua_controls=lua_controls)
+
     def close(self) -> None:
+        self.pool.close()
         for runtime in self._discovery.values():
             runtime.close()
         self._discovery.clear()
