@@ -24,8 +24,9 @@ MAX_RUNTIMES = 8  # distinct configurations kept at once (markers and case confi
 
 
 class _Pooled:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, config: Config) -> None:
         self.runtime = runtime
+        self.config = config  # the Config it was asked for: the same object finds it without a key
         self.parameters = runtime.platform.parameters_snapshot()
 
 
@@ -35,6 +36,7 @@ class RuntimePool:
     def __init__(self, size: int = MAX_RUNTIMES) -> None:
         self._size = size
         self._entries: OrderedDict[tuple[str, ...], _Pooled] = OrderedDict()
+        self._same: dict[tuple[int, bool], tuple[str, ...]] = {}  # id(config) -> key, checked by identity
 
     @staticmethod
     def reusable(config: Config) -> bool:
@@ -43,12 +45,16 @@ class RuntimePool:
 
     def acquire(self, config: Config, *, lua_controls: bool = False) -> Runtime:
         """A runtime for `config` in the state a new one would have."""
-        key = _key(config, lua_controls)
+        key = self._same.get((id(config), lua_controls))
+        if key is None or self._entries[key].config is not config:
+            key = _key(config, lua_controls)
         entry = self._entries.get(key)
         if entry is None:
-            entry = self._entries[key] = _Pooled(open_testbed(config, lua_controls=lua_controls))
+            entry = self._entries[key] = _Pooled(open_testbed(config, lua_controls=lua_controls), config)
+            self._same[id(config), lua_controls] = key
             while len(self._entries) > self._size:
                 _, dropped = self._entries.popitem(last=False)
+                self._same = {k: v for k, v in self._same.items() if v in self._entries}
                 dropped.runtime.close()
             return entry.runtime
         self._entries.move_to_end(key)
@@ -56,6 +62,7 @@ class RuntimePool:
         return entry.runtime
 
     def close(self) -> None:
+        self._same.clear()
         while self._entries:
             _, entry = self._entries.popitem()
             entry.runtime.close()

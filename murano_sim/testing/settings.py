@@ -32,6 +32,7 @@ class Settings:
     snapshots_written: list[Path] = field(default_factory=list)
     snapshots_unused: list[Path] = field(default_factory=list)
     _configs: dict[Path | None, Config] = field(default_factory=dict)
+    _nearest: dict[Path, Path | None] = field(default_factory=dict)
     _discovery: dict[Path | None, Runtime] = field(default_factory=dict)
     pool: RuntimePool = field(default_factory=RuntimePool)  # test runtimes, reused and reset per test
 
@@ -50,7 +51,13 @@ class Settings:
         return config
 
     def nearest_config(self, test_file: Path) -> Path | None:
-        folder, root = Path(test_file).resolve().parent, self.rootpath.resolve()
+        folder = Path(test_file).parent
+        if folder not in self._nearest:  # once per folder: every test of a file asks
+            self._nearest[folder] = self._find_config(folder)
+        return self._nearest[folder]
+
+    def _find_config(self, folder: Path) -> Path | None:
+        folder, root = folder.resolve(), self.rootpath.resolve()
         while True:
             candidate = folder / CONFIG_NAME
             if candidate.is_file():
