@@ -87,6 +87,10 @@ def pytest_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(checkout()), env.get("PYTHONPATH")]))
     env.pop("PYTEST_ADDOPTS", None)
+    # Compiled modules are cached as a user's are (PYTHONDONTWRITEBYTECODE would make every process
+    # compile murano-sim again), in a folder of their own so the checkout stays clean.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "murano-bench-pycache")
     return env
 
 
