@@ -20,6 +20,8 @@ def test_served_emulator_answers_the_official_sdk_and_stops_cleanly(tmp_path):
     try:
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
+        # The built-in demo credentials are not secrets: the second line says which to use.
+        assert proc.stdout.readline().startswith(f"credentials: AccountSid {DEMO_ACCOUNT_SID} AuthToken ")
         client = Client(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN)
         client.api.base_url = url
         message = client.messages.create(to="+17635551234", from_="+16125550923", body="hi")
@@ -28,7 +30,7 @@ def test_served_emulator_answers_the_official_sdk_and_stops_cleanly(tmp_path):
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
-    assert DEMO_AUTH_TOKEN not in out + err
+    assert DEMO_AUTH_TOKEN not in out + err  # only the credentials line above shows it
     assert state.exists()
 
 

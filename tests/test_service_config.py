@@ -32,7 +32,8 @@ def test_solution_is_derived_from_the_solution_folder_and_stable(tmp_path):
     assert answers[1] == first
     assert first["name"] == "my-weather-app" and first["domain"] == "my-weather-app.apps.exosite.io"
     assert re.fullmatch(r"[0-9a-z]{17}", first["id"]) and re.fullmatch(r"[0-9a-z]{17}", first["business_id"])
-    assert first["id"] != first["business_id"] and first["products"] == []
+    assert first["id"] != first["business_id"] and len(first["products"]) == 1
+    assert re.fullmatch(r"[0-9a-z]{17}", first["products"][0]) and first["products"][0] != first["id"]
     other = tmp_path / "other"
     other.mkdir()
     (other / "config.yaml").write_text("env: {}\n")

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from murano_sim import ConfigError, Runtime
 from murano_sim.config import load_config
@@ -159,3 +160,114 @@ def test_a_malformed_swagger_document_names_the_file_and_line(tmp_path):
 def test_a_standin_cannot_replace_an_emulated_service():
     with pytest.raises(ConfigError, match=r"services\.http\.standin: (unknown key|http is emulated)"):
         Runtime({"services": {"http": {"standin": {"operations": {"get": {}}}}}})
+
+
+# -- stand-ins written in Lua ---------------------------------------------------------------------
+WEATHER_LUA = """\
+local served = 0                      -- lives as long as the caller's environment
+local M = {}
+function M.getWeather(args)
+  served = served + 1
+  if args.city == "Atlantis" then return {error = "no such city", status = 404} end
+  return {temp = 20 + served, city = args.city, units = args.units, op = context.event,
+          secret_seen = Secret ~= nil, home = os.getenv("HOME_CITY")}
+end
+M.boom = function() error("kaput") end
+M.spin = function() while true do end end
+M.remember = function(args) Keystore.set{key = "w", value = args.v}; return Keystore.get{key = "w"}.value end
+M.again = function(args) return Weather.getWeather{city = args.city}.temp end
+M.nothing = function() end
+return M
+"""
+
+
+def lua_standin(tmp_path: Path, source: str = WEATHER_LUA, **standin: Any) -> Runtime:
+    (tmp_path / "weather.lua").write_text(source, encoding="utf-8")
+    config = {"services": {"weather": {"standin": {"lua": "weather.lua", **standin}}},
+              "env": {"HOME_CITY": "Oslo"}}
+    config_file = tmp_path / "config.yaml"
+    config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return Runtime(load_config(config_file))
+
+
+def test_a_lua_file_of_functions_implements_the_operations_inside_the_callers_execution(tmp_path):
+    with lua_standin(tmp_path) as runtime:
+        first = runtime.run("Secret = 1; return {Weather.getWeather{city = 'Rome'}, "
+                            "murano.services.weather.getWeather{city = 'Oslo'}}")
+        fresh = call(runtime, "return Weather.getWeather{city = 'Rome'}")
+        missing = call(runtime, "return Weather.getWeather{city = 'Atlantis'}")
+        boom = call(runtime, "return Weather.boom{}")
+        nothing = call(runtime, "return Weather.nothing() == nil")
+        hidden = call(runtime, "return served == nil and M == nil")
+        unknown = runtime.run("return Weather.other{}")
+    assert first.error is None, first.error
+    assert first.response.message == [
+        {"temp": 21, "city": "Rome", "op": "getWeather", "secret_seen": False, "home": "Oslo"},
+        {"temp": 22, "city": "Oslo", "op": "getWeather", "secret_seen": False, "home": "Oslo"}]
+    assert [c["operation"] for c in first.calls] == ["getWeather", "getWeather"]
+    assert fresh["temp"] == 21  # a new environment loads the file again: its upvalues start over
+    assert missing == {"error": "no such city", "status": 404}  # the function's value, as it returned it
+    assert boom == {"error": "weather.lua:9: kaput", "status": 500, "type": "ServerError"}
+    assert nothing is True and hidden is True
+    assert "attempt to call field 'other'" in unknown.error
+
+
+def test_a_lua_standin_keeps_its_state_while_the_callers_environment_lives(tmp_path):
+    with lua_standin(tmp_path) as runtime:
+        context = runtime.new_context()
+        temps = [runtime.run("return Weather.getWeather{city = 'Rome'}.temp", context=context).response.message
+                 for _ in range(3)]
+    assert temps == [21, 22, 23]
+
+
+def test_a_lua_standin_may_call_services_and_itself_under_the_callers_budgets(tmp_path):
+    with lua_standin(tmp_path) as runtime:
+        remembered = runtime.run("return Weather.remember{v = 'hi'}")
+        again = call(runtime, "return Weather.again{city = 'Rome'}")
+        spun = runtime.run("local ok = pcall(Weather.spin); return 'swallowed'")
+    assert remembered.response.message == "hi"
+    assert [c["operation"] for c in remembered.calls] == ["remember", "set", "get"]
+    assert again == 21
+    assert spun.error is not None and "instruction limit exceeded" in spun.error  # cannot be caught
+
+
+def test_lua_functions_behind_a_swagger_document_get_its_validation_and_defaults(tmp_path):
+    source = "return {getWeather = function(args) return {city = args.city, units = args.units} end}"
+    with lua_standin(tmp_path, source, swagger=SWAGGER) as runtime:
+        ok = call(runtime, "return Weather.getWeather{city = 'Rome', apikey = 'k'}")
+        invalid = runtime.run("return Weather.getWeather{apikey = 'k'}")
+        example = call(runtime, "return Weather.getForecast{days = 2, apikey = 'k'}")
+    assert ok == {"city": "Rome", "units": "metric"}  # units: the config parameter's default
+    assert invalid.response.message["status"] == 400 and "city: is required" in invalid.response.message["error"]
+    assert [c["operation"] for c in invalid.calls] == ["getWeather"]
+    assert example == {"days": [{"temp": 20}, {"temp": 22}]}  # not in the file: the Swagger example
+
+
+def test_lua_functions_beside_canned_operations_and_their_arguments(tmp_path):
+    source = "return {ping = function(args) return 'pong ' .. args.host end}"
+    operations = {"ping": {"arguments": {"host": {"type": "string", "required": True}}},
+                  "status": {"result": {"up": True}}}
+    with lua_standin(tmp_path, source, operations=operations) as runtime:
+        assert call(runtime, "return Weather.ping{host = 'h'}") == "pong h"
+        assert call(runtime, "return Weather.ping{}")["error"] == "Weather.ping: host: is required"
+        assert call(runtime, "return Weather.status{}") == {"up": True}
+
+
+@pytest.mark.parametrize("source,standin,message", [
+    ("return {", {}, r"standin\.lua: weather\.lua did not load: weather\.lua:\d+:"),
+    ("return 42", {}, "must return a table of functions, returned a number"),
+    ("return {}", {}, "returns no functions"),
+    ("local t = Keystore.get{key = 'x'}\nreturn {f = function() end}", {}, r"weather\.lua:1: .*without services"),
+    ("while true do end", {}, "instruction limit exceeded"),
+    ("return {getWether = function() end}", {"swagger": SWAGGER},
+     r"returns getWether, which the Swagger document does not have \(did you mean 'getWeather'\?\)"),
+    ("return {ping = function() end}", {"operations": {"ping": {"result": 1}}}, "weather.lua implements ping"),
+])
+def test_a_bad_lua_standin_is_one_clear_config_error(tmp_path, source, standin, message):
+    with pytest.raises(ConfigError, match=message):
+        lua_standin(tmp_path, source, **standin)
+
+
+def test_the_lua_path_must_exist(tmp_path):
+    with pytest.raises(ConfigError, match=r"standin\.lua: .*nope\.lua: cannot read"):
+        weather(standin={"lua": str(tmp_path / "nope.lua")})

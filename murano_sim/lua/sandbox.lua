@@ -165,7 +165,7 @@ local function measure(fn, ...)
   return unpack(results, 1, results.n)
 end
 
--- Nested executions (Scripts.trigger sync, Interface operations): the service answers with
+-- Nested executions (Scripts.trigger sync, Interface operations, Lua stand-ins): the service answers with
 -- which of the solution's handler functions to call, and the call happens here, in Lua, inside
 -- the caller's execution: same environment, same deadline, instruction and memory budgets.
 local current_env = nil
@@ -183,10 +183,15 @@ end
 
 -- Scripts.sandbox: a snippet in a bare environment (no services, no print, no require).
 local run_snippet  -- defined once the pristine library copies exist (below)
+-- A stand-in service written in Lua: its file's functions, loaded once per caller environment.
+local run_standin  -- defined once new_env exists (below)
 
 local function run_nested(nested, missing)
   if nested.returns == "sandbox" then
     return run_snippet(nested)
+  end
+  if nested.returns == "standin" then
+    return run_standin(nested, missing)
   end
   local env = current_env
   local handler = env and rawget(env, nested["function"])
@@ -362,6 +367,48 @@ local function new_env(env_vars, modules)
   return env
 end
 
+-- A Lua stand-in runs in its own environment (a script's globals and services, no solution
+-- modules), made the first time a caller environment uses it and kept beside that environment
+-- in a table no script can reach: its upvalues live as long as the caller's environment does.
+local standins = setmetatable({}, { __mode = "k" })
+
+local function standin_results(spec, ok, ...)
+  if not ok then
+    local message = (...)
+    if type(message) ~= "string" then message = "the stand-in failed with a " .. type(message) .. " value" end
+    return { error = message, status = 500, type = "ServerError" }
+  end
+  if select("#", ...) == 0 or (...) == nil then return spec.empty end
+  return ...
+end
+
+function run_standin(nested, missing)
+  local spec = nested.result
+  local loaded = standins[current_env]
+  if loaded == nil then
+    loaded = {}
+    standins[current_env] = loaded
+  end
+  local functions = loaded[spec.alias]
+  if functions == nil then
+    local own = new_env(state.env_vars, { sources = {}, files = {}, loaded = {} })
+    local chunk, err = compile(spec.source, "=" .. spec.file, own)
+    if not chunk then return { error = err, status = 500, type = "ServerError" } end
+    local ok, value = safe_pcall(chunk)
+    if not ok or type(value) ~= "table" then
+      if ok then value = spec.file .. ": must return a table of functions, returned a " .. type(value) end
+      if type(value) ~= "string" then value = spec.file .. ": failed with a " .. type(value) .. " value" end
+      return { error = value, status = 500, type = "ServerError" }
+    end
+    functions = { env = own, table = value }
+    loaded[spec.alias] = functions
+  end
+  local fn = rawget(functions.table, nested["function"])
+  if type(fn) ~= "function" then return missing end
+  rawset(functions.env, "context", nested.context)
+  return standin_results(spec, safe_pcall(fn, nested.argument))
+end
+
 -- Where an error object without a position was raised: the script's file and line.
 local function on_error(err)
   if err == MEMORY_ERROR or state.tripped or type(err) == "string" then
@@ -416,6 +463,7 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   state.instruction_msg = limits.instruction_msg
   state.timeout_msg = limits.timeout_msg
   state.memory_msg = limits.memory_msg
+  state.env_vars = env_vars  -- a Lua stand-in's environment sees the same os.getenv
   runs = runs + 1
   math_randomseed((seed_base + runs * 7919) % 2147483647)
   env = env or new_env(env_vars, modules)

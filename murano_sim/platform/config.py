@@ -47,7 +47,9 @@ def solution_identity(platform: Any) -> dict[str, Any]:
         "id": solution_id,
         "name": name,
         "domain": str(given.get("domain") or f"{_domain_label(name) or solution_id}.apps.exosite.io"),
-        "products": [str(p) for p in products] if isinstance(products, list) else [],
+        # 2016-2017 solutions read Config.solution().products[1] as the pid for Device calls, and a
+        # deployed solution was linked to its product: one stable product id unless configured
+        "products": [str(p) for p in products] if isinstance(products, list) else [_stable_id("product", name)],
         "business_id": str(given.get("business_id") or _stable_id("business", name)),
     }
 

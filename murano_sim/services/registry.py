@@ -136,7 +136,9 @@ class Services:
         for alias, section in self.config.services.items():
             if not isinstance(section, Mapping) or "standin" not in section:
                 continue
-            spec, make_model = standin_service(str(alias), section, Path(self.config.base_dir), self.config.source)
+            spec, make_model = standin_service(
+                str(alias), section, Path(self.config.base_dir), self.config.source, self.config.limits
+            )
             self._open_local(spec, make_model, parameters_as_defaults=True)
 
     def _parameters_for(self, spec: ServiceSpec) -> dict[str, Any]:

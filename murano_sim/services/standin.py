@@ -9,10 +9,13 @@
             getWeather: {result: {main: {temp: 21.5}}}
             getForecast: {error: {status: 404, error: city not found}}
             ping: {arguments: {host: {type: string, required: true}}}   # without swagger only
+          lua: weather.lua              # optional: a file returning a table of functions, one per operation
 
 From a Swagger document each operationId becomes an operation, its parameters the arguments
 (type, required, enum, pattern), x-exosite-config-parameters the configuration parameters;
 the answer is the canned one, else the success response's example, else an empty table.
+An operation the Lua file implements runs its function inside the caller's execution instead
+(a NestedCall: see run_standin in lua/sandbox.lua).
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from typing import Any
 
 import yaml
 
+from ..config import LuaLimits
 from ..errors import ConfigError
-from .local import ServiceError, ServiceHost
+from ..lua.vm import LuaVM, NestedCall
+from .local import NO_CONTENT, ServiceError, ServiceHost
 from .spec import ServiceSpec, parse_spec
 
-_DECLARATION_KEYS = {"swagger", "operations"}
+_DECLARATION_KEYS = {"swagger", "operations", "lua"}
 _CANNED_KEYS = {"result", "error", "arguments"}
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
 # Swagger 2.0 types -> our argument types ("array" is a list here, not Twilio's string-or-list).
@@ -38,14 +43,42 @@ _MAX_REF_DEPTH = 32
 NO_RESULT = object()
 
 
-class StandIn:
-    """The model of a stand-in: every operation answers its canned result or error."""
+# Runs a stand-in file once, without services, to learn which functions it returns.
+_PROBE = (
+    "local t = (function(...) {source}\nend)()\n"
+    "if type(t) ~= 'table' then error('must return a table of functions, returned a ' .. type(t), 0) end\n"
+    "local names = {} for k, v in pairs(t) do if type(k) == 'string' and type(v) == 'function' then "
+    "names[#names + 1] = k end end\nreturn names"
+)
 
-    def __init__(self, host: ServiceHost, answers: Mapping[str, Mapping[str, Any]]) -> None:
+
+class LuaFile:
+    """A stand-in's Lua file: its text, and the functions it returns."""
+
+    def __init__(self, path: Path, display: str, source: str, functions: list[str]) -> None:
+        self.path, self.display, self.source, self.functions = path, display, source, functions
+
+
+class StandIn:
+    """The model of a stand-in: an operation runs its Lua function, else answers its canned result or error."""
+
+    def __init__(
+        self, host: ServiceHost, answers: Mapping[str, Mapping[str, Any]], lua: LuaFile | None = None
+    ) -> None:
         self.host = host
         self.answers = answers
+        self.lua = lua
 
     def perform(self, operation: str, args: dict[str, Any]) -> Any:
+        lua = self.lua
+        if lua is not None and operation in lua.functions:
+            op = self.host.spec.operations[operation]
+            label = f"{self.host.spec.global_names[0]}.{operation}"
+            missing = ServiceError(500, f"{label}: {lua.display} returns no function {operation}").table()
+            spec = {"alias": self.host.alias, "file": lua.display, "source": lua.source,
+                    "empty": dict(NO_CONTENT) if op.returns == "status" else None}
+            context = {"service": self.host.alias, "event": operation, "caller_id": "standin"}
+            return NestedCall(operation, args, context, missing, returns="standin", result=spec)
         answer = self.answers.get(operation, {})
         error = answer.get("error")
         if error is not None:
@@ -54,14 +87,16 @@ class StandIn:
 
 
 def standin_service(
-    alias: str, section: Mapping[str, Any], base_dir: Path, source: str
+    alias: str, section: Mapping[str, Any], base_dir: Path, source: str, limits: LuaLimits
 ) -> tuple[ServiceSpec, Callable[[ServiceHost], StandIn]]:
-    """The spec and a model factory for config.yaml's services.<alias> with a `standin` key."""
+    """The spec and a model factory for config.yaml's services.<alias> with a `standin` key.
+    `limits` bound the one sandboxed run of a Lua file that learns its functions."""
     where = f"{source}: services.{alias}.standin"
     declaration = section.get("standin")
     if not isinstance(declaration, Mapping):
-        raise ConfigError(f"{where}: must be a mapping with swagger and/or operations")
+        raise ConfigError(f"{where}: must be a mapping with swagger, operations and/or lua")
     _no_unknown(declaration, _DECLARATION_KEYS, where)
+    lua = _lua_file(declaration.get("lua"), base_dir, f"{where}.lua", limits) if "lua" in declaration else None
     canned = declaration.get("operations") or {}
     if not isinstance(canned, Mapping) or not all(isinstance(v or {}, Mapping) for v in canned.values()):
         raise ConfigError(f"{where}.operations: must map each operation name to its answer")
@@ -71,20 +106,28 @@ def standin_service(
         if not isinstance(swagger, str) or not swagger:
             raise ConfigError(f"{where}.swagger: must be the path of a Swagger 2.0 file")
         raw, answers = _from_swagger(alias, base_dir / swagger, f"{where}.swagger")
+        for name in lua.functions if lua is not None else ():
+            if name not in answers:
+                raise ConfigError(f"{where}.lua: {lua.display if lua else ''} returns {name}, which the Swagger "
+                                  f"document does not have{_did_you_mean(name, answers)}")
     else:
-        if not canned:
-            raise ConfigError(f"{where}: needs operations (canned answers) or swagger (a Swagger 2.0 file)")
+        declared = {**{name: {} for name in (lua.functions if lua is not None else ())}, **canned}
+        if not declared:
+            raise ConfigError(f"{where}: needs operations (canned answers), swagger (a Swagger 2.0 file) or lua "
+                              "(a file of functions)")
         raw = {
             "config": {str(k): {} for k in section if k != "standin"},
             "operations": {
                 name: {"additional_arguments": "arguments" not in body, "arguments": body.get("arguments") or {}}
-                for name, body in canned.items()
+                for name, body in declared.items()
             },
         }
-        answers = {name: {} for name in canned}
+        answers = {name: {} for name in declared}
     for name, body in canned.items():
         op_where = f"{where}.operations.{name}"
         _no_unknown(body, _CANNED_KEYS, op_where)
+        if lua is not None and name in lua.functions and ("result" in body or "error" in body):
+            raise ConfigError(f"{op_where}: {lua.display} implements {name}; give its answer there, or here")
         if name not in answers:
             raise ConfigError(f"{op_where}: the Swagger document has no such operation{_did_you_mean(name, answers)}")
         if swagger is not None and "arguments" in body:
@@ -105,7 +148,28 @@ def standin_service(
         if key != "standin" and key not in spec.config_keys:
             hint = _did_you_mean(str(key), spec.config_keys)
             raise ConfigError(f"{source}: services.{alias}.{key}: unknown key{hint}")
-    return spec, lambda host: StandIn(host, answers)
+    return spec, lambda host: StandIn(host, answers, lua)
+
+
+def _lua_file(raw: Any, base_dir: Path, where: str, limits: LuaLimits) -> LuaFile:
+    """Read the file and learn its functions by running it once in a sandbox without services."""
+    if not isinstance(raw, str) or not raw:
+        raise ConfigError(f"{where}: must be the path of a Lua file (relative to config.yaml)")
+    path = base_dir / raw
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{where}: {path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: {path}: not UTF-8 text") from None
+    outcome = LuaVM().run(_PROBE.replace("{source}", text, 1), raw, limits)
+    if not outcome.ok:
+        raise ConfigError(f"{where}: {raw} did not load: {outcome.error} (its top level runs without services)")
+    names = outcome.message if isinstance(outcome.message, list) else []
+    if not names:
+        expected = "`return {opName = function(args) ... end}`"
+        raise ConfigError(f"{where}: {raw} returns no functions (expected {expected})")
+    return LuaFile(path, raw, text, sorted(str(n) for n in names))
 
 
 def _canned_error(raw: Any, where: str) -> dict[str, Any]:

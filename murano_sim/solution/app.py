@@ -68,7 +68,9 @@ class SolutionApp:
         self.runtime = runtime
         self.log = log or SolutionLog(secrets=runtime.config.secrets())
         self._lock = threading.Lock()
-        self._event_lock = threading.Lock()
+        # re-entrant: a handler whose service calls emit events (Device2.setIdentityState emits
+        # data_out) has them delivered when it ends, still inside its own turn
+        self._event_lock = threading.RLock()
         self._snapshot = _snapshot(self.root)
         self._solution: Solution | None = load_solution(self.root)  # a load error at start is the caller's
         self._load_error: str | None = None

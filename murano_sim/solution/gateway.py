@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fnmatch
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -133,11 +134,17 @@ def _listed(value: Any) -> list[str]:
 
 
 def _allowed_origin(cors: Mapping[str, Any], origin: str) -> str | None:
-    origins = _listed(cors.get("origin", cors.get("origins")))
+    given = cors.get("origin", cors.get("origins"))
+    if given is True:  # MuranoCLI's default cors.yaml: `origin: true` reflects any origin
+        return origin
+    origins = _listed(given)
     if origin in origins:
         return origin
     if "*" in origins or origins == []:
         return origin if cors.get("credentials") else "*"
+    # Exosite's own examples list patterns such as "http://localhost:*"
+    if any("*" in pattern and fnmatch.fnmatchcase(origin, pattern) for pattern in origins):
+        return origin
     return None
 
 

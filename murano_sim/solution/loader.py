@@ -90,6 +90,10 @@ class _Reader:
         try:
             data = path.read_bytes()
         except OSError as exc:
+            if isinstance(exc, FileNotFoundError) and not path.is_symlink():
+                # a descriptor may list a file its repository never held (Exosite's smart-lock example)
+                self.solution.warnings.append(f"{rel}: listed in the project but missing; skipped")
+                return None
             self.solution.errors.append(f"{rel}: cannot read ({exc.strerror or exc})")
             return None
         try:

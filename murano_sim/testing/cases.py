@@ -11,6 +11,7 @@ import yaml
 
 from ..config import Config
 from ..errors import UsageError
+from .case_phone import EXPECT_PHONE_KEYS, check_expected_phone, check_phone
 from .case_services import EXPECT_SERVICE_KEYS, SEED_KEYS, check_advance, check_expected_services, check_seeds
 from .expectations import CALL_KEYS, EXPECT_KEYS
 from .testbed import base_config, config_overrides, merge_config
@@ -20,7 +21,8 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Keys a case may carry; the same keys at the top of a file (beside `cases:`) are defaults.
 SETTING_KEYS = (
-    "script", "source", "solution", "request", "seed", "config", "env", "limits", "modules", "fail_next", *SEED_KEYS,
+    "script", "source", "solution", "request", "seed", "config", "env", "limits", "modules", "fail_next", "twilio",
+    *SEED_KEYS,
 )
 CASE_KEYS = ("name", *SETTING_KEYS, "advance", "expect", "snapshot", "cassette", "skip")
 FAULT_KEYS = ("status", "code", "count")
@@ -49,6 +51,7 @@ class Case:
     solution: Path | None = None  # served whole; `request` is then {method, path, headers, query, body|json|form}
     seeds: dict[str, Any] = field(default_factory=dict)  # keystore, tsdb, users, devices (case_services.py)
     advance: float | None = None  # seconds the solution clock moves after the request
+    phone: dict[str, Any] = field(default_factory=dict)  # twilio: outcomes, receive, caller (case_phone.py)
 
     def config(self, base: Config) -> Config:
         """This case's configuration: base (or the case's own config file) plus its overrides."""
@@ -136,6 +139,7 @@ def _case(path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, An
     expect = _mapping(raw.get("expect"), f"{where}: expect")
     _check_expect(where, expect)
     seeds, advance = check_seeds(where, settings), check_advance(where, raw.get("advance"))
+    phone = check_phone(where, settings.get("twilio"))
     snapshot = raw.get("snapshot", False)
     if not isinstance(snapshot, bool):
         raise CaseFileError(f"{where}: snapshot must be true or false")
@@ -152,6 +156,7 @@ def _case(path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, An
         cassette=_relative(path, cassette) if cassette else None,
         skip=(skip if isinstance(skip, str) else "skipped by the case file") if skip else None,
         solution=_relative(path, solution) if solution is not None else None, seeds=seeds, advance=advance,
+        phone=phone,
     )
 
 
@@ -228,11 +233,12 @@ def _faults(where: str, value: Any) -> list[dict[str, Any]]:
 
 
 def _check_expect(where: str, expect: Mapping[str, Any]) -> None:
-    known = (*EXPECT_KEYS, *EXPECT_SERVICE_KEYS)
+    known = (*EXPECT_KEYS, *EXPECT_SERVICE_KEYS, *EXPECT_PHONE_KEYS)
     unknown = set(expect) - set(known)
     if unknown:
         raise CaseFileError(f"{where}: unknown expect key {sorted(unknown)[0]!r} (known: {', '.join(known)})")
     check_expected_services(where, expect)
+    check_expected_phone(where, expect)
     if "message" in expect and "message_subset" in expect:
         raise CaseFileError(f"{where}: expect `message` (exact) or `message_subset`, not both")
     if "code" in expect and (isinstance(expect["code"], bool) or not isinstance(expect["code"], int)):

@@ -14,9 +14,11 @@ import pytest
 
 from ..errors import MuranoSimError
 from ..result import Response, ScriptResult
+from .case_phone import check_phone_expectations, play_caller, prepare
 from .case_services import check_services, seed
 from .cases import Case, load_cases
 from .cassettes import cassette
+from .control import TwilioControl
 from .expectations import Mismatch, check_expectations
 from .fixtures_users import FixtureError
 from .modules import solution_modules
@@ -114,11 +116,15 @@ class CaseItem(pytest.Item):
                 stack.enter_context(cassette(case.cassette, config.secrets()))
             # A served solution changes its runtime (handlers, services/*.yaml): it gets its own.
             runtime = stack.enter_context(open_testbed(config) if case.solution else settings.test_runtime(config))
-            if case.faults:
-                if runtime.emulator is None:
-                    raise MuranoSimError(f"{self._where()}: fail_next needs services.twilio.backend: local")
+            phone = case.faults or case.phone or any(k in case.expect for k in ("sms", "phone_calls"))
+            if phone and runtime.emulator is None:
+                raise MuranoSimError(f"{self._where()}: fail_next, twilio and expect.sms/phone_calls need "
+                                     "services.twilio.backend: local")
+            control = TwilioControl(runtime.emulator, runtime.advance) if phone else None
+            if control is not None:
                 for fault in case.faults:
-                    runtime.emulator.fail_next(fault["status"], fault.get("code"), fault.get("count", 1))
+                    control.fail_next(fault["status"], fault.get("code"), fault.get("count", 1))
+                prepare(control, case.phone)
             runner = ScriptRunner(runtime, case.file.parent, settings.rootpath)
             served = stack.enter_context(ServedSolution(case.solution, runtime)) if case.solution else None
             try:
@@ -142,7 +148,11 @@ class CaseItem(pytest.Item):
                 result = runtime.run(case.source, case.request, name=case.script_name, modules=modules or None)
                 if case.advance is not None:
                     runtime.advance(case.advance)
+            if control is not None:
+                play_caller(control, case.phone.get("caller") or [])
             mismatches = check_expectations(case.expect, result) + check_services(runner, case.expect)
+            if control is not None:
+                mismatches += check_phone_expectations(control, case.expect, bool(case.faults or case.phone))
         if case.snapshot:
             mismatches += self._check_snapshot(result)
         if mismatches:

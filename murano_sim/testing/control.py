@@ -149,13 +149,17 @@ class TwilioControl:
         """What fails the test at teardown: unused faults and outcomes, unclaimed sends in strict mode."""
         out = list(self.emulator.unused())
         if self._strict:
-            sends = _sent(self.emulator.messages()) + [c for c in self.emulator.calls()
-                                                       if c["direction"] == "outbound-api"]
-            unclaimed = [r for r in sends if r["sid"] not in self._claimed]
+            unclaimed = self.unclaimed("sms") + self.unclaimed("calls")
             if unclaimed:
-                out.append("strict: sent but never expected:\n" + "\n".join(
-                    f"  {r['sid'][:2]} to {r['to']}" + (f" {r['body']!r}" if "body" in r else "") for r in unclaimed))
+                out.append("strict: sent but never expected:\n" + "\n".join(f"  {line}" for line in unclaimed))
         return out
+
+    def unclaimed(self, kind: str) -> list[str]:
+        """One line per outbound SMS (kind "sms") or call ("calls") that no expect_* claimed."""
+        sends = _sent(self.emulator.messages()) if kind == "sms" else [
+            c for c in self.emulator.calls() if c["direction"] == "outbound-api"]
+        return [f"{r['sid'][:2]} to {r['to']}" + (f" {r['body']!r}" if "body" in r else "")
+                for r in sends if r["sid"] not in self._claimed]
 
     def fail_next(self, status: int, code: int | None = None, count: int = 1) -> None:
         """The next `count` Twilio API requests get a Twilio error body with that status and code."""

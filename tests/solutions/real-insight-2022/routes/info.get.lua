@@ -1,0 +1,2 @@
+--#ENDPOINT GET /info
+return require('insight').info()

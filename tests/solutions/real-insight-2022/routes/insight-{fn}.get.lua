@@ -1,0 +1,2 @@
+--#ENDPOINT GET /insight/{fn}
+return require('insight').one(request)

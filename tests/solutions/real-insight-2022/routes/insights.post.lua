@@ -1,0 +1,2 @@
+--#ENDPOINT POST /insights
+return require('insight').list(request)

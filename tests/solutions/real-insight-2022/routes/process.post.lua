@@ -1,0 +1,2 @@
+--#ENDPOINT POST /process
+return require('insight').process(request.body)

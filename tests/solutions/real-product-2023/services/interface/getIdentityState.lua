@@ -1,0 +1,1 @@
+return require("interfaceOverload").getIdentityState(operation)
