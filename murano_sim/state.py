@@ -79,10 +79,10 @@ class State:
     def reset(self) -> None:
         """Every service back to its seeded state, and the state fresh again (init.lua will run)."""
         with self.lock:
-            with self.transaction() as db:
+            with self.transaction() as db:  # one transaction: the services' own ones join it
                 db.execute("DELETE FROM murano_sim_meta WHERE key LIKE 'initialized:%'")
-            for reset in self._resets:
-                reset()
+                for reset in self._resets:
+                    reset()
 
     def close(self) -> None:
         with self.lock:

@@ -9,6 +9,7 @@ Config.usage reports. Nothing outside a service's own files names a service.
 from __future__ import annotations
 
 import collections
+import copy
 import threading
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -158,6 +159,28 @@ class Services:
                 reconfigure = getattr(service.model, "reconfigure", None)
                 if reconfigure is not None:
                     reconfigure()
+
+    def parameters_snapshot(self) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """Every local service's parameters and the solution configs, to give back to restore_parameters."""
+        local = {alias: copy.deepcopy(service.host.parameters) for alias, service in self.by_alias.items()
+                 if isinstance(service, LocalService)}
+        return local, copy.deepcopy(self.solution_configs)
+
+    def restore_parameters(self, snapshot: tuple[dict[str, Any], dict[str, dict[str, Any]]]) -> None:
+        """Undo Config.setParameters and the like: parameters that differ from the snapshot are put
+        back (a changed model is told with `reconfigure()`). Cheap when nothing changed."""
+        local, solution_configs = snapshot
+        if self.solution_configs != solution_configs:
+            self.solution_configs = copy.deepcopy(solution_configs)
+        for alias, parameters in local.items():
+            service = self.by_alias[alias]
+            if service.host.parameters == parameters:
+                continue
+            service.host.parameters.clear()
+            service.host.parameters.update(copy.deepcopy(parameters))
+            reconfigure = getattr(service.model, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure()
 
     def _open_local(
         self, spec: ServiceSpec, make_model: Any = None, *, parameters_as_defaults: bool = False

@@ -36,6 +36,9 @@ _SERVICE_KEYS = {
 }
 _CONFIG_RULE_KEYS = {"pattern", "secret", "type", "default", "description", "enum"}
 
+# libyaml's safe loader when PyYAML has it: the shipped specs load ten times faster (a test session's start)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class ArgumentSpec:
@@ -95,7 +98,7 @@ def load_spec(path: str | Path) -> ServiceSpec:
     path = Path(path)
     source = str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
     except OSError as exc:
         raise ConfigError(f"{source}: cannot read service file ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:

@@ -115,7 +115,8 @@ class CaseItem(pytest.Item):
                 if case.cassette.is_file():
                     config = for_replay(config)
                 stack.enter_context(cassette(case.cassette, config.secrets()))
-            runtime = stack.enter_context(open_testbed(config))
+            # A served solution changes its runtime (handlers, services/*.yaml): it gets its own.
+            runtime = stack.enter_context(open_testbed(config) if case.solution else settings.test_runtime(config))
             phone = case.faults or case.phone or any(k in case.expect for k in ("sms", "phone_calls"))
             if phone and runtime.emulator is None:
                 raise MuranoSimError(f"{self._where()}: fail_next, twilio and expect.sms/phone_calls need "
@@ -137,15 +138,19 @@ class CaseItem(pytest.Item):
                 if case.request or not (case.seeds.get("devices") or case.advance is not None):
                     method, path, kwargs = request_arguments(case.request)
                     result = served.exchange(method, path, **kwargs)
-                else:
+                    if case.advance is not None:
+                        runtime.advance(case.advance)
+                else:  # the last execution, after the clock moved (a timer's handler counts)
+                    if case.advance is not None:
+                        runtime.advance(case.advance)
                     result = served.results[-1] if served.results else ScriptResult(Response())
             else:
                 modules = {**solution_modules(case.file.parent, settings.rootpath), **case.modules}
                 result = fail_on_internal_error(
                     runtime.run(case.source, case.request, name=case.script_name, modules=modules or None)
                 )
-            if case.advance is not None:
-                runtime.advance(case.advance)
+                if case.advance is not None:
+                    runtime.advance(case.advance)
             if control is not None:
                 play_caller(control, case.phone.get("caller") or [])
             mismatches = check_expectations(case.expect, result) + check_services(runner, case.expect)
@@ -226,7 +231,7 @@ class LuaTestItem(pytest.Item):
 
     def runtest(self) -> None:
         settings = settings_of(self.config)
-        with open_testbed(settings.base(self.path), lua_controls=True) as runtime:
+        with settings.test_runtime(settings.base(self.path), lua_controls=True) as runtime:
             result = runtime.run(
                 f'return murano_test.run("{self.name}")', name="murano_test_runner.lua",
                 prelude=[(HELPERS_NAME, HELPERS_SOURCE), (self.chunk, self.source)],

@@ -72,7 +72,8 @@ def _cassette_path(request: pytest.FixtureRequest) -> Path | None:
 
 @pytest.fixture
 def murano(request: pytest.FixtureRequest, murano_config: ConfigSource) -> Iterator[ScriptRunner]:
-    """A Runtime bound to a fresh local Twilio emulator (manual clock) for this test alone.
+    """A Runtime and local Twilio emulator (manual clock) as fresh for this test: reused within the
+    process and put back to its seed first (see pool.py).
 
     `murano.run(source, request=None)` and `murano.run_file(path, request=None)` return a
     ScriptResult; `require("modules.x")` finds the solution's modules/ folder; `.runtime`,
@@ -89,8 +90,9 @@ def murano(request: pytest.FixtureRequest, murano_config: ConfigSource) -> Itera
             if cassette_file.is_file():
                 config = for_replay(config)
             stack.enter_context(cassette(cassette_file, config.secrets()))
-        runtime = stack.enter_context(open_testbed(config))
-        yield ScriptRunner(runtime, Path(request.node.path).parent, settings_of(request.config).rootpath)
+        settings = settings_of(request.config)
+        runtime = stack.enter_context(settings.test_runtime(config))
+        yield ScriptRunner(runtime, Path(request.node.path).parent, settings.rootpath)
         _raise_emulator_defects(runtime.emulator)
 
 

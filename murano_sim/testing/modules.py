@@ -8,8 +8,24 @@ from pathlib import Path
 NOT_DEPLOYED = ("_test.lua", "_spec.lua")
 
 
+_found: dict[tuple[Path, Path], Path | None] = {}
+
+
 def find_modules_dir(start: Path, root: Path) -> Path | None:
-    """The nearest `modules/` folder in `start` or a parent of it, not looking above `root`."""
+    """The nearest `modules/` folder in `start` or a parent of it, not looking above `root`.
+
+    Remembered per (start, root) for the process (every test of a file asks); a remembered
+    folder that has gone is looked for again."""
+    key = (start, root)
+    if key in _found:
+        known = _found[key]
+        if known is None or known.is_dir():
+            return known
+    found = _found[key] = _walk(start, root)
+    return found
+
+
+def _walk(start: Path, root: Path) -> Path | None:
     folder = start.resolve()
     root = root.resolve()
     while True:

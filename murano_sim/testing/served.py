@@ -22,6 +22,7 @@ class ServedSolution:
     """A solution served on a free loopback port (see the `murano_solution` fixture).
 
     `.get/.post/.put/.patch/.delete/.request(method, path, **requests_kwargs)` send real HTTP;
+    `.devices` acts as devices (provision, data_in: the data_in handler runs);
     `.trigger(service, event, payload)` runs an event handler (ScriptResult, or None without
     one); `.logs` are the solution log's records (script runs and service calls); `.results`
     every execution's ScriptResult; `.reset()` gives a fresh state (init.lua runs again);
@@ -46,6 +47,13 @@ class ServedSolution:
     @property
     def app(self) -> Any:
         return self.server.app
+
+    @property
+    def devices(self) -> Any:
+        """Act as devices toward this solution (the `devices` fixture's Devices): its handlers run."""
+        from .fixtures_devices import Devices
+
+        return Devices(self.runtime)
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", HTTP_TIMEOUT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,6 +11,7 @@ import pytest
 
 from ..config import Config, is_local_emulator
 from ..errors import UsageError
+from .pool import RuntimePool
 from .testbed import base_config, open_testbed
 
 if TYPE_CHECKING:  # the runtime is imported when first used: pytest-xdist's controller never needs it
@@ -30,7 +32,9 @@ class Settings:
     snapshots_written: list[Path] = field(default_factory=list)
     snapshots_unused: list[Path] = field(default_factory=list)
     _configs: dict[Path | None, Config] = field(default_factory=dict)
+    _nearest: dict[Path, Path | None] = field(default_factory=dict)
     _discovery: dict[Path | None, Runtime] = field(default_factory=dict)
+    pool: RuntimePool = field(default_factory=RuntimePool)  # test runtimes, reused and reset per test
 
     def base(self, test_file: Path | None = None) -> Config:
         """The base configuration of a test file: --murano-config / ini murano_config when given,
@@ -47,7 +51,13 @@ class Settings:
         return config
 
     def nearest_config(self, test_file: Path) -> Path | None:
-        folder, root = Path(test_file).resolve().parent, self.rootpath.resolve()
+        folder = Path(test_file).parent
+        if folder not in self._nearest:  # once per folder: every test of a file asks
+            self._nearest[folder] = self._find_config(folder)
+        return self._nearest[folder]
+
+    def _find_config(self, folder: Path) -> Path | None:
+        folder, root = folder.resolve(), self.rootpath.resolve()
         while True:
             candidate = folder / CONFIG_NAME
             if candidate.is_file():
@@ -64,7 +74,15 @@ class Settings:
             self._discovery[key] = open_testbed(config, lua_controls=True)
         return self._discovery[key]
 
+    def test_runtime(self, config: Config, *, lua_controls: bool = False) -> AbstractContextManager[Runtime]:
+        """The runtime of one test: a pooled one put back to its seed (local emulator), else a new one
+        closed when the test ends."""
+        if self.pool.reusable(config):
+            return nullcontext(self.pool.acquire(config, lua_controls=lua_controls))
+        return open_testbed(config, lua_controls=lua_controls)
+
     def close(self) -> None:
+        self.pool.close()
         for runtime in self._discovery.values():
             runtime.close()
         self._discovery.clear()

@@ -1,12 +1,15 @@
 """Wall time of 500 generated `*.murano.yaml` cases under pytest -n 0 beside pytest-xdist -n 2.
 
 Each case runs a small notification script (three postMessage calls and a listMessage against
-its own fresh emulator) and checks code, message subset and calls. Prints both times and the
-speed-up (target >= 1.6 on 2 cores), and beside them two measurements that say where the time
-goes: the same number of empty Python tests under -n 0 and -n 2 (what pytest-xdist costs by
+the worker's emulator, reset before each case) and checks code, message subset and calls. Prints
+both times and the speed-up, and beside them two measurements that say where the time goes:
+the same number of empty Python tests under -n 0 and -n 2 (what pytest-xdist costs by
 itself, and so the best -n 2 could do), and two plain -n 0 processes run side by side on half the
-case files each (how the plugin scales with no xdist). Each pytest run is a subprocess with
--p no:cacheprovider; the best of R repetitions is kept.
+case files each (how the plugin scales with no xdist). The ceiling is the empty suite's -n 2 time
+plus half the cases' own work; -n 2 is printed against it (target: within 10%), and against the
+same ceiling with each worker's session start (a 1-case suite minus a 1-test one) counted in
+full, since both workers pay it. Runs are interleaved over the repetitions. Each pytest run
+is a subprocess on this checkout's murano_sim; the best of R repetitions is kept.
 Usage: python scripts/bench/bench_plugin_xdist.py [CASES] [REPEAT]
 """
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -21,6 +25,7 @@ import time
 from pathlib import Path
 
 CASES_PER_FILE = 20
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 SCRIPT = """\
 local to = request.body.to
@@ -76,7 +81,8 @@ def generate_empty(folder: Path, tests: int) -> None:
 
 
 def pytest_command(workers: int, targets: list[str]) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(workers), *targets]
+    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+            "-p", "no:hypothesispytest", "-n", str(workers), *targets]
 
 
 def check(done: subprocess.CompletedProcess[str], what: str, expected: int) -> None:
@@ -86,12 +92,40 @@ def check(done: subprocess.CompletedProcess[str], what: str, expected: int) -> N
         raise SystemExit(f"{what} did not pass all {expected} tests: {lines[-1]}")
 
 
+def pytest_env() -> dict[str, str]:
+    """This checkout's murano_sim first on the path, whatever is installed."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CHECKOUT), env.get("PYTHONPATH")]))
+    env.pop("PYTEST_ADDOPTS", None)
+    # Compiled modules are cached as a user's are (PYTHONDONTWRITEBYTECODE would make every process
+    # compile murano-sim again), in a folder of their own so the checkout stays clean.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "murano-bench-pycache")
+    return env
+
+
+CPU: dict[tuple[str, int], float] = {}  # (folder, workers) -> CPU seconds of the fastest run
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # every waited-for descendant: the workers too
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_pytest(folder: Path, workers: int, expected: int) -> float:
+    cpu = children_cpu()
     started = time.perf_counter()
-    done = subprocess.run(pytest_command(workers, ["."]), cwd=folder, capture_output=True, text=True)
+    done = subprocess.run(pytest_command(workers, ["."]), cwd=folder, capture_output=True, text=True,
+                          env=pytest_env())
     elapsed = time.perf_counter() - started
     check(done, f"pytest -n {workers}", expected)
+    key = (folder.name, workers)
+    if elapsed <= BEST_WALL.get(key, elapsed):
+        BEST_WALL[key], CPU[key] = elapsed, children_cpu() - cpu
     return elapsed
+
+
+BEST_WALL: dict[tuple[str, int], float] = {}
 
 
 def run_halves(folder: Path, files: dict[str, int]) -> float:
@@ -100,7 +134,7 @@ def run_halves(folder: Path, files: dict[str, int]) -> float:
     halves = [names[: len(names) // 2], names[len(names) // 2 :]]
     started = time.perf_counter()
     running = [subprocess.Popen(pytest_command(0, half), cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True) for half in halves]
+                                text=True, env=pytest_env()) for half in halves]
     outputs = [process.communicate() for process in running]
     elapsed = time.perf_counter() - started
     for process, (out, err), half in zip(running, outputs, halves, strict=True):
@@ -115,26 +149,51 @@ def main() -> int:
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, {cases} cases, best of {repeat}", flush=True)
     with tempfile.TemporaryDirectory(prefix="murano-bench-") as tmp:
         folder, empty = Path(tmp) / "cases", Path(tmp) / "empty"
-        folder.mkdir()
-        empty.mkdir()
+        one_case, one_empty = Path(tmp) / "one-case", Path(tmp) / "one-empty"
+        for made in (folder, empty, one_case, one_empty):
+            made.mkdir()
         files = generate(folder, cases)
         generate_empty(empty, cases)
-        serial = min(run_pytest(folder, 0, cases) for _ in range(repeat))
-        parallel = min(run_pytest(folder, 2, cases) for _ in range(repeat))
-        empty_serial = min(run_pytest(empty, 0, cases) for _ in range(repeat))
-        empty_parallel = min(run_pytest(empty, 2, cases) for _ in range(repeat))
-        halves = min(run_halves(folder, files) for _ in range(repeat))
+        generate(one_case, 1)
+        generate_empty(one_empty, 1)
+        runs = {
+            "serial": lambda: run_pytest(folder, 0, cases),
+            "parallel": lambda: run_pytest(folder, 2, cases),
+            "empty_serial": lambda: run_pytest(empty, 0, cases),
+            "empty_parallel": lambda: run_pytest(empty, 2, cases),
+            "halves": lambda: run_halves(folder, files),
+            "one_case": lambda: run_pytest(one_case, 0, 1),
+            "one_empty": lambda: run_pytest(one_empty, 0, 1),
+        }
+        best: dict[str, float] = {}
+        for _ in range(repeat):  # interleaved: a slow moment of the machine hits every run alike
+            for name, run in runs.items():
+                elapsed = run()
+                best[name] = min(best.get(name, elapsed), elapsed)
+        serial, parallel, halves = best["serial"], best["parallel"], best["halves"]
+        empty_serial, empty_parallel = best["empty_serial"], best["empty_parallel"]
     # If the cases' own work (serial minus the empty suite) split perfectly in two on top of what
     # xdist costs with no work at all, -n 2 could not do better than this.
     best_xdist = empty_parallel + (serial - empty_serial) / 2
     per_case = serial / cases * 1000
     print(f"cases        pytest -n 0: {serial:6.2f} s  ({per_case:.2f} ms per case, process start included)")
     print(f"cases        pytest -n 2: {parallel:6.2f} s")
-    print(f"speed-up:                 {serial / parallel:6.2f}x  (target >= 1.6 on 2 cores)")
+    print(f"speed-up:                 {serial / parallel:6.2f}x")
     print(f"empty tests  pytest -n 0: {empty_serial:6.2f} s,  -n 2: {empty_parallel:6.2f} s  "
           f"(xdist by itself: {empty_parallel - empty_serial:+.2f} s)")
     print(f"ceiling under xdist:      {serial / best_xdist:6.2f}x  (empty -n 2 + half the cases' own work: "
           f"{best_xdist:.2f} s)")
+    above = (parallel / best_xdist - 1) * 100
+    print(f"-n 2 against the ceiling: {parallel:.2f} s vs {best_xdist:.2f} s = {above:+.1f}% (target: within 10%)")
+    # Each worker starts its own session (imports, its first runtime): that part does not halve.
+    start = max(best["one_case"] - best["one_empty"], 0.0)
+    best_workers = empty_parallel + start + (serial - empty_serial - start) / 2
+    above = (parallel / best_workers - 1) * 100
+    print(f"  with each worker's session start ({start:.2f} s) in full: {best_workers:.2f} s, -n 2 {above:+.1f}%")
+    cpu_serial, cpu_parallel = CPU["cases", 0], CPU["cases", 2]
+    print(f"CPU time (all processes): cases -n 0 {cpu_serial:.2f} s, -n 2 {cpu_parallel:.2f} s; empty -n 0 "
+          f"{CPU['empty', 0]:.2f} s, -n 2 {CPU['empty', 2]:.2f} s. Two cores cannot run -n 2 in less than "
+          f"{cpu_parallel / 2:.2f} s (its CPU time / 2): -n 2 is {(2 * parallel / cpu_parallel - 1) * 100:+.1f}% above")
     print(f"two -n 0 side by side:    {halves:6.2f} s  = {serial / halves:.2f}x  (half the case files each, no xdist)")
     return 0
 
