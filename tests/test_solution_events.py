@@ -44,3 +44,10 @@ def test_an_event_with_no_handler_goes_to_config_fallback_with_its_origin_in_con
     served = murano_solution(SOLUTION)
     served.runtime.platform.emit("tsdb", "exportJob", {"job_id": "j1"})
     assert served.get("/value/unhandled").json() == {"value": "tsdb exportJob"}
+
+
+def test_a_served_solution_reads_its_own_config_yaml_as_murano_sim_serve_does(murano_solution, tmp_path):
+    (tmp_path / "endpoints").mkdir()
+    (tmp_path / "endpoints" / "env.lua").write_text("--#ENDPOINT GET /env\nreturn os.getenv('GREETING')\n")
+    (tmp_path / "config.yaml").write_text("env:\n  GREETING: from the solution's own config\n")
+    assert murano_solution(tmp_path).get("/env").text == "from the solution's own config"

@@ -156,18 +156,24 @@ def murano_solution(
     """Serve a whole solution in-process: `murano_solution("path/to/solution")` -> ServedSolution.
 
     The path is taken from the test file's folder. Each call serves on a free loopback port,
-    with its own Runtime and emulator (manual clock) configured like `murano` (markers apply),
+    with its own Runtime and emulator (manual clock) configured like `murano` (markers apply;
+    a config.yaml in the solution's folder is its base, as `murano-sim serve` reads it, unless
+    --murano-config / the ini option or an overridden `murano_config` says otherwise),
     and is shut down when the test ends. The result has `.url`, `.get/.post/...(path, **kw)`
     (requests), `.trigger(service, event, payload)`, `.logs`, `.results` and `.reset()`.
     """
-    config = _test_config(request, murano_config)
+    settings = settings_of(request.config)
+    default = settings.base(Path(request.node.path))
     folder = Path(request.node.path).parent
     with ExitStack() as stack:
 
         def serve(path: str | Path) -> ServedSolution:
             root = Path(path)
             root = root if root.is_absolute() else folder / root
-            runtime = stack.enter_context(open_testbed(config))
+            source = murano_config
+            if source is default and (root / "config.yaml").is_file():
+                source = settings.base(root / "config.yaml")  # the solution's own, as `serve` reads it
+            runtime = stack.enter_context(open_testbed(_test_config(request, source)))
             return stack.enter_context(ServedSolution(root, runtime))
 
         yield serve
