@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--device-port", type=port_number, default=0,
                        help="port of the device HTTP API (default 0: a free one; printed as the second line)")
+    serve.add_argument("--product", metavar="PRODUCT_DIR[:ALIAS]",
+                       help="serve a product solution too, which SOLUTION_DIR subscribes to as ALIAS (default: the "
+                       "folder's name): its Interface operations are ALIAS's, its events reach `ALIAS <event>` "
+                       "handlers; it gets its own port (third line) and the device API serves its devices")
 
     inbound = commands.add_parser(
         "twilio-inbound", description="send a signed inbound-SMS webhook to a URL, as Twilio would"
@@ -201,7 +205,7 @@ def _serve(args: argparse.Namespace) -> int:
     from .solution.server import main_serve
 
     return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json,
-                      device_port=args.device_port, state_path=args.state)
+                      device_port=args.device_port, state_path=args.state, product=args.product)
 
 
 def _twilio_inbound(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ SELF = {"solution_id": "self", "alias": "{product.id}", "parameters": {}}
 class Interface:
     def __init__(self, host: ServiceHost) -> None:
         self.host = host
+        self.linked: list[dict[str, Any]] = []  # applications served together with this solution (link.py)
         host.state.db.execute(
             "CREATE TABLE IF NOT EXISTS interface_subscribers (solution_id TEXT PRIMARY KEY, data TEXT NOT NULL)"
         )
@@ -22,9 +23,21 @@ class Interface:
     def reset(self) -> None:
         with self.host.state.transaction() as db:
             db.execute("DELETE FROM interface_subscribers")
-            for subscriber in self.host.settings.get("subscribers") or [SELF]:
+            # A linked application replaces the default self-subscription: the two are separate solutions.
+            configured = self.host.settings.get("subscribers") or ([] if self.linked else [SELF])
+            for subscriber in [*configured, *self.linked]:
                 entry = {**SELF, **subscriber}
-                db.execute("INSERT INTO interface_subscribers VALUES (?, ?)", (entry["solution_id"], json.dumps(entry)))
+                db.execute("INSERT OR REPLACE INTO interface_subscribers VALUES (?, ?)",
+                           (entry["solution_id"], json.dumps(entry)))
+
+    def link(self, subscriber: dict[str, Any]) -> None:
+        """An application served together with this solution subscribes to it ({solution_id, alias})."""
+        self.linked.append({"parameters": {}, **subscriber})
+        with self.host.state.transaction() as db:
+            if not self.host.settings.get("subscribers"):
+                db.execute("DELETE FROM interface_subscribers WHERE solution_id = ?", (SELF["solution_id"],))
+            db.execute("INSERT OR REPLACE INTO interface_subscribers VALUES (?, ?)",
+                       (subscriber["solution_id"], json.dumps(self.linked[-1])))
 
     def _all(self) -> list[dict[str, Any]]:
         rows = self.host.state.db.execute("SELECT data FROM interface_subscribers ORDER BY solution_id")

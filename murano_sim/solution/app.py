@@ -84,6 +84,8 @@ class SolutionApp:
         self._events: queue.SimpleQueue[tuple[str, str, Any]] = queue.SimpleQueue()
         self._executing = threading.local()
         runtime.platform.on_event = self._on_service_event
+        # alias -> the linked solution that receives this solution's events for that alias (link.py)
+        self._forwards: dict[str, SolutionApp] = {}
         serve = runtime.config.data.get("serve") or {}
         self.max_body_bytes: int = int(serve.get("max_body_bytes", guards.DEFAULT_MAX_BODY_BYTES))
         self.websockets = WebSockets(
@@ -137,15 +139,37 @@ class SolutionApp:
         if not getattr(self._executing, "depth", 0):
             self.deliver_events()
 
+    def forward_events(self, alias: str, to: SolutionApp) -> None:
+        """Events this solution's services emit for `alias` go to `to`'s handlers, not this one's."""
+        self._forwards[alias] = to
+
     def deliver_events(self) -> None:
         """Run the handler of every queued service event, in the order they were emitted."""
         while True:
             try:
                 service, event, payload = self._events.get_nowait()
             except queue.Empty:
-                return
-            if self.trigger_event(service, event, payload) is None:
+                break
+            if service in self._forwards:
+                self._outbox().append((service, event, payload))
+            elif self.trigger_event(service, event, payload) is None:
                 self.log.message(f"event {service} {event}: no handler (and no Config fallback); dropped")
+        if not getattr(self._executing, "turns", 0):
+            self._send_forwarded()
+
+    def _outbox(self) -> list[tuple[str, str, Any]]:
+        outbox: list[tuple[str, str, Any]] | None = getattr(self._executing, "outbox", None)
+        if outbox is None:
+            outbox = self._executing.outbox = []
+        return outbox
+
+    def _send_forwarded(self) -> None:
+        # Only once this thread holds none of this solution's locks: the receiver's handler may call
+        # back into this solution while another thread, inside the receiver, waits for this one.
+        outbox = self._outbox()
+        while outbox:
+            service, event, payload = outbox.pop(0)
+            self._forwards[service]._on_service_event(service, event, payload)
 
     def handle(self, request: Request) -> Response:
         if request.path == DEV_PREFIX or request.path.startswith(DEV_PREFIX + "/"):
@@ -298,11 +322,19 @@ class SolutionApp:
         return self._respond(result, handler)
 
     def _run_handler(self, handler: EventHandler, payload: Any, context: dict[str, Any] | None) -> ScriptResult:
-        with self._event_lock:  # one event at a time, as before; endpoints may interleave
-            return self._logged(
-                handler.file, {"request_id": uuid.uuid4().hex}, handler.event, handler.service, payload,
-                lambda: self.vm.run_handler(handler, payload, context=context),
-            )
+        turns = getattr(self._executing, "turns", 0)
+        self._executing.turns = turns + 1
+        try:
+            with self._event_lock:  # one event at a time, as before; endpoints may interleave
+                result = self._logged(
+                    handler.file, {"request_id": uuid.uuid4().hex}, handler.event, handler.service, payload,
+                    lambda: self.vm.run_handler(handler, payload, context=context),
+                )
+        finally:
+            self._executing.turns = turns
+        if not turns:
+            self._send_forwarded()
+        return result
 
     # -- running and logging --------------------------------------------------------------------
     def _respond(self, result: ScriptResult, script: Endpoint | EventHandler) -> Response:

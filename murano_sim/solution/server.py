@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -16,6 +17,7 @@ from ..listen import listen
 from ..runtime import Runtime
 from ..state import State
 from .app import DEV_PREFIX, SolutionApp
+from .link import ProductService, link, parse_product
 from .requestlog import SolutionLog
 
 
@@ -133,27 +135,40 @@ def main_serve(
     json_logs: bool = False,
     device_port: int = 0,
     state_path: str | os.PathLike[str] | None = None,
+    product: str | None = None,
 ) -> int:
     """`murano-sim serve`: the base URL is the first stdout line, `devices: URL` (the device HTTP API)
     the second; serves until SIGINT/SIGTERM, then 0.
 
-    state_path: the solution's state in a SQLite file (every service's data survives a restart)."""
+    state_path: the solution's state in a SQLite file (every service's data survives a restart).
+    product: `PRODUCT_DIR[:ALIAS]`, a second solution the first subscribes to (link.py); it is served
+    on its own port (`product ALIAS: URL`, the third line) and the device API serves its devices."""
     from ..platform.device_api import serve_devices  # here: the device API imports solution.guards
 
     config = config_for(solution_dir, config_path)
     check_live_credentials(config)
     log = SolutionLog(json_lines=json_logs, secrets=config.secrets())
     stop = threading.Event()
-    with Runtime(config, state=State(state_path) if state_path else None) as runtime:
+    with ExitStack() as stack:
+        linked = _linked_product(stack, product, host, json_logs, state_path) if product else None
+        runtime = stack.enter_context(Runtime(
+            config, state=State(state_path) if state_path else None, host_services=[linked[1]] if linked else (),
+        ))
         app = SolutionApp(solution_dir, runtime, log)
+        if linked:
+            link(app, linked[0].app, linked[1])
         start_lifecycles(runtime)
         previous = _on_stop_signals(stop)
         try:
             # Requests are served from daemon threads: one that hangs cannot hold up the exit.
+            device_platform = linked[0].app.runtime.platform if linked else runtime.platform
             with SolutionServer(app, host, port) as server, \
-                    serve_devices(runtime.platform, host, device_port) as devices:
+                    serve_devices(device_platform, host, device_port) as devices:
                 print(server.url, flush=True)
                 print(f"devices: {devices.url}", flush=True)
+                if linked:
+                    print(f"product {linked[1].alias}: {linked[0].url}", flush=True)
+                    _announce(linked[0].app, linked[0].app.log, linked[0].app.runtime.config)
                 _announce(app, log, config)
                 log.message(f"console: {server.url}{DEV_PREFIX}/")
                 while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly
@@ -162,6 +177,22 @@ def main_serve(
             _restore_signals(previous)
     log.message("stopped")
     return 0
+
+
+def _linked_product(
+    stack: ExitStack, spec: str, host: str, json_logs: bool, state_path: str | os.PathLike[str] | None
+) -> tuple[SolutionServer, ProductService]:
+    """The product of `--product DIR[:ALIAS]` served on a free port, with the service that exposes
+    its operations to the application. Its state goes beside the application's (`STATE.ALIAS`)."""
+    folder, alias = parse_product(spec)
+    config = config_for(folder, None)
+    check_live_credentials(config)
+    state = State(f"{state_path}.{alias}") if state_path else None
+    runtime = stack.enter_context(Runtime(config, state=state))
+    log = SolutionLog(json_lines=json_logs, secrets=config.secrets())
+    server = stack.enter_context(SolutionServer(SolutionApp(folder, runtime, log), host, 0))
+    start_lifecycles(runtime)
+    return server, ProductService(server.app, alias)
 
 
 def _announce(app: SolutionApp, log: SolutionLog, config: Config) -> None:

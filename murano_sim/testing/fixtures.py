@@ -161,19 +161,35 @@ def murano_solution(
     --murano-config / the ini option or an overridden `murano_config` says otherwise),
     and is shut down when the test ends. The result has `.url`, `.get/.post/...(path, **kw)`
     (requests), `.trigger(service, event, payload)`, `.logs`, `.results` and `.reset()`.
+
+    `murano_solution(app, product="path/to/product", product_alias=None)` serves both, the application
+    subscribed to the product as `serve APP --product PRODUCT[:ALIAS]` does; `.product` is the product's.
     """
+    from ..solution.link import ProductService, default_alias, link
+
     settings = settings_of(request.config)
     default = settings.base(Path(request.node.path))
     folder = Path(request.node.path).parent
     with ExitStack() as stack:
 
-        def serve(path: str | Path) -> ServedSolution:
+        def served(path: str | Path, host_services: tuple[Any, ...] = ()) -> ServedSolution:
             root = Path(path)
             root = root if root.is_absolute() else folder / root
             source = murano_config
             if source is default and (root / "config.yaml").is_file():
                 source = settings.base(root / "config.yaml")  # the solution's own, as `serve` reads it
-            runtime = stack.enter_context(open_testbed(_test_config(request, source)))
+            runtime = stack.enter_context(open_testbed(_test_config(request, source), host_services=host_services))
             return stack.enter_context(ServedSolution(root, runtime))
+
+        def serve(path: str | Path, product: str | Path | None = None, product_alias: str | None = None
+                  ) -> ServedSolution:
+            if product is None:
+                return served(path)
+            product_served = served(product)
+            service = ProductService(product_served.app, product_alias or default_alias(product_served.root))
+            application = served(path, (service,))
+            link(application.app, product_served.app, service)
+            application.product = product_served
+            return application
 
         yield serve

@@ -41,6 +41,7 @@ class ServedSolution:
         self.server: SolutionServer = serve_solution(root, runtime, log=log)
         self.server.app.result_listeners.append(self.results.append)
         self.url = self.server.url
+        self.product: ServedSolution | None = None  # the linked product (murano_solution(app, product=...))
         self._session = requests.Session()
         self._session.trust_env = False  # loopback only: no proxy from the environment
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,21 +68,25 @@ def config_overrides(
     return out
 
 
-def open_testbed(config: Config, clock: Any = None, *, lua_controls: bool = False) -> Runtime:
+def open_testbed(
+    config: Config, clock: Any = None, *, lua_controls: bool = False, host_services: Sequence[Any] = ()
+) -> Runtime:
     """A Runtime whose local emulator (if any) uses a ManualClock, so `advance` is deterministic.
 
     lua_controls: scripts also get the emulator's controls (for *_test.lua; see lua_controls.py).
+    host_services: more services for the runtime (a linked product's operations: solution/link.py).
     """
     from ..runtime import Runtime
 
     if config.services["twilio"]["backend"] != "local":
-        return Runtime(config)
+        return Runtime(config, host_services=host_services)
     from ..emulator import Emulator, ManualClock
     from .lua_controls import EmulatorControls
 
     emulator = Emulator(config, clock=clock or ManualClock())
     try:
-        return Runtime(config, emulator=emulator, host_services=[EmulatorControls(emulator)] if lua_controls else ())
+        controls = [EmulatorControls(emulator)] if lua_controls else []
+        return Runtime(config, emulator=emulator, host_services=[*controls, *host_services])
     except BaseException:
         emulator.close()
         raise

@@ -1,0 +1,2 @@
+--#ENDPOINT GET /subscribers
+return Interface.listSubscribers()
