@@ -80,7 +80,8 @@ def format_report(report: dict[str, Any]) -> str:
         lines += [f"  {key}: {value}" for key, value in report["env_schema"].items()]
     lines.append(f"services referenced: {len(report['services'])}")
     for s in report["services"]:
-        state = "emulated" if s["emulated"] else "NOT emulated: a call fails unless you declare a stand-in"
+        state = "emulated" if s["emulated"] else ("NOT emulated: a call fails unless you declare a stand-in "
+                                                  "or serve a product under its alias (serve --product)")
         lines.append(f"  {s['name']}: {state}")
     lines.append(f"warnings: {len(report['warnings'])}")
     lines += [f"  {w}" for w in report["warnings"]]
