@@ -24,3 +24,19 @@ return { ok = true }
 --#ENDPOINT GET /boom
 local nothing = nil
 return nothing.field
+
+--#ENDPOINT POST /call
+-- Calls a phone; when it answers, Twilio fetches the menu below.
+return Twilio.createCall({ To = request.body.to, From = "+15005550006", Url = request.body.menu })
+
+--#ENDPOINT POST /voice
+response.headers["content-type"] = "text/xml"
+return '<Response><Gather numDigits="1" action="/voice/choice"><Say>Press 1 for sales.</Say></Gather></Response>'
+
+--#ENDPOINT POST /voice/choice
+Keystore.set({ key = "pressed", value = request.body.Digits })
+response.headers["content-type"] = "text/xml"
+return "<Response><Say>You pressed " .. tostring(request.body.Digits) .. ".</Say></Response>"
+
+--#ENDPOINT GET /pressed
+return { pressed = Keystore.get({ key = "pressed" }).value }
