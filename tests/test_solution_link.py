@@ -103,3 +103,16 @@ def test_serve_with_a_product_prints_its_url_third_and_links_the_two():
         watchdog.cancel()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_an_application_written_with_the_product_id_placeholder_hears_the_linked_product(murano_solution, tmp_path):
+    (tmp_path / "endpoints").mkdir()
+    (tmp_path / "services").mkdir()
+    (tmp_path / "endpoints" / "heard.lua").write_text(
+        "--#ENDPOINT GET /heard\nreturn Keystore.get{key = 'heard'}\n")
+    (tmp_path / "services" / "product.lua").write_text(  # MuranoCLI's `--#EVENT {product.id} event`
+        "--#EVENT {product.id} event\nKeystore.set{key = 'heard', value = event.type .. ' ' .. event.identity}\n")
+    app = murano_solution(tmp_path, product=PRODUCT, product_alias="sensors")
+    app.product.devices.provision("sensor-9")
+    app.product.devices.data_in("sensor-9", temperature="20")
+    assert app.get("/heard").json() == {"value": "data_in sensor-9"}

@@ -84,6 +84,7 @@ class SolutionApp:
         self._events: queue.SimpleQueue[tuple[str, str, Any]] = queue.SimpleQueue()
         self._executing = threading.local()
         runtime.platform.on_event = self._on_service_event
+        self.product_aliases: set[str] = set()  # linked products' aliases (link.py): {product.id} handlers answer them
         # alias -> the linked solution that receives this solution's events for that alias (link.py)
         self._forwards: dict[str, SolutionApp] = {}
         serve = runtime.config.data.get("serve") or {}
@@ -305,7 +306,7 @@ class SolutionApp:
         event goes to Config's `fallback`, whose `context` names the original service and event.
         """
         solution = self.solution
-        handler, routed = _handler_for(solution, service, event)
+        handler, routed = _handler_for(solution, service, event, frozenset(self.product_aliases))
         if handler is None:
             return None
         context = {**(routed or {}), **(context or {})} or None
@@ -315,7 +316,7 @@ class SolutionApp:
 
     def _event_over_http(self, request: Request, service: str, event: str) -> Response:
         payload = guards.event_payload(request, self.max_body_bytes)
-        handler, _ = _handler_for(self.solution, service, event)
+        handler, _ = _handler_for(self.solution, service, event, frozenset(self.product_aliases))
         result = self.trigger_event(service, event, payload)
         if handler is None or result is None:
             return _plain(404, f"no event handler for {service} {event}")
@@ -376,10 +377,17 @@ class SolutionApp:
         return result
 
 
-def _handler_for(solution: Solution, service: str, event: str) -> tuple[EventHandler | None, dict[str, Any] | None]:
+PRODUCT_PLACEHOLDER = "{product.id}"  # MuranoCLI replaces it with the product's id in handler headers
+
+
+def _handler_for(
+    solution: Solution, service: str, event: str, products: frozenset[str] = frozenset()
+) -> tuple[EventHandler | None, dict[str, Any] | None]:
     handler = solution.handlers.get((service, event))
     if handler is not None:
         return handler, None
+    if service in products and (PRODUCT_PLACEHOLDER, event) in solution.handlers:
+        return solution.handlers[(PRODUCT_PLACEHOLDER, event)], None
     if service == "device2" and ("device2", "event") in solution.handlers:
         return solution.handlers[("device2", "event")], None
     fallback = solution.handlers.get(("config", "fallback"))

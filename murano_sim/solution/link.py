@@ -95,3 +95,4 @@ def link(application: SolutionApp, product: SolutionApp, service: ProductService
     service.caller_id = solution_id
     product.runtime.platform.by_alias["interface"].model.link({"solution_id": solution_id, "alias": service.alias})
     product.forward_events(service.alias, application)
+    application.product_aliases.add(service.alias)
