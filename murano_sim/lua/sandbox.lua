@@ -170,13 +170,7 @@ end
 -- inside a coroutine ends its resume and is raised again in the resumer.
 local function after_resume(depth, ok, ...)
   c_depth = depth
-  if state.tripped then
-    error(state.tripped, 0)
-  end
-  if not ok and (...) == MEMORY_ERROR then
-    trip(state.memory_msg)
-  end
-  return ok, ...
+  return after_protected(ok, ...)
 end
 
 local function safe_resume(co, ...)
