@@ -16,6 +16,7 @@ from .lua.vm import Context, LuaVM, Outcome, ServiceBinding
 from .request import build_request
 from .result import Response, ScriptResult
 from .services import Services
+from .services.dispatcher import redacted
 from .state import State
 
 
@@ -49,7 +50,6 @@ class Runtime:
         `extra_specs`: ServiceSpecs of services besides the shipped ones.
         """
         self.config = load_config(config, extra_specs=extra_specs)
-        self._secrets = self.config.secrets()
         self.platform = Services(
             self.config, emulator=emulator, clock=clock, state=state, solution_configs=solution_configs,
             host_services=host_services, extra_specs=extra_specs,
@@ -166,8 +166,9 @@ class Runtime:
         return outcome.value
 
     def _result(self, outcome: Outcome, calls: list[dict[str, Any]]) -> ScriptResult:
-        secrets = self._secrets
+        secrets = self.platform.secrets()
         logs = [redact(line, secrets) for line in outcome.logs]
+        calls = [redacted(record, secrets) for record in calls]  # a Config.getParameters result, ...
         error = redact(outcome.error, secrets) if outcome.error is not None else None
         return ScriptResult(
             Response(outcome.code, outcome.message, outcome.headers), logs, calls, error, outcome.internal_error

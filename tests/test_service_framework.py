@@ -126,3 +126,12 @@ def test_generic_forms_reach_the_same_service():
             "murano.service_call('tally', 'add', {name = 'a'}) return murano.services.tally.get{name = 'a'}")
         assert result.response.message == {"count": 1}
         assert [c["operation"] for c in result.calls] == ["add", "get"]
+
+
+def test_a_secret_from_the_solution_config_never_reaches_the_call_log_or_the_logs():
+    solution = {"tally": {"token": "solution-secret-42"}}
+    with tally_runtime(solution_configs=solution) as runtime:
+        runtime.platform.use_solution_configs(solution)  # as a served solution's services/*.yaml arrive
+        result = runtime.run("local p = Config.getParameters{service = 'tally'} print(p.parameters.token) return p")
+        assert result.response.message["parameters"]["token"] == "solution-secret-42"  # the script may read it
+        assert "solution-secret-42" not in repr(result.calls) + repr(result.logs)

@@ -129,8 +129,8 @@ def redacted_record(
 ) -> CallOutcome:
     """The outcome of one call with its call-log entry, every secret redacted (the last line of defence)."""
     if secrets:
-        value = _redacted(value, secrets)
-        arguments = _redacted(arguments, secrets)
+        value = redacted(value, secrets)
+        arguments = redacted(arguments, secrets)
         warnings = [redact(line, secrets) for line in warnings]
     record: dict[str, Any] = {"service": alias, "operation": operation, "arguments": arguments, "status": status}
     if failed:
@@ -174,12 +174,12 @@ def _fill(pieces: list[tuple[str, str | None]], values: Mapping[str, str]) -> st
     return "".join(literal + (quote(values[name], safe="") if name else "") for literal, name in pieces)
 
 
-def _redacted(node: Any, secrets: list[str]) -> Any:
+def redacted(node: Any, secrets: list[str]) -> Any:
     """A copy of a JSON-like value with every secret replaced (the last line of defence)."""
     if isinstance(node, str):
         return redact(node, secrets) if any(s in node for s in secrets) else node
     if isinstance(node, Mapping):
-        return {_redacted(k, secrets): _redacted(v, secrets) for k, v in node.items()}
+        return {redacted(k, secrets): redacted(v, secrets) for k, v in node.items()}
     if isinstance(node, list):
-        return [_redacted(v, secrets) for v in node]
+        return [redacted(v, secrets) for v in node]
     return node

@@ -95,12 +95,16 @@ class LocalService:
         self.operations = tuple(spec.operations)
         self.host = host
         self.model = model if model is not None else load_model(spec, host)
-        self._secrets = sorted(
-            {v for k in spec.secret_keys() for v in _secret_strings(host.parameters.get(k))}, key=len, reverse=True
-        )
 
     def __repr__(self) -> str:
         return f"LocalService(alias={self.alias!r}, operations={len(self.operations)})"
+
+    @property
+    def secrets(self) -> list[str]:
+        """The values of its secret parameters now (a solution's services/<alias>.yaml may set them
+        after start, Config.setParameters may change them), longest first."""
+        found = {v for k in self.spec.secret_keys() for v in _secret_strings(self.host.parameters.get(k))}
+        return sorted(found, key=len, reverse=True)
 
     def call(self, operation: str, arguments: Any, *, deadline: float | None = None) -> CallOutcome:
         """Run one operation for a script. A refusal is an error table; our own defects raise."""
@@ -157,7 +161,7 @@ class LocalService:
         failed: bool,
     ) -> CallOutcome:
         return redacted_record(
-            self.alias, operation, arguments, value, started, warnings, status, failed, self._secrets
+            self.alias, operation, arguments, value, started, warnings, status, failed, self.secrets
         )
 
 

@@ -209,6 +209,14 @@ class Services:
             return {"error": f"service {alias!r} is not emulated", "status": 404, "type": "QueryError"}
         return self.call(alias, operation, arguments).value
 
+    def secrets(self) -> list[str]:
+        """Every secret any service holds now (config.yaml's, and the parameters that services'
+        specs mark secret, wherever they came from), longest first: what output must never show."""
+        found = set(self.config.secrets())
+        for service in self.by_alias.values():
+            found.update(getattr(service, "secrets", ()))
+        return sorted((s for s in found if s), key=len, reverse=True)
+
     def missing_globals(self) -> dict[str, str]:
         """Murano services this runtime does not provide: global name -> alias."""
         present = {name for s in self.by_alias.values() for name in s.global_names}
