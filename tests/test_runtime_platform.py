@@ -90,3 +90,11 @@ def test_a_missing_module_error_points_at_the_script(runtime):
 def test_globals_argument_sets_per_execution_values(runtime):
     result = runtime.run("return context.service", globals={"context": {"service": "timer"}})
     assert result.response.message == "timer"
+
+
+def test_mcrypto_is_also_a_global_as_exosite_templates_use_it(runtime):
+    result = runtime.run(
+        "local token = mcrypto.b64url_encode(mcrypto.rand_bytes(20))"
+        " return {#token, mcrypto == require('staging.mcrypto'), token:find('[+/=]') == nil}")
+    assert result.error is None, result.error
+    assert result.response.message == [27, True, True]

@@ -167,3 +167,26 @@ def test_cors_headers_on_responses(runtime_solution):
     assert answer.headers["Access-Control-Allow-Origin"] == "http://app.example"
     assert answer.headers["Access-Control-Expose-Headers"] == "x-request-id"
     assert "Access-Control-Allow-Origin" not in runtime_solution.get("/state").headers
+
+
+@pytest.mark.parametrize("reuse_vm", [True, False])
+def test_a_broken_module_or_handler_is_one_log_line_and_the_rest_still_loads(murano_solution, tmp_path, reuse_vm):
+    files = {
+        "modules/good.lua": "Good = {value = 'loaded'}\n",  # old-style global module
+        "modules/broken.lua": "Broken = {\n",  # a syntax error
+        "modules/failing.lua": "error('module blew up')\n",  # fails when it runs
+        "services/timer_timer.lua": "Keystore.set{key = 'fired', value = request.message}\n",
+        "services/device2_data_in.lua": "local x = = 1\n",  # a handler with a syntax error
+        "endpoints/api.lua": "--#ENDPOINT GET /good\nreturn Good.value\n",
+        "services/config.yaml": f"reuse_vm: {str(reuse_vm).lower()}\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    served = murano_solution(tmp_path)
+    assert served.get("/good").text == "loaded"
+    served.trigger("timer", "timer", {"message": "tick"})
+    assert served.runtime.services["keystore"].model.get({"key": "fired"}) == {"value": "tick"}
+    problems = [r["message"] for r in served.logs if r.get("type") == "server"]
+    assert any("loading modules/broken.lua failed" in m for m in problems), problems
+    assert any("loading modules/failing.lua failed" in m and "module blew up" in m for m in problems), problems

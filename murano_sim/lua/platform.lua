@@ -72,6 +72,15 @@ local function install(env)
     end
     return module
   end
+  -- Exosite's own templates also use it as a global without a require (open-weather-product's
+  -- c2c/authentication.lua): the same table, built when first touched.
+  setmetatable(env, { __index = function(_, key)
+    if key == "mcrypto" then
+      local module = env.require("staging.mcrypto")
+      rawset(env, "mcrypto", module)
+      return module
+    end
+  end })  -- not locked: a script may set its own metatable on _G, as in plain Lua
 end
 
 return install, classify

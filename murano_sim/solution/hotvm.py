@@ -20,7 +20,6 @@ from ..result import ScriptResult
 from ..runtime import Runtime
 from .loader import EventHandler, Solution
 
-LOAD_CHUNK = "murano-sim:load"
 EVENT_SLOT = "__murano_sim_event"  # where the trampoline picks up the handler's argument
 
 
@@ -72,32 +71,35 @@ class SolutionVM:
         solution = self.solution
         return list(solution.global_modules) + [handler_definition(h) for h in solution.handlers.values()]
 
-    def _prepare(self) -> tuple[Context, list[tuple[str, str]]]:
-        """The context the next execution runs in, and the chunks it must run first."""
+    def _prepare(self) -> Context:
+        """The context the next execution runs in, loaded (and init.lua run once per fresh state)."""
         if self._init_pending:
             self._init_pending = False
             self._run_init()
         if not self.reuse_vm:
-            return self.runtime.new_context(), self._load_chunks()
+            return self._loaded(self.runtime.new_context())
         if self._context is None:
-            context = self.runtime.new_context()
-            result = self._run(context, "", LOAD_CHUNK, {}, self._load_chunks(), {})
+            self._context = self._loaded(self.runtime.new_context())
+        return self._context
+
+    def _loaded(self, context: Context) -> Context:
+        """Run each global module and handler definition in `context`, one at a time: a module that
+        fails (a syntax error, a runtime error) is one log line, and the others still load."""
+        for name, source in self._load_chunks():
+            result = self._run(context, source, name, {}, {})
             if result.error is not None:
-                self._notify(f"loading the modules failed: {result.error}")
-            self._context = context
-        return self._context, []
+                self._notify(f"loading {name} failed: {result.error}")
+        return context
 
     def _run_init(self) -> None:
         init = self.solution.init_script
         self.runtime.state.mark_initialized(str(self.solution.root))
         if init is None:
             return
+        context = self._loaded(self.runtime.new_context())
         if self.reuse_vm:
-            self._context, prelude = self.runtime.new_context(), self._load_chunks()
-            context = self._context
-        else:
-            context, prelude = self.runtime.new_context(), self._load_chunks()
-        result = self._run(context, init[1], init[0], {}, prelude, {"context": _context("init", "init")})
+            self._context = context
+        result = self._run(context, init[1], init[0], {}, {"context": _context("init", "init")})
         if result.error is not None:
             self._notify(f"{init[0]} failed: {result.error}")
 
@@ -110,9 +112,9 @@ class SolutionVM:
 
         `globals`: more per-execution values (a websocket endpoint's websocketInfo)."""
         with self._lock:
-            context, prelude = self._prepare()
+            context = self._prepare()
             globals = {"context": _context(service, event), **(globals or {})}
-            return self._finish(self._run(context, source, name, request, prelude, globals))
+            return self._finish(self._run(context, source, name, request, globals))
 
     def run_handler(
         self, handler: EventHandler, payload: Any, *, context: Mapping[str, Any] | None = None
@@ -124,16 +126,15 @@ class SolutionVM:
             f"return {function_name(handler.service, handler.event)}(argument)"
         )
         with self._lock:
-            ctx, prelude = self._prepare()
+            ctx = self._prepare()
             globals = {"context": fields, EVENT_SLOT: payload}
-            return self._finish(self._run(ctx, trampoline, f"{handler.file} (event)", {}, prelude, globals))
+            return self._finish(self._run(ctx, trampoline, f"{handler.file} (event)", {}, globals))
 
     def _run(
-        self, context: Context, source: str, name: str, request: Mapping[str, Any],
-        prelude: list[tuple[str, str]], globals: dict[str, Any],
+        self, context: Context, source: str, name: str, request: Mapping[str, Any], globals: dict[str, Any],
     ) -> ScriptResult:
         return self.runtime.run(
-            source, request, name=name, modules=self.solution.modules, prelude=prelude, context=context,
+            source, request, name=name, modules=self.solution.modules, context=context,
             globals=globals,
         )
 
