@@ -71,15 +71,23 @@ def _mapping(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
-def _points(value: Any, where: str) -> list[dict[str, Any]]:
+def _entries(value: Any, where: str, known: Any, shape: str) -> list[tuple[int, Mapping[str, Any]]]:
+    """A list of mappings with only `known` keys, each with its index (for the caller's messages)."""
     if not isinstance(value, list):
-        raise CaseDataError(f"{where} must be a list of points ({{metrics, tags, ts}})")
-    points = []
-    for i, point in enumerate(value):
-        point = _mapping(point, f"{where}[{i}]")
-        unknown = set(point) - set(POINT_KEYS)
+        raise CaseDataError(f"{where} must be a list of {shape}")
+    entries = []
+    for i, entry in enumerate(value):
+        entry = _mapping(entry, f"{where}[{i}]")
+        unknown = set(entry) - set(known)
         if unknown:
-            raise CaseDataError(f"{where}[{i}]: unknown key {sorted(unknown)[0]!r} (known: {', '.join(POINT_KEYS)})")
+            raise CaseDataError(f"{where}[{i}]: unknown key {sorted(unknown)[0]!r} (known: {', '.join(known)})")
+        entries.append((i, entry))
+    return entries
+
+
+def _points(value: Any, where: str) -> list[dict[str, Any]]:
+    points = []
+    for i, point in _entries(value, where, POINT_KEYS, "points ({metrics, tags, ts})"):
         if not isinstance(point.get("metrics"), Mapping) or not point["metrics"]:
             raise CaseDataError(f"{where}[{i}]: needs `metrics` ({{name: value}})")
         if point.get("tags") is not None:
@@ -89,14 +97,8 @@ def _points(value: Any, where: str) -> list[dict[str, Any]]:
 
 
 def _users(value: Any, where: str) -> list[dict[str, Any]]:
-    if not isinstance(value, list):
-        raise CaseDataError(f"{where} must be a list of users ({{email, password, name, activate, roles}})")
     users = []
-    for i, user in enumerate(value):
-        user = _mapping(user, f"{where}[{i}]")
-        unknown = set(user) - set(USER_KEYS)
-        if unknown:
-            raise CaseDataError(f"{where}[{i}]: unknown key {sorted(unknown)[0]!r} (known: {', '.join(USER_KEYS)})")
+    for i, user in _entries(value, where, USER_KEYS, "users ({email, password, name, activate, roles})"):
         if not isinstance(user.get("email"), str) or not isinstance(user.get("password"), str):
             raise CaseDataError(f"{where}[{i}]: needs `email` and `password`")
         users.append(dict(user))
