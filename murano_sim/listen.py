@@ -9,11 +9,18 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, get_sockaddr, make_server, select_address_family
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, get_sockaddr, make_server, select_address_family
 
 from .errors import UsageError
 
 MAX_PORT = 65535
+
+
+class QuietHandler(WSGIRequestHandler):
+    """No access-log line per request (serve's solution log and the device API log their own)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
 
 
 def check_port(port: int, what: str = "port") -> int:

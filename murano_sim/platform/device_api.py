@@ -20,11 +20,11 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
 from werkzeug.http import parse_date
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
+from werkzeug.serving import BaseWSGIServer
 from werkzeug.wrappers import Request, Response
 
 from ..errors import UsageError
-from ..listen import listen
+from ..listen import QuietHandler, listen
 from ..local_surface import is_loopback as _is_loopback
 from ..services import ServiceError
 from ..solution.guards import DEFAULT_MAX_BODY_BYTES, RequestRefused, check_length, read_data
@@ -154,16 +154,11 @@ def make_device_app(services: Any) -> DeviceAPI:
                      max_body_bytes=int(serve.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES))
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
 class DeviceServer:
     """The device API served from a background thread; `url` has the port actually bound."""
 
     def __init__(self, app: DeviceAPI, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server: BaseWSGIServer = listen(host, port, app, _QuietHandler, what="device port")
+        self._server: BaseWSGIServer = listen(host, port, app, QuietHandler, what="device port")
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},

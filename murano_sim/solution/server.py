@@ -10,10 +10,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
+from werkzeug.serving import BaseWSGIServer
 
 from ..config import Config, check_live_credentials, load_config
-from ..listen import listen
+from ..listen import QuietHandler, listen
 from ..runtime import Runtime
 from ..state import State
 from .app import DEV_PREFIX, SolutionApp
@@ -21,15 +21,8 @@ from .link import ProductService, link, parse_product
 from .requestlog import SolutionLog
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log line per request: the solution log already has one record per run."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
-
-
 def _listen(host: str, port: int, app: Any) -> BaseWSGIServer:
-    return listen(host, port, app, _QuietHandler)
+    return listen(host, port, app, QuietHandler)
 
 
 def base_url(server: BaseWSGIServer, host: str) -> str:
