@@ -15,6 +15,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
+from .. import local_surface
 from ..errors import ConfigError
 from ..local_surface import error as json_error
 from ..services.local import ServiceError
@@ -25,7 +26,6 @@ from .views import BadInput
 
 API = f"{DEV_PREFIX}/api"
 STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
-MAX_JSON_BYTES = 1 << 20
 
 _ROUTES = Map([
     Rule(f"{DEV_PREFIX}/", endpoint="page", methods=["GET"]),
@@ -83,6 +83,8 @@ class Console:
             return getattr(self, f"_{endpoint}")(request, **args)
         except BadInput as exc:
             return json_error(400, str(exc))
+        except local_surface.Refused as exc:
+            return json_error(exc.status, exc.reason)
         except ServiceError as exc:
             return json_error(exc.status if 400 <= exc.status < 500 else 400, exc.message)
         except ConfigError as exc:
@@ -226,17 +228,7 @@ def _event_name(record: dict[str, Any]) -> str:
 
 def _fields(request: Request) -> dict[str, Any]:
     """The request's fields: a JSON object, or a form (both accepted, as on every local surface)."""
-    if request.content_length and request.content_length > MAX_JSON_BYTES:
-        raise BadInput(f"body: larger than {MAX_JSON_BYTES} bytes")
-    if request.mimetype == "application/json":
-        try:
-            data = json.loads(request.get_data(as_text=True) or "{}")
-        except ValueError as exc:
-            raise BadInput(f"body: not valid JSON ({exc})") from None
-        if not isinstance(data, dict):
-            raise BadInput("body: expected a JSON object")
-        return data
-    return request.form.to_dict()
+    return local_surface.body(request)
 
 
 def _int(value: str, name: str) -> int:
