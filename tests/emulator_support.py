@@ -113,7 +113,9 @@ class Recorder:
         return len(self.exchanges)
 
 
-class _Quiet(WSGIRequestHandler):
+class QuietHandler(WSGIRequestHandler):
+    """A test server's request handler that logs nothing."""
+
     def log(self, *args: Any) -> None:
         pass
 
@@ -126,7 +128,7 @@ class WebhookReceiver:
         self.statuses: dict[str, int] = {}
         self.bodies: dict[str, str] = {}  # per-path answers (TwiML documents); else self.twiml
         self.twiml = "<?xml version='1.0' encoding='UTF-8'?><Response><Say>hi</Say></Response>"
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_Quiet)
+        self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=QuietHandler)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)

@@ -7,17 +7,14 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+from lua_support import lua_value as lua
+
 from murano_sim import Runtime
 from murano_sim.clock import ManualClock
 
 START = datetime(2024, 1, 31, 23, 0, tzinfo=timezone.utc)
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
-
-def lua(rt: Runtime, source: str):
-    result = rt.run(source)
-    assert result.error is None, result.error
-    return result.response.message
 
 
 def test_solution_is_derived_from_the_solution_folder_and_stable(tmp_path):

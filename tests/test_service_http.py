@@ -8,15 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from werkzeug.serving import WSGIRequestHandler, make_server
+from emulator_support import QuietHandler
+from lua_support import lua_value as call
+from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from murano_sim import Runtime
-
-
-class _Quiet(WSGIRequestHandler):
-    def log(self, *args: Any) -> None:
-        pass
 
 
 class Server:
@@ -25,7 +22,7 @@ class Server:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.release = threading.Event()  # /hang waits for it
-        self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=_Quiet)
+        self._server = make_server("127.0.0.1", 0, self._app, threaded=True, request_handler=QuietHandler)
         self.port = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -68,11 +65,6 @@ def server() -> Iterator[Server]:
 def http_runtime(**section: Any) -> Runtime:
     return Runtime({"services": {"http": section}} if section else {})
 
-
-def call(runtime: Runtime, lua: str) -> Any:
-    result = runtime.run(lua)
-    assert result.error is None, result.error
-    return result.response.message
 
 
 def test_get_sends_params_as_the_query_and_returns_status_headers_body(server):

@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import pytest
+from lua_support import lua_value as run
 
 from murano_sim import Runtime
 from murano_sim.clock import ManualClock
@@ -15,11 +16,6 @@ from murano_sim.state import State
 
 NO_CONTENT = {"status": 204, "status_code": 204}
 
-
-def run(runtime: Runtime, source: str):
-    result = runtime.run(source)
-    assert result.error is None, result.error
-    return result.response.message
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+from lua_support import lua_value as call
 
 from murano_sim import ConfigError, Runtime
 from murano_sim.config import load_config
@@ -14,11 +15,6 @@ from murano_sim.config import load_config
 DATA = Path(__file__).parent / "data"
 SWAGGER = str(DATA / "weather_exchange.yaml")
 
-
-def call(runtime: Runtime, lua: str) -> Any:
-    result = runtime.run(lua)
-    assert result.error is None, result.error
-    return result.response.message
 
 
 def weather(**section: Any) -> Runtime:

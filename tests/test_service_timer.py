@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+from lua_support import lua_value as lua
+
 from murano_sim import Runtime
 from murano_sim.clock import ManualClock
 from murano_sim.state import State
@@ -23,11 +25,6 @@ def runtime(start: datetime = START, **kwargs) -> tuple[Runtime, ManualClock, li
         if (alias, event) == ("timer", "timer") else None
     return rt, clock, fired
 
-
-def lua(rt: Runtime, source: str):
-    result = rt.run(source)
-    assert result.error is None, result.error
-    return result.response.message
 
 
 def test_send_after_answers_ok_with_an_id_and_fires_once_with_the_documented_request():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+from lua_support import lua_value as run
 
 from murano_sim import Runtime
 from murano_sim.clock import ManualClock
@@ -14,11 +15,6 @@ NOON = datetime(2024, 1, 1, 12, tzinfo=timezone.utc)
 NOON_S = int(NOON.timestamp())
 NO_CONTENT = {"status": 204, "status_code": 204}
 
-
-def run(runtime: Runtime, source: str):
-    result = runtime.run(source)
-    assert result.error is None, result.error
-    return result.response.message
 
 
 @pytest.fixture
