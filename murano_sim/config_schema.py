@@ -70,6 +70,8 @@ _TOP: dict[str, Any] = {
         "properties": {
             "max_body_bytes": {"type": "integer", "minimum": 0},
             "console_remote": {"type": "boolean"},
+            # Host names the device API answers besides loopback (firmware pointed here via a hosts file).
+            "device_hosts": {"type": "array", "items": {"type": "string", "minLength": 1}},
             # Values a served endpoint's --#SECURITY credential must match (opt-in; empty: presence only).
             "security": {
                 "type": "object",

@@ -1,13 +1,15 @@
 """The rules every local HTTP surface follows (DECISIONS: the console, the event route, the
 emulator's control plane): loopback clients only unless configured, a Host header that names
 loopback (against DNS rebinding), an Origin that is the page's own on state-changing requests
-(against CSRF), JSON or form in, JSON out, errors as {"error": "<one line>"} with a 4xx.
+(against CSRF), no request murano-sim sent on a solution's behalf (MARKER_HEADER), JSON or form
+in, JSON out, errors as {"error": "<one line>"} with a 4xx.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +18,26 @@ from werkzeug.wrappers import Request, Response
 
 MAX_BODY_BYTES = 1024 * 1024
 _SAFE = {"GET", "HEAD", "OPTIONS"}
+
+# Set by the host on every request it sends for a solution (Http, webhooks, TwiML fetches, ...),
+# after removing any copy a script gave: a local surface that sees it refuses the request, so a
+# script cannot drive the console or the emulator's control plane as if it were the developer.
+MARKER_HEADER = "X-Murano-Sim-Sent-For"
+MARKER_VALUE = "solution"
+
+
+def mark(headers: MutableMapping[str, str]) -> MutableMapping[str, str]:
+    """Remove any header named MARKER_HEADER (in any case), then set it; returns `headers`."""
+    for name in [k for k in headers if str(k).lower() == MARKER_HEADER.lower()]:
+        del headers[name]
+    headers[MARKER_HEADER] = MARKER_VALUE
+    return headers
+
+
+def check_unmarked(request: Request) -> None:
+    """Refused(403) if a solution's own outbound request (its marker header) reached a local surface."""
+    if MARKER_HEADER in request.headers:
+        raise Refused(403, "a request sent on a solution's behalf cannot reach a local surface")
 
 
 class Refused(Exception):
@@ -39,7 +61,8 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-def _host_name(host_header: str) -> str:
+def host_name(host_header: str) -> str:
+    """The name (or address) in a Host header, without its port."""
     if host_header.startswith("["):
         return host_header[: host_header.find("]") + 1]
     return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
@@ -47,11 +70,12 @@ def _host_name(host_header: str) -> str:
 
 def check(request: Request, *, remote: bool = False) -> None:
     """Raise Refused unless the request may reach a local surface."""
+    check_unmarked(request)
     if not remote:
         if not is_loopback(request.remote_addr):
             raise Refused(403, "this surface answers loopback clients only")
         host = request.headers.get("Host", "")
-        if not is_loopback(_host_name(host)):
+        if not is_loopback(host_name(host)):
             raise Refused(403, f"Host {host[:100]!r} is not a loopback name (DNS rebinding is refused)")
     origin = request.headers.get("Origin")
     if request.method not in _SAFE and request.headers.get("Sec-Fetch-Site", "") == "cross-site":
@@ -68,7 +92,7 @@ def body(request: Request) -> dict[str, Any]:
     request.max_content_length = MAX_BODY_BYTES
     try:
         if request.mimetype == "application/json":
-            data = json.loads(request.get_data(cache=True) or b"{}")
+            data = loads(request.get_data(cache=True) or b"{}")
             if not isinstance(data, dict):
                 raise Refused(400, "the JSON body must be an object")
             return data
@@ -81,6 +105,14 @@ def body(request: Request) -> dict[str, Any]:
         raise Refused(exc.code or 400, f"request body could not be read ({exc.name})") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise Refused(400, f"the body is not valid JSON ({exc})") from None
+
+
+def loads(text: str | bytes) -> Any:
+    """json.loads, with nesting too deep for the decoder refused as bad input (400), not a crash."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise Refused(400, "the JSON is nested too deeply") from None
 
 
 def json_response(data: Any, status: int = 200) -> Response:

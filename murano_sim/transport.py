@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 
+from .local_surface import mark
+
 # Stand-in statuses for failures that have no HTTP status of their own.
 STATUS_UNREACHABLE = 503  # connection refused / host not found: nothing was sent
 STATUS_TIMEOUT = 504  # no response (or no connection) within the timeout
@@ -152,6 +154,7 @@ class Transport:
         self.session = session if session is not None else requests.Session()
         self._sleep = sleep
         self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        mark(self._headers)  # sent on a solution's behalf: no local surface accepts it
         # Proxy and CA-bundle settings from the environment, read once: Session.request would
         # rescan os.environ on every call, which costs more than the rest of a loopback call.
         self._environment = self.session.merge_environment_settings(self.base_url, {}, None, None, None)

@@ -210,7 +210,7 @@ class Console:
         values = _fields(request).get("values")
         if isinstance(values, str):
             try:
-                values = json.loads(values)
+                values = local_surface.loads(values)
             except ValueError:
                 raise BadInput("values: not valid JSON") from None
         return _json(views.device_data_in(self.app, identity, values))

@@ -17,6 +17,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import requests
 
 from ..hosts import is_allowed_host
+from ..local_surface import mark
 
 log = logging.getLogger("murano_sim.emulator")
 
@@ -75,6 +76,7 @@ def attempt(
         target, data = url, dict(params)
         signature = sign(url, data, auth_token)
     headers = {"X-Twilio-Signature": signature, "User-Agent": _USER_AGENT}
+    mark(headers)  # sent on a solution's behalf: no local surface accepts it
     try:
         with requests.Session() as session:
             session.trust_env = False  # never route a webhook through a proxy from the environment

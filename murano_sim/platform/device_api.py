@@ -14,8 +14,10 @@ Exosite's published device API; see docs/services/device2.md.
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import uuid
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
@@ -25,6 +27,8 @@ from werkzeug.wrappers import Request, Response
 
 from ..errors import UsageError
 from ..listen import QuietHandler, listen
+from ..local_surface import MARKER_HEADER, host_name
+from ..local_surface import error as json_error
 from ..local_surface import is_loopback as _is_loopback
 from ..services import ServiceError
 from ..solution.guards import DEFAULT_MAX_BODY_BYTES, RequestRefused, check_length, read_data
@@ -41,13 +45,18 @@ def _text(status: int, text: str = "", content_type: str = "text/plain; charset=
 class DeviceAPI:
     """The WSGI app. `remote`: answer clients that are not on loopback (serve.console_remote)."""
 
-    def __init__(self, model: Device2, *, remote: bool = False, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(self, model: Device2, *, remote: bool = False, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+                 hosts: Iterable[str] = ()) -> None:
         self.model = model
         self.remote = remote
         self.max_body_bytes = max_body_bytes
+        self.hosts = {h.lower() for h in hosts}  # serve.device_hosts: names firmware may use besides loopback
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
+        refused = self._refusal(request)
+        if refused is not None:
+            return json_error(403, refused)(environ, start_response)
         try:
             response = self._dispatch(request)
         except ServiceError as exc:
@@ -56,12 +65,32 @@ class DeviceAPI:
             response = _text(exc.status, exc.reason + "\n")
         return response(environ, start_response)
 
-    def _dispatch(self, request: Request) -> Response:
+    def _refusal(self, request: Request) -> str | None:
+        """Why this request may not reach the device API (a local surface), or None."""
+        if MARKER_HEADER in request.headers:
+            return "a request sent on a solution's behalf cannot reach the device API"
         if not self.remote and not _is_loopback(request.remote_addr):
-            raise RequestRefused(403, "the device API answers loopback clients only (serve.console_remote)")
+            return "the device API answers loopback clients only (serve.console_remote)"
+        host = request.headers.get("Host", "")
+        if not self._known_host(host_name(host)):
+            return f"Host {host[:100]!r} is not loopback and not in serve.device_hosts (DNS rebinding is refused)"
         origin = request.headers.get("Origin")
         if origin is not None and not _is_loopback(urlsplit(origin).hostname):
-            raise RequestRefused(403, "cross-site request refused (Origin is not loopback)")  # a browser, not a device
+            return "cross-site request refused (Origin is not loopback)"  # a browser, not a device
+        return None
+
+    def _known_host(self, name: str) -> bool:
+        if _is_loopback(name) or name.lower() in self.hosts:
+            return True
+        if not self.remote:
+            return False
+        try:  # a device on the network may name the machine by address; rebinding needs a name
+            ipaddress.ip_address(name.strip("[]"))
+        except ValueError:
+            return False
+        return True
+
+    def _dispatch(self, request: Request) -> Response:
         route = (request.method, request.path)
         if route == ("GET", "/timestamp"):
             return _text(200, str(int(self.model.host.now())))
@@ -151,7 +180,8 @@ def make_device_app(services: Any) -> DeviceAPI:
         raise UsageError("the device API needs the device2 service")
     serve = services.config.data.get("serve") or {}
     return DeviceAPI(service.model, remote=bool(serve.get("console_remote", False)),
-                     max_body_bytes=int(serve.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES))
+                     max_body_bytes=int(serve.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES),
+                     hosts=serve.get("device_hosts") or ())
 
 
 class DeviceServer:

@@ -21,6 +21,7 @@ import requests
 
 from ..errors import ConfigError
 from ..hosts import is_allowed_host, unambiguous_host
+from ..local_surface import mark
 from ..services.local import SERVER_ERROR, ServiceError, ServiceHost
 
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
@@ -98,6 +99,7 @@ class Http:
             )
         headers = {"User-Agent": _USER_AGENT}
         headers.update({str(k): fill(_header_value(k, v)) for k, v in (args.get("headers") or {}).items()})
+        mark(headers)  # the host's marker: a script can neither set nor remove it
         query, data = self._body(method, args, headers, fill)
         remaining = None if self.host.deadline is None else self.host.deadline - time.monotonic()
         if remaining is not None and remaining <= 0:

@@ -198,6 +198,9 @@ class WebSockets:
 
     def serve(self, endpoint: Endpoint, path_params: Mapping[str, str], request: Request) -> Response:
         """Accept the upgrade and serve the connection until it closes (this thread is its loop)."""
+        sock = request.environ.get("werkzeug.socket")
+        if sock is not None:
+            sock.settimeout(None)  # the server's read timeout is for HTTP: an open WebSocket may stay quiet
         try:
             ws = Server.accept(request.environ, max_message_size=self.max_message_bytes)
         except (ConnectionError, RuntimeError) as exc:  # no socket to take over, or a bad handshake

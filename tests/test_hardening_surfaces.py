@@ -1,0 +1,229 @@
+"""The local HTTP surfaces trust only the developer: real servers on loopback, real clients.
+
+A request murano-sim sends on a solution's behalf carries a marker that every local surface
+refuses; the device API checks Host; every server drops half-sent requests and caps open
+connections; malformed requests get a 4xx with one line; a corrupt --state file is one line.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from murano_sim import Runtime
+from murano_sim.clock import ManualClock
+from murano_sim.config import load_config
+from murano_sim.emulator import Emulator
+from murano_sim.emulator.server import serve as serve_emulator
+from murano_sim.emulator.webhooks import attempt
+from murano_sim.listen import listen
+from murano_sim.local_surface import MARKER_HEADER
+from murano_sim.platform.device_api import serve_devices
+from murano_sim.solution import serve_solution
+from murano_sim.transport import Transport
+
+API = r"""
+--#ENDPOINT GET /ping
+return "pong"
+
+--#ENDPOINT POST /call
+local headers = {}
+if request.body.spoof then headers[request.body.spoof] = "developer" end
+local reply = Http.post{url = request.body.url, headers = headers, json = {seconds = 60}}
+return {status = reply.status_code, body = reply.body}
+
+--#ENDPOINT POST /hook
+return {marked = request.headers["x-murano-sim-sent-for"]}
+"""
+
+
+def make_solution(root: Path) -> Path:
+    (root / "endpoints").mkdir(parents=True)
+    (root / "endpoints" / "api.lua").write_text(API)
+    (root / "files").mkdir()
+    (root / "files" / "hello.txt").write_text("hello" * 100)
+    return root
+
+
+@pytest.fixture(scope="module")
+def solution(tmp_path_factory) -> Path:
+    return make_solution(tmp_path_factory.mktemp("surfaces") / "solution")
+
+
+@pytest.fixture(scope="module")
+def served(solution) -> Iterator[tuple[Runtime, str]]:
+    root = solution
+    with Runtime({}, clock=ManualClock()) as runtime:
+        server = serve_solution(root, runtime)
+        yield runtime, server.url
+        server.shutdown()
+
+
+def _now(runtime: Runtime) -> float:
+    return runtime.platform.clock.now().timestamp()
+
+
+# --- the marker header --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spoof", [None, MARKER_HEADER, MARKER_HEADER.lower(), MARKER_HEADER.upper()])
+def test_a_script_cannot_drive_the_console_through_http(served, spoof):  # reproducer 5
+    runtime, url = served
+    before = _now(runtime)
+    reply = requests.post(f"{url}/call", json={"url": f"{url}/_murano-sim/api/clock/advance", "spoof": spoof},
+                          timeout=30).json()
+    assert reply["status"] == 403
+    assert "on a solution's behalf" in json.loads(reply["body"])["error"]
+    assert _now(runtime) == before
+    # The developer (no marker) still drives it, with no token.
+    assert requests.post(f"{url}/_murano-sim/api/clock/advance", json={"seconds": 60}, timeout=30).status_code == 200
+    assert _now(runtime) == before + 60
+
+
+def test_the_event_route_refuses_marked_requests(served):
+    _, url = served
+    reply = requests.post(f"{url}/call", json={"url": f"{url}/_murano-sim/events/device2/event"}, timeout=30).json()
+    assert reply["status"] == 403
+
+
+def test_a_solutions_endpoints_accept_marked_requests(served, solution):
+    _, url = served
+    with Runtime({}) as runtime:  # another solution (a script calling its own server would wait for itself)
+        other = serve_solution(solution, runtime)
+        try:
+            reply = requests.post(f"{url}/call", json={"url": f"{other.url}/hook"}, timeout=30).json()
+        finally:
+            other.shutdown()
+    assert reply["status"] == 200 and json.loads(reply["body"]) == {"marked": "solution"}
+
+
+def test_the_device_api_refuses_marked_requests(served):
+    runtime, url = served
+    with serve_devices(runtime.platform) as devices:
+        reply = requests.post(f"{url}/call", json={"url": f"{devices.url}/provision/activate"}, timeout=30).json()
+        assert reply["status"] == 403 and "error" in json.loads(reply["body"])
+        assert requests.get(f"{devices.url}/timestamp", timeout=30).status_code == 200
+
+
+@pytest.fixture
+def standalone() -> Iterator[str]:
+    emulator = Emulator(load_config(None), clock=ManualClock())
+    server = serve_emulator(emulator, control=True)
+    yield server.url
+    server.shutdown()
+    emulator.close()
+
+
+def test_webhooks_and_transport_cannot_reach_the_emulators_control_plane(standalone):
+    delivery = attempt(f"{standalone}/_emulator/reset", {}, "token")
+    assert delivery.status == 403 and "on a solution's behalf" in json.loads(delivery.body)["error"]
+    reply = Transport(standalone).send("POST", "/_emulator/reset")
+    assert reply.status == 403
+    assert requests.post(f"{standalone}/_emulator/reset", timeout=30).status_code == 200  # the developer
+
+
+# --- the device API's Host ----------------------------------------------------------------------
+
+
+def _raw(address: tuple[str, int], data: bytes) -> bytes:
+    chunks = []
+    with socket.create_connection(address, timeout=30) as sock:
+        sock.sendall(data)
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _address(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
+@pytest.mark.parametrize("request_text", [
+    "GET /timestamp HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n",
+    "POST /provision/activate HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    "Content-Length: 6\r\nConnection: close\r\n\r\nid={n:03d}",
+])
+def test_the_device_api_refuses_a_foreign_host_unless_listed(request_text):  # reproducer 6
+    listed = "p1234.m2.exosite.io"
+    with Runtime({"serve": {"device_hosts": [listed]}}, clock=ManualClock()) as runtime, \
+            serve_devices(runtime.platform) as devices:
+        address = _address(devices.url)
+        evil = _raw(address, request_text.format(host="evil.example", n=0).encode())
+        assert evil.startswith(b"HTTP/1.1 403") and b"serve.device_hosts" in evil
+        for n, host in enumerate((listed, "localhost", f"127.0.0.1:{address[1]}", "[::1]"), 1):
+            answer = _raw(address, request_text.format(host=host, n=n).encode())
+            assert answer.startswith(b"HTTP/1.1 200"), (host, answer)
+
+
+# --- slow and greedy clients --------------------------------------------------------------------
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    sock.settimeout(0.2)
+    try:
+        return sock.recv(65536) == b""  # a closed connection reads as end-of-file
+    except TimeoutError:
+        return False
+    except OSError:
+        return True
+
+
+def test_half_sent_requests_are_dropped_and_the_server_still_answers(served):  # reproducer 7
+    _, url = served
+    address = _address(url)
+    sockets = [socket.create_connection(address, timeout=30) for _ in range(50)]
+    try:
+        for i, sock in enumerate(sockets):
+            sock.sendall(b"GET /ping HTTP/1.1\r\nHost: localhost\r\n" if i % 2 else b"POST /call HTTP/1.1\r\n"
+                         b"Host: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        open_ones = list(sockets)
+        deadline = time.monotonic() + 120
+        while open_ones and time.monotonic() < deadline:
+            open_ones = [s for s in open_ones if not _closed_by_server(s)]
+        assert not open_ones, f"{len(open_ones)} half-sent requests still open"
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert requests.get(f"{url}/ping", timeout=30).text == "pong"
+
+
+def test_connections_over_the_cap_get_a_503_and_the_server_recovers():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    server = listen("127.0.0.1", 0, app, max_connections=5)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    address = ("127.0.0.1", server.server_port)
+    held = [socket.create_connection(address, timeout=30) for _ in range(5)]
+    try:
+        for sock in held:
+            sock.sendall(b"GET / HTTP/1.1\r\n")  # half-sent: each holds a slot
+        busy = _raw(address, b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        assert busy.startswith(b"HTTP/1.1 503") and b"too many open connections" in busy
+    finally:
+        for sock in held:
+            sock.close()
+    deadline = time.monotonic() + 60
+    answer = b""
+    while time.monotonic() < deadline:
+        answer = _raw(address, b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        if answer.startswith(b"HTTP/1.1 200"):
+            break
+        time.sleep(0.1)
+    assert answer.startswith(b"HTTP/1.1 200")
+    server.shutdown()
+    server.server_close()
+    thread.join()
