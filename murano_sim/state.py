@@ -7,6 +7,7 @@ empties every service and puts its seed back.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -34,6 +35,18 @@ class State:
         self.lock = threading.RLock()
         self._resets: list[Callable[[], None]] = []
         self._savers: list[Callable[[], None]] = []
+
+    @contextmanager
+    def restoring(self) -> Iterator[None]:
+        """Around the services' first read of this state: a row that does not decode (the file was
+        edited or damaged) is one UsageError, and nothing is written back to the file."""
+        try:
+            yield
+        except (json.JSONDecodeError, sqlite3.DatabaseError) as exc:
+            self._savers.clear()  # half-restored services must not be saved over the file
+            self.db.close()
+            raise UsageError(f"{self.path or 'memory'}: cannot restore from this state file, left as it is "
+                             f"({type(exc).__name__}: {exc})") from None
 
     # -- the deploy marker: init.lua runs once per fresh state -----------------------------------
     def initialized(self, solution: str) -> bool:

@@ -30,6 +30,7 @@ from murano_sim.listen import listen
 from murano_sim.local_surface import MARKER_HEADER
 from murano_sim.platform.device_api import serve_devices
 from murano_sim.solution import serve_solution
+from murano_sim.state import State
 from murano_sim.transport import Transport
 
 API = r"""
@@ -227,3 +228,80 @@ def test_connections_over_the_cap_get_a_503_and_the_server_recovers():
     server.shutdown()
     server.server_close()
     thread.join()
+
+
+# --- malformed requests: a 4xx and one line -----------------------------------------------------
+
+
+def test_a_range_bomb_gets_the_whole_file(served):  # reproducer 8
+    _, url = served
+    bomb = "bytes=" + ",".join(f"{i}-{i}" for i in range(5000))
+    response = requests.get(f"{url}/hello.txt", headers={"Range": bomb}, timeout=30)
+    assert response.status_code == 200 and response.text == "hello" * 100
+    one = requests.get(f"{url}/hello.txt", headers={"Range": "bytes=0-3"}, timeout=30)
+    assert one.status_code == 206 and one.text == "hell"
+    beyond = requests.get(f"{url}/hello.txt", headers={"Range": "bytes=9999-"}, timeout=30)
+    assert beyond.status_code == 416
+
+
+@pytest.mark.parametrize("path", ["/_murano-sim/api/keystore", "/_murano-sim/api/clock/advance",
+                                  "/_murano-sim/api/devices/d1/data_in"])
+def test_deep_json_on_the_console_api_is_400_with_one_line(served, path):  # reproducer 9
+    _, url = served
+    deep = "[" * 200_000 + "]" * 200_000
+    response = requests.post(f"{url}{path}", data=deep, headers={"Content-Type": "application/json"}, timeout=30)
+    assert response.status_code == 400 and response.json() == {"error": "the JSON is nested too deeply"}
+
+
+def test_deep_json_on_the_emulators_control_plane_is_400(standalone):
+    response = requests.post(f"{standalone}/_emulator/reset", data="[" * 200_000,
+                             headers={"Content-Type": "application/json"}, timeout=30)
+    assert response.status_code == 400 and "nested too deeply" in response.json()["error"]
+
+
+def test_an_oversized_form_to_the_emulator_is_413(standalone):  # reproducer 10
+    from murano_sim.config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+
+    response = requests.post(
+        f"{standalone}/2010-04-01/Accounts/{DEMO_ACCOUNT_SID}/Messages.json", auth=(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN),
+        data={"To": "+15005550006", "From": "+15005550006", "Body": "x" * 30_000_000}, timeout=60)
+    assert response.status_code == 413 and response.json()["status"] == 413
+    assert requests.get(f"{standalone}/_emulator/requests", timeout=30).status_code < 500
+
+
+# --- a corrupt --state file ---------------------------------------------------------------------
+
+
+def _murano_sim(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "murano_sim.cli", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_a_state_file_with_rows_that_do_not_decode_is_one_line_and_left_as_it_is(solution, tmp_path):  # repro 11
+    state_path = tmp_path / "state.db"
+    with Runtime({}, state=State(state_path)) as runtime:
+        runtime.run('Keystore.set{key = "good", value = "1"}')
+    with sqlite3.connect(state_path) as db:
+        db.execute("UPDATE keystore SET value = '{bad' WHERE key = 'good'")
+    db.close()
+    before = state_path.read_bytes()
+    result = _murano_sim("serve", str(solution), "--port", "0", "--device-port", "0", "--state", str(state_path))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot restore from this state file" in lines[0] and "Traceback" not in result.stderr
+    assert state_path.read_bytes() == before
+
+
+def test_an_emulator_state_file_with_a_bad_record_is_one_line_and_left_as_it_is(tmp_path):
+    from murano_sim.emulator.store import SqliteStore
+
+    state_path = tmp_path / "emulator.db"
+    SqliteStore(state_path).close()
+    with sqlite3.connect(state_path) as db:
+        db.execute("INSERT INTO records (seq, sid, data) VALUES (1, 'SM1', '{bad')")
+    db.close()
+    before = state_path.read_bytes()
+    result = _murano_sim("twilio-emulator", "--port", "0", "--state", str(state_path))
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "cannot restore" in result.stderr
+    assert state_path.read_bytes() == before

@@ -310,8 +310,12 @@ _REDACTED = {"AuthToken", "Password", "password", "auth_token"}
 def _logged(request: Request, response: Response, when: str) -> dict[str, Any]:
     """One API request as the control plane lists it: never a credential."""
     auth = request.authorization
-    form = {} if request.method == "GET" or request.mimetype not in _FORM_TYPES else {
-        k: ("[redacted]" if k in _REDACTED else v) for k, v in request.form.items(multi=True)}
+    form: dict[str, Any] = {}
+    if request.method != "GET" and request.mimetype in _FORM_TYPES:
+        try:
+            form = {k: ("[redacted]" if k in _REDACTED else v) for k, v in request.form.items(multi=True)}
+        except HTTPException:  # a body already refused (413): the request is listed without it
+            pass
     return {
         "time": when, "method": request.method, "path": request.path, "query": request.query_string.decode("latin-1"),
         "form": form, "status": response.status_code, "account_sid": auth.username if auth else None,

@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ..errors import UsageError
 from .models import Call, Media, Message, PhoneNumber, Record, from_state, to_state
 
 Scope = tuple[str, str]
@@ -180,11 +181,16 @@ class SqliteStore(MemoryStore):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY, sid TEXT UNIQUE, data TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        for (data,) in self._db.execute("SELECT data FROM records ORDER BY seq"):
-            self._insert(from_state(json.loads(data)))
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()
-        if row:
-            self._next_seq = max(self._next_seq, int(row[0]))
+        try:
+            for (data,) in self._db.execute("SELECT data FROM records ORDER BY seq"):
+                self._insert(from_state(json.loads(data)))
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()
+            if row:
+                self._next_seq = max(self._next_seq, int(row[0]))
+        except (ValueError, KeyError, TypeError) as exc:  # a row the file was edited or damaged in
+            self._db.close()
+            raise UsageError(f"{os.fspath(path)}: cannot restore from this state file, left as it is "
+                             f"({type(exc).__name__}: {exc})") from None
 
     def add(self, record: Record) -> Record:
         record = super().add(record)

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestedRangeNotSatisfiable
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
@@ -242,10 +242,17 @@ class SolutionApp:
             target = guards.static_file(assets.path, path)
             if target is None:
                 continue
+            environ = request.environ
+            if "," in environ.get("HTTP_RANGE", ""):
+                # Several ranges (werkzeug serves one only, and a range bomb lists thousands): the
+                # whole file answers, as RFC 9110 lets a server ignore Range.
+                environ = {k: v for k, v in environ.items() if k != "HTTP_RANGE"}
             try:  # send_file answers conditional and range requests
-                return send_file(target, request.environ)
+                return send_file(target, environ)
             except OSError:  # gone or unreadable since it was found
                 return None
+            except RequestedRangeNotSatisfiable:
+                return _plain(416, "Requested Range Not Satisfiable")
         return None
 
     # -- endpoints ------------------------------------------------------------------------------

@@ -144,9 +144,7 @@ def main_serve(
     stop = threading.Event()
     with ExitStack() as stack:
         linked = _linked_product(stack, product, host, json_logs, state_path) if product else None
-        runtime = stack.enter_context(Runtime(
-            config, state=State(state_path) if state_path else None, host_services=[linked[1]] if linked else (),
-        ))
+        runtime = stack.enter_context(_runtime(config, state_path, host_services=[linked[1]] if linked else ()))
         app = SolutionApp(solution_dir, runtime, log)
         if linked:
             link(app, linked[0].app, linked[1])
@@ -180,12 +178,20 @@ def _linked_product(
     folder, alias = parse_product(spec)
     config = config_for(folder, None)
     check_live_credentials(config)
-    state = State(f"{state_path}.{alias}") if state_path else None
-    runtime = stack.enter_context(Runtime(config, state=state))
+    runtime = stack.enter_context(_runtime(config, f"{state_path}.{alias}" if state_path else None))
     log = SolutionLog(json_lines=json_logs, secrets=config.secrets())
     server = stack.enter_context(SolutionServer(SolutionApp(folder, runtime, log), host, 0))
     start_lifecycles(runtime)
     return server, ProductService(server.app, alias)
+
+
+def _runtime(config: Config, state_path: str | os.PathLike[str] | None, **kwargs: Any) -> Runtime:
+    """A Runtime on the state file, if any: a file whose rows do not decode is one UsageError."""
+    if state_path is None:
+        return Runtime(config, **kwargs)
+    state = State(state_path)
+    with state.restoring():
+        return Runtime(config, state=state, **kwargs)
 
 
 def _announce(app: SolutionApp, log: SolutionLog, config: Config) -> None:
