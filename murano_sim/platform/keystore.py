@@ -8,20 +8,37 @@ the keys under a per-solution prefix instead.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import logging
 import math
+import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import fakeredis
 import redis
 from fakeredis._core import Database  # the one internal used: its `time` is the clock expiry reads
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
-from ..errors import UsageError
+from ..errors import ConfigError, UsageError
 from ..services import ServiceError, ServiceHost
+from .keystore_sizes import (
+    DEFAULT_QUOTA_BYTES,
+    MAX_VALUE_BYTES,
+    check_offsets,
+    entry_size,
+    new_size,
+    result_bound,
+)
+
+log = logging.getLogger("murano_sim.keystore")
 
 DEFAULT_QUOTA_KEYS = 10_000
+DEFAULT_REDIS_TIMEOUT = 2.0  # seconds a real Redis may take to connect or answer one command
+RETRY_AFTER_OUTAGE = 1.0  # seconds during which calls fail at once after Redis failed, before one tries again
 MAX_COUNT = 1000
 TABLE = "keystore"
 
@@ -71,17 +88,59 @@ class ClockedDatabase(Database):
         pass
 
 
+Operation = TypeVar("Operation", bound=Callable[..., Any])
+
+
+def _backend(operation: Operation) -> Operation:
+    """A Redis server that is down, frozen or restarting answers Murano's 503 error table, logged once
+    per outage; the next call after RETRY_AFTER_OUTAGE tries the server again."""
+
+    @functools.wraps(operation)
+    def guarded(self: Keystore, *args: Any) -> Any:
+        if self._down_since is not None and time.monotonic() - self._last_try < RETRY_AFTER_OUTAGE:
+            raise self._unavailable()
+        try:
+            result = operation(self, *args)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._last_try = time.monotonic()
+            if self._down_since is None:
+                self._down_since = self._last_try
+                log.warning("keystore: Redis at %s is unavailable (%s); Keystore calls answer 503 until it is back",
+                            self.url, _one_line(exc))
+            self._sizes_known = False  # what happened to the keys meanwhile is unknown: recount when back
+            raise self._unavailable() from None
+        if self._down_since is not None:
+            log.warning("keystore: Redis at %s is back after %.1f s", self.url, time.monotonic() - self._down_since)
+            self._down_since = None
+        return result
+
+    return guarded  # type: ignore[return-value]
+
+
 class Keystore:
     def __init__(self, host: ServiceHost) -> None:
         self.host = host
         settings = host.settings
         self.quota = int(settings.get("quota_keys") or DEFAULT_QUOTA_KEYS)
+        self.quota_bytes = _positive(settings, "quota_bytes", DEFAULT_QUOTA_BYTES)
+        self.max_value = _positive(settings, "max_value_bytes", MAX_VALUE_BYTES)
         self.url = settings.get("url")
         self._dirty: set[str] = set()
         self._all_dirty = False
+        # Each key's size at most (keystore_sizes.py), and their sum; recounted when unknown or near a bound.
+        self._sizes: dict[str, int] = {}
+        self._total = 0
+        self._sizes_known = False
+        self._down_since: float | None = None
+        self._last_try = 0.0
         if self.url:
             self.prefix = str(settings.get("prefix") or _default_prefix(host))
-            self.client = redis.Redis.from_url(str(self.url), decode_responses=True, encoding_errors="replace")
+            timeout = _positive(settings, "timeout_seconds", DEFAULT_REDIS_TIMEOUT)
+            # Timeouts and no retries: a frozen server costs one call at most `timeout`, then calls fail at once.
+            self.client = redis.Redis.from_url(
+                str(self.url), decode_responses=True, encoding_errors="replace", socket_timeout=timeout,
+                socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
+            )
             self._db: Database | None = None
             try:
                 self.client.ping()
@@ -116,6 +175,7 @@ class Keystore:
             self._restore()
 
     # -- the documented operations ------------------------------------------------------------
+    @_backend
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         key = self.prefix + args["key"]
         try:
@@ -124,14 +184,21 @@ class Keystore:
             value = self._typed_read(key)[1]
         return {} if value is None else {"value": value}
 
+    @_backend
     def set(self, args: dict[str, Any]) -> None:
         key = args["key"]
+        value = _scalar(args["value"])
         self._check_quota(key)
-        self._run("SET", key, _scalar(args["value"]))
+        size = self._admit([(key, new_size("set", [value], 0) or 0)])
+        self._run("SET", key, value)
+        self._grew(size)
 
+    @_backend
     def delete(self, args: dict[str, Any]) -> None:
         self._run("DEL", args["key"])
+        self._forget([args["key"]])
 
+    @_backend
     def list(self, args: dict[str, Any]) -> dict[str, Any]:
         count = args.get("count", MAX_COUNT)
         if not 1 <= count <= MAX_COUNT:
@@ -146,6 +213,7 @@ class Keystore:
             raise ServiceError(400, f"Keystore.list: {exc}") from None
         return {"keys": [k[len(self.prefix):] for k in keys], "cursor": str(next_cursor)}
 
+    @_backend
     def clear(self, args: dict[str, Any]) -> None:
         match = args.get("match")
         if match is None and not self.prefix:
@@ -155,7 +223,9 @@ class Keystore:
             for start in range(0, len(keys), 500):
                 self.client.delete(*keys[start:start + 500])
         self._all_dirty = True
+        self._sizes_known = False
 
+    @_backend
     def mget(self, args: dict[str, Any]) -> dict[str, Any]:
         keys = _key_list(args["keys"], "Keystore.mget")
         if not keys:
@@ -163,26 +233,33 @@ class Keystore:
         values = self.client.execute_command("MGET", *(self.prefix + k for k in keys))
         return {"values": {k: v for k, v in zip(keys, values, strict=False) if v is not None}}
 
+    @_backend
     def mset(self, args: dict[str, Any]) -> None:
         pairs = _pairs(args["kvs"])
         new = [k for k, _ in pairs if not self._exists(k)]
         if new and self._count_keys() + len(set(new)) > self.quota:
             raise _quota_error(self.quota)
+        sizes = self._admit([(k, new_size("set", [v], 0) or 0) for k, v in dict(pairs).items()])
         flat: list[Any] = []
         for key, value in pairs:
             flat += [self.prefix + key, value]
         self.client.execute_command("MSET", *flat)
         self._dirty.update(k for k, _ in pairs)
+        self._grew(sizes)
 
+    @_backend
     def mdelete(self, args: dict[str, Any]) -> None:
         keys = _key_list(args["keys"], "Keystore.mdelete")
         if keys:
             self.client.execute_command("DEL", *(self.prefix + k for k in keys))
             self._dirty.update(keys)
+            self._forget(keys)
 
+    @_backend
     def info(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"quota": {"keys": self.quota}, "usage": {"keys": self._count_keys()}}
 
+    @_backend
     def command(self, args: dict[str, Any]) -> dict[str, Any]:
         verb = args["command"].strip().lower()
         creates = VERBS.get(verb)
@@ -194,9 +271,16 @@ class Keystore:
             if isinstance(item, (Mapping, list)):
                 raise ServiceError(400, "Keystore.command: args: must be an array of strings, numbers or booleans")
             extra.append(_scalar(item))
+        key = args["key"]
+        check_offsets(verb, extra, self.max_value)
         if creates:
-            self._check_quota(args["key"])
-        value = self._run(verb.upper(), args["key"], *extra)
+            self._check_quota(key)
+        sizes = self._admit_command(verb, key, extra)
+        value = self._run(verb.upper(), key, *extra)
+        if verb == "del":
+            self._forget([key])
+        else:
+            self._grew(sizes)
         return {} if value is None else {"value": value}
 
     # -- lifetime --------------------------------------------------------------------------------
@@ -209,6 +293,7 @@ class Keystore:
             self.client.flushdb()
         self._seed()
         self._all_dirty = True
+        self._sizes_known = False
         if not self.url:
             self.save()
 
@@ -335,6 +420,82 @@ class Keystore:
         if not self._exists(key) and self._count_keys() >= self.quota:
             raise _quota_error(self.quota)
 
+    # -- size bounds (checked before Redis runs anything; keystore_sizes.py has the rules) -------------
+    def _admit_command(self, verb: str, key: str, args: list[str]) -> list[tuple[str, int]]:
+        """Refuse a command whose key or reply would pass the value bound, or the store the byte quota."""
+        self._know_sizes()
+        current = self._sizes.get(key, 0)
+        if result_bound(verb, args, current) > self.max_value:
+            current = self._remeasure(key)
+            if result_bound(verb, args, current) > self.max_value:
+                raise ServiceError(413, f"Keystore.command: {verb}: the reply would pass the value size bound "
+                                        f"({self.max_value} bytes)")
+        size = new_size(verb, args, current)
+        if size is None:
+            return []
+        if size > self.max_value and key in self._sizes:  # the estimate may be stale: measure once
+            current = self._remeasure(key)
+            size = new_size(verb, args, current) or 0
+        return self._admit([(key, size)])
+
+    def _admit(self, sizes: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """The keys' sizes after a write, refused over the value bound or the byte quota."""
+        self._know_sizes()
+        for key, size in sizes:
+            if size > self.max_value:
+                raise ServiceError(413, f"Keystore: the value of {key!r} would be {size} bytes; a value holds at "
+                                        f"most {self.max_value} (services.keystore.max_value_bytes)")
+        if self._after(sizes) > self.quota_bytes:
+            self._recount()  # estimates are upper bounds: the exact count may leave room
+            if self._after(sizes) > self.quota_bytes:
+                raise ServiceError(403, f"Keystore: byte quota reached ({self.quota_bytes} bytes); delete keys or "
+                                        "raise services.keystore.quota_bytes")
+        return sizes
+
+    def _after(self, sizes: list[tuple[str, int]]) -> int:
+        return self._total + sum(size - self._sizes.get(key, 0) for key, size in sizes)
+
+    def _grew(self, sizes: list[tuple[str, int]]) -> None:
+        for key, size in sizes:
+            self._total += size - self._sizes.get(key, 0)
+            self._sizes[key] = size
+
+    def _forget(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._total -= self._sizes.pop(key, 0)
+
+    def _know_sizes(self) -> None:
+        if not self._sizes_known:
+            self._recount()
+
+    def _remeasure(self, key: str) -> int:
+        size = entry_size(*self._typed_read(self.prefix + key))
+        self._grew([(key, size)])
+        return size
+
+    def _recount(self) -> None:
+        """Every key's exact size (pipelined typed reads): at the first write, after clear/reset/an outage,
+        and when an estimate nears the byte quota."""
+        self._sizes, self._total = {}, 0
+        keys = self._all_keys(None)
+        for start in range(0, len(keys), 1000):
+            batch = keys[start:start + 1000]
+            kinds = self.raw.pipeline(transaction=False)
+            for key in batch:
+                kinds.execute_command("TYPE", key)
+            reads = self.raw.pipeline(transaction=False)
+            types = [str(kind) for kind in kinds.execute()]
+            for key, kind in zip(batch, types, strict=True):
+                reads.execute_command(*_READ.get(kind, ("EXISTS",)), key, *_READ_ARGS.get(kind, ()))
+            for key, kind, value in zip(batch, types, reads.execute(), strict=True):
+                if kind in _READ:
+                    self._grew([(key[len(self.prefix):], entry_size(*_stored(kind, value)))])
+        self._sizes_known = True
+
+    def _unavailable(self) -> ServiceError:
+        return ServiceError(503, "Keystore: the Redis server is unavailable (services.keystore.url); "
+                                 "retry later", "ServerError")
+
     def _all_keys(self, match: str | None) -> list[str]:
         pattern = f"{_glob_escape(self.prefix)}*{_glob_escape(match or '')}*"
         return list(self.client.scan_iter(match=pattern, count=1000))
@@ -346,6 +507,17 @@ class Keystore:
         for key, value in seed.items():
             self.client.set(self.prefix + str(key), _scalar(value))
         self._all_dirty = True
+
+
+def _positive(settings: Mapping[str, Any], name: str, default: float) -> Any:
+    value = settings.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"services.keystore.{name}: must be a positive number, got {value!r}")
+    return value
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _quota_error(quota: int) -> ServiceError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import copy
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -21,8 +22,10 @@ import requests
 from ..clock import Clock, DueSource, OffsetClock, advance_through, is_manual
 from ..config import Config, check_live_credentials, merge
 from ..errors import ConfigError
+from ..lua.convert import LimitReached
 from ..state import State
-from .dispatcher import CallOutcome, Service
+from .bounds import MAX_ARGUMENT_BYTES, oversize
+from .dispatcher import CallOutcome, Service, error_table, redacted_record
 from .local import EventSink, LocalService, ServiceHost
 from .spec import ServiceSpec, load_spec
 from .standin import standin_service
@@ -200,8 +203,18 @@ class Services:
 
     # -- calling -----------------------------------------------------------------------------
     def call(self, alias: str, operation: str, arguments: Any, *, deadline: float | None = None) -> CallOutcome:
+        """Every service call passes here: past the caller's deadline it fails as the time limit does
+        (LimitReached), and arguments above MAX_ARGUMENT_BYTES are refused before any service sees them."""
+        if deadline is not None and time.monotonic() >= deadline:
+            raise LimitReached("time")
         self.call_counts[alias] += 1
-        return self.by_alias[alias].call(operation, arguments, deadline=deadline)
+        service = self.by_alias[alias]
+        if oversize(arguments, MAX_ARGUMENT_BYTES):
+            label = f"{service.global_names[0]}.{operation}"
+            value = error_table(f"{label}: arguments: larger than {MAX_ARGUMENT_BYTES} bytes", 413, "QueryError")
+            return redacted_record(alias, operation, "[arguments too large]", value, time.perf_counter(), [], 413,
+                                   True, [])
+        return service.call(operation, arguments, deadline=deadline)
 
     def call_value(self, alias: str, operation: str, arguments: Any = None) -> Any:
         """A service calling another (no script call-log entry): what Lua would get."""
