@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from . import yamlfile
 from .errors import ConfigError
 
 # Credentials that only the local emulator accepts: a fresh checkout runs with no account.
@@ -171,18 +170,9 @@ def load_config(
         path = Path(config)
         source = str(path)
         base_dir = path.resolve().parent
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
-        try:
-            raw = yaml.safe_load(text) or {}
-            given_text = text
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}" if mark else str(path)
-            problem = getattr(exc, "problem", None) or "invalid YAML"
-            raise ConfigError(f"{where}: {problem}") from None
+        text = yamlfile.read_text(path, what="config file")
+        raw = yamlfile.parse(text, str(path)) or {}
+        given_text = text
     elif isinstance(config, Mapping):
         raw = config
         source = "config dict"
