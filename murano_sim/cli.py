@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__
+from . import __version__, trust
 from .errors import MuranoSimError, UsageError
 from .request import check_request
+from .trust import TRUST_ENV
 
 EXIT_OK, EXIT_SCRIPT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -33,10 +34,14 @@ commands:
                         warning; exit 0 when it loads without errors, 1 on errors (e.g. a
                         Lua syntax error), 2 for a usage error
   outbox --state FILE   list the emails a solution sent (Email.send), from serve's state file
+  trust [DIR]           trust DIR/config.yaml as it is now: its ${VAR}s and hosts beyond loopback
+                        (--revoke forgets it; a change to the file needs trust again)
 
 Configuration comes from --config FILE, else the solution's config.yaml (serve, check, run
 inside a solution), else ./config.yaml if present, else built-in defaults (local Twilio
 emulator, demonstration credentials). A bad port or address is one line and exit status 2.
+A config file that is not trusted reads only murano-sim's own ${VAR}s (MURANO_SIM_*, TWILIO_* in
+the Twilio credentials) and reaches only loopback: see `trust`, --trust, MURANO_SIM_TRUST=1.
 """
 
 
@@ -122,6 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", description="load a solution without serving it and report what was found")
     check.add_argument("solution", metavar="SOLUTION_DIR", help="the solution's directory")
     check.add_argument("--json", action="store_true", help="print the report as one JSON object")
+
+    trust = commands.add_parser("trust", description="trust a solution's config.yaml as it is now: its ${VAR}s "
+                                "and its hosts beyond loopback (recorded in the user's data directory)")
+    trust.add_argument("target", nargs="?", default=".", metavar="DIR",
+                       help="the folder of the config.yaml, or the file itself (default: .)")
+    trust.add_argument("--revoke", action="store_true", help="forget the record")
+    for command in (run, emulator, serve, inbound, check):
+        command.add_argument("--trust", action="store_true",
+                             help="let the config file read any ${VAR} and reach hosts beyond loopback "
+                             f"(as {TRUST_ENV}=1; see murano-sim trust)")
 
     outbox = commands.add_parser("outbox",
                                  description="list the emails a solution sent (Email.send), from its state file")
@@ -252,13 +267,26 @@ def _outbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _trust(args: argparse.Namespace) -> int:
+    if args.revoke:
+        path, had = trust.revoke(args.target)
+        print(f"murano-sim: {path}: {'no longer trusted' if had else 'was not trusted'}")
+        return EXIT_OK
+    path = trust.record(args.target)
+    print(f"murano-sim: {path}: trusted as it is now (recorded in {trust.data_dir()}); "
+          "a change to it needs `murano-sim trust` again")
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     commands = {"run": _run, "twilio-emulator": _twilio_emulator, "serve": _serve, "twilio-inbound": _twilio_inbound,
-                "check": _check, "outbox": _outbox, "device": _device}
+                "check": _check, "outbox": _outbox, "device": _device, "trust": _trust}
     handler = commands[args.command]
     try:
-        return handler(args)
+        # The command line is where a repository's config.yaml is untrusted; the library API is not.
+        with trust.consent_scope(trust.cli_consent(getattr(args, "trust", False))):
+            return handler(args)
     except MuranoSimError as exc:
         print(f"murano-sim: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -9,10 +9,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import yaml
-
+from . import yamlfile
 from .errors import ConfigError
+from .hosts import is_loopback_host, unambiguous_host
+from .trust import HOW_TO_ALLOW, Consent
+from .trust import active as active_consent
 
 # Credentials that only the local emulator accepts: a fresh checkout runs with no account.
 DEMO_ACCOUNT_SID = "ACdeadbeefdeadbeefdeadbeefdeadbeef"
@@ -58,6 +61,8 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# The Twilio keys where TWILIO_* variables belong (as TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN also fill them).
+_TWILIO_CREDENTIALS = {("AccountSid",), ("AuthToken",)}
 _SECRET_KEYS = {"AuthToken", "auth_token", "password", "Password", "bearer", "apiKey"}
 
 
@@ -128,16 +133,92 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def substitute(node: Any, environ: Mapping[str, str] | None = None) -> Any:
-    """Expand ${VAR} and ${VAR:-default} in every string of a parsed YAML tree."""
+def substitute(
+    node: Any, environ: Mapping[str, str] | None = None, gate: Gate | None = None, where: tuple[str, ...] = ()
+) -> Any:
+    """Expand ${VAR} and ${VAR:-default} in every string of a parsed YAML tree.
+
+    With a gate, a variable it does not allow is not read: it expands to its default (or "")."""
     environ = os.environ if environ is None else environ
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2) or ""
+        if gate is not None and not gate.may_read(name, where):
+            return default
+        return environ.get(name) or default
+
     if isinstance(node, str):
-        return _VAR.sub(lambda m: environ.get(m.group(1)) or (m.group(2) or ""), node)
+        return _VAR.sub(value, node)
     if isinstance(node, list):
-        return [substitute(v, environ) for v in node]
+        return [substitute(v, environ, gate, where) for v in node]
     if isinstance(node, Mapping):
-        return {k: substitute(v, environ) for k, v in node.items()}
+        return {k: substitute(v, environ, gate, (*where, str(k))) for k, v in node.items()}
     return node
+
+
+class Gate:
+    """What an untrusted config file may use without consent (DECISIONS.md, "Trust in a repository"):
+    murano-sim's own variables, each where it belongs, and loopback; the user's own file may add more.
+    Every refusal is collected for one line on stderr."""
+
+    def __init__(self, consent: Consent) -> None:
+        self.consent = consent
+        self.refused: list[str] = []
+
+    def may_read(self, name: str, where: tuple[str, ...]) -> bool:
+        own = name.startswith("MURANO_SIM_") or (
+            name.startswith("TWILIO_") and where[:2] == ("services", "twilio") and where[2:] in _TWILIO_CREDENTIALS
+        )
+        if own or name in self.consent.variables:
+            return True
+        self._refuse(f"${{{name}}} in {'.'.join(where) or '(top level)'}")
+        return False
+
+    def may_reach(self, host: str | None) -> bool:
+        """Loopback (or no network host at all, as a unix socket), or a host the user allows."""
+        if host is None:
+            return True
+        return is_loopback_host(host) or host.lower() in self.consent.hosts
+
+    def _refuse(self, what: str) -> None:
+        if what not in self.refused:
+            self.refused.append(what)
+
+    def restrict_egress(self, data: dict[str, Any]) -> None:
+        """Drop every setting of the file that sends data beyond loopback to a host not allowed."""
+        services: dict[str, Any] = data["services"] if isinstance(data.get("services"), dict) else {}
+        for where, section in (("services.http", services.get("http")), ("services.email", services.get("email")),
+                               ("emulator", data.get("emulator"))):
+            if isinstance(section, dict) and isinstance(section.get("allow_hosts"), list):
+                hosts = section["allow_hosts"]
+                section["allow_hosts"] = [h for h in hosts if isinstance(h, str) and self.may_reach(h)]
+                if section["allow_hosts"] != hosts:
+                    self._refuse(f"{where}.allow_hosts")
+        keystore = services.get("keystore")
+        if isinstance(keystore, dict) and keystore.get("url") and not self.may_reach(_url_host(keystore["url"])):
+            del keystore["url"]  # the in-process Keystore instead of a remote Redis
+            self._refuse("services.keystore.url")
+        twilio = services.get("twilio")
+        if isinstance(twilio, dict) and twilio.get("backend") == "live":
+            base_url = str(twilio.get("base_url") or DEFAULTS["services"]["twilio"]["base_url"])
+            if not self.may_reach(unambiguous_host(base_url) or "?"):
+                twilio["backend"] = "local"  # the in-process emulator instead of the real Twilio
+                self._refuse("services.twilio.backend: live")
+
+    def report(self, source: str) -> None:
+        if self.refused:
+            self.consent.report(f"{source}: not trusted, so ignored: {', '.join(self.refused)}; {HOW_TO_ALLOW}")
+
+
+def _url_host(url: Any) -> str | None:
+    """The network host of a URL such as redis://host:port/db; None for a unix socket."""
+    try:
+        split = urlsplit(str(url))
+    except ValueError:
+        return "?"
+    if split.scheme == "unix":
+        return None
+    return split.hostname or "?"
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -171,18 +252,9 @@ def load_config(
         path = Path(config)
         source = str(path)
         base_dir = path.resolve().parent
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from None
-        try:
-            raw = yaml.safe_load(text) or {}
-            given_text = text
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"{path}:{mark.line + 1}" if mark else str(path)
-            problem = getattr(exc, "problem", None) or "invalid YAML"
-            raise ConfigError(f"{where}: {problem}") from None
+        text = yamlfile.read_text(path, what="config file")
+        raw = yamlfile.parse(text, str(path)) or {}
+        given_text = text
     elif isinstance(config, Mapping):
         raw = config
         source = "config dict"
@@ -190,12 +262,24 @@ def load_config(
         raise ConfigError(f"{source}: the top level must be a mapping")
     from .config_schema import check_config
 
-    expanded = substitute(raw)
+    gate = _gate_for(source, given_text)
+    expanded = substitute(raw, gate=gate)
     check_config(expanded, source, given_text, extra_specs)
+    if gate is not None:
+        gate.restrict_egress(expanded)
+        gate.report(source)
     merged = merge(DEFAULTS, expanded)
     _apply_standard_env(merged, raw)
     _validate(merged, source)
     return Config(data=merged, source=source, base_dir=base_dir)
+
+
+def _gate_for(source: str, text: str | None) -> Gate | None:
+    """A Gate for a config file the CLI reads without consent; None when everything is allowed."""
+    consent = active_consent()
+    if consent is None or text is None or consent.trusts(Path(source), text):
+        return None
+    return Gate(consent)
 
 
 def _apply_standard_env(merged: dict[str, Any], raw: Mapping[str, Any]) -> None:

@@ -14,6 +14,7 @@ from typing import Any, cast
 import jsonschema
 import yaml
 
+from . import yamlfile
 from .errors import ConfigError
 
 _POSITIVE = {"type": "number", "exclusiveMinimum": 0}
@@ -192,8 +193,8 @@ def _describe(error: jsonschema.ValidationError, path: list[str]) -> str:
 def _line_of(text: str, path: list[str]) -> int | None:
     """The 1-based line where `path` (or its nearest existing parent) is written in the YAML text."""
     try:
-        node = yaml.compose(text)
-    except yaml.YAMLError:
+        node = yamlfile.compose(text, "")
+    except ConfigError:
         return None
     line = node.start_mark.line + 1 if node is not None else None
     for part in path:

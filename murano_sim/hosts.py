@@ -57,9 +57,17 @@ def is_allowed_host(url: str, allow_hosts: Iterable[str] = ()) -> bool:
     host = unambiguous_host(url)
     if host is None:
         return False
+    return is_loopback_host(host) or host in {h.lower() for h in allow_hosts}
+
+
+def is_loopback_host(host: str) -> bool:
+    """localhost or a loopback address (127.0.0.0/8, ::1, bracketed or not)."""
+    host = host.strip().lower()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
     # Only the literal name localhost and loopback addresses: a name like x.localhost may be
     # handed to a DNS server, which could answer anything.
-    if host == "localhost" or host in {h.lower() for h in allow_hosts}:
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

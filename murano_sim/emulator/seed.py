@@ -9,8 +9,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .. import yamlfile
 from ..errors import ConfigError
 from . import models
 from .backend import TwilioBackend
@@ -26,12 +25,7 @@ def load_seed(seed: Any, base_dir: Path) -> dict[str, list[dict[str, Any]]]:
     if isinstance(seed, (str, Path)):
         path = Path(seed) if Path(seed).is_absolute() else base_dir / seed
         where = f"emulator.seed ({path})"
-        try:
-            seed = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read seed file ({exc.strerror or exc})") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{where}: not valid YAML/JSON ({getattr(exc, 'problem', None) or exc})") from None
+        seed = yamlfile.load(path, f"emulator.seed: {path}", what="seed file") or {}
     if not isinstance(seed, Mapping):
         raise ConfigError(f"{where}: must be a mapping with 'messages' and/or 'calls' lists")
     unknown = set(seed) - {"messages", "calls"}

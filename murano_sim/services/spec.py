@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .. import yamlfile
 from ..errors import ConfigError
 
 # array: a string or a list of strings (Twilio's repeated form fields); list: a list of any values;
@@ -35,10 +34,6 @@ _SERVICE_KEYS = {
     "settings", "events", "notes",
 }
 _CONFIG_RULE_KEYS = {"pattern", "secret", "type", "default", "description", "enum"}
-
-# libyaml's safe loader when PyYAML has it: the shipped specs load ten times faster (a test session's start)
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 
 @dataclass(frozen=True)
 class ArgumentSpec:
@@ -97,15 +92,7 @@ def load_spec(path: str | Path) -> ServiceSpec:
     """Read and check one service data file; a mistake in it raises ConfigError naming the place."""
     path = Path(path)
     source = str(path)
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read service file ({exc.strerror or exc})") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: {getattr(exc, 'problem', None) or 'invalid YAML'}") from None
-    return parse_spec(raw, source)
+    return parse_spec(yamlfile.load(path, source, what="service file"), source)
 
 
 def parse_spec(raw: Any, source: str) -> ServiceSpec:

@@ -25,8 +25,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .. import yamlfile
 from ..config import LuaLimits
 from ..errors import ConfigError
 from ..lua.vm import LuaVM, NestedCall
@@ -191,16 +190,7 @@ def _canned_error(raw: Any, where: str) -> dict[str, Any]:
 def _from_swagger(alias: str, path: Path, where: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """A raw local spec and the default answers, from a Swagger 2.0 document."""
     where = f"{where}: {path}"
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{where}: not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise ConfigError(f"{where}{line}: {getattr(exc, 'problem', None) or 'invalid YAML'}") from None
+    doc = yamlfile.load(path, where)
     if not isinstance(doc, Mapping) or str(doc.get("swagger")) != "2.0":
         raise ConfigError(f"{where}: not a Swagger 2.0 document (swagger: '2.0' is missing)")
     resolve = _resolver(doc, where)

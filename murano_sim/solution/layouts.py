@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from wcmatch import glob
 
+from .. import yamlfile
 from .model import GLOB_FLAGS, AssetDir
 
 LUA_INCLUDE = ("**/*.lua",)
@@ -313,17 +313,13 @@ def _read_descriptor(root: Path, name: str, layout: Layout) -> dict[str, Any] | 
     """A descriptor's top-level mapping; on any problem an error naming it, and None."""
     path = root / name
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        layout.errors.append(f"{name}: cannot read ({getattr(exc, 'strerror', None) or exc}); descriptor skipped")
-        return None
-    try:
-        doc = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+        text = yamlfile.read_text(path, name)
+        doc = json.loads(text) if name.endswith(".json") else yamlfile.parse(text, name)
     except ValueError as exc:
         layout.errors.append(f"{name}: invalid JSON ({exc}); descriptor skipped")
         return None
-    except yaml.YAMLError as exc:
-        layout.errors.append(f"{_yaml_where(name, exc)}: invalid YAML ({_yaml_problem(exc)}); descriptor skipped")
+    except yamlfile.YamlFileError as exc:
+        layout.errors.append(f"{_yaml_problem(exc)}; descriptor skipped")
         return None
     if not isinstance(doc, dict):
         layout.errors.append(f"{name}: the top level must be a mapping; descriptor skipped")
@@ -334,20 +330,15 @@ def _read_descriptor(root: Path, name: str, layout: Layout) -> dict[str, Any] | 
 def read_yaml(root: Path, rel: str, warnings: list[str]) -> Any:
     """A YAML file's document (an empty file is {}); on a problem a warning, and None."""
     try:
-        doc = yaml.safe_load((root / rel).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        warnings.append(f"{rel}: cannot read ({getattr(exc, 'strerror', None) or exc}); ignored")
-        return None
-    except yaml.YAMLError as exc:
-        warnings.append(f"{_yaml_where(rel, exc)}: invalid YAML ({_yaml_problem(exc)}); ignored")
+        doc = yamlfile.load(root / rel, rel)
+    except yamlfile.YamlFileError as exc:
+        warnings.append(f"{_yaml_problem(exc)}; ignored")
         return None
     return {} if doc is None else doc
 
 
-def _yaml_where(rel: str, exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    return f"{rel}:{mark.line + 1}" if mark is not None else rel
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    return str(getattr(exc, "problem", None) or exc).strip()
+def _yaml_problem(exc: yamlfile.YamlFileError) -> str:
+    """`file[:line]: what`, a parse error as `invalid YAML (what)`."""
+    if exc.line and not exc.problem.endswith("refused"):
+        return f"{exc.location}: invalid YAML ({exc.problem})"
+    return str(exc)

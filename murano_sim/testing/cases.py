@@ -7,17 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from .. import yamlfile
 from ..config import Config
 from ..errors import UsageError
 from .case_phone import EXPECT_PHONE_KEYS, check_expected_phone, check_phone
 from .case_services import EXPECT_SERVICE_KEYS, SEED_KEYS, check_advance, check_expected_services, check_seeds
 from .expectations import CALL_KEYS, EXPECT_KEYS
 from .testbed import base_config, config_overrides, merge_config
-
-# libyaml's parser when present: case files are parsed at every collection, 500 cases and more.
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # Keys a case may carry; the same keys at the top of a file (beside `cases:`) are defaults.
 SETTING_KEYS = (
@@ -62,19 +58,9 @@ class Case:
 def load_cases(path: Path) -> list[Case]:
     """Every case in a case file, validated; CaseFileError with file:line for any mistake."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaseFileError(f"{path}: cannot read case file ({exc})") from None
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise CaseFileError(f"{where}: {getattr(exc, 'problem', None) or 'invalid YAML'}") from None
-    finally:
-        loader.dispose()
+        node, data = yamlfile.load_document(yamlfile.read_text(path, what="case file"), str(path))
+    except yamlfile.YamlFileError as exc:
+        raise CaseFileError(str(exc)) from None
     defaults: Mapping[str, Any] = {}
     items_node = node
     if isinstance(data, Mapping):

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .. import yamlfile
 from ..config import redact
 from ..errors import UsageError
 
@@ -18,6 +19,21 @@ def _vcr_module() -> Any:
     except ImportError:
         raise UsageError("cassettes need vcrpy: pip install vcrpy (or murano-sim[test])") from None
     return vcr
+
+
+class _BoundedYaml:
+    """vcrpy's YAML serializer, with cassettes read by the one bounded YAML loader (size, aliases)."""
+
+    def __init__(self, path: Path) -> None:
+        from vcr.serializers import yamlserializer
+
+        self.path, self._vcr = path, yamlserializer
+
+    def deserialize(self, text: str) -> Any:
+        return yamlfile.parse(text, str(self.path), loader=self._vcr._CassetteLoader)
+
+    def serialize(self, data: Any) -> str:
+        return str(self._vcr.serialize(data))
 
 
 def _scrub(data: Any, secrets: Sequence[str]) -> Any:
@@ -71,6 +87,9 @@ def cassette(path: Path, secrets: Sequence[str]) -> Iterator[str]:
         before_record_response=_response_filter(secrets),
         decode_compressed_response=True,
     )
+    if replay:
+        yamlfile.read_text(path, what="cassette")  # refuses an oversized cassette before vcrpy reads it
+    recorder.register_serializer("murano-sim-yaml", _BoundedYaml(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    with recorder.use_cassette(str(path)):
+    with recorder.use_cassette(str(path), serializer="murano-sim-yaml"):
         yield "replay" if replay else "record"
