@@ -208,3 +208,12 @@ def test_an_unreachable_redis_url_is_one_clear_error():
 
     with pytest.raises(UsageError, match=r"services\.keystore\.url: cannot reach redis://127\.0\.0\.1:"):
         Runtime({"services": {"keystore": {"url": f"redis://127.0.0.1:{_free_port()}/0"}}})
+
+
+@pytest.mark.parametrize("args", ["{1, 2}", "{1, 2, 3}"])
+def test_a_command_with_too_many_arguments_is_a_query_error(runtime, args):
+    # fakeredis checks srandmember's arity by calling its method; the script gets Redis's error, not a defect
+    result = runtime.run(f'return Keystore.command{{key = "s", command = "srandmember", args = {args}}}')
+    assert result.error is None
+    assert result.response.message["status"] == 400
+    assert "wrong number of arguments for 'srandmember'" in result.response.message["error"]
