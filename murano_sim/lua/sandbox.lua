@@ -19,7 +19,7 @@ local coroutine_isyieldable = coroutine.isyieldable
 local native_tostring, string_sub, string_find, string_gsub = tostring, string.sub, string.find, string.gsub
 local string_match, string_gmatch, native_format, table_sort, tonumber = string.match, string.gmatch, string.format,
   table.sort, tonumber
-local math_floor, math_ceil = math.floor, math.ceil
+local math_floor, math_ceil, math_min, math_max = math.floor, math.ceil, math.min, math.max
 -- Reseeding every run from a secret base means no script can fix or predict the next one's numbers.
 local seed_base, runs = host.random_seed(), 0
 -- platform.lua's installer (Murano's json, log, os.now and platform modules on each fresh env)
@@ -44,6 +44,48 @@ end
 
 local MEMORY_ERROR = "not enough memory"
 
+-- LuaJIT builds every new string (string.rep, .., table.concat, format, gsub, upper...) in one
+-- scratch buffer of the VM's, then copies it into the string: building a 512 KiB string takes
+-- 1 MiB for a moment. The scratch is the VM's, not the script's: it is kept at least
+-- `limits.scratch` bytes large outside the run's budget, so a string costs the script only the
+-- string itself; scratch beyond that is the script's, and a string.rep bomb still fails.
+-- Each GC cycle halves the buffer (lj_gc.c's atomic phase, which also clears weak tables): a
+-- weak-keyed sentinel tells us one has run. Regrowing it copies `scratch_pad` through it; the
+-- copy is interned, so it finds scratch_pad itself and allocates no new string.
+local string_rep = string.rep
+local scratch_pad = ""
+local gc_sentinel = setmetatable({}, { __mode = "k" })
+
+-- Garbage counts until collected, and LuaJIT starts a cycle when the heap doubles (pause 200%).
+-- The reserved scratch (and scratch_pad) would double that wait, and a script's garbage would
+-- reach its budget first: the pause is set so that the reserve is not counted, and the collector
+-- runs as often as it would without it. The threshold is set when a cycle ends, from what
+-- survived it (the reserve then: scratch_pad, and the scratch halved).
+local collectgarbage, paced = collectgarbage, false
+
+local function pace_gc(scratch)
+  local total = collectgarbage("count") * 1024  -- at a run's start: the reserve is 2 * scratch
+  local rest = math_max(total - 2 * scratch, 1)
+  collectgarbage("setpause", math_max(110, math_min(200, math_floor(100 * (2 * rest + 2 * scratch)
+    / (rest + 1.5 * scratch)))))
+  if not paced then  -- the pause applies from the next cycle on: set this one's threshold now
+    paced = true
+    collectgarbage("restart", -1)
+  end
+end
+
+local function reserve_scratch(size)
+  if #scratch_pad ~= size then
+    scratch_pad = ""
+    scratch_pad = string_rep("x", size)
+  elseif next(gc_sentinel) == nil then
+    string_rep(scratch_pad, 1)
+  else
+    return
+  end
+  gc_sentinel[{}] = true
+end
+
 -- An empty table is ambiguous: JSON `[]` and `{}` both become one. Empty arrays that come
 -- from JSON or a service result carry this (locked) marker, so they go back out as `[]`.
 local EMPTY_ARRAY = { __metatable = false }
@@ -62,6 +104,9 @@ local state = { ticks = 0, max_ticks = 0, deadline = 0, tripped = nil, instructi
 -- `uncounted` > 0 while our own matcher stands in for a C function (Murano counts a C call as
 -- one instruction); `credit` is the instructions our wrappers spent, given back to the script.
 local uncounted, credit = 0, 0
+-- > 0 while a host function runs (the host has lifted the memory limit; Lua it calls back into
+-- must leave the limit alone).
+local in_host = 0
 
 local function trip(message)
   state.tripped = message
@@ -85,6 +130,13 @@ local function on_tick()
   end
   if now() > state.deadline then
     trip(state.timeout_msg)
+  end
+  if in_host == 0 and next(gc_sentinel) == nil then
+    -- A GC cycle halved the scratch buffer mid-run: grow it back outside the budget. The
+    -- memory it gave back was never the script's to keep.
+    memory_limit(false)
+    reserve_scratch(state.scratch)
+    if memory_limit(true) then trip(state.memory_msg) end
   end
   if state.snippet_deadline and now() > state.snippet_deadline then
     error("Scripts.sandbox: the snippet ran past its timeout", 0)  -- the snippet's own limit only
@@ -209,6 +261,7 @@ local function host_failed(status, over, message)
 end
 
 local function host_done(status, ...)
+  in_host = in_host - 1
   local over = memory_limit(true)
   if status ~= HOST_OK or over or state.tripped then
     host_failed(status, over, ...)
@@ -218,6 +271,7 @@ end
 
 local function host_function(fn)
   return function(...)
+    in_host = in_host + 1
     return host_done(fn(...))
   end
 end
@@ -761,13 +815,14 @@ end
 local function run(source, chunkname, request, response, env_vars, modules, limits, deadline, prelude, env, globals)
   modules = modules or { sources = {}, files = {}, loaded = {} }
   state.ticks, state.tripped, state.where = 0, nil, nil
-  c_depth, uncounted, credit, work = 0, 0, 0, 0
+  c_depth, uncounted, credit, work, in_host = 0, 0, 0, 0, 0
   state.step = limits.step
   state.max_ticks = limits.max_ticks
   state.deadline = deadline
   state.instruction_msg = limits.instruction_msg
   state.timeout_msg = limits.timeout_msg
   state.memory_msg = limits.memory_msg
+  state.scratch = limits.scratch
   state.env_vars = env_vars  -- a Lua stand-in's environment sees the same os.getenv
   runs = runs + 1
   math_randomseed((seed_base + runs * 7919) % 2147483647)
@@ -791,7 +846,9 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
     for i = 1, #chunks do chunks[i]() end
     return main(...)
   end
-  memory_limit(true)
+  reserve_scratch(limits.scratch)
+  pace_gc(limits.scratch)
+  memory_limit(true, true)  -- the budget starts here: the sandbox's setup above is not the script's
   debug_sethook(on_tick, "", limits.step)
   local outer_env = current_env
   current_env = env

@@ -21,6 +21,10 @@ from .engine import LuaError, LuaMemoryError, lupa_lua
 from .render import format_duration, render
 
 HOOK_STEP = 1000  # instructions between two limit checks
+# LuaJIT's string scratch buffer grows in powers of two from 32 bytes; the sandbox keeps it at
+# least the size that building a string of lua.max_memory bytes needs (up to SCRATCH_MAX),
+# outside the run's budget (see sandbox.lua's reserve_scratch and docs/sandbox.md).
+SCRATCH_MIN, SCRATCH_MAX = 32, 4 << 20
 # Calls through C functions that call back into Lua (gsub callbacks, sort comparators,
 # __tostring, coroutine resumes) nest on the C stack; past this depth they are a Lua error.
 # Measured in scripts/bench/bench_c_depth.py: gsub, the worst, needs ~9 KB of C stack a level.
@@ -294,6 +298,7 @@ class LuaVM:
                 "instruction_msg": f"instruction limit exceeded (lua.max_instructions = {limits.max_instructions})",
                 "timeout_msg": f"time limit exceeded (lua.timeout_seconds = {limits.timeout_seconds:g})",
                 "memory_msg": f"memory limit exceeded (lua.max_memory = {limits.max_memory} bytes)",
+                "scratch": scratch_size(limits.max_memory),
             })
         return table
 
@@ -310,8 +315,13 @@ class LuaVM:
     def collect_garbage(self) -> None:
         self._lua.gccollect()
 
-    def _memory_limit(self, on: bool) -> bool:
-        """Apply (or lift) the run's memory cap; True if memory in use is already past it."""
+    def _memory_limit(self, on: bool, start: bool = False) -> bool:
+        """Apply (or lift) the run's memory cap; True if memory in use is already past it.
+
+        start: the run's budget starts now, on top of what the VM holds (the sandbox's own setup,
+        the request, the reserved string scratch buffer are not the script's)."""
+        if start:
+            self._memory_cap = self._lua.get_memory_used() + self._max_memory
         self._lua.set_max_memory(self._memory_cap if on else 0)
         return bool(on) and self._lua.get_memory_used() > self._memory_cap
 
@@ -356,7 +366,7 @@ class LuaVM:
             )
             module_table[b"loaded"] = lua.table()
         source_bytes = source.encode("utf-8") if isinstance(source, str) else source
-        self._memory_cap = lua.get_memory_used() + limits.max_memory
+        self._memory_cap = lua.get_memory_used() + limits.max_memory  # until sandbox.lua starts the budget
         try:
             status, run_env, *rest = self._run(
                 source_bytes, ("=" + name).encode(), request_table, response, self._env_table(env or {}),
@@ -407,6 +417,14 @@ class LuaVM:
         if "content-type" not in headers:
             headers["content-type"] = "text/plain" if isinstance(message, str) else "application/json"
         return Outcome(True, code, message, headers, log.lines)
+
+
+def scratch_size(max_memory: int) -> int:
+    """The scratch buffer LuaJIT needs to build a string of max_memory bytes, at most SCRATCH_MAX."""
+    size = SCRATCH_MIN
+    while size < min(max_memory, SCRATCH_MAX):
+        size *= 2
+    return size
 
 
 def _find_plain(haystack: Any, needle: Any, start: int) -> Any:
