@@ -2,7 +2,7 @@
 
 from .config import Config, load_config
 from .errors import ConfigError, MuranoSimError, UsageError
-from .result import Response, ScriptResult
+from .runtime.result import Response, ScriptResult
 
 __version__ = "0.1.0"
 

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from . import __version__, trust
+from .config import __version__, trust
+from .config.trust import TRUST_ENV
 from .errors import MuranoSimError, UsageError
-from .request import check_request
-from .trust import TRUST_ENV
+from .runtime.request import check_request
 
 EXIT_OK, EXIT_SCRIPT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def port_number(text: str) -> int:
     """argparse type of --port options: 0-65535 (0 picks a free port)."""
-    from .listen import MAX_PORT
+    from .net.listen import MAX_PORT
 
     try:
         port = int(text)
@@ -211,7 +211,7 @@ def _write_stdout(text: str) -> None:
 
 def _twilio_emulator(args: argparse.Namespace) -> int:
     from .config import load_config
-    from .emulator import main_serve
+    from .services.twilio import main_serve
 
     return main_serve(load_config(args.config), args.host, args.port, args.state)
 
@@ -224,13 +224,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _twilio_inbound(args: argparse.Namespace) -> int:
-    from .solution.inbound import main_inbound
+    from .services.twilio.inbound import main_inbound
 
     return main_inbound(args.url, args.to, args.from_, args.body, args.config, args.method)
 
 
 def _device(args: argparse.Namespace) -> int:
-    from .device_client import main_device
+    from .services.device2.client import main_device
 
     return main_device(args.url, args.action, args.identity, args.items, args.token_file)
 
@@ -247,7 +247,7 @@ def _check(args: argparse.Namespace) -> int:
 def _outbox(args: argparse.Namespace) -> int:
     import sqlite3
 
-    from .platform.email import read_outbox
+    from .services.email.model import read_outbox
 
     path = Path(args.state)
     if not path.is_file():

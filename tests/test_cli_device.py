@@ -7,8 +7,8 @@ import stat
 
 from murano_sim import Runtime
 from murano_sim.cli import main
-from murano_sim.clock import ManualClock
-from murano_sim.platform.device_api import serve_devices
+from murano_sim.services.device2.device_api import serve_devices
+from murano_sim.state.clock import ManualClock
 
 RESOURCES = {"temperature": {"format": "number"}, "led": {"format": "boolean", "settable": True}}
 

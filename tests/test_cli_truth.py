@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from murano_sim.config import DEMO_AUTH_TOKEN, load_config
-from murano_sim.emulator.server import demo_credentials_line
-from murano_sim.request import build_request
+from murano_sim.runtime.request import build_request
+from murano_sim.services.twilio.server import demo_credentials_line
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "tests" / "solutions" / "newer"

@@ -11,8 +11,8 @@ import requests
 from werkzeug.test import Client
 
 from murano_sim import Runtime
-from murano_sim.clock import ManualClock
-from murano_sim.platform.device_api import make_device_app, serve_devices
+from murano_sim.services.device2.device_api import make_device_app, serve_devices
+from murano_sim.state.clock import ManualClock
 
 RESOURCES = {
     "temperature": {"format": "number"},

@@ -7,7 +7,7 @@ import io
 import pytest
 import requests
 
-from murano_sim.emulator import Emulator, ManualClock, WSGIAdapter, serve
+from murano_sim.services.twilio import Emulator, ManualClock, WSGIAdapter, serve
 
 BASE = "http://twilio-emulator.invalid"
 FROM, TO = "+15005550006", "+15551230000"

@@ -11,7 +11,7 @@ from emulator_support import Recorder, SpecValidator
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from murano_sim.emulator import Emulator, ManualClock, serve
+from murano_sim.services.twilio import Emulator, ManualClock, serve
 
 OTHER_SID, OTHER_TOKEN = "AC" + "1" * 32, "other-token"
 FROM = "+15005550006"

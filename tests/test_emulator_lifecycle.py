@@ -10,8 +10,8 @@ import requests
 from emulator_support import WebhookReceiver
 from twilio.request_validator import RequestValidator
 
-from murano_sim.emulator import Emulator, ManualClock, WSGIAdapter
 from murano_sim.errors import UsageError
+from murano_sim.services.twilio import Emulator, ManualClock, WSGIAdapter
 
 BASE = "http://twilio-emulator.invalid"
 FROM, TO = "+15005550006", "+15551230000"

@@ -13,9 +13,9 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from murano_sim.emulator import Emulator, ManualClock, serve
-from murano_sim.emulator.models import segments_for
 from murano_sim.errors import ConfigError, UsageError
+from murano_sim.services.twilio import Emulator, ManualClock, serve
+from murano_sim.services.twilio.models import segments_for
 
 FROM, TO = "+15005550006", "+15551230000"
 BAD, BUSY, NOANSWER, FAILED, MACHINE = "+15551230001", "+15551230002", "+15551230003", "+15551230004", "+15551230005"

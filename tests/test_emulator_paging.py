@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from murano_sim.emulator import Emulator, ManualClock, WSGIAdapter
+from murano_sim.services.twilio import Emulator, ManualClock, WSGIAdapter
 
 BASE = "http://twilio-emulator.invalid"
 FROM, TO = "+15005550006", "+15551230000"

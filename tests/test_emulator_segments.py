@@ -6,9 +6,9 @@ import pytest
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-from murano_sim.emulator import sign
-from murano_sim.emulator.models import segments_for
-from murano_sim.hosts import is_allowed_host
+from murano_sim.net.hosts import is_allowed_host
+from murano_sim.services.twilio import sign
+from murano_sim.services.twilio.models import segments_for
 
 
 @pytest.mark.parametrize(

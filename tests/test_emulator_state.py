@@ -16,7 +16,7 @@ import requests
 from twilio.rest import Client
 
 from murano_sim.config import ConfigError
-from murano_sim.emulator import Emulator, ManualClock, serve
+from murano_sim.services.twilio import Emulator, ManualClock, serve
 
 FROM, TO = "+15005550006", "+15551230000"
 SEED = {
@@ -144,7 +144,7 @@ def test_eight_concurrent_sdk_clients_create_2000_distinct_listable_messages():
 def _run_main_serve(tmp_path, sig):
     script = textwrap.dedent("""
         import sys
-        from murano_sim.emulator import main_serve
+        from murano_sim.services.twilio import main_serve
         sys.exit(main_serve(None, "127.0.0.1", 0, sys.argv[1]))
     """)
     env = {**os.environ, "PYTHONPATH": str(REPO)}

@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from murano_sim import trust, yamlfile
-from murano_sim.config import load_config
+from murano_sim.config import load_config, trust, yamlfile
 from murano_sim.errors import ConfigError
 from murano_sim.services.spec import load_spec
 from murano_sim.solution.layouts import read_yaml
@@ -81,7 +80,7 @@ def test_an_alias_inside_its_own_anchor_is_refused():
 def test_ordinary_anchors_and_merge_keys_still_load():
     data = yamlfile.parse("base: &b {x: 1}\ncopy: *b\nmerged: {<<: *b, y: 2}\n", "ok.yaml")
     assert data == {"base": {"x": 1}, "copy": {"x": 1}, "merged": {"x": 1, "y": 2}}
-    spec = load_spec(ROOT / "murano_sim" / "services" / "specs" / "http.yaml")  # *request, seven times
+    spec = load_spec(ROOT / "murano_sim" / "services" / "http" / "spec.yaml")  # *request, seven times
     assert spec.operations["put"].arguments == spec.operations["get"].arguments
 
 
@@ -114,7 +113,7 @@ def test_a_solutions_service_file_with_a_bomb_is_a_warning_not_a_hang(tmp_path):
 
 
 def test_a_case_file_and_a_seed_with_a_bomb_are_one_line_errors(tmp_path):
-    from murano_sim.emulator.seed import load_seed
+    from murano_sim.services.twilio.seed import load_seed
     from murano_sim.testing.cases import CaseFileError, load_cases
 
     case = tmp_path / "test_x.murano.yaml"

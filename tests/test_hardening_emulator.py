@@ -17,9 +17,9 @@ from emulator_support import WebhookReceiver
 from plugin_support import inner_sessions_without_unrelated_plugins  # noqa: F401 - autouse fixture
 
 from murano_sim import Runtime
-from murano_sim.emulator import Emulator, ManualClock, WSGIAdapter, serve
-from murano_sim.emulator.webhooks import attempt
-from murano_sim.hosts import is_allowed_host
+from murano_sim.net.hosts import is_allowed_host
+from murano_sim.services.twilio import Emulator, ManualClock, WSGIAdapter, serve
+from murano_sim.services.twilio.webhooks import attempt
 
 pytest_plugins = ["pytester"]
 
@@ -236,7 +236,7 @@ def test_reset_waits_for_a_lifecycle_step_in_flight(receiver):
 
 
 def _request(callback: str):
-    from murano_sim.emulator.models import MessageRequest
+    from murano_sim.services.twilio.models import MessageRequest
     return MessageRequest(to=TO, from_=FROM, body="x", status_callback=callback)
 
 

@@ -23,11 +23,11 @@ from lua_support import lua_value as run
 from test_service_keystore import _free_port
 
 from murano_sim import Runtime
-from murano_sim.clock import ManualClock
 from murano_sim.lua.convert import LimitReached
-from murano_sim.platform.keystore_sizes import entry_size
 from murano_sim.services.bounds import MAX_ARGUMENT_BYTES
+from murano_sim.services.keystore.sizes import entry_size
 from murano_sim.solution import SolutionLog, serve_solution
+from murano_sim.state.clock import ManualClock
 
 MiB = 1024 * 1024
 RSS_CEILING = 300 * MiB  # the bound the issue sets for the host; the calls below stay far below it

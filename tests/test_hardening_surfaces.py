@@ -21,17 +21,17 @@ import pytest
 import requests
 
 from murano_sim import Runtime
-from murano_sim.clock import ManualClock
 from murano_sim.config import load_config
-from murano_sim.emulator import Emulator
-from murano_sim.emulator.server import serve as serve_emulator
-from murano_sim.emulator.webhooks import attempt
-from murano_sim.listen import listen
-from murano_sim.local_surface import MARKER_HEADER
-from murano_sim.platform.device_api import serve_devices
+from murano_sim.net.listen import listen
+from murano_sim.net.local_surface import MARKER_HEADER
+from murano_sim.services.device2.device_api import serve_devices
+from murano_sim.services.transport import Transport
+from murano_sim.services.twilio import Emulator
+from murano_sim.services.twilio.server import serve as serve_emulator
+from murano_sim.services.twilio.webhooks import attempt
 from murano_sim.solution import serve_solution
 from murano_sim.state import State
-from murano_sim.transport import Transport
+from murano_sim.state.clock import ManualClock
 
 API = r"""
 --#ENDPOINT GET /ping
@@ -293,7 +293,7 @@ def test_a_state_file_with_rows_that_do_not_decode_is_one_line_and_left_as_it_is
 
 
 def test_an_emulator_state_file_with_a_bad_record_is_one_line_and_left_as_it_is(tmp_path):
-    from murano_sim.emulator.store import SqliteStore
+    from murano_sim.services.twilio.store import SqliteStore
 
     state_path = tmp_path / "emulator.db"
     SqliteStore(state_path).close()

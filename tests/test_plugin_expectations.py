@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from murano_sim.result import Response, ScriptResult
+from murano_sim.runtime.result import Response, ScriptResult
 from murano_sim.testing.expectations import Mismatch, check_expectations, contains, json_diff, project
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from plugin_support import inner_sessions_without_unrelated_plugins  # noqa: F401 - autouse fixture
 
-from murano_sim.clock import ManualClock
+from murano_sim.state.clock import ManualClock
 from murano_sim.testing.pool import RuntimePool
 from murano_sim.testing.testbed import base_config
 

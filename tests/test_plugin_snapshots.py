@@ -7,7 +7,7 @@ import json
 import pytest
 from plugin_support import inner_sessions_without_unrelated_plugins  # noqa: F401 - autouse fixture
 
-from murano_sim.result import Response, ScriptResult
+from murano_sim.runtime.result import Response, ScriptResult
 from murano_sim.testing.snapshots import normalise, snapshot_of, snapshot_path
 
 pytest_plugins = ["pytester"]

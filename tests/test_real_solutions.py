@@ -104,7 +104,7 @@ def test_insight_2022_modules_register_at_load_and_tsdb_holds_the_prior(murano_s
 def test_product_2023_a_device_reports_over_http_and_interface_reads_it(murano_solution) -> None:
     import requests
 
-    from murano_sim.platform.device_api import serve_devices
+    from murano_sim.services.device2.device_api import serve_devices
 
     product = murano_solution(SOLUTIONS / "real-product-2023")
     with serve_devices(product.runtime.platform) as devices, requests.Session() as device:
@@ -236,7 +236,7 @@ def test_ti_dashboard_2017_product_events_fill_tsdb_and_keystore(murano_solution
 def test_user_mgmt_2017_signup_verify_login_and_password_reset_by_email(murano_solution) -> None:
     import re
 
-    from murano_sim.platform.email import read_outbox
+    from murano_sim.services.email.model import read_outbox
 
     users = murano_solution(SOLUTIONS / "real-user-mgmt-2017")
 

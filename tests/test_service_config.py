@@ -10,7 +10,7 @@ from pathlib import Path
 from lua_support import lua_value as lua
 
 from murano_sim import Runtime
-from murano_sim.clock import ManualClock
+from murano_sim.state.clock import ManualClock
 
 START = datetime(2024, 1, 31, 23, 0, tzinfo=timezone.utc)
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from murano_sim import Runtime
-from murano_sim.clock import ManualClock
 from murano_sim.state import State
+from murano_sim.state.clock import ManualClock
 
 
 def lua(runtime: Runtime, source: str):

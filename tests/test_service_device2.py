@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from murano_sim import Runtime
-from murano_sim.clock import ManualClock
 from murano_sim.state import State
+from murano_sim.state.clock import ManualClock
 
 RESOURCES = {
     "temperature": {"format": "number", "unit": "C"},

@@ -14,8 +14,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from murano_sim import Runtime
 from murano_sim.cli import main
-from murano_sim.clock import ManualClock
 from murano_sim.state import State
+from murano_sim.state.clock import ManualClock
 
 SMTP_PASSWORD = "smtp-s3cret-passw0rd"
 

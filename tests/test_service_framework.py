@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from murano_sim import ConfigError, Runtime
-from murano_sim.clock import ManualClock
 from murano_sim.services.spec import load_spec
 from murano_sim.state import State
+from murano_sim.state.clock import ManualClock
 
 TALLY = load_spec(Path(__file__).parent / "data" / "services" / "tally.yaml")
 

@@ -11,8 +11,8 @@ import pytest
 from lua_support import lua_value as run
 
 from murano_sim import Runtime
-from murano_sim.clock import ManualClock
 from murano_sim.state import State
+from murano_sim.state.clock import ManualClock
 
 NO_CONTENT = {"status": 204, "status_code": 204}
 

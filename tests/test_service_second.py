@@ -95,7 +95,7 @@ def test_a_malformed_config_parameter_is_named_but_not_shown() -> None:
 
 
 def test_the_shipped_twilio_file_loads() -> None:
-    spec = load_spec(Path(__file__).resolve().parents[1] / "murano_sim" / "services" / "specs" / "twilio.yaml")
+    spec = load_spec(Path(__file__).resolve().parents[1] / "murano_sim" / "services" / "twilio" / "spec.yaml")
     assert len(spec.operations) == 12 and spec.secret_keys() == ["AuthToken"]
 
 

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 from lua_support import lua_value as lua
 
 from murano_sim import Runtime
-from murano_sim.clock import ManualClock
 from murano_sim.state import State
+from murano_sim.state.clock import ManualClock
 
 START = datetime(2024, 1, 1, 0, 30, tzinfo=timezone.utc)  # a Monday
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

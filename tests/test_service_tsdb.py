@@ -8,8 +8,8 @@ import pytest
 from lua_support import lua_value as run
 
 from murano_sim import Runtime
-from murano_sim.clock import ManualClock
 from murano_sim.state import State
+from murano_sim.state.clock import ManualClock
 
 NOON = datetime(2024, 1, 1, 12, tzinfo=timezone.utc)
 NOON_S = int(NOON.timestamp())

@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 
 from murano_sim import Runtime
-from murano_sim.clock import ManualClock
 from murano_sim.state import State
+from murano_sim.state.clock import ManualClock
 
 PASSWORD = "Tr0ub4dor&3-unique"
 # Fast hashes for the tests; the hashing itself is the same code.

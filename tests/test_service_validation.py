@@ -15,7 +15,7 @@ from murano_sim.services import load_service
 from murano_sim.services.spec import load_spec
 from murano_sim.services.validation import ArgumentError, check_call
 
-SPEC = load_spec(Path(__file__).resolve().parents[1] / "murano_sim" / "services" / "specs" / "twilio.yaml")
+SPEC = load_spec(Path(__file__).resolve().parents[1] / "murano_sim" / "services" / "twilio" / "spec.yaml")
 SID34 = "CA" + "0" * 32
 MESSAGE = {"To": "+15551230000", "From": "+15005550006", "Body": "hi"}
 CALL = {"To": "+15551230000", "From": "+15005550006", "Url": "https://x.example.com/twiml"}

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import requests
 
-from murano_sim.platform.device_api import serve_devices
+from murano_sim.services.device2.device_api import serve_devices
 
 SOLUTION = Path(__file__).parent / "solutions" / "events"
 

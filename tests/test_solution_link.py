@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from murano_sim.errors import ConfigError
-from murano_sim.platform.device_api import serve_devices
+from murano_sim.services.device2.device_api import serve_devices
 from murano_sim.solution.link import default_alias, exposed_operations, parse_product
 from murano_sim.solution.loader import load_solution
 

@@ -13,8 +13,8 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from murano_sim import Runtime, UsageError
+from murano_sim.services.twilio.inbound import deliver_inbound_sms, main_inbound
 from murano_sim.solution import SolutionLog, serve_solution
-from murano_sim.solution.inbound import deliver_inbound_sms, main_inbound
 
 SOLUTIONS = Path(__file__).resolve().parent / "solutions"
 TOKEN = "0123456789abcdef0123456789abcdef"

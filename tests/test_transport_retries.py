@@ -16,7 +16,7 @@ import requests
 import urllib3.exceptions
 from test_service_httpserver import Answer, RecordingServer, recording_server, unused_port
 
-from murano_sim.transport import (
+from murano_sim.services.transport import (
     QUERY_ERROR,
     SERVER_ERROR,
     USER_AGENT,

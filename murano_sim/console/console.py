@@ -15,9 +15,9 @@ from werkzeug.routing import Map, Rule
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from .. import local_surface
 from ..errors import ConfigError
-from ..local_surface import error as json_error
+from ..net import local_surface
+from ..net.local_surface import error as json_error
 from ..services.local import ServiceError
 from ..solution.app import DEV_PREFIX, Execution
 from . import views

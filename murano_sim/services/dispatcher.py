@@ -14,8 +14,8 @@ import requests
 
 from ..config import redact
 from ..errors import ConfigError
-from ..transport import QUERY_ERROR, SERVER_ERROR, Transport
 from .spec import OperationSpec, ServiceSpec
+from .transport import QUERY_ERROR, SERVER_ERROR, Transport
 from .validation import ArgumentError, check_call
 
 STATUS_BAD_REQUEST = 400

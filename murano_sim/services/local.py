@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..clock import Clock, epoch_seconds
 from ..lua.vm import NestedCall
 from ..state import State
+from ..state.clock import Clock, epoch_seconds
 from .dispatcher import STATUS_BAD_REQUEST, CallOutcome, error_table, redacted_record
 from .spec import ArgumentSpec, ServiceSpec
 from .validation import ArgumentError, check_call

@@ -19,18 +19,18 @@ from typing import Any
 
 import requests
 
-from ..clock import Clock, DueSource, OffsetClock, advance_through, is_manual
 from ..config import Config, check_live_credentials, merge
 from ..errors import ConfigError
 from ..lua.convert import LimitReached
 from ..state import State
+from ..state.clock import Clock, DueSource, OffsetClock, advance_through, is_manual
 from .bounds import MAX_ARGUMENT_BYTES, oversize
 from .dispatcher import CallOutcome, Service, error_table, redacted_record
 from .local import EventSink, LocalService, ServiceHost
 from .spec import ServiceSpec, load_spec
 from .standin import standin_service
 
-SPECS_DIR = Path(__file__).resolve().parent / "specs"
+SPECS_DIR = Path(__file__).resolve().parent
 # Where the runtime mounts the in-process emulator; the .invalid TLD never resolves.
 LOCAL_BASE_URL = "http://twilio-emulator.invalid"
 # Settings every http service's config.yaml section may carry besides Murano's parameters.
@@ -54,7 +54,7 @@ def _spec(path: Path) -> ServiceSpec:
 
 def builtin_specs() -> list[ServiceSpec]:
     """Every service murano-sim emulates, from the data files it ships."""
-    return [_spec(path) for path in sorted(SPECS_DIR.glob("*.yaml"))]
+    return [_spec(path) for path in sorted(SPECS_DIR.glob("*/spec.yaml"))]
 
 
 def emulated_services() -> list[str]:
@@ -114,11 +114,11 @@ class Services:
             self.by_alias[spec.alias] = Service(spec, section)
             return
         if emulator is None:
-            from ..emulator import Emulator
+            from .twilio import Emulator
 
             emulator = Emulator(self.config, clock=self.clock, state_path=self.state.path)
         self.emulator = emulator
-        from ..emulator import WSGIAdapter
+        from .twilio import WSGIAdapter
 
         # The emulator sits behind the transport: it receives byte for byte what Twilio would.
         session = requests.Session()

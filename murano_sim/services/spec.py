@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import yamlfile
+from ..config import yamlfile
 from ..errors import ConfigError
 
 # array: a string or a list of strings (Twilio's repeated form fields); list: a list of any values;

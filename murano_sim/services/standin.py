@@ -25,8 +25,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .. import yamlfile
-from ..config import LuaLimits
+from ..config import LuaLimits, yamlfile
 from ..errors import ConfigError
 from ..lua.vm import LuaVM, NestedCall
 from .local import NO_CONTENT, ServiceError, ServiceHost

@@ -1,7 +1,7 @@
 """A whole Murano solution run locally: endpoints, modules, event handlers, served over HTTP."""
 
+from ..services.twilio.inbound import deliver_inbound_sms, main_inbound
 from .app import SolutionApp
-from .inbound import deliver_inbound_sms, main_inbound
 from .loader import Endpoint, EventHandler, Solution, load_solution
 from .requestlog import SolutionLog
 from .server import SolutionServer, main_serve, serve_solution

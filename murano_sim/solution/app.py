@@ -18,12 +18,12 @@ from werkzeug.routing import Map, Rule
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
-from .. import local_surface
-from ..clock import epoch_seconds
 from ..errors import ConfigError
-from ..request import build_request
-from ..result import ScriptResult
+from ..net import local_surface
 from ..runtime import Runtime
+from ..runtime.request import build_request
+from ..runtime.result import ScriptResult
+from ..state.clock import epoch_seconds
 from . import guards
 from .gateway import apply_cors, check_credential, cors_settings, endpoint_scheme, is_preflight, preflight, unauthorized
 from .guards import BadResponse, RequestRefused

@@ -16,9 +16,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from ..lua.convert import MAX_DEPTH
-from ..result import ScriptResult
+from ..net.limits import RequestRefused, read_data
+from ..runtime.result import ScriptResult
 
-DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 # Integers Lua can take without loss of range (LuaJIT's lua_Integer is 64-bit).
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 # Nesting beyond the Lua<->Python conversion's own bound could not reach the script anyway.
@@ -29,45 +29,11 @@ _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # CR, LF, NUL and other co
 _NOT_FORWARDED = {"content-length", "transfer-encoding", "connection"}
 
 
-class RequestRefused(Exception):
-    """A request serve will not pass to a script: its status and one-line reason."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
 class BadResponse(Exception):
     """A script built a response serve will not send (bad status code or header)."""
 
 
 # --- what serve accepts ---------------------------------------------------------------------
-
-
-def check_length(request: Request, limit: int) -> None:
-    """Refuse a declared Content-Length above the limit before anything is read; cap the rest.
-
-    A body without a length (chunked) is read up to one byte past the limit (Werkzeug stops
-    there silently), and read_data() refuses it if it got that far.
-    """
-    request.max_content_length = request.max_form_memory_size = limit + 1
-    length = request.content_length
-    if length is not None and length > limit:
-        raise RequestRefused(413, f"request body of {length} bytes exceeds serve.max_body_bytes ({limit})")
-
-
-def read_data(request: Request, limit: int) -> bytes:
-    """The whole body, at most `limit` bytes (413 above it, 400 if the client stops short)."""
-    try:
-        data = request.get_data(cache=True)
-    except HTTPException as exc:
-        if exc.code != 413:
-            raise RequestRefused(exc.code or 400, f"request body could not be read ({exc.name})") from None
-        data = None
-    if data is None or len(data) > limit:
-        raise RequestRefused(413, f"request body exceeds serve.max_body_bytes ({limit})")
-    return data
 
 
 class _OutOfRange(ValueError):

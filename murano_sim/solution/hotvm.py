@@ -14,10 +14,10 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..handlers import argument_name, function_name
+from ..lua.handlers import argument_name, function_name
 from ..lua.vm import Context
-from ..result import ScriptResult
 from ..runtime import Runtime
+from ..runtime.result import ScriptResult
 from .loader import EventHandler, Solution
 
 EVENT_SLOT = "__murano_sim_event"  # where the trampoline picks up the handler's argument

@@ -16,7 +16,7 @@ from typing import Any
 
 from wcmatch import glob
 
-from .. import yamlfile
+from ..config import yamlfile
 from .model import GLOB_FLAGS, AssetDir
 
 LUA_INCLUDE = ("**/*.lua",)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..platform.config import solution_identity
+from ..services.config.model import solution_identity
 from ..services.dispatcher import CallOutcome, error_table, redacted_record
 from ..services.registry import MURANO_SERVICES, emulated_services
 from .app import SolutionApp

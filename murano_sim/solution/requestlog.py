@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from ..config import redact
-from ..result import ScriptResult
+from ..runtime.result import ScriptResult
 
 
 def script_records(

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from ..result import ScriptResult
 from ..runtime import Runtime
+from ..runtime.result import ScriptResult
 from .hotvm import SolutionVM
 from .loader import Endpoint, load_solution
 

@@ -13,7 +13,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer
 
 from ..config import Config, check_live_credentials, load_config
-from ..listen import QuietHandler, listen
+from ..net.listen import QuietHandler, listen
 from ..runtime import Runtime
 from ..state import State
 from .app import DEV_PREFIX, SolutionApp
@@ -136,7 +136,7 @@ def main_serve(
     state_path: the solution's state in a SQLite file (every service's data survives a restart).
     product: `PRODUCT_DIR[:ALIAS]`, a second solution the first subscribes to (link.py); it is served
     on its own port (`product ALIAS: URL`, the third line) and the device API serves its devices."""
-    from ..platform.device_api import serve_devices  # here: the device API imports solution.guards
+    from ..services.device2.device_api import serve_devices  # here: the device API imports solution.guards
 
     config = config_for(solution_dir, config_path)
     check_live_credentials(config)

@@ -22,9 +22,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from ..platform.websocket import Websocket, frame_of
-from ..result import ScriptResult
+from ..runtime.result import ScriptResult
 from ..services import ServiceError
+from ..services.websocket.model import Websocket, frame_of
 from .guards import multi
 from .hotvm import EVENT_SLOT
 from .loader import route_rule

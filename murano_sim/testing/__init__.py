@@ -3,8 +3,8 @@
 The plugin itself (murano_sim.testing.plugin) is registered through the pytest11 entry point.
 """
 
+from ..services.twilio.fixture import TwilioControl
 from .cases import Case, CaseFileError, load_cases
-from .control import TwilioControl
 from .runner import ScriptRunner
 from .testbed import base_config, merge_config, open_testbed
 

@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import yamlfile
-from ..config import Config
+from ..config import Config, yamlfile
 from ..errors import UsageError
-from .case_phone import EXPECT_PHONE_KEYS, check_expected_phone, check_phone
+from ..services.twilio.cases import EXPECT_PHONE_KEYS, check_expected_phone, check_phone
 from .case_services import EXPECT_SERVICE_KEYS, SEED_KEYS, check_advance, check_expected_services, check_seeds
 from .expectations import CALL_KEYS, EXPECT_KEYS
 from .testbed import base_config, config_overrides, merge_config

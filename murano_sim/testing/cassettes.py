@@ -7,8 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .. import yamlfile
-from ..config import redact
+from ..config import redact, yamlfile
 from ..errors import UsageError
 
 

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from ..errors import MuranoSimError
-from ..result import Response, ScriptResult
-from .case_phone import check_phone_expectations, play_caller, prepare
+from ..runtime.result import Response, ScriptResult
+from ..services.twilio.cases import check_phone_expectations, play_caller, prepare
+from ..services.twilio.fixture import TwilioControl
 from .case_services import check_services, seed
 from .cases import Case, load_cases
 from .cassettes import cassette
-from .control import TwilioControl
 from .defects import fail_on_internal_error
 from .expectations import Mismatch, check_expectations
 from .fixtures_users import FixtureError

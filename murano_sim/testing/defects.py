@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ..result import ScriptResult
+from ..runtime.result import ScriptResult
 
 
 def fail_on_internal_error(result: ScriptResult) -> ScriptResult:

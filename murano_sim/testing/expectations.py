@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..result import ScriptResult
+from ..runtime.result import ScriptResult
 
 EXPECT_KEYS = ("code", "message", "message_subset", "headers", "calls", "logs", "logs_contain", "error")
 CALL_KEYS = ("operation", "arguments", "status", "result", "error")

@@ -11,10 +11,10 @@ import pytest
 
 from ..config import Config
 from ..errors import UsageError
-from ..result import ScriptResult
+from ..runtime.result import ScriptResult
+from ..services.twilio.fixture import TwilioControl
 from .cassettes import cassette
 from .collect import ScriptFailure, check_snapshot
-from .control import TwilioControl
 from .runner import ScriptRunner
 from .served import ServedSolution
 from .settings import settings_of

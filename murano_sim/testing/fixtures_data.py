@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ..errors import UsageError
-from ..platform.tsdb import parse_time
+from ..services.tsdb.model import parse_time
 from .runner import ScriptRunner
 
 

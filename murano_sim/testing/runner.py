@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
-from ..result import ScriptResult
+from ..runtime.result import ScriptResult
 from .defects import fail_on_internal_error
 from .modules import solution_modules
 

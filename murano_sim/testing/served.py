@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from ..result import Response, ScriptResult
+from ..runtime.result import Response, ScriptResult
 
 if TYPE_CHECKING:
     from ..runtime import Runtime

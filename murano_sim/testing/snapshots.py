@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..result import ScriptResult
+from ..runtime.result import ScriptResult
 
 # Twilio SIDs the emulator makes up afresh each run (the Account SID comes from config: kept).
 _SID = re.compile(r"\b(SM|MM|CA|ME|PN|MG|RE|CF|QU|NO)[0-9a-fA-F]{32}\b")

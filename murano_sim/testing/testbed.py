@@ -80,8 +80,8 @@ def open_testbed(
 
     if config.services["twilio"]["backend"] != "local":
         return Runtime(config, host_services=host_services)
-    from ..emulator import Emulator, ManualClock
-    from .lua_controls import EmulatorControls
+    from ..services.twilio import Emulator, ManualClock
+    from ..services.twilio.lua_controls import EmulatorControls
 
     emulator = Emulator(config, clock=clock or ManualClock())
     try:

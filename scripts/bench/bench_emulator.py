@@ -20,8 +20,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from murano_sim.emulator import Emulator, ManualClock, WSGIAdapter, serve  # noqa: E402
-from murano_sim.emulator.models import MessageRequest  # noqa: E402
+from murano_sim.services.twilio import Emulator, ManualClock, WSGIAdapter, serve  # noqa: E402
+from murano_sim.services.twilio.models import MessageRequest  # noqa: E402
 
 BASE = "http://twilio-emulator.invalid"
 FORM = {"To": "+15551230000", "From": "+15005550006", "Body": "benchmark"}

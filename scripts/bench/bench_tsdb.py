@@ -15,7 +15,7 @@ import sys
 import time
 
 from murano_sim import Runtime
-from murano_sim.clock import ManualClock
+from murano_sim.state.clock import ManualClock
 
 HOUR_US = 3_600_000_000
 

@@ -1,0 +1,101 @@
+"""A Werkzeug threaded server on a socket bound here, so that a bad port or address is one clear line.
+
+Werkzeug's own bind prints two unprefixed lines and calls sys.exit(1) when a port is in use, and
+Python's bind wraps a port above 65535 around; binding the socket first avoids both.
+
+Every connection has a read timeout (a half-sent or idle request is dropped) and the number of
+open connections is capped (one over the cap gets a 503 and is closed), so a slow or greedy
+client cannot hold every thread.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import Any
+
+from werkzeug.serving import (
+    BaseWSGIServer,
+    ThreadedWSGIServer,
+    WSGIRequestHandler,
+    get_sockaddr,
+    select_address_family,
+)
+
+from ..errors import UsageError
+
+MAX_PORT = 65535
+READ_TIMEOUT_SECONDS = 5.0  # per read on a connection: a request line, headers or a body chunk
+MAX_CONNECTIONS = 128  # open at once per server (WebSockets and live streams count too)
+_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 46\r\n"
+         b"Connection: close\r\nRetry-After: 1\r\n\r\n"
+         b'{"error": "too many open connections; retry"}\n')
+
+
+class BoundedServer(ThreadedWSGIServer):
+    """Werkzeug's threaded server with a read timeout on each connection and a cap on how many
+    are open at once."""
+
+    def __init__(self, *args: Any, max_connections: int = MAX_CONNECTIONS, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(max_connections)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = super().get_request()
+        conn.settimeout(READ_TIMEOUT_SECONDS)  # a WebSocket lifts it once the upgrade is done
+        return conn, address
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            try:
+                request.sendall(_BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+class QuietHandler(WSGIRequestHandler):
+    """No access-log line per request (serve's solution log and the device API log their own)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+def check_port(port: int, what: str = "port") -> int:
+    if not 0 <= port <= MAX_PORT:
+        raise UsageError(f"{what} {port} is outside 0-{MAX_PORT}")
+    return port
+
+
+def listen(
+    host: str, port: int, app: Any, handler: Any = None, what: str = "port", *, max_connections: int = MAX_CONNECTIONS
+) -> BaseWSGIServer:
+    """A threaded server for `app` on host:port (0: a free port); UsageError if it cannot listen."""
+    check_port(port, what)
+    family = select_address_family(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as socketserver does for HTTP servers
+        sock.bind(get_sockaddr(host, port, family))
+        sock.listen(128)
+        server = BoundedServer(host, port, app, handler, fd=sock.fileno(), max_connections=max_connections)
+    except (OSError, OverflowError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise UsageError(f"cannot listen on {host}:{port} ({reason})") from None
+    finally:
+        sock.close()  # the server holds its own duplicate of the descriptor
+    # What HTTPServer.server_bind would have set, had Werkzeug bound the socket itself.
+    server.server_name, server.server_port = host, server.port
+    return server

@@ -1,1 +1,0 @@
-"""Murano's own services as in-process models, one module each (named by their spec's `implementation`)."""

@@ -1,0 +1,118 @@
+"""Device (gateway v1, deprecated): dataports of devices (by serial number) of products (by pid).
+
+Datapoints are kept in the solution's State; each write emits Murano's `datapoint` event
+(handler device_datapoint.lua, argument `data`). Time is the solution's clock, in seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from .. import ServiceError, ServiceHost
+
+PAGE = 50
+_SCHEMA = ("CREATE TABLE IF NOT EXISTS device_datapoint (seq INTEGER PRIMARY KEY AUTOINCREMENT, pid TEXT NOT NULL, "
+           "sn TEXT NOT NULL, alias TEXT NOT NULL, ts INTEGER NOT NULL, value TEXT NOT NULL)")
+
+
+def resource_id(*parts: str) -> str:
+    """A stable 40-hex resource id, like the One Platform's rids."""
+    return hashlib.sha1("/".join(parts).encode("utf-8")).hexdigest()  # noqa: S324 - an id, not security
+
+
+class Device:
+    def __init__(self, host: ServiceHost) -> None:
+        self.host = host
+        with host.state.transaction() as db:
+            db.execute(_SCHEMA)
+
+    def reset(self) -> None:
+        with self.host.state.transaction() as db:
+            db.execute("DELETE FROM device_datapoint")
+
+    def record(self, pid: str, sn: str, values: Mapping[str, Any], *, api: str = "write",
+               source_ip: str | None = None) -> None:
+        """Datapoints arrive for a device: stored, and one datapoint event per alias."""
+        for alias, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise ServiceError(400, f"{alias}: a dataport value must be a string or a number")
+        now = int(self.host.now())
+        written = []
+        with self.host.state.transaction() as db:
+            for alias, value in values.items():
+                cursor = db.execute("INSERT INTO device_datapoint (pid, sn, alias, ts, value) VALUES (?, ?, ?, ?, ?)",
+                                    (pid, sn, alias, now, json.dumps(value)))
+                written.append((cursor.lastrowid, alias, value))
+        for seq, alias, value in written:
+            self.host.emit("datapoint", {
+                "api": api, "pid": pid, "rid": resource_id(pid, sn, alias), "seq": seq, "alias": alias,
+                "value": [now, value], "device_sn": sn, "source_ip": source_ip, "timestamp": now,
+            })
+
+    def write(self, args: dict[str, Any]) -> None:
+        values = {k: v for k, v in args.items() if k not in ("pid", "device_sn")}
+        if not values:
+            raise ServiceError(400, "give at least one dataport as alias = value")
+        self.record(args["pid"], args["device_sn"], values, source_ip="127.0.0.1")
+
+    def list(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = max(0, args.get("offset") or 0)
+        rows = self.host.state.db.execute(
+            "SELECT sn, MAX(ts) FROM device_datapoint WHERE pid = ? GROUP BY sn ORDER BY sn LIMIT ? OFFSET ?",
+            (args["pid"], PAGE, offset)).fetchall()
+        return [{"sn": sn, "rid": resource_id(args["pid"], sn), "status": "activated", "last_write": ts}
+                for sn, ts in rows]
+
+    def productInfo(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - Murano's operation name
+        pid = args["pid"]
+        return {"id": pid, "rid": resource_id(pid), "label": self.host.settings.get("label") or pid,
+                "endpoint": f"https://{pid}.m2.exosite.com/"}
+
+    def deviceCallback(self, args: dict[str, Any]) -> None:  # noqa: N802
+        return None
+
+    def rpcCall(self, args: dict[str, Any]) -> list[dict[str, Any]]:  # noqa: N802
+        auth = args.get("auth") or {}
+        sn = auth.get("client_id") if isinstance(auth, Mapping) else None
+        return [self._rpc(args["pid"], sn, call, index) for index, call in enumerate(args["calls"], 1)]
+
+    def _rpc(self, pid: str, sn: Any, call: Any, index: int) -> dict[str, Any]:
+        if not isinstance(call, Mapping):
+            return _fail(index, 400, "each call must be a table {id, procedure, arguments}")
+        call_id = call.get("id", index)
+        procedure = call.get("procedure")
+        arguments = call.get("arguments") or []
+        if not isinstance(sn, str):
+            return _fail(call_id, 401, "auth.client_id must name the device's serial number")
+        alias = arguments[0].get("alias") if arguments and isinstance(arguments[0], Mapping) else None
+        if procedure not in ("read", "write", "info"):
+            return _fail(call_id, 400, f"procedure {procedure!r} is not emulated (read, write, info)")
+        if not isinstance(alias, str):
+            return _fail(call_id, 400, "the first argument must be {alias = ...}")
+        if procedure == "write":
+            if len(arguments) < 2:
+                return _fail(call_id, 400, "write takes {alias = ...} and a value")
+            try:
+                self.record(pid, sn, {alias: arguments[1]}, api="write")
+            except ServiceError as exc:
+                return _fail(call_id, exc.status, exc.message)
+            return {"id": call_id, "status": "ok"}
+        db = self.host.state.db
+        if procedure == "info":
+            (count,) = db.execute("SELECT COUNT(*) FROM device_datapoint WHERE pid = ? AND sn = ? AND alias = ?",
+                                  (pid, sn, alias)).fetchone()
+            return {"id": call_id, "status": "ok",
+                    "result": {"alias": alias, "rid": resource_id(pid, sn, alias), "count": count}}
+        options = arguments[1] if len(arguments) > 1 and isinstance(arguments[1], Mapping) else {}
+        limit = options.get("limit", 1)
+        limit = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else 1
+        rows = db.execute("SELECT ts, value FROM device_datapoint WHERE pid = ? AND sn = ? AND alias = ? "
+                          "ORDER BY seq DESC LIMIT ?", (pid, sn, alias, limit)).fetchall()
+        return {"id": call_id, "status": "ok", "result": [[ts, json.loads(value)] for ts, value in rows]}
+
+
+def _fail(call_id: Any, code: int, message: str) -> dict[str, Any]:
+    return {"id": call_id, "status": "fail", "error": {"code": code, "message": message, "context": "rpcCall"}}

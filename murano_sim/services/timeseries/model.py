@@ -1,0 +1,338 @@
+"""Timeseries: Murano's legacy (2016) InfluxDB 0.13 service, over the point store Tsdb uses.
+
+Writes take InfluxDB line protocol; queries take the InfluxQL subset 2016 solutions use
+(SELECT fields FROM measurements [WHERE tag = '...' AND time bounds] [GROUP BY time(...)]
+[fill(...)] [ORDER BY time ...] [LIMIT n]). Anything else is a 400 naming what is unsupported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ...state.points import PointStore
+from .. import ServiceError, ServiceHost
+from ..tsdb.model import US, fmt_time, parse_time
+
+PRECISION_US = {"n": None, "ns": None, "u": 1, "ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000}
+FUNCTIONS = {"mean": "avg", "min": "min", "max": "max", "count": "count", "sum": "sum"}
+_STATEMENT = re.compile(
+    r"^\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<from>.+?)"
+    r"(?:\s+WHERE\s+(?P<where>.+?))?"
+    r"(?:\s+GROUP\s+BY\s+(?P<group>.+?))?"
+    r"(?:\s+fill\((?P<fill>[^)]*)\))?"
+    r"(?:\s+ORDER\s+BY\s+(?P<order>.+?))?"
+    r"(?:\s+LIMIT\s+(?P<limit>\d+))?\s*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_FIELD = re.compile(r'^\s*(?:(?P<fn>\w+)\(\s*(?P<inner>"[^"]+"|\w+|\*)\s*\)|(?P<plain>"[^"]+"|[\w.]+|\*))\s*$')
+_NAME = re.compile(r'^\s*("(?:[^"]+)"|[\w.\-]+)\s*$')
+_TIME_COND = re.compile(r"^time\s*(?P<op>>=|<=|>|<|=)\s*(?P<rhs>.+)$", re.IGNORECASE)
+_NOW = re.compile(r"^now\(\)\s*(?:(?P<sign>[-+])\s*(?P<n>\d+)(?P<unit>u|µ|ms|s|m|h|d|w))?$", re.IGNORECASE)
+_TAG_COND = re.compile(r"""^(?P<tag>"[^"]+"|\w+)\s*=\s*'(?P<value>(?:[^'\\]|\\.)*)'$""")
+_GROUP_TIME = re.compile(r"^time\(\s*(?P<n>\d+)(?P<unit>u|ms|s|m|h|d|w)\s*\)$", re.IGNORECASE)
+
+
+class Timeseries:
+    def __init__(self, host: ServiceHost) -> None:
+        self.host = host
+        self.store = PointStore(host.state)
+
+    def write(self, args: dict[str, Any]) -> None:
+        precision = args.get("precision", "ns")
+        now = round(self.host.now() * 1_000_000)
+        points = []
+        for number, line in enumerate(args["query"].splitlines(), 1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                points += _parse_line(line.strip(), number, precision, now)
+        if not points:
+            raise ServiceError(400, "Timeseries.write: query: no points in the line protocol text")
+        self.store.insert(points)
+
+    def query(self, args: dict[str, Any]) -> dict[str, Any]:
+        statements = [s for s in _split_statements(args["q"]) if s.strip()]
+        if not statements:
+            raise ServiceError(400, "Timeseries.query: q: is empty")
+        return {"results": [self._select(s, args.get("epoch")) for s in statements]}
+
+    def command(self, args: dict[str, Any]) -> dict[str, Any]:
+        return self.query(args)
+
+    def _select(self, statement: str, epoch: str | None) -> dict[str, Any]:
+        match = _STATEMENT.match(statement)
+        if not match:
+            first = statement.split(None, 1)[0].upper() if statement.split() else ""
+            what = f"{first} statements" if first != "SELECT" else "this form of SELECT"
+            raise ServiceError(400, f"Timeseries.query: unsupported InfluxQL: {what} (supported: SELECT fields FROM "
+                                    "measurements [WHERE tag = '...' AND time bounds] [GROUP BY time(...)] "
+                                    f"[fill(...)] [ORDER BY time] [LIMIT n]): {statement.strip()!r}")
+        now = round(self.host.now() * 1_000_000)
+        start, end, tags = _where(match.group("where"), now)
+        fields = [_field(f) for f in _split_commas(match.group("fields"))]
+        size = _group(match.group("group"))
+        fill = _fill(match.group("fill"))
+        desc = _order(match.group("order"))
+        limit = int(match.group("limit")) if match.group("limit") else None
+        functions = {fn for fn, _ in fields if fn}
+        if functions and len(functions) != len(fields):
+            raise ServiceError(400, "Timeseries.query: unsupported InfluxQL: mixing aggregate and raw fields")
+        if size is not None and not functions:
+            raise ServiceError(400, "Timeseries.query: GROUP BY time() needs an aggregate function like mean(value)")
+        if size is not None and start is None:
+            raise ServiceError(400, "Timeseries.query: GROUP BY time() needs a lower time bound in WHERE")
+        series = []
+        for measurement in (_name(m) for m in _split_commas(match.group("from"))):
+            known = self.store.metrics()
+            names = []
+            for fn, field in fields:
+                if field == "*":
+                    names += [(fn, _field_of(measurement, m)) for m in known if _field_of(measurement, m) is not None]
+                else:
+                    names.append((fn, field))
+            columns, rows = self._rows(measurement, names, start, end, tags, size, fill, desc, limit, now)
+            if rows:
+                series.append({"name": measurement, "columns": ["time", *columns],
+                               "values": [[_time(t, epoch), *cells] for t, cells in rows]})
+        return {"series": series} if series else {}
+
+    def _rows(self, measurement: str, names: list[tuple[str | None, str]], start: int | None, end: int | None,
+              tags: Mapping[str, str], size: int | None, fill: Any, desc: bool, limit: int | None,
+              now: int) -> tuple[list[str], list[tuple[int, list[Any]]]]:
+        lo, hi = start if start is not None else 0, end if end is not None else now
+        columns = [f"{'mean' if fn == 'avg' else fn}" if fn else field for fn, field in names]
+        by_time: dict[int, list[Any]] = {}
+        for index, (fn, field) in enumerate(names):
+            metric = measurement if field == "value" else f"{measurement}.{field}"
+            if fn is None:
+                for t, v, _ in self.store.series(metric, lo, hi, tags, desc=desc, limit=limit):
+                    by_time.setdefault(t, [None] * len(names))[index] = v
+                continue
+            for bucket, value in self.store.buckets(metric, lo, hi, tags, size, [fn]):
+                by_time.setdefault(bucket if size else lo, [None] * len(names))[index] = value
+        if size is not None and fill != "none":
+            previous: list[Any] = [None] * len(names)
+            for bucket in range((lo // size) * size, (hi // size) * size + 1, size):
+                cells = by_time.setdefault(bucket, [None] * len(names))
+                for i, cell in enumerate(cells):
+                    if cell is None:
+                        cells[i] = previous[i] if fill == "previous" else (None if fill == "null" else fill)
+                previous = list(cells)
+        if all(cell is None for cells in by_time.values() for cell in cells) and size is None:
+            return columns, []  # nothing matched: InfluxDB answers no series
+        rows = sorted(by_time.items(), reverse=desc)
+        return columns, rows[:limit] if limit else rows
+
+
+def _time(us: int, epoch: str | None) -> Any:
+    if epoch in ("n", "ns"):
+        return us * 1_000
+    if epoch in ("m", "h"):
+        return us // US[epoch]
+    return fmt_time(us, epoch)
+
+
+def _field_of(measurement: str, metric: str) -> str | None:
+    if metric == measurement:
+        return "value"
+    if metric.startswith(measurement + "."):
+        return metric[len(measurement) + 1:]
+    return None
+
+
+def _name(text: str) -> str:
+    match = _NAME.match(text)
+    if not match:
+        raise ServiceError(400, f"Timeseries.query: unsupported InfluxQL: measurement {text.strip()!r} "
+                                "(regular expressions and retention-policy paths are not supported)")
+    return match.group(1).strip('"')
+
+
+def _field(text: str) -> tuple[str | None, str]:
+    match = _FIELD.match(text)
+    if not match:
+        raise ServiceError(400, f"Timeseries.query: unsupported InfluxQL: field expression {text.strip()!r}")
+    if match.group("plain"):
+        return None, match.group("plain").strip('"')
+    fn = match.group("fn").lower()
+    if fn not in FUNCTIONS:
+        raise ServiceError(400, f"Timeseries.query: unsupported InfluxQL: function {fn}() "
+                                f"(supported: {', '.join(FUNCTIONS)})")
+    return FUNCTIONS[fn], match.group("inner").strip('"')
+
+
+def _where(text: str | None, now: int) -> tuple[int | None, int | None, dict[str, str]]:
+    start = end = None
+    tags: dict[str, str] = {}
+    if not text:
+        return start, end, tags
+    if re.search(r"\bOR\b", text, re.IGNORECASE):
+        raise ServiceError(400, "Timeseries.query: unsupported InfluxQL: OR in WHERE (only AND is supported)")
+    for cond in re.split(r"\s+AND\s+", text.strip().strip("()"), flags=re.IGNORECASE):
+        cond = cond.strip().strip("()").strip()
+        timed = _TIME_COND.match(cond)
+        if timed:
+            op, at = timed.group("op"), _instant(timed.group("rhs").strip(), now)
+            if op in (">", ">="):
+                start = at + (1 if op == ">" else 0)
+            elif op in ("<", "<="):
+                end = at - (1 if op == "<" else 0)
+            else:
+                start = end = at
+            continue
+        tagged = _TAG_COND.match(cond)
+        if tagged:
+            tags[tagged.group("tag").strip('"')] = tagged.group("value").replace("\\'", "'")
+            continue
+        raise ServiceError(400, f"Timeseries.query: unsupported InfluxQL: condition {cond!r} (supported: "
+                                "tag = 'value' and time bounds joined by AND)")
+    return start, end, tags
+
+
+def _instant(rhs: str, now: int) -> int:
+    relative = _NOW.match(rhs)
+    if relative:
+        if not relative.group("sign"):
+            return now
+        unit = "u" if relative.group("unit") == "µ" else relative.group("unit")
+        delta = int(relative.group("n")) * US[unit]
+        return now - delta if relative.group("sign") == "-" else now + delta
+    if rhs.startswith("'") and rhs.endswith("'"):
+        return parse_time(rhs[1:-1], "Timeseries.query: time")
+    digits = re.fullmatch(r"(\d+)(u|ms|s|m|h|d|w)?", rhs)
+    if digits:
+        return int(digits.group(1)) * US[digits.group(2)] if digits.group(2) else int(digits.group(1)) // 1_000
+    raise ServiceError(400, f"Timeseries.query: unsupported InfluxQL: time expression {rhs!r}")
+
+
+def _group(text: str | None) -> int | None:
+    if not text:
+        return None
+    parts = _split_commas(text)
+    match = _GROUP_TIME.match(parts[0].strip())
+    if not match or len(parts) > 1:
+        raise ServiceError(400, f"Timeseries.query: unsupported InfluxQL: GROUP BY {text.strip()} "
+                                "(only GROUP BY time(<duration>) is supported)")
+    return int(match.group("n")) * US[match.group("unit")]
+
+
+def _fill(text: str | None) -> Any:
+    if text is None:
+        return "null"
+    value = text.strip().lower()
+    if value in ("null", "none", "previous"):
+        return value
+    try:
+        return float(value) if "." in value else int(value)
+    except ValueError:
+        raise ServiceError(400, f"Timeseries.query: unsupported InfluxQL: fill({text})") from None
+
+
+def _order(text: str | None) -> bool:
+    if not text:
+        return False
+    match = re.fullmatch(r"time(?:\s+(asc|desc))?", text.strip(), re.IGNORECASE)
+    if not match:
+        raise ServiceError(400, f"Timeseries.query: unsupported InfluxQL: ORDER BY {text.strip()} "
+                                "(only ORDER BY time [ASC|DESC])")
+    return (match.group(1) or "asc").lower() == "desc"
+
+
+def _split_commas(text: str) -> list[str]:
+    parts, depth, quote, current = [], 0, "", ""
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+            continue
+        current += ch
+    parts.append(current)
+    return parts
+
+
+def _split_statements(text: str) -> list[str]:
+    out, quote, current = [], "", ""
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == ";":
+            out.append(current)
+            current = ""
+            continue
+        current += ch
+    out.append(current)
+    return out
+
+
+def _tokens(line: str, separator: str) -> list[str]:
+    """Split on unescaped, unquoted separators (line protocol escapes with backslashes)."""
+    parts, current, quoted, escaped = [], "", False, False
+    for ch in line:
+        if escaped:
+            current += ch
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == '"':
+            quoted = not quoted
+            current += ch
+        elif ch == separator and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    parts.append(current)
+    return parts
+
+
+def _parse_line(line: str, number: int, precision: str, now: int) -> list[tuple[int, str, Any, dict[str, str]]]:
+    where = f"Timeseries.write: line {number}"
+    parts = [p for p in _tokens(line, " ") if p != ""]
+    if len(parts) not in (2, 3):
+        raise ServiceError(400, f"{where}: expected 'measurement[,tag=value...] field=value[,...] [timestamp]'")
+    head = _tokens(parts[0], ",")
+    measurement, tags = head[0], {}
+    for pair in head[1:]:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            raise ServiceError(400, f"{where}: tag {pair!r}: expected key=value")
+        tags[key] = value
+    if len(parts) == 3:
+        if not re.fullmatch(r"-?\d+", parts[2]):
+            raise ServiceError(400, f"{where}: timestamp {parts[2]!r}: must be an integer")
+        unit = PRECISION_US[precision]
+        ts = int(parts[2]) // 1_000 if unit is None else int(parts[2]) * unit
+    else:
+        ts = now
+    points = []
+    for pair in _tokens(parts[1], ","):
+        key, sep, raw = pair.partition("=")
+        if not sep or not key or raw == "":
+            raise ServiceError(400, f"{where}: field {pair!r}: expected key=value")
+        metric = measurement if key == "value" else f"{measurement}.{key}"
+        points.append((ts, metric, _field_value(raw, where), tags))
+    return points
+
+
+def _field_value(raw: str, where: str) -> Any:
+    if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
+        return raw[1:-1]
+    if raw in ("t", "T", "true", "True", "TRUE"):
+        return "true"
+    if raw in ("f", "F", "false", "False", "FALSE"):
+        return "false"
+    text = raw[:-1] if raw.endswith("i") else raw
+    try:
+        return int(text) if re.fullmatch(r"-?\d+", text) else float(text)
+    except ValueError:
+        raise ServiceError(400, f"{where}: field value {raw!r}: not a number, string or boolean") from None

@@ -1,0 +1,106 @@
+"""A solution's state: one SQLite database that every local service keeps its tables in.
+
+In memory by default; `--state PATH` keeps it in a file, so data survives a restart. Services
+create their own tables (named after their alias) and register a reset function; `reset()`
+empties every service and puts its seed back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import UsageError
+
+_META = "CREATE TABLE IF NOT EXISTS murano_sim_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+class State:
+    """One solution's data. `db` is shared by every local service; use `transaction()` to write."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        target = str(self.path) if self.path is not None else ":memory:"
+        try:
+            self.db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL" if self.path else "PRAGMA journal_mode=MEMORY")
+            self.db.execute(_META)
+        except sqlite3.DatabaseError as exc:
+            raise UsageError(f"{target}: cannot open the state database ({exc})") from None
+        self.lock = threading.RLock()
+        self._resets: list[Callable[[], None]] = []
+        self._savers: list[Callable[[], None]] = []
+
+    @contextmanager
+    def restoring(self) -> Iterator[None]:
+        """Around the services' first read of this state: a row that does not decode (the file was
+        edited or damaged) is one UsageError, and nothing is written back to the file."""
+        try:
+            yield
+        except (json.JSONDecodeError, sqlite3.DatabaseError) as exc:
+            self._savers.clear()  # half-restored services must not be saved over the file
+            self.db.close()
+            raise UsageError(f"{self.path or 'memory'}: cannot restore from this state file, left as it is "
+                             f"({type(exc).__name__}: {exc})") from None
+
+    # -- the deploy marker: init.lua runs once per fresh state -----------------------------------
+    def initialized(self, solution: str) -> bool:
+        """Whether `solution`'s init.lua has run on this state (a deploy happened)."""
+        row = self.db.execute("SELECT value FROM murano_sim_meta WHERE key = ?", (f"initialized:{solution}",))
+        return row.fetchone() is not None
+
+    def mark_initialized(self, solution: str) -> None:
+        with self.transaction() as db:
+            key = f"initialized:{solution}"
+            db.execute("INSERT OR REPLACE INTO murano_sim_meta (key, value) VALUES (?, '1')", (key,))
+
+    # -- services --------------------------------------------------------------------------------
+    def on_reset(self, reset: Callable[[], None]) -> None:
+        """Register a service's reset: it empties the service and re-applies its seed."""
+        self._resets.append(reset)
+
+    def on_save(self, save: Callable[[], None]) -> None:
+        """Register a service that keeps data outside SQLite (fakeredis): save() copies it in."""
+        self._savers.append(save)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write: everything or nothing (nested calls join the outer transaction)."""
+        with self.lock:
+            if self.db.in_transaction:
+                yield self.db
+                return
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def save(self) -> None:
+        """Copy data kept outside SQLite into it (after each execution, and on close)."""
+        with self.lock:
+            for save in self._savers:
+                save()
+
+    def reset(self) -> None:
+        """Every service back to its seeded state, and the state fresh again (init.lua will run)."""
+        with self.lock:
+            with self.transaction() as db:  # one transaction: the services' own ones join it
+                db.execute("DELETE FROM murano_sim_meta WHERE key LIKE 'initialized:%'")
+                for reset in self._resets:
+                    reset()
+
+    def close(self) -> None:
+        with self.lock:
+            self.save()
+            self.db.close()
+
+    def __repr__(self) -> str:
+        return f"State({str(self.path) if self.path else 'memory'})"

@@ -1,0 +1,136 @@
+"""The time-series store Tsdb and Timeseries share: points in the solution's SQLite state.
+
+One row per (time, metric) value, tags as canonical JSON. Down-sampling and aggregation run in
+SQL (GROUP BY buckets); callers only shape the rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from . import State
+
+TABLE = "tsdb_points"
+# SQL for each aggregate Murano documents; strings count but have no numeric value (value IS NULL).
+AGGREGATES = {"avg": "AVG(value)", "min": "MIN(value)", "max": "MAX(value)", "count": "COUNT(*)", "sum": "SUM(value)"}
+
+Point = tuple[int, str, Any, Mapping[str, str]]  # (µs, metric, value, tags)
+
+
+class PointStore:
+    def __init__(self, state: State) -> None:
+        self.state = state
+        state.db.execute(
+            f"CREATE TABLE IF NOT EXISTS {TABLE} (metric TEXT NOT NULL, ts INTEGER NOT NULL, value REAL, "
+            "text TEXT, tags TEXT NOT NULL)"
+        )
+        # Covering index: a metric's window and its values are read without touching the table.
+        state.db.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_metric_ts ON {TABLE} (metric, ts, value)")
+
+    def insert(self, points: Iterable[Point]) -> None:
+        rows = []
+        for ts, metric, value, tags in points:
+            number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            text = None if number is not None else _text(value)
+            rows.append((metric, ts, number, text, canonical_tags(tags)))
+        with self.state.transaction() as db:
+            db.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?)", rows)
+
+    def series(
+        self, metric: str, start: int, end: int, tags: Mapping[str, Any] | None, *, desc: bool, limit: int | None,
+    ) -> list[tuple[int, Any, str]]:
+        """A metric's points in [start, end]: (µs, value, tags JSON)."""
+        where, params = _where(metric, start, end, tags)
+        order = "DESC" if desc else "ASC"
+        sql = f"SELECT ts, COALESCE(value, text), tags FROM {TABLE} WHERE {where} ORDER BY ts {order}, rowid {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return self.state.db.execute(sql, params).fetchall()
+
+    def buckets(
+        self, metric: str, start: int, end: int, tags: Mapping[str, Any] | None, size: int | None,
+        functions: Sequence[str],
+    ) -> list[tuple[Any, ...]]:
+        """(bucket start µs, aggregate...) per non-empty bucket, aligned to the epoch; one row when size is None."""
+        where, params = _where(metric, start, end, tags)
+        selected = ", ".join(AGGREGATES[f] for f in functions)
+        if size is None:
+            return self.state.db.execute(f"SELECT 0, {selected} FROM {TABLE} WHERE {where}", params).fetchall()
+        bucket = f"(ts / {int(size)}) * {int(size)}"
+        sql = f"SELECT {bucket} AS bucket, {selected} FROM {TABLE} WHERE {where} GROUP BY bucket"
+        return self.state.db.execute(sql, params).fetchall()
+
+    def latest(self, metric: str, tags: Mapping[str, Any] | None, before: int) -> tuple[int, Any] | None:
+        where, params = _where(metric, None, before, tags)
+        return self.state.db.execute(
+            f"SELECT ts, COALESCE(value, text) FROM {TABLE} WHERE {where} ORDER BY ts DESC, rowid DESC LIMIT 1", params
+        ).fetchone()
+
+    def metrics(self) -> list[str]:
+        return [r[0] for r in self.state.db.execute(f"SELECT DISTINCT metric FROM {TABLE} ORDER BY metric")]
+
+    def tags(self) -> dict[str, list[str]]:
+        rows = self.state.db.execute(
+            f"SELECT DISTINCT j.key, j.value FROM (SELECT DISTINCT tags FROM {TABLE}) t, json_each(t.tags) j "
+            "ORDER BY j.key, j.value"
+        )
+        out: dict[str, list[str]] = {}
+        for key, value in rows:
+            out.setdefault(key, []).append(str(value))
+        return out
+
+    def points(self) -> list[dict[str, Any]]:
+        """Every point, oldest first: {metric, ts (µs), value, tags}."""
+        rows = self.state.db.execute(f"SELECT metric, ts, COALESCE(value, text), tags FROM {TABLE} ORDER BY ts, rowid")
+        return [{"metric": m, "ts": ts, "value": v, "tags": json.loads(t)} for m, ts, v, t in rows]
+
+    def drop_before(self, cutoffs: Mapping[str | None, int | None]) -> None:
+        """Retention: drop points older than their metric's cutoff (key None: every other metric)."""
+        named = [m for m in cutoffs if m is not None]
+        with self.state.transaction() as db:
+            for metric, cutoff in cutoffs.items():
+                if cutoff is None:
+                    continue
+                if metric is None:
+                    marks = ", ".join("?" * len(named))
+                    db.execute(f"DELETE FROM {TABLE} WHERE ts < ? AND metric NOT IN ({marks})", (cutoff, *named))
+                else:
+                    db.execute(f"DELETE FROM {TABLE} WHERE ts < ? AND metric = ?", (cutoff, metric))
+
+    def clear(self) -> None:
+        with self.state.transaction() as db:
+            db.execute(f"DELETE FROM {TABLE}")
+
+
+def canonical_tags(tags: Mapping[str, Any] | None) -> str:
+    return json.dumps({str(k): _text(v) for k, v in sorted((tags or {}).items())}, separators=(",", ":"))
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _where(metric: str, start: int | None, end: int | None, tags: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+    clauses, params = ["metric = ?"], [metric]
+    if start is not None:
+        clauses.append("ts >= ?")
+        params.append(start)
+    if end is not None:
+        clauses.append("ts <= ?")
+        params.append(end)
+    for name, wanted in (tags or {}).items():
+        values = (wanted if isinstance(wanted, list) else [wanted]) or [None]  # {} matches nothing
+        clauses.append(f"json_extract(tags, ?) IN ({', '.join('?' * len(values))})")
+        params.append(f'$."{_json_key(str(name))}"')
+        params.extend(_text(v) for v in values)
+    return " AND ".join(clauses), params
+
+
+def _json_key(name: str) -> str:
+    return name.replace("\\", "\\\\").replace('"', '\\"')
