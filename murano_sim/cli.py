@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .config import __version__, trust
+from . import __version__
+from .config import trust
 from .config.trust import TRUST_ENV
 from .errors import MuranoSimError, UsageError
 from .runtime.request import check_request

@@ -13,7 +13,6 @@ import copy
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +26,10 @@ from ..state.clock import Clock, DueSource, OffsetClock, advance_through, is_man
 from .bounds import MAX_ARGUMENT_BYTES, oversize
 from .dispatcher import CallOutcome, Service, error_table, redacted_record
 from .local import EventSink, LocalService, ServiceHost
-from .spec import ServiceSpec, load_spec
+from .plugin import discover
+from .spec import ServiceSpec
 from .standin import standin_service
 
-SPECS_DIR = Path(__file__).resolve().parent
 # Where the runtime mounts the in-process emulator; the .invalid TLD never resolves.
 LOCAL_BASE_URL = "http://twilio-emulator.invalid"
 # Settings every http service's config.yaml section may carry besides Murano's parameters.
@@ -46,15 +45,9 @@ MURANO_SERVICES = {
 }
 
 
-@cache
-def _spec(path: Path) -> ServiceSpec:
-    # The shipped data files do not change while the process runs; parse each once.
-    return load_spec(path)
-
-
 def builtin_specs() -> list[ServiceSpec]:
-    """Every service murano-sim emulates, from the data files it ships."""
-    return [_spec(path) for path in sorted(SPECS_DIR.glob("*/spec.yaml"))]
+    """Every service murano-sim emulates: the built-in folders and installed plugins (plugin.discover)."""
+    return [plugin.read_spec() for plugin in discover()]
 
 
 def emulated_services() -> list[str]:

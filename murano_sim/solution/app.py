@@ -19,7 +19,7 @@ from werkzeug.utils import send_file
 from werkzeug.wrappers import Request, Response
 
 from ..errors import ConfigError
-from ..net import local_surface
+from ..net import limits, local_surface
 from ..runtime import Runtime
 from ..runtime.request import build_request
 from ..runtime.result import ScriptResult
@@ -88,7 +88,7 @@ class SolutionApp:
         # alias -> the linked solution that receives this solution's events for that alias (link.py)
         self._forwards: dict[str, SolutionApp] = {}
         serve = runtime.config.data.get("serve") or {}
-        self.max_body_bytes: int = int(serve.get("max_body_bytes", guards.DEFAULT_MAX_BODY_BYTES))
+        self.max_body_bytes: int = int(serve.get("max_body_bytes", limits.DEFAULT_MAX_BODY_BYTES))
         self.websockets = WebSockets(
             runtime.platform.by_alias["websocket"].model, self._websocket_event,
             lambda: epoch_seconds(runtime.clock), self.log.message, self.max_body_bytes,
@@ -122,7 +122,7 @@ class SolutionApp:
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
         try:
-            guards.check_length(request, self.max_body_bytes)  # before anything reads the body
+            limits.check_length(request, self.max_body_bytes)  # before anything reads the body
             response = self.handle(request)
         except RequestRefused as refused:
             self.log.message(f"{request.method} {request.path} -> {refused.status}: {refused.reason}")

@@ -1,17 +1,24 @@
-"""The local Twilio emulator: a stateful, wire-compatible stand-in for Twilio's REST API."""
+"""The Twilio service: its spec, its live API (the http executor) and its local emulator, a stateful,
+wire-compatible stand-in for Twilio's REST API behind the same transport."""
+
+from pathlib import Path
 
 from ...state.clock import Clock, ManualClock, SystemClock
+from ..plugin import ServicePlugin
 from .adapter import WSGIAdapter
 from .app import Emulator
 from .errors import TwilioError
 from .server import EmulatorServer, main_serve, serve
 from .webhooks import deliver, sign
 
+PLUGIN = ServicePlugin(spec=Path(__file__).parent / "spec.yaml", core=False)
+
 __all__ = [
     "Clock",
     "Emulator",
     "EmulatorServer",
     "ManualClock",
+    "PLUGIN",
     "SystemClock",
     "TwilioError",
     "WSGIAdapter",
