@@ -34,7 +34,7 @@ class PointStore:
         `also` names may hold."""
         self.state = state
         tables = [TABLE, *also]
-        self.quota = ByteQuota(label, quota_bytes, setting, lambda: table_bytes(state.db, tables))
+        self.quota = ByteQuota(label, quota_bytes, setting, lambda: table_bytes(state, tables))
         state.db.execute(
             f"CREATE TABLE IF NOT EXISTS {TABLE} (metric TEXT NOT NULL, ts INTEGER NOT NULL, value REAL, "
             "text TEXT, tags TEXT NOT NULL)"

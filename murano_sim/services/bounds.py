@@ -6,11 +6,12 @@ A service's own rules (a Keystore value, a Device2 string resource) live in its 
 
 from __future__ import annotations
 
-import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..errors import ConfigError
+from ..state import State
 from .local import ServiceError
 
 # Arguments of one call, as JSON-like text would count them. A script cannot build more than its 1 MB
@@ -85,14 +86,18 @@ def row_bytes(*values: Any) -> int:
     return ROW_BYTES + sum(text_bytes(v) for v in values if v is not None)
 
 
-def table_bytes(db: sqlite3.Connection, tables: Iterable[str]) -> int:
-    """The bytes every row of these tables holds: each column's text, plus ROW_BYTES a row."""
+def table_bytes(state: State, tables: Iterable[str]) -> int:
+    """The bytes every row of these tables of the state holds: each column's text, plus ROW_BYTES a row."""
     total = 0
-    for table in tables:
-        columns = [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
-        text = " + ".join(f'COALESCE(length(CAST("{c}" AS BLOB)), 0)' for c in columns)
-        (size,) = db.execute(f"SELECT COALESCE(SUM({text} + {ROW_BYTES}), 0) FROM {table}").fetchone()  # noqa: S608
-        total += size
+    with state.lock:  # the device API's threads write the same connection
+        for table in tables:
+            columns = [row[1] for row in state.db.execute(f"PRAGMA table_info({table})")]
+            if not columns:
+                continue  # not created yet
+            text = " + ".join(f'COALESCE(length(CAST("{c}" AS BLOB)), 0)' for c in columns)
+            (size,) = state.db.execute(
+                f"SELECT COALESCE(SUM({text} + {ROW_BYTES}), 0) FROM {table}").fetchone()  # noqa: S608
+            total += size
     return total
 
 
@@ -104,9 +109,14 @@ class ByteQuota:
     def __init__(self, label: str, limit: int, setting: str, measure: Callable[[], int]) -> None:
         self.label, self.limit, self.setting, self.measure = label, limit, setting, measure
         self.used: int | None = None
+        self._lock = threading.Lock()
 
     def charge(self, size: int) -> None:
         """Count `size` more bytes, or refuse with a 403 error table (before the caller writes anything)."""
+        with self._lock:
+            self._charge(size)
+
+    def _charge(self, size: int) -> None:
         if self.used is None or self.used + size > self.limit:
             self.used = self.measure()
             if self.used + size > self.limit:
