@@ -7,7 +7,7 @@ SQL (GROUP BY buckets); callers only shape the rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..services.bounds import DEFAULT_QUOTA_BYTES, ByteQuota, check_count, check_size, row_bytes, table_bytes
