@@ -282,8 +282,6 @@ class Keystore:
                 raise ServiceError(400, "Keystore.command: args: must be an array of strings, numbers or booleans")
             extra.append(_scalar(item))
         key = args["key"]
-        if verb == "srandmember" and len(extra) > 1:  # Redis's syntax error (fakeredis raises a TypeError)
-            raise ServiceError(400, "Keystore.command: srandmember: takes a key and at most a count")
         check_offsets(verb, extra, self.max_value)
         if creates:
             self._check_quota(key)
