@@ -16,13 +16,12 @@ from ...config import Config, load_config
 from ...errors import UsageError
 from ...state.clock import Clock, SystemClock, advance_through
 from . import wire
-from .backend import TwilioBackend, Webhook
+from .backend import TwilioBackend
 from .errors import TwilioError, code_for_status
-from .models import API_VERSION, Call, Credentials, Message, NumberRule, number_rule, opt_keyword
+from .models import API_VERSION, Call, Credentials, Media, Message, NumberRule, Webhook, number_rule, opt_keyword
 from .routes import TwilioApp
 from .seed import load_seed, seed_backend, seed_source
 from .store import MemoryStore, SqliteStore
-from .voice import Voice
 from .webhooks import Delivery, attempt
 
 log = logging.getLogger("murano_sim.emulator")
@@ -79,7 +78,6 @@ class Emulator:
             call_duration=call_duration, notify=self._notify, fetch=self._fetch,
             max_records=int(emulator.get("max_records", 10_000)), rules=self._config_rules,
         )
-        self._backend.voice = Voice(self._backend)
         snapshot = store.get_meta("seed_snapshot")
         if snapshot is None:  # a fresh state: seed it, and remember the seeded state for reset()
             seed, base_dir = emulator.get("seed"), self.config.base_dir
@@ -131,16 +129,16 @@ class Emulator:
         """Messages as Twilio's JSON, in creation order (every account's when account_sid is None)."""
         self._backend.run_due()
         with self._backend.lock:  # rendered under the state lock: never half a lifecycle step
-            return [wire.message_json(m) for m in self._backend.records("messages", account_sid)]
+            return [wire.message_json(m) for m in self._backend.records("messages", account_sid) if isinstance(m, Message)]
 
     def calls(self, account_sid: str | None = None) -> list[dict[str, Any]]:
         self._backend.run_due()
         with self._backend.lock:
-            return [wire.call_json(c) for c in self._backend.records("calls", account_sid)]
+            return [wire.call_json(c) for c in self._backend.records("calls", account_sid) if isinstance(c, Call)]
 
     def media(self, account_sid: str | None = None) -> list[dict[str, Any]]:
         with self._backend.lock:
-            return [wire.media_json(m) for m in self._backend.records("media", account_sid)]
+            return [wire.media_json(m) for m in self._backend.records("media", account_sid) if isinstance(m, Media)]
 
     # --- defects ----------------------------------------------------------------------------
 
@@ -294,7 +292,7 @@ class Emulator:
             rendered = wire.message_json(message)
             if media_urls:
                 for media_url in media_urls:
-                    self._backend._add_media(message, media_url, message.date_created)
+                    self._backend.add_media(message, media_url, message.date_created)
                 message.num_media = len(media_urls)
                 rendered = wire.message_json(message)
         if keyword is not None:  # Twilio's default opt-out handling answers for the number
