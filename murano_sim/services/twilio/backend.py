@@ -125,7 +125,9 @@ class TwilioBackend:
         fetch: Callable[[Webhook], Any] = lambda hook: None,
         max_records: int = 10_000,
         rules: Iterable[NumberRule] = (),
+        lock: Any = None,
     ) -> None:
+        """lock: the state lock (the solution's State's when the records are kept there), else a new one."""
         self.store = store
         self.clock = clock
         self.rules: dict[str, NumberRule] = {rule.number: rule for rule in rules}
@@ -138,7 +140,8 @@ class TwilioBackend:
         self.notify = notify
         self.fetch = fetch
         self.max_records = max_records
-        self.lock = threading.RLock()
+        self.lock = lock if lock is not None else threading.RLock()
+        self.generation = 0  # counts resets: a step in flight across one finishes without effect
         # One thread applies lifecycle steps at a time, in order, webhooks included; reset() takes
         # it too, so it never lands between a step and its webhooks. Re-entrant: a webhook
         # handled in this thread (a test's advance()) may reset.
@@ -550,8 +553,14 @@ class TwilioBackend:
         """Apply every lifecycle step due by now, in time order, and make the webhooks they cause."""
         with self.steps_lock:
             self.flush_hooks()
-            while (hooks := self._apply_next()) is not None:
+            while True:
+                generation = self.generation
+                hooks = self._apply_next()
+                if hooks is None:
+                    break
                 for hook in hooks:
+                    if self.generation != generation:  # reset meanwhile: the rest of this step is void
+                        break
                     self.notify(hook)
                 self.flush_hooks()
 
@@ -657,6 +666,7 @@ class TwilioBackend:
     def restore(self, states: Iterable[dict[str, Any]]) -> None:
         with self.lock:
             self.store.restore(models.from_state(s) for s in states)
+            self.generation += 1
             self._pending_hooks.clear()
             if self.opt_outs:
                 self.opt_outs.clear()
