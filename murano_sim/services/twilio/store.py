@@ -200,6 +200,8 @@ class StateStore(MemoryStore):
         self._meta = meta
         self._next_seq = max(self._next_seq, int(meta.get("next_seq") or 1))
         if self.migrated:  # copied once from the emulator's own tables of an older version
+            log.info("%s: the Twilio emulator's records copied from its old tables (records, meta) into "
+                     "twilio_records, twilio_meta", state.path)
             self._wipe = True
             self._dirty = {r.sid: r for r in rows}
             self._dirty_meta = dict(meta)
@@ -283,9 +285,6 @@ def read_state(db: sqlite3.Connection, where: str) -> tuple[list[Record], dict[s
     except (ValueError, KeyError, TypeError) as exc:  # a row the file was edited or damaged in
         raise UsageError(f"{where}: cannot restore from this state file, left as it is "
                          f"({type(exc).__name__}: {exc})") from None
-    if migrated:
-        log.info("%s: the Twilio emulator's records copied from its old tables (records, meta) into "
-                 "twilio_records, twilio_meta", where)
     return rows, values, migrated
 
 
