@@ -192,6 +192,7 @@ class StateStore(MemoryStore):
         self._gone: set[str] = set()
         self._dirty_meta: dict[str, Any] = {}
         self._wipe = False
+        self._tables_made = False
         self.migrated = False
         with state.lock:
             rows, meta, self.migrated = read_state(state.db, str(state.path or "memory"))
@@ -253,8 +254,9 @@ class StateStore(MemoryStore):
         if not (self._dirty or self._gone or self._dirty_meta or self._wipe):
             return
         with self.state.transaction() as db:
-            db.execute(_RECORDS)
-            db.execute(_META)
+            if not self._tables_made:  # made on the first write: opening a state writes nothing
+                db.execute(_RECORDS)
+                db.execute(_META)
             if self._wipe:
                 db.execute("DELETE FROM twilio_records")
             db.executemany("DELETE FROM twilio_records WHERE sid = ?", [(sid,) for sid in self._gone])
@@ -263,6 +265,7 @@ class StateStore(MemoryStore):
             db.executemany("INSERT OR REPLACE INTO twilio_meta (key, value) VALUES (?, ?)",
                            [(k, json.dumps(v)) for k, v in self._dirty_meta.items()])
         self._dirty, self._gone, self._dirty_meta, self._wipe = {}, set(), {}, False
+        self._tables_made = True
 
 
 _RECORDS = "CREATE TABLE IF NOT EXISTS twilio_records (seq INTEGER PRIMARY KEY, sid TEXT UNIQUE, data TEXT)"
