@@ -21,7 +21,7 @@ from .cases import Case, load_cases
 from .cassettes import cassette
 from .defects import fail_on_internal_error
 from .expectations import Mismatch, check_expectations
-from .fixtures_users import FixtureError
+from ..services.control import FixtureError
 from .modules import solution_modules
 from .runner import ScriptRunner
 from .served import ServedSolution, request_arguments

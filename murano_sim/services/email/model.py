@@ -20,8 +20,8 @@ from email.utils import format_datetime, getaddresses, make_msgid
 from typing import Any
 
 from ...config import redact
+from ...net.hosts import is_allowed_host
 from .. import ServiceError, ServiceHost
-from ..twilio.webhooks import is_allowed_host
 
 RELAY_SENDER = "mailrelay@exosite.com"  # Murano's sender when no custom server is configured
 DEFAULT_DAILY_QUOTA = 1000

@@ -11,9 +11,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ...state.points import PointStore
+from ...state.points import US, BadTime, PointStore, fmt_time, parse_time
 from .. import ServiceError, ServiceHost
-from ..tsdb.model import US, fmt_time, parse_time
 
 PRECISION_US = {"n": None, "ns": None, "u": 1, "ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000}
 FUNCTIONS = {"mean": "avg", "min": "min", "max": "max", "count": "count", "sum": "sum"}
@@ -198,7 +197,10 @@ def _instant(rhs: str, now: int) -> int:
         delta = int(relative.group("n")) * US[unit]
         return now - delta if relative.group("sign") == "-" else now + delta
     if rhs.startswith("'") and rhs.endswith("'"):
-        return parse_time(rhs[1:-1], "Timeseries.query: time")
+        try:
+            return parse_time(rhs[1:-1], "Timeseries.query: time")
+        except BadTime as exc:
+            raise ServiceError(400, str(exc)) from None
     digits = re.fullmatch(r"(\d+)(u|ms|s|m|h|d|w)?", rhs)
     if digits:
         return int(digits.group(1)) * US[digits.group(2)] if digits.group(2) else int(digits.group(1)) // 1_000
