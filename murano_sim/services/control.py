@@ -71,6 +71,23 @@ class ModelControl:
         return self
 
 
+@dataclass(frozen=True)
+class PanelRoute:
+    """One route of a service's console panel, under /_murano-sim/api (werkzeug rule syntax)."""
+
+    path: str  # e.g. "/twilio/calls/<sid>"
+    methods: tuple[str, ...]
+    view: Callable[..., Any]  # view(app, request, **path_arguments) -> JSON-able; UsageError is a 400
+
+
+@dataclass(frozen=True)
+class ConsolePanel:
+    """What a service adds to the browser console (its plugin's `console=`): routes the page calls."""
+
+    title: str
+    routes: tuple[PanelRoute, ...] = ()
+
+
 class FixtureError(AssertionError):
     """A fixture's call was refused by the service (the message is Murano's error)."""
 
