@@ -124,7 +124,8 @@ def _text(value: Any) -> str:
 
 
 def _where(metric: str, start: int | None, end: int | None, tags: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
-    clauses, params = ["metric = ?"], [metric]
+    clauses: list[str] = ["metric = ?"]
+    params: list[Any] = [metric]
     if start is not None:
         clauses.append("ts >= ?")
         params.append(start)

@@ -26,7 +26,7 @@ __all__ = ["EXPECT_SERVICE_KEYS", "SEED_KEYS", "CaseDataError", "check_advance",
 @cache
 def _case_controls() -> tuple[tuple[str, str, Any], ...]:
     """(case key, service alias, control class) for every service's case key, in seeding order."""
-    found = []
+    found: list[tuple[str, str, Any]] = []
     for plugin in discover():
         if not plugin.case_keys or not plugin.control:
             continue
@@ -80,7 +80,8 @@ def seed(runner: ScriptRunner, seeds: Mapping[str, Any]) -> None:
 def check_services(runner: ScriptRunner, expect: Mapping[str, Any]) -> list[Mismatch]:
     """Every `expect` service section that the services' data does not meet."""
     found: list[Mismatch] = []
-    for key, alias, control in _case_controls():
-        if key in control.expect_keys and key in expect:
-            found.extend(runner.runtime.platform.control(alias).expect(key, expect[key]))
+    for key, alias, kind in _case_controls():
+        if key in kind.expect_keys and key in expect:
+            control: Any = runner.runtime.platform.control(alias)  # a case key's control: a ServiceControl
+            found.extend(control.expect(key, expect[key]))
     return found

@@ -83,10 +83,10 @@ class Timeseries:
         series = []
         for measurement in (_name(m) for m in _split_commas(match.group("from"))):
             known = self.store.metrics()
-            names = []
+            names: list[tuple[str | None, str]] = []
             for fn, field in fields:
                 if field == "*":
-                    names += [(fn, _field_of(measurement, m)) for m in known if _field_of(measurement, m) is not None]
+                    names += [(fn, f) for m in known if (f := _field_of(measurement, m)) is not None]
                 else:
                     names.append((fn, field))
             columns, rows = self._rows(measurement, names, start, end, tags, size, fill, desc, limit, now)

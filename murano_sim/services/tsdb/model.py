@@ -100,7 +100,7 @@ class Tsdb:
                 row = self.store.buckets(m, starts[m], end, tags, None, functions)[0]
                 values[m] = {f: v for f, v in zip(functions, row[1:], strict=True) if v is not None}
             return {**shown, "values": values}
-        if functions:
+        if functions and size is not None:
             return {**shown, **self._sampled(metrics, starts, start, end, tags, size, functions, args, desc, limit,
                                              epoch, split, label)}
         series = {m: self.store.series(m, starts[m], end, tags, desc=desc, limit=limit) for m in metrics}
