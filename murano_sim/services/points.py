@@ -7,7 +7,9 @@ SQL (GROUP BY buckets); callers only shape the rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
 from typing import Any
 
 from ..state import State
@@ -22,6 +24,11 @@ MAX_TAGS = 64  # tags on one point
 MAX_POINTS = 10_000  # points one call writes (Tsdb's query limit caps reads the same)
 # SQL for each aggregate Murano documents; strings count but have no numeric value (value IS NULL).
 AGGREGATES = {"avg": "AVG(value)", "min": "MIN(value)", "max": "MAX(value)", "count": "COUNT(*)", "sum": "SUM(value)"}
+
+# Microseconds per unit of Murano's time strings (m = minutes).
+US = {"u": 1, "us": 1, "ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000,
+      "w": 604_800_000_000}
+_TS = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(u|us|ms|s)?\s*$")
 
 Point = tuple[int, str, Any, Mapping[str, str]]  # (µs, metric, value, tags)
 
@@ -149,7 +156,8 @@ def _text(value: Any) -> str:
 
 
 def _where(metric: str, start: int | None, end: int | None, tags: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
-    clauses, params = ["metric = ?"], [metric]
+    clauses: list[str] = ["metric = ?"]
+    params: list[Any] = [metric]
     if start is not None:
         clauses.append("ts >= ?")
         params.append(start)
@@ -166,3 +174,41 @@ def _where(metric: str, start: int | None, end: int | None, tags: Mapping[str, A
 
 def _json_key(name: str) -> str:
     return name.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class BadTime(ValueError):
+    """A timestamp that is none of the forms Tsdb and Timeseries take (the services answer 400)."""
+
+
+def parse_time(value: Any, label: str) -> int:
+    """Microseconds since the epoch from µs, "<n>u|ms|s", or an ISO 8601 string."""
+    if isinstance(value, bool):
+        raise BadTime(f"{label}: must be a timestamp, got a boolean")
+    if isinstance(value, (int, float)):
+        return int(value)
+    text = str(value)
+    match = _TS.match(text)
+    if match:
+        return int(float(match.group(1)) * US[match.group(2) or "u"])
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadTime(f"{label}: must be microseconds, a number with a u, ms or s suffix, "
+                      f"or an ISO 8601 time, got {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return round(moment.timestamp() * 1_000_000)
+
+
+def fmt_time(us: int, epoch: str | None) -> Any:
+    if epoch == "u":
+        return us
+    if epoch == "ms":
+        return us // 1_000
+    if epoch == "s":
+        return us // 1_000_000
+    moment = datetime.fromtimestamp(us / 1_000_000, tz=timezone.utc)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if us % 1_000_000:
+        text += f".{us % 1_000_000:06d}".rstrip("0")
+    return text + "Z"

@@ -25,9 +25,10 @@ from ..state import State
 from ..state.clock import Clock, DueSource, OffsetClock, advance_through, is_manual
 from ..state.ticker import Ticker
 from .bounds import MAX_ARGUMENT_BYTES, oversize
+from .control import Control, ModelControl
 from .dispatcher import CallOutcome, Service, error_table, redacted_record
 from .local import EventSink, LocalService, ServiceHost
-from .plugin import discover
+from .plugin import discover, load_attribute
 from .spec import ServiceSpec
 from .standin import standin_service
 
@@ -82,6 +83,7 @@ class Services:
         self._sessions: list[requests.Session] = []
         self._ticker: Ticker | None = None
         self.by_alias: dict[str, Any] = {}
+        self._controls: dict[str, Control] = {}
         check_live_credentials(config)
         try:
             specs = [*builtin_specs(), *extra_specs]
@@ -227,6 +229,25 @@ class Services:
         """Murano services this runtime does not provide: global name -> alias."""
         present = {name for s in self.by_alias.values() for name in s.global_names}
         return {name: alias for alias, name in MURANO_SERVICES.items() if name not in present}
+
+    # -- controls: the only way a surface (console, fixtures, cases) reaches a service's data ---------
+    def control(self, alias: str) -> Control:
+        """The service's control (its plugin's, else the generic one over its model), built once.
+        KeyError when the service is not emulated here."""
+        found = self._controls.get(alias)
+        if found is None:
+            service = self.by_alias[alias]
+            plugin = next((p for p in discover() if p.alias == alias), None)
+            if plugin is not None and plugin.control:
+                found = load_attribute(plugin.control)(service)
+            else:
+                found = ModelControl(alias, getattr(service, "model", None))
+            self._controls[alias] = found
+        return found
+
+    def controls(self) -> dict[str, Control]:
+        """Every emulated service's control, by alias."""
+        return {alias: self.control(alias) for alias in self.by_alias}
 
     # -- configuration (Config uses these) ---------------------------------------------------
     def parameters(self, alias: str) -> dict[str, Any]:

@@ -344,7 +344,9 @@ class Device2:
         alias = args["alias"]
         if alias in self.resources():
             raise ServiceError(409, f"resource {alias!r} already exists")
-        definition = {k: args[k] for k in ("format", "unit", "allowed", "settable", "initial") if k in args}
+        definition: dict[str, Any] = {
+            k: args[k] for k in ("format", "unit", "allowed", "settable", "initial") if k in args
+        }
         definition.setdefault("format", "string")
         if definition.get("initial") is not None:
             if not definition.get("settable"):

@@ -78,7 +78,7 @@ class EmailService:
         if len(subject) > MAX_SUBJECT:
             raise ServiceError(400, f"subject: must be at most {MAX_SUBJECT} characters, got {len(subject)}")
         sender = _header_text(args.get("from") or "", "from") if connection else ""
-        sender = sender or (connection.get("user") if connection and "@" in str(connection.get("user")) else "")
+        sender = sender or (str(connection.get("user")) if connection and "@" in str(connection.get("user")) else "")
         sender = sender or RELAY_SENDER
         now = datetime.fromtimestamp(self.host.now(), timezone.utc)
         day = now.date().isoformat()

@@ -8,20 +8,17 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from typing import Any
 
+from .. import points
+from ..points import AGGREGATES, US, PointStore, fmt_time
 from .. import ServiceError, ServiceHost
 from ..bounds import DEFAULT_QUOTA_BYTES, positive_setting, row_bytes
-from ..points import AGGREGATES, PointStore
 
-US = {"u": 1, "us": 1, "ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000,
-      "w": 604_800_000_000}
 RETENTION_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
 DEFAULT_WINDOW_US = 7 * US["d"]
 DEFAULT_LIMIT, MAX_LIMIT = 1000, 10_000
 MAX_BUCKETS = 100_000
-_TS = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(u|us|ms|s)?\s*$")
 _DURATION = re.compile(r"^\s*(-?\d+)\s*(u|us|ms|s|m|h|d|w)\s*$")
 _RETENTION = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
 
@@ -107,7 +104,7 @@ class Tsdb:
                 row = self.store.buckets(m, starts[m], end, tags, None, functions)[0]
                 values[m] = {f: v for f, v in zip(functions, row[1:], strict=True) if v is not None}
             return {**shown, "values": values}
-        if functions:
+        if functions and size is not None:
             return {**shown, **self._sampled(metrics, starts, start, end, tags, size, functions, args, desc, limit,
                                              epoch, split, label)}
         series = {m: self.store.series(m, starts[m], end, tags, desc=desc, limit=limit) for m in metrics}
@@ -270,23 +267,11 @@ class Tsdb:
 
 
 def parse_time(value: Any, label: str) -> int:
-    """Microseconds since the epoch from µs, "<n>u|ms|s", or an ISO 8601 string."""
-    if isinstance(value, bool):
-        raise ServiceError(400, f"{label}: must be a timestamp, got a boolean")
-    if isinstance(value, (int, float)):
-        return int(value)
-    text = str(value)
-    match = _TS.match(text)
-    if match:
-        return int(float(match.group(1)) * US[match.group(2) or "u"])
+    """Microseconds since the epoch (state/points.py), a bad one as Murano's 400."""
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ServiceError(400, f"{label}: must be microseconds, a number with a u, ms or s suffix, "
-                                f"or an ISO 8601 time, got {text!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return round(moment.timestamp() * 1_000_000)
+        return points.parse_time(value, label)
+    except points.BadTime as exc:
+        raise ServiceError(400, str(exc)) from None
 
 
 def parse_duration(value: Any, label: str) -> int:
@@ -306,20 +291,6 @@ def parse_retention(value: Any) -> int | None:
     if not match:
         raise ServiceError(400, f"Tsdb: retention {value!r}: must be <n>d, <n>w, <n>m, <n>y or infinity")
     return int(match.group(1)) * RETENTION_DAYS[match.group(2)]
-
-
-def fmt_time(us: int, epoch: str | None) -> Any:
-    if epoch == "u":
-        return us
-    if epoch == "ms":
-        return us // 1_000
-    if epoch == "s":
-        return us // 1_000_000
-    moment = datetime.fromtimestamp(us / 1_000_000, tz=timezone.utc)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if us % 1_000_000:
-        text += f".{us % 1_000_000:06d}".rstrip("0")
-    return text + "Z"
 
 
 def _bound(args: Mapping[str, Any], absolute: str, relative: str, now: int, label: str,

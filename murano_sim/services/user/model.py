@@ -136,6 +136,7 @@ class UserService:
             )
             db.execute("INSERT INTO user_activation VALUES (?, ?)", (code, cursor.lastrowid))
         if emit:
+            assert cursor.lastrowid is not None  # an INSERT just ran on this cursor
             self._account("created", self._user(cursor.lastrowid))
         return code
 
