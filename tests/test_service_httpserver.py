@@ -71,6 +71,14 @@ class RecordingServer:
         with self._lock:
             self._script = list(answers)
 
+    def wait_for_requests(self, count: int, hang_guard: float = 60) -> list[Recorded]:
+        """What was received once `count` requests have been: a client that timed out may return
+        before the server (slow on a loaded machine) even read its request."""
+        deadline = time.monotonic() + hang_guard
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return list(self.received)
+
     def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         form = list(request.form.items(multi=True)) if request.mimetype == "application/x-www-form-urlencoded" else []
