@@ -138,7 +138,7 @@ def unused_port() -> int:
 def test_helper_records_repeated_form_keys_and_scripted_status() -> None:
     with recording_server() as server:
         server.answer(Answer(status=418, body={"teapot": True}))
-        response = requests.post(server.url + "/x?q=1&q=2", data=[("a", "1"), ("a", "2")], timeout=5)
+        response = requests.post(server.url + "/x?q=1&q=2", data=[("a", "1"), ("a", "2")], timeout=30)
         assert response.status_code == 418 and response.json() == {"teapot": True}
         (seen,) = server.received
         assert seen.form_dict() == {"a": ["1", "2"]} and seen.query_dict() == {"q": ["1", "2"]}
@@ -148,7 +148,7 @@ def test_helper_drop_closes_the_connection_without_a_response() -> None:
     with recording_server() as server:
         server.answer(Answer(drop=True))
         try:
-            requests.post(server.url + "/x", data={"a": "1"}, timeout=5)
+            requests.post(server.url + "/x", data={"a": "1"}, timeout=30)
         except requests.exceptions.ConnectionError:
             pass
         else:
