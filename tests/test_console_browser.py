@@ -19,7 +19,7 @@ from murano_sim.testing import browser
 pytestmark = pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser: {browser.missing()}")
 
 SOLUTION = Path(__file__).resolve().parent / "solutions" / "console"
-WAIT = 20  # seconds: a hang guard only; every wait ends as soon as the page shows the thing
+WAIT = 60  # seconds: a hang guard only; every wait ends as soon as the page shows the thing
 
 
 @pytest.fixture(scope="module")

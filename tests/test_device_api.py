@@ -183,12 +183,18 @@ def test_long_poll_without_if_modified_since_waits_for_a_new_write():
         model.activate("sim-10")
         runtime.run("Device2.setIdentityState{identity = 'sim-10', config_io = 'old'}")
         assert model.wait_set("sim-10", "config_io", 0.05) is None  # an older value does not answer the poll
-        writer = threading.Timer(0.05, lambda: runtime.run("Device2.setIdentityState{identity = 'sim-10', "
-                                                           "config_io = 'old'}"))
+        stop = threading.Event()
+
+        def keep_writing() -> None:  # until the poll answers: a write lands after it starts, however late
+            while not stop.wait(0.05):
+                runtime.run("Device2.setIdentityState{identity = 'sim-10', config_io = 'old'}")
+
+        writer = threading.Thread(target=keep_writing)
         writer.start()
         try:
             found = model.wait_set("sim-10", "config_io", HANG_GUARD)  # the same value written again counts
         finally:
+            stop.set()
             writer.join()
         assert found is not None and found[0] == "old"
 

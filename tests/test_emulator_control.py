@@ -106,8 +106,9 @@ def test_inbound_sms_reaches_the_numbers_sms_url(served, receiver):
 
 
 def test_inbound_ivr_call_press_and_transcript(served, receiver):
-    receiver.bodies["/voice"] = ('<Response><Gather numDigits="1" action="/menu"><Say>Press 1 or 2.</Say>'
-                                 "</Gather></Response>")
+    # The emulator runs on the real clock: each <Gather> waits 60 s (not Twilio's 5) on a loaded machine.
+    receiver.bodies["/voice"] = ('<Response><Gather numDigits="1" timeout="60" action="/menu"><Say>Press 1 or 2.'
+                                 "</Say></Gather></Response>")
     receiver.bodies["/menu"] = "<Response><Say>You chose well.</Say><Hangup/></Response>"
     sid = post(served, "calls/inbound", From=TO, To=OURS).json()["sid"]
     transcript = requests.get(f"{served.url}/_emulator/calls/{sid}/transcript", timeout=30).json()["transcript"]
@@ -118,8 +119,8 @@ def test_inbound_ivr_call_press_and_transcript(served, receiver):
 
 
 def test_speak_and_hangup(served, receiver):
-    receiver.bodies["/voice"] = '<Response><Gather input="speech" action="/said"/></Response>'
-    receiver.bodies["/said"] = '<Response><Gather input="speech"/></Response>'
+    receiver.bodies["/voice"] = '<Response><Gather input="speech" timeout="60" action="/said"/></Response>'
+    receiver.bodies["/said"] = '<Response><Gather input="speech" timeout="60"/></Response>'
     sid = post(served, "calls/inbound", From=TO, To=OURS).json()["sid"]
     post(served, f"calls/{sid}/speak", text="yes please")
     assert receiver.requests[-1]["form"]["SpeechResult"] == "yes please"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -170,10 +171,14 @@ def test_a_slow_reply_times_out_with_504(server):
 
 
 def test_the_scripts_deadline_bounds_the_call(server):
-    with Runtime({"lua": {"timeout_seconds": 0.3}}) as runtime:
+    # 2 s: room to send the request on a loaded machine; /hang answers only after 30 s.
+    with Runtime({"lua": {"timeout_seconds": 2}}) as runtime:
         result = runtime.run(f"local r = Http.get{{url = '{server.url}/hang'}} return r")
     # either the call answered 504 at the deadline, or the script's own limit fired right after it
     assert result.error is not None or result.response.message["status"] == 504
+    deadline = time.monotonic() + 60  # the server may read the abandoned request only now
+    while not server.requests and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert len(server.requests) == 1
 
 

@@ -71,6 +71,14 @@ class RecordingServer:
         with self._lock:
             self._script = list(answers)
 
+    def wait_for_requests(self, count: int, hang_guard: float = 60) -> list[Recorded]:
+        """What was received once `count` requests have been: a client that timed out may return
+        before the server (slow on a loaded machine) even read its request."""
+        deadline = time.monotonic() + hang_guard
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return list(self.received)
+
     def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         form = list(request.form.items(multi=True)) if request.mimetype == "application/x-www-form-urlencoded" else []
@@ -130,7 +138,7 @@ def unused_port() -> int:
 def test_helper_records_repeated_form_keys_and_scripted_status() -> None:
     with recording_server() as server:
         server.answer(Answer(status=418, body={"teapot": True}))
-        response = requests.post(server.url + "/x?q=1&q=2", data=[("a", "1"), ("a", "2")], timeout=5)
+        response = requests.post(server.url + "/x?q=1&q=2", data=[("a", "1"), ("a", "2")], timeout=30)
         assert response.status_code == 418 and response.json() == {"teapot": True}
         (seen,) = server.received
         assert seen.form_dict() == {"a": ["1", "2"]} and seen.query_dict() == {"q": ["1", "2"]}
@@ -140,7 +148,7 @@ def test_helper_drop_closes_the_connection_without_a_response() -> None:
     with recording_server() as server:
         server.answer(Answer(drop=True))
         try:
-            requests.post(server.url + "/x", data={"a": "1"}, timeout=5)
+            requests.post(server.url + "/x", data={"a": "1"}, timeout=30)
         except requests.exceptions.ConnectionError:
             pass
         else:

@@ -169,7 +169,7 @@ def redis_url(tmp_path_factory):
         import redis
 
         client = redis.Redis(host="127.0.0.1", port=port)
-        deadline = time.monotonic() + 20  # a hang guard only
+        deadline = time.monotonic() + 60  # a hang guard only
         while True:
             try:
                 client.ping()

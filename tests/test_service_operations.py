@@ -158,7 +158,7 @@ def test_a_timed_out_create_call_is_sent_once_and_reported(server: RecordingServ
     server.default = Answer(201, {"sid": CA}, delay=0.6)
     outcome = twilio.call("createCall", {"To": "+15551230000", "From": "+15005550006", "Url": "https://x.example.com/"})
     assert outcome.value["type"] == "ServerError" and outcome.value["status"] == 504
-    assert len(server.received) == 1
+    assert len(server.wait_for_requests(1)) == 1
 
 
 def test_refused_connection_is_a_server_error_after_retries() -> None:
@@ -169,8 +169,8 @@ def test_refused_connection_is_a_server_error_after_retries() -> None:
 
 
 def test_the_deadline_is_passed_to_the_transport(server: RecordingServer, twilio: Service) -> None:
-    server.default = Answer(503, "x", headers={"Retry-After": "1"})
-    twilio.call("listCall", None, deadline=time.monotonic() + 0.2)
+    server.default = Answer(503, "x", headers={"Retry-After": "10"})  # a wait the 5 s deadline has no room for
+    twilio.call("listCall", None, deadline=time.monotonic() + 5)
     assert len(server.received) == 1
 
 

@@ -27,7 +27,7 @@ def server() -> Iterator[RecordingServer]:
 @pytest.fixture
 def echo(server: RecordingServer) -> Service:
     return load_service(ECHO, {"base_url": server.url, "User": "alice", "ApiKey": KEY, "Space": "my space",
-                               "timeout_seconds": 2, "retries": 1, "backoff_seconds": 0.01})
+                               "timeout_seconds": 30, "retries": 1, "backoff_seconds": 0.01})
 
 
 def test_the_second_service_has_its_own_name_globals_and_operations(echo: Service) -> None:

@@ -109,7 +109,7 @@ def test_status_callbacks_of_a_message_sent_by_a_script_reach_the_solution():
         with serve_solution(SOLUTIONS / "newer", runtime, log=log) as server:
             # serve_solution started the one ticker: it runs the emulator's lifecycle steps too
             sent = requests.post(server.url + "/notify", json={"to": "+15551234567", "text": "hi"}, timeout=10).json()
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + 60  # a hang guard: it ends at the `delivered` callback
             while time.monotonic() < deadline:
                 statuses = [d for d in runtime.emulator.deliveries if d.kind == "message-status"]
                 if any(d.params.get("MessageStatus") == "delivered" for d in statuses):
@@ -149,8 +149,9 @@ def test_twilio_fixture_advance_drives_status_callbacks_into_the_solution(murano
 SLOW_SENDER = """--#ENDPOINT POST /slow
 local first = Twilio.postMessage{To = "+15551234567", From = "+15557654321", Body = "a",
                                  StatusCallback = request.body.callback}
-local started = os.clock()
-while os.clock() - started < 1.5 do end  -- meanwhile the first message's `sending` step comes due
+-- Wait until the ticker has applied the first message's `sending` step: its callback is then on
+-- its way to /status, which waits for this script to finish.
+repeat local seen = Twilio.getMessage{MessageSid = first.sid} until seen.status ~= "queued"
 local second = Twilio.postMessage{To = "+15551234567", From = "+15557654321", Body = "b"}
 return {first = first.sid, second = second.sid}
 
@@ -165,10 +166,10 @@ def test_a_callback_due_while_a_script_runs_is_delivered_after_it(tmp_path):
     # Twilio request must not wait for that delivery (it would stall until the webhook timed out).
     (tmp_path / "endpoints").mkdir()
     (tmp_path / "endpoints" / "slow.lua").write_text(SLOW_SENDER)
-    config = {**CONFIG, "lua": {"max_instructions": 10**10}}
+    config = {**CONFIG, "lua": {"max_instructions": 10**10, "timeout_seconds": 120}}
     with Runtime(config) as runtime, serve_solution(tmp_path, runtime, log=SolutionLog(io.StringIO())) as server:
-        reply = requests.post(server.url + "/slow", json={"callback": server.url + "/status"}, timeout=30)
-        deadline = time.monotonic() + 10
+        reply = requests.post(server.url + "/slow", json={"callback": server.url + "/status"}, timeout=180)
+        deadline = time.monotonic() + 60  # a hang guard: the callback is already in flight
         while time.monotonic() < deadline and not any(d.kind == "message-status" for d in runtime.emulator.deliveries):
             time.sleep(0.05)
         deliveries = [d for d in runtime.emulator.deliveries if d.kind == "message-status"]

@@ -17,7 +17,7 @@ from murano_sim import Runtime
 from murano_sim.solution import SolutionLog, serve_solution
 
 SOLUTION = Path(__file__).resolve().parent / "solutions" / "websocket"
-WAIT = 10  # seconds: a hang guard only
+WAIT = 60  # seconds: a hang guard only
 
 
 class Served:

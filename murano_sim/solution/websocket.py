@@ -113,6 +113,8 @@ class Connection:
                 self.ws.close()
             except (ConnectionClosed, OSError):
                 pass
+        # Closed is no longer open: not listed or counted even before this connection's loop ends.
+        self.service.detach(self.socket_id)
 
     # -- the loop ---------------------------------------------------------------------------------
     def serve(self) -> None:

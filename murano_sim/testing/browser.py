@@ -42,7 +42,7 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[object]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
-        driver.set_page_load_timeout(30)
+        driver.set_page_load_timeout(60)  # a hang guard: a loaded machine loads pages slowly
         yield driver
     finally:
         driver.quit()

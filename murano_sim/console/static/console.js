@@ -216,15 +216,22 @@
         calls.length ? table(["SID", "Status"], calls.map((c) => [c.sid, c.status])) : null);
       return;
     }
-    fill("phone-calls", calls.length ? calls.map(callPanel) : empty("No calls to or from this phone."));
+    // Digits being typed survive a redraw by the live feed (the panels are rebuilt on every execution).
+    const typed = {};
+    for (const input of document.querySelectorAll("#phone-calls [data-call] input[name='digits']")) {
+      typed[input.closest("[data-call]").dataset.call] = { value: input.value, focused: input === document.activeElement };
+    }
+    fill("phone-calls", calls.length ? calls.map((c) => callPanel(c, typed[c.sid])) : empty("No calls to or from this phone."));
+    const focused = Object.keys(typed).find((sid) => typed[sid].focused);
+    if (focused) document.querySelector(`#phone-calls [data-call="${CSS.escape(focused)}"] input[name='digits']`)?.focus();
   }
-  function callPanel(c) {
+  function callPanel(c, typed) {
     const out = el("div", { class: "transcript" });
     const form = el("form", { class: "form", onsubmit: async (ev) => {
       ev.preventDefault();
       try { const d = await api(`/twilio/calls/${c.sid}/digits`, { method: "POST", body: { digits: new FormData(form).get("digits") } });
         out.replaceChildren(pre(d.transcript || d)); } catch (err) { out.replaceChildren(el("p", { class: "error" }, err.message)); }
-    } }, el("label", {}, "Digits ", el("input", { name: "digits", inputmode: "tel", autocomplete: "off" })), el("button", { type: "submit" }, "Press"));
+    } }, el("label", {}, "Digits ", el("input", { name: "digits", inputmode: "tel", autocomplete: "off", value: typed ? typed.value : null })), el("button", { type: "submit" }, "Press"));
     api(`/twilio/calls/${c.sid}`).then((d) => out.replaceChildren(pre(d.transcript || d))).catch(() => {});
     return el("div", { "data-call": c.sid }, el("h4", {}, `${c.from} → ${c.to} (${c.status})`), out, form);
   }

@@ -30,8 +30,9 @@ return nothing.field
 return Twilio.createCall({ To = request.body.to, From = "+15005550006", Url = request.body.menu })
 
 --#ENDPOINT POST /voice
+-- The menu waits a minute for a key (Twilio's default is 5 s), however slowly a browser test presses it.
 response.headers["content-type"] = "text/xml"
-return '<Response><Gather numDigits="1" action="/voice/choice"><Say>Press 1 for sales.</Say></Gather></Response>'
+return '<Response><Gather numDigits="1" timeout="60" action="/voice/choice"><Say>Press 1 for sales.</Say></Gather></Response>'
 
 --#ENDPOINT POST /voice/choice
 Keystore.set({ key = "pressed", value = request.body.Digits })
