@@ -10,10 +10,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .. import points
-from ..points import AGGREGATES, US, PointStore, fmt_time
-from .. import ServiceError, ServiceHost
+from .. import ServiceError, ServiceHost, points
 from ..bounds import DEFAULT_QUOTA_BYTES, positive_setting, row_bytes
+from ..points import AGGREGATES, US, PointStore, fmt_time
 
 RETENTION_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
 DEFAULT_WINDOW_US = 7 * US["d"]
