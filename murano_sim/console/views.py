@@ -16,7 +16,7 @@ from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from ..config import redact
 from ..errors import ConfigError, UsageError
-from ..services.local import ServiceError
+from ..services.host import ServiceError
 from ..solution.report import solution_report
 
 

@@ -78,7 +78,8 @@ class ServiceSpec:
     kind: str = "http"
     implementation: str | None = None  # local services: "module:Class" of the model
     settings: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # murano-sim's own keys (not Murano's)
-    events: dict[str, str] = field(default_factory=dict)  # event name -> the handler's argument name
+    # event name -> the handler's argument name; "*": the argument of any other event
+    events: dict[str, str] = field(default_factory=dict)
 
     def secret_keys(self) -> list[str]:
         return [key for key, rules in self.config_keys.items() if rules.get("secret")]

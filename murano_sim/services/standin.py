@@ -28,7 +28,7 @@ from typing import Any
 from ..config import LuaLimits, yamlfile
 from ..errors import ConfigError
 from ..lua.vm import LuaVM, NestedCall
-from .local import NO_CONTENT, ServiceError, ServiceHost
+from .host import NO_CONTENT, ServiceError, ServiceHost
 from .spec import ServiceSpec, parse_spec
 
 _DECLARATION_KEYS = {"swagger", "operations", "lua"}

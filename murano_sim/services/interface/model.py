@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..local import ServiceError, ServiceHost
+from ..host import ServiceError, ServiceHost
 
 SELF = {"solution_id": "self", "alias": "{product.id}", "parameters": {}}
 

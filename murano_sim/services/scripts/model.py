@@ -6,7 +6,7 @@ from typing import Any
 
 from ...lua.handlers import function_name
 from ...lua.vm import NestedCall
-from ..local import NO_CONTENT, ServiceError, ServiceHost
+from ..host import NO_CONTENT, ServiceError, ServiceHost
 
 MIN_TIMEOUT, MAX_TIMEOUT = 1.0, 10.0
 

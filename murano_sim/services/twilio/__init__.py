@@ -11,7 +11,7 @@ from .errors import TwilioError
 from .server import EmulatorServer, main_serve, serve
 from .webhooks import deliver, sign
 
-PLUGIN = ServicePlugin(spec=Path(__file__).parent / "spec.yaml", core=False)
+PLUGIN = ServicePlugin(spec=Path(__file__).parent / "spec.yaml", wire=f"{__name__}.local:local_backend", core=False)
 
 __all__ = [
     "Clock",
