@@ -133,8 +133,9 @@ class Dispatcher:
             outcome = self._outcome(operation, shown, {"runs": reply.value.function}, started, warnings, 200, False)
             outcome.value = reply.value
             return outcome
-        if not reply.ok:
-            value = error_table(reply.error or "", reply.status, reply.error_type or SERVER_ERROR)
+        if not reply.ok:  # an executor may hand the whole error table (a model's, with fields of its own)
+            value = reply.value if isinstance(reply.value, dict) else error_table(
+                reply.error or "", reply.status, reply.error_type or SERVER_ERROR)
             return self._outcome(operation, shown, value, started, warnings, reply.status, True)
         return self._outcome(operation, shown, reply.value, started, warnings, reply.status, False)
 

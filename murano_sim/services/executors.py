@@ -57,7 +57,7 @@ class LocalExecutor:
             else:
                 result = getattr(self.model, operation)(request.args)
         except ServiceError as exc:
-            return Reply(exc.status, error=exc.message, error_type=exc.type)
+            return Reply(exc.status, exc.table(), error=exc.message, error_type=exc.type)  # a model's own table
         finally:
             self.host.deadline = outer
         if op.returns == "status" and result is None:

@@ -181,8 +181,8 @@ class Services(Mapping[str, Any]):
         backend = wire(self._host(spec, section), given)
         self.backends[spec.alias] = backend
         reset = getattr(backend, "reset", None)
-        if reset is not None:
-            self.state.on_reset(reset)
+        if reset is not None:  # a backend keeps its own store (its own connection): reset after State's
+            self.state.on_reset(reset, in_transaction=False)
         # The backend sits behind the transport: it receives byte for byte what the live API would.
         url = LOCAL_BASE_URL.format(alias=spec.alias)
         session = requests.Session()
