@@ -244,7 +244,7 @@ def _hide_secret_arguments(arguments: Any, known: Mapping[str, ArgumentSpec]) ->
     for name, rule in secret.items():
         if name not in shown:
             continue
-        if rule is True or not isinstance(shown[name], Mapping):
+        if not isinstance(rule, tuple) or not isinstance(shown[name], Mapping):  # the whole argument is secret
             shown[name] = REDACTED
         else:
             shown[name] = {k: (REDACTED if k in rule else v) for k, v in shown[name].items()}

@@ -117,7 +117,8 @@ def _text(value: Any) -> str:
 
 
 def _where(metric: str, start: int | None, end: int | None, tags: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
-    clauses, params = ["metric = ?"], [metric]
+    clauses = ["metric = ?"]
+    params: list[Any] = [metric]  # the metric, then times (int) and tag values
     if start is not None:
         clauses.append("ts >= ?")
         params.append(start)
