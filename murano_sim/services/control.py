@@ -1,8 +1,8 @@
 """One control interface per service: how anything outside the script reaches a service's data.
 
-The console API, the Twilio control plane (`/_emulator/`), the pytest fixtures, the yaml cases'
-`seed:`/`expect:` keys and the Lua test controls are thin views of a service's `Control`: none of
-them reaches into a model. A service without a control of its own gets `ModelControl`, which
+The console API, a service's own control plane (the phone emulator's `/_emulator/`), the pytest
+fixtures, the yaml cases' `seed:`/`expect:` keys and the Lua test controls are thin views of a
+service's `Control`: none of them reaches into a model. A service without a control of its own gets `ModelControl`, which
 forwards to the model's `seed`/`inspect`/`reset` methods when it has them.
 """
 
@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 @runtime_checkable
 class Control(Protocol):
-    """Seed, inspect, reset and the service's own actions (Twilio's press/speak/inbound, Timer's fire, ...)."""
+    """Seed, inspect, reset and the service's own actions (a phone's press/speak/inbound, Timer's fire, ...)."""
 
     alias: str
 
@@ -32,7 +32,7 @@ class Control(Protocol):
         """The service's own actions by name; each takes JSON-able keyword arguments and returns JSON-able data."""
 
     def fixture(self) -> Any:
-        """The object a pytest fixture of this service hands a test (KeystoreView, TwilioControl, ...)."""
+        """The object a pytest fixture of this service hands a test (KeystoreView, a phone's control, ...)."""
 
 
 class ModelControl:

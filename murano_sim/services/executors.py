@@ -2,7 +2,7 @@
 
 - `LocalExecutor`: an in-process model (Keystore, Tsdb, ..., a stand-in, an out-of-tree service),
   one method per operation (or `perform(operation, args)`), ServiceError for Murano's error table;
-- `HttpExecutor`: a REST API over the transport (Twilio's live API, or its local backend mounted in-process
+- `HttpExecutor`: a REST API over the transport (a live API, or the service's local backend mounted in-process
   with `WSGIAdapter`, which receives byte for byte what the live API would).
 
 Both return a transport `Reply`; the Dispatcher turns it into the one `CallOutcome`.

@@ -12,7 +12,7 @@ from typing import Any
 from ..config import yamlfile
 from ..errors import ConfigError
 
-# array: a string or a list of strings (Twilio's repeated form fields); list: a list of any values;
+# array: a string or a list of strings (an http API's repeated form fields); list: a list of any values;
 # object: a table of named values; scalar: a string, number or boolean; any: whatever Lua gives.
 TYPES = ("string", "integer", "number", "boolean", "array", "list", "object", "scalar", "any")
 FORMATS = ("e164", "endpoint", "sender", "uri", "date")

@@ -1,4 +1,4 @@
-"""HTTP to a Twilio-shaped REST API: one reused session, Basic auth, form bodies, timeouts,
+"""HTTP to a REST API: one reused session, Basic auth, form bodies, timeouts,
 retries that never send a POST twice, and every outcome mapped to a status and an error type.
 
 Nothing here raises for a failure the network or the server can cause: `Transport.send`

@@ -20,7 +20,7 @@ from typing import Any
 from ..host import ServiceError, ServiceHost
 from ..registry import core_services, murano_services
 
-# Murano's own services; every other alias (Twilio, a custom or Exchange service) is "exchange".
+# Murano's own services (plugin.core, known.yaml); every other alias (a custom or Exchange service) is "exchange".
 CORE_SERVICES = core_services()
 SERVICE_TYPES = ("core", "exosite", "exchange", "product", "application")
 # Stable service ids: uuid5 of the solution id and the alias under this namespace.
