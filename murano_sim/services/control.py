@@ -2,8 +2,8 @@
 
 The console API, a service's own control plane (the phone emulator's `/_emulator/`), the pytest
 fixtures, the yaml cases' `seed:`/`expect:` keys and the Lua test controls are thin views of a
-service's `Control`: none of them reaches into a model. A service without a control of its own gets `ModelControl`, which
-forwards to the model's `seed`/`inspect`/`reset` methods when it has them.
+service's `Control`: none of them reaches into a model. A service without a control of its own
+gets `ModelControl`, which forwards to the model's `seed`/`inspect`/`reset` methods when it has them.
 """
 
 from __future__ import annotations
