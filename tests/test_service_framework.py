@@ -6,8 +6,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import wire_service
 
 from murano_sim import ConfigError, Runtime
+from murano_sim.services import MURANO_SERVICES, Dispatcher, ModelControl, ServicePlugin
+from murano_sim.services.registry import argument_name, core_services, event_sources
 from murano_sim.services.spec import load_spec
 from murano_sim.state import State
 from murano_sim.state.clock import ManualClock
@@ -135,3 +138,69 @@ def test_a_secret_from_the_solution_config_never_reaches_the_call_log_or_the_log
         result = runtime.run("local p = Config.getParameters{service = 'tally'} print(p.parameters.token) return p")
         assert result.response.message["parameters"]["token"] == "solution-secret-42"  # the script may read it
         assert "solution-secret-42" not in repr(result.calls) + repr(result.logs)
+
+
+# --- one path for every service: plugins, wire backends, controls, the Services mapping ---------------------
+
+QUOTES = ServicePlugin(spec=Path(__file__).parent / "data" / "services" / "quotes.yaml", wire="wire_service:backend")
+
+
+def test_an_http_plugin_with_backend_local_gets_its_wire_backend_behind_the_transport():
+    config = {"services": {"quotes": {"backend": "local", "ApiKey": "k" * 12}}}
+    with Runtime(config, plugins=[QUOTES]) as runtime:
+        result = runtime.run("return {Quotes.get{symbol = 'ABC'}, Quotes.get{symbol = '42'}.status}")
+        assert result.error is None, result.error
+        assert result.response.message == [{"symbol": "ABC", "price": 42}, 404]
+        backend = runtime.services.backends["quotes"]
+        assert backend.paths == ["quotes-local.invalid/v1/quotes/ABC.json", "quotes-local.invalid/v1/quotes/42.json"]
+        assert [c["status"] for c in result.calls] == [200, 404]
+        control = runtime.services.control("quotes")
+        assert control.inspect() == {"requests": backend.paths}
+        runtime.reset()
+        assert backend.resets == 1 and backend.paths == []
+    assert backend.closed
+
+
+def test_a_backend_can_be_handed_in_and_an_http_plugin_without_wire_refuses_backend_local():
+    given = wire_service.QuotesBackend(host=None)  # type: ignore[arg-type]
+    config = {"services": {"quotes": {"backend": "local", "ApiKey": "k" * 12}}}
+    with Runtime(config, plugins=[QUOTES], backends={"quotes": given}) as runtime:
+        runtime.run("Quotes.get{symbol = 'XYZ'}")
+        assert runtime.services.backends["quotes"] is given
+        assert given.paths == ["quotes-local.invalid/v1/quotes/XYZ.json"]
+    bare = ServicePlugin(spec=QUOTES.spec)
+    with pytest.raises(ConfigError, match="services.quotes.backend: local: quotes has no local backend"):
+        Runtime(config, plugins=[bare])
+
+
+def test_services_is_a_mapping_and_the_former_names_stay_aliases():
+    with tally_runtime() as runtime:
+        services = runtime.services
+        assert runtime.platform is services and services["tally"] is services.by_alias["tally"]
+        assert "tally" in services and "nothing" not in services and len(services) == len(services.by_alias)
+        assert services["tally"].host.services is services and services["tally"].host.platform is services
+        assert isinstance(services["tally"], Dispatcher) and services["tally"].model.host is services["tally"].host
+
+
+def test_every_service_has_a_control_and_the_default_one_forwards_to_the_model():
+    with tally_runtime({"services": {"tally": {"seed": {"cups": 2}}}}) as runtime:
+        controls = runtime.services.controls()
+        assert {"keystore", "tsdb", "tally"} <= set(controls)
+        assert isinstance(controls["tally"], ModelControl) and controls["tally"] is runtime.services.control("tally")
+        runtime.run("Tally.add{name = 'cups'}")
+        controls["tally"].reset()  # the model's own reset: back to its seed
+        assert runtime.run("return Tally.get{name = 'cups'}").response.message == {"count": 2}
+        with pytest.raises(NotImplementedError, match="tally cannot be seeded"):
+            controls["tally"].seed({"cups": 1})
+
+
+def test_alias_lists_are_data_from_the_specs_and_known_yaml():
+    assert argument_name("scripts", "anyCustomEvent") == "data"  # scripts' spec: "*": data
+    assert argument_name("interface", "subscriberAdded") == "subscription"
+    assert argument_name("interface", "myOperation") == "operation"
+    assert argument_name("websocket", "websocket_info") == "websocketInfo"
+    assert argument_name("webservice", "request") == "request"  # known.yaml: an event-only source
+    assert argument_name("device2", "data_in") == "event" and argument_name("product123", "x") == "event"
+    assert MURANO_SERVICES["keystore"] == "Keystore" and MURANO_SERVICES["spms"] == "Spms"
+    assert "keystore" in core_services() and "content" in core_services() and "twilio" not in core_services()
+    assert {"webservice", "mqtt", "keystore", "twilio"} <= event_sources() and "spms" not in event_sources()

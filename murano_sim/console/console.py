@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 from ..errors import ConfigError, UsageError
 from ..net import local_surface
 from ..net.local_surface import error as json_error
-from ..services.local import ServiceError
+from ..services.host import ServiceError
 from ..services.plugin import discover, load_attribute
 from ..solution.app import DEV_PREFIX, Execution
 from . import views

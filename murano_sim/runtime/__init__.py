@@ -14,6 +14,7 @@ from ..errors import UsageError
 from ..lua.vm import Context, LuaVM, Outcome, ServiceBinding
 from ..services import Services
 from ..services.dispatcher import redacted
+from ..services.plugin import ServicePlugin
 from ..state import State
 from ..state.clock import Clock, epoch_seconds
 from .request import build_request
@@ -37,6 +38,8 @@ class Runtime:
         state: State | None = None,
         solution_configs: Mapping[str, Mapping[str, Any]] | None = None,
         extra_specs: Sequence[Any] = (),
+        backends: Mapping[str, Any] | None = None,
+        plugins: Sequence[ServicePlugin] = (),
     ) -> None:
         """`emulator`: an Emulator to put behind `backend: local` (e.g. one on a ManualClock);
         by default the runtime builds its own from the config.
@@ -47,14 +50,21 @@ class Runtime:
         `clock`, `state`: the solution's one clock (default: real time plus an offset, or the
         emulator's) and its state (default: in memory). `solution_configs`: the solution's
         services/<alias>.yaml documents, which config.yaml's services.<alias> overrides.
-        `extra_specs`: ServiceSpecs of services besides the shipped ones.
+        `extra_specs`: ServiceSpecs of services besides the shipped ones. `plugins`: ServicePlugins besides
+        the built-in and installed ones (a service from your own package, see docs/services.md).
+        `backends`: alias -> a local backend object for an http service's `backend: local` (`emulator` is
+        the Twilio one's former spelling).
         """
-        self.config = load_config(config, extra_specs=extra_specs)
-        self.platform = Services(
-            self.config, emulator=emulator, clock=clock, state=state, solution_configs=solution_configs,
-            host_services=host_services, extra_specs=extra_specs,
+        plugin_specs = [plugin.read_spec() for plugin in plugins]
+        self.config = load_config(config, extra_specs=[*extra_specs, *plugin_specs])
+        given = dict(backends or {})
+        if emulator is not None:
+            given.setdefault("twilio", emulator)
+        # The solution's services (a Mapping alias -> service: runtime.services["keystore"]).
+        self.services = Services(
+            self.config, backends=given, clock=clock, state=state, solution_configs=solution_configs,
+            host_services=host_services, extra_specs=extra_specs, plugins=plugins,
         )
-        self.services: dict[str, Any] = self.platform.by_alias
         self._calls: list[dict[str, Any]] = []
         self._deadline: float | None = None
         self._lock = threading.Lock()
@@ -62,34 +72,39 @@ class Runtime:
             self._vm = LuaVM(
                 [ServiceBinding(s.alias, tuple(s.global_names), tuple(s.operations)) for s in self.services.values()],
                 self._call_service,
-                clock=lambda: epoch_seconds(self.platform.clock),
-                missing_services=self.platform.missing_globals(),
+                clock=lambda: epoch_seconds(self.services.clock),
+                missing_services=self.services.missing_globals(),
             )
         except BaseException:
-            self.platform.close()
+            self.services.close()
             raise
 
     @property
+    def platform(self) -> Services:
+        """The former name of `services` (documented alias)."""
+        return self.services
+
+    @property
     def emulator(self) -> Any:
-        """The local Twilio emulator behind `backend: local` (None in live mode)."""
-        return self.platform.emulator
+        """The local Twilio emulator behind `backend: local` (None in live mode); documented alias."""
+        return self.services.emulator
 
     @property
     def clock(self) -> Clock:
         """The solution's one clock (every service and os.time read it)."""
-        return self.platform.clock
+        return self.services.clock
 
     @property
     def state(self) -> State:
-        return self.platform.state
+        return self.services.state
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward; timers, lifecycles and callbacks now due run, in time order."""
-        self.platform.advance(seconds)
+        self.services.advance(seconds)
 
     def reset(self) -> None:
         """Every service back to its seeded state."""
-        self.platform.reset()
+        self.services.reset()
 
     def run(
         self,
@@ -109,7 +124,7 @@ class Runtime:
         environment across runs, as Murano does for a solution's event handlers. `globals` are
         per-execution values set in the environment before the script starts (`context`).
         """
-        full_request = build_request(request, now=epoch_seconds(self.platform.clock))
+        full_request = build_request(request, now=epoch_seconds(self.services.clock))
         limits = self.config.limits
         with self._lock:
             self._calls = []
@@ -119,7 +134,7 @@ class Runtime:
                 globals,
             )
             calls, self._calls = self._calls, []
-            self.platform.state.save()
+            self.services.state.save()
         return self._result(outcome, calls)
 
     def new_context(self) -> Context:
@@ -146,7 +161,7 @@ class Runtime:
         return self.run(source, request, name=file.name)
 
     def close(self) -> None:
-        self.platform.close()
+        self.services.close()
 
     def __enter__(self) -> Runtime:
         return self
@@ -158,7 +173,7 @@ class Runtime:
         return f"Runtime(config={self.config.source!r})"
 
     def _call_service(self, alias: str, operation: str, arguments: Any) -> Any:
-        outcome = self.platform.call(alias, operation, arguments, deadline=self._deadline)
+        outcome = self.services.call(alias, operation, arguments, deadline=self._deadline)
         for warning in outcome.warnings:
             self._vm.log(warning)
         if outcome.record is not None:
@@ -166,7 +181,7 @@ class Runtime:
         return outcome.value
 
     def _result(self, outcome: Outcome, calls: list[dict[str, Any]]) -> ScriptResult:
-        secrets = self.platform.secrets()
+        secrets = self.services.secrets()
         logs = [redact(line, secrets) for line in outcome.logs]
         calls = [redacted(record, secrets) for record in calls]  # a Config.getParameters result, ...
         error = redact(outcome.error, secrets) if outcome.error is not None else None

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from ..state import State
-from .local import ServiceError
+from .host import ServiceError
 
 # Arguments of one call, as JSON-like text would count them. A script cannot build more than its 1 MB
 # of execution memory anyway; this bounds what a host-side caller (a nested service, a test) may pass.

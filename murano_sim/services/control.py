@@ -1,6 +1,6 @@
 """One control interface per service: how anything outside the script reaches a service's data.
 
-The console API, the Twilio control plane (`/_emulator/`), the pytest fixtures, the yaml cases'
+The console API, a service's own control plane, the pytest fixtures, the yaml cases'
 `seed:`/`expect:` keys and the Lua test controls are thin views of a service's `Control`: none of
 them reaches into a model. A service without a control of its own gets `ModelControl`, which
 forwards to the model's `seed`/`inspect`/`reset` methods when it has them.
@@ -20,7 +20,7 @@ from ..errors import UsageError
 
 @runtime_checkable
 class Control(Protocol):
-    """Seed, inspect, reset and the service's own actions (Twilio's press/speak/inbound, Timer's fire, ...)."""
+    """Seed, inspect, reset and the service's own actions (a phone's press/speak/inbound, Timer's fire, ...)."""
 
     alias: str
 
@@ -38,7 +38,7 @@ class Control(Protocol):
         """The service's own actions by name; each takes JSON-able keyword arguments and returns JSON-able data."""
 
     def fixture(self) -> Any:
-        """The object a pytest fixture of this service hands a test (KeystoreView, TwilioControl, ...)."""
+        """The object a pytest fixture of this service hands a test (KeystoreView, a phone's control, ...)."""
 
 
 class ModelControl:
@@ -75,7 +75,7 @@ class ModelControl:
 class PanelRoute:
     """One route of a service's console panel, under /_murano-sim/api (werkzeug rule syntax)."""
 
-    path: str  # e.g. "/twilio/calls/<sid>"
+    path: str  # e.g. "/phone/calls/<sid>"
     methods: tuple[str, ...]
     view: Callable[..., Any]  # view(app, request, **path_arguments) -> JSON-able; UsageError is a 400
 

@@ -1,24 +1,38 @@
-"""The generic dispatcher: one Service per data file; every operation goes validate -> HTTP -> result."""
+"""The one call path of every service: look the operation up, shape and check the arguments, apply
+the bounds every call shares, run it on the service's executor, and give back one `CallOutcome`
+with its call-log record, every secret redacted.
+
+Local models and http APIs differ only in their executor (executors.py); everything else happens
+here, once.
+"""
 
 from __future__ import annotations
 
-import re
-import string
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote
+from typing import Any, Protocol
 
 import requests
 
 from ..config import redact
-from ..errors import ConfigError
-from .spec import OperationSpec, ServiceSpec
-from .transport import QUERY_ERROR, SERVER_ERROR, Transport
-from .validation import ArgumentError, check_call
+from ..lua.convert import LimitReached
+from ..lua.vm import NestedCall
+from .bounds import MAX_ARGUMENT_BYTES, oversize
+from .executors import HttpExecutor, LocalExecutor
+from .host import QUERY_ERROR, SERVER_ERROR, STATUS_BAD_REQUEST, ServiceHost, error_table
+from .plugin import load_attribute
+from .spec import ArgumentSpec, OperationSpec, ServiceSpec
+from .transport import Reply
+from .validation import ArgumentError, Request, check_call
 
-STATUS_BAD_REQUEST = 400
+REDACTED = "[REDACTED]"
+STATUS_TOO_LARGE = 413
+
+__all__ = [
+    "CallOutcome", "Dispatcher", "Executor", "LocalService", "QUERY_ERROR", "SERVER_ERROR", "STATUS_BAD_REQUEST",
+    "Service", "error_table", "redacted", "redacted_record",
+]
 
 
 @dataclass
@@ -30,90 +44,137 @@ class CallOutcome:
     warnings: list[str] = field(default_factory=list)
 
 
-def error_table(message: str, status: int, error_type: str) -> dict[str, Any]:
-    # status_code: the deprecated spelling that code in the wild still reads (ret.status_code)
-    return {"error": message, "status": status, "type": error_type, "status_code": status}
+class Executor(Protocol):
+    """What performs a checked call: a model in-process, or an API over the transport."""
+
+    model: Any
+    prefix_argument_errors: bool
+
+    def secrets(self) -> list[str]: ...
+
+    def execute(
+        self, operation: str, op: OperationSpec, request: Request, deadline: float | None, warnings: list[str]
+    ) -> Reply: ...
+
+    def reset(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
-class Service:
-    """A data-described service bound to its configuration and a transport."""
+class Dispatcher:
+    """One service: its spec and its executor, behind the call contract the runtime uses."""
 
     def __init__(
-        self,
-        spec: ServiceSpec,
-        config_section: Mapping[str, Any],
-        *,
-        base_url: str | None = None,
-        session: requests.Session | None = None,
+        self, spec: ServiceSpec, executor: Executor, *, parameters: Mapping[str, Any] | None = None
     ) -> None:
+        """parameters: configuration parameters that fill the operations' arguments of the same name a call
+        leaves out (Murano's exchange services, i.e. stand-ins; checked like given arguments)."""
         self.spec = spec
+        self.executor = executor
         self.alias = spec.alias
         self.global_names = spec.global_names
         self.operations = tuple(spec.operations)
-        params = _config_parameters(spec, config_section)
-        self._secrets = sorted({params[k] for k in spec.secret_keys() if params.get(k)}, key=len, reverse=True)
-        auth = (params[spec.auth["username"]], params[spec.auth["password"]]) if spec.auth["type"] == "basic" else None
-        url = base_url or config_section.get("base_url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ConfigError(f"services.{spec.alias}.base_url: must be an http:// or https:// URL")
-        self.transport = Transport(
-            url,
-            auth=auth,
-            timeout=float(config_section.get("timeout_seconds", 10)),
-            retries=int(config_section.get("retries", 3)),
-            backoff=float(config_section.get("backoff_seconds", 0.2)),
-            session=session,
-        )
-        # Config placeholders ({AccountSid}) are filled once; argument placeholders per call.
-        self._paths = {name: _path_template(op, params) for name, op in spec.operations.items()}
+        self.parameters_as_defaults = parameters
 
     def __repr__(self) -> str:
-        return f"Service(alias={self.alias!r}, base_url={self.transport.base_url!r}, operations={len(self.operations)})"
+        kind = "http" if isinstance(self.executor, HttpExecutor) else "local"
+        return f"Dispatcher(alias={self.alias!r}, {kind}, operations={len(self.operations)})"
 
-    def close(self) -> None:
-        self.transport.close()
+    # The executor's parts that callers read (a local model, its host; an http service's transport).
+    @property
+    def model(self) -> Any:
+        return self.executor.model
+
+    @property
+    def host(self) -> ServiceHost | None:
+        return getattr(self.executor, "host", None)
+
+    @property
+    def transport(self) -> Any:
+        return getattr(self.executor, "transport", None)
+
+    @property
+    def secrets(self) -> list[str]:
+        """The secrets its outcomes must never show, now (parameters may change while it runs)."""
+        return self.executor.secrets()
 
     def call(self, operation: str, arguments: Any, *, deadline: float | None = None) -> CallOutcome:
-        """Run one operation for a script. Never raises for anything a script or the network can cause."""
+        """Run one operation for a script. Never raises for anything a script or the network can cause
+        (a refusal is an error table); past the deadline it fails as the time limit does (LimitReached),
+        and our own defects raise."""
+        if deadline is not None and time.monotonic() >= deadline:
+            raise LimitReached("time")
         started = time.perf_counter()
         label = f"{self.global_names[0]}.{operation}"
         warnings: list[str] = []
+        if oversize(arguments, MAX_ARGUMENT_BYTES):  # before any service sees them
+            value = error_table(f"{label}: arguments: larger than {MAX_ARGUMENT_BYTES} bytes", STATUS_TOO_LARGE,
+                                QUERY_ERROR)
+            return redacted_record(self.alias, operation, "[arguments too large]", value, started, [],
+                                   STATUS_TOO_LARGE, True, [])
         op = self.spec.operations.get(operation)
         if op is None:
             value = error_table(f"{label}: no such operation", STATUS_BAD_REQUEST, QUERY_ERROR)
-            return self._outcome(operation, arguments, value, started, warnings, STATUS_BAD_REQUEST, failed=True)
+            return self._outcome(operation, arguments, value, started, warnings, STATUS_BAD_REQUEST, True)
+        shown = _hide_secret_arguments(arguments, op.arguments)
+        given = _unwrap_body(arguments, op.arguments)
+        if self.parameters_as_defaults is not None:
+            given = _with_defaults(given, op.arguments, self.parameters_as_defaults)
         try:
-            request = check_call(op, arguments, label)
+            request = check_call(op, given, label)
         except ArgumentError as exc:
             warnings.extend(getattr(exc, "warnings", ()))
-            value = error_table(str(exc), STATUS_BAD_REQUEST, QUERY_ERROR)
-            return self._outcome(operation, arguments, value, started, warnings, STATUS_BAD_REQUEST, failed=True)
+            message = f"{label}: {exc}" if self.executor.prefix_argument_errors else str(exc)
+            value = error_table(message, STATUS_BAD_REQUEST, QUERY_ERROR)
+            return self._outcome(operation, shown, value, started, warnings, STATUS_BAD_REQUEST, True)
         warnings.extend(request.warnings)
-        path = _fill(self._paths[operation], request.path)
-        reply = self.transport.send(
-            op.method, path, query=request.query, form=request.form, json_body=request.json or None,
-            deadline=deadline, on_retry=lambda line: warnings.append(f"{label}: {line}"),
-        )
-        if reply.ok:
-            value = None if op.returns == "nil" else reply.value
-        else:
-            value = error_table(reply.error or "", reply.status, reply.error_type or SERVER_ERROR)
-        return self._outcome(operation, arguments, value, started, warnings, reply.status, failed=not reply.ok)
+        reply = self.executor.execute(operation, op, request, deadline, warnings)
+        if isinstance(reply.value, NestedCall):  # the handler runs in Lua, inside the caller's execution
+            outcome = self._outcome(operation, shown, {"runs": reply.value.function}, started, warnings, 200, False)
+            outcome.value = reply.value
+            return outcome
+        if not reply.ok:  # an executor may hand the whole error table (a model's, with fields of its own)
+            value = reply.value if isinstance(reply.value, dict) else error_table(
+                reply.error or "", reply.status, reply.error_type or SERVER_ERROR)
+            return self._outcome(operation, shown, value, started, warnings, reply.status, True)
+        return self._outcome(operation, shown, reply.value, started, warnings, reply.status, False)
+
+    def reset(self) -> None:
+        self.executor.reset()
+
+    def close(self) -> None:
+        self.executor.close()
 
     def _outcome(
-        self,
-        operation: str,
-        arguments: Any,
-        value: Any,
-        started: float,
-        warnings: list[str],
-        status: int,
-        *,
+        self, operation: str, arguments: Any, value: Any, started: float, warnings: list[str], status: int,
         failed: bool,
     ) -> CallOutcome:
-        return redacted_record(
-            self.alias, operation, arguments, value, started, warnings, status, failed, self._secrets
-        )
+        return redacted_record(self.alias, operation, arguments, value, started, warnings, status, failed,
+                               self.secrets)
+
+
+def Service(  # noqa: N802 - the former http engine's name, kept for callers that build one directly
+    spec: ServiceSpec,
+    config_section: Mapping[str, Any],
+    *,
+    base_url: str | None = None,
+    session: requests.Session | None = None,
+) -> Dispatcher:
+    """An http service: a Dispatcher over an HttpExecutor."""
+    return Dispatcher(spec, HttpExecutor(spec, config_section, base_url=base_url, session=session))
+
+
+def LocalService(  # noqa: N802 - the former local engine's name, kept for callers that build one directly
+    spec: ServiceSpec, host: ServiceHost, model: Any = None, *, parameters_as_defaults: bool = False
+) -> Dispatcher:
+    """A local service: a Dispatcher over a LocalExecutor (model default: the spec's implementation class)."""
+    executor = LocalExecutor(model if model is not None else load_model(spec, host), host)
+    return Dispatcher(spec, executor, parameters=host.parameters if parameters_as_defaults else None)
+
+
+def load_model(spec: ServiceSpec, host: ServiceHost, reference: str | None = None) -> Any:
+    """The model class a plugin (or the spec's `implementation`) names, "module:Class", built over host."""
+    return load_attribute(reference or spec.implementation or "")(host)
 
 
 def redacted_record(
@@ -141,39 +202,6 @@ def redacted_record(
     return CallOutcome(value=value, record=record, warnings=warnings)
 
 
-def _config_parameters(spec: ServiceSpec, section: Mapping[str, Any]) -> dict[str, str]:
-    """Murano's configuration parameters from config.yaml, checked without ever showing a secret."""
-    params: dict[str, str] = {}
-    for key, rules in spec.config_keys.items():
-        value = section.get(key)
-        where = f"services.{spec.alias}.{key}"
-        if value is None or value == "":
-            raise ConfigError(f"{where} is missing")
-        value = str(value)
-        pattern = rules.get("pattern")
-        if pattern and not re.search(pattern, value):
-            raise ConfigError(f"{where} is malformed: expected {pattern}")
-        params[key] = value
-    return params
-
-
-def _path_template(op: OperationSpec, params: Mapping[str, str]) -> list[tuple[str, str | None]]:
-    """The path as (literal, argument-name-or-None) pieces with config values already in place."""
-    pieces: list[tuple[str, str | None]] = []
-    for literal, name, _, _ in string.Formatter().parse(op.path):
-        if name is None:
-            pieces.append((literal, None))
-        elif name in params:
-            pieces.append((literal + quote(params[name], safe=""), None))
-        else:
-            pieces.append((literal, name))
-    return pieces
-
-
-def _fill(pieces: list[tuple[str, str | None]], values: Mapping[str, str]) -> str:
-    return "".join(literal + (quote(values[name], safe="") if name else "") for literal, name in pieces)
-
-
 def redacted(node: Any, secrets: list[str]) -> Any:
     """A copy of a JSON-like value with every secret replaced (the last line of defence)."""
     if isinstance(node, str):
@@ -183,3 +211,44 @@ def redacted(node: Any, secrets: list[str]) -> Any:
     if isinstance(node, list):
         return [redacted(v, secrets) for v in node]
     return node
+
+
+def _unwrap_body(arguments: Any, known: Mapping[str, Any]) -> Any:
+    """Murano's June 2016 services took their arguments wrapped in `body` (Keystore.set{key, body = {value}}):
+    unwrap it when the operation has no `body` argument of its own."""
+    if isinstance(arguments, Mapping) and "body" not in known and isinstance(arguments.get("body"), Mapping):
+        merged = {k: v for k, v in arguments.items() if k != "body"}
+        merged.update(arguments["body"])
+        return merged
+    return arguments
+
+
+def _with_defaults(arguments: Any, known: Mapping[str, Any], parameters: Mapping[str, Any]) -> Any:
+    """The call's arguments plus every configuration parameter that names an argument left out."""
+    if arguments is not None and arguments != [] and not isinstance(arguments, Mapping):
+        return arguments  # not a table of named arguments: validation says so
+    given = dict(arguments or {})
+    for name, value in parameters.items():
+        if name in known and given.get(name) is None and value is not None:
+            given[name] = value
+    return given
+
+
+def _hide_secret_arguments(arguments: Any, known: Mapping[str, ArgumentSpec]) -> Any:
+    """The arguments as the call log keeps them: every `secret` argument (or secret field) replaced,
+    also inside a June 2016 `body` wrapper. The model still gets the real values."""
+    secret = {name: arg.secret for name, arg in known.items() if arg.secret}
+    if not secret or not isinstance(arguments, Mapping):
+        return arguments
+    shown = dict(arguments)
+    for name, rule in secret.items():
+        if name not in shown:
+            continue
+        if not isinstance(rule, tuple) or not isinstance(shown[name], Mapping):  # the whole argument is secret
+            shown[name] = REDACTED
+        else:
+            shown[name] = {k: (REDACTED if k in rule else v) for k, v in shown[name].items()}
+    if "body" not in known and isinstance(shown.get("body"), Mapping):
+        shown["body"] = _hide_secret_arguments(shown["body"], known)
+    return shown
+

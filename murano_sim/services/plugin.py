@@ -59,7 +59,7 @@ class ServicePlugin:
     fixtures: tuple[str, ...] = ()
     # yaml case keys: the top-level `seed:`/`expect:` keys whose values go to control.seed()/control.inspect().
     case_keys: tuple[str, ...] = ()
-    # A Murano core service (Config.listServices says "core"); False for an exchange service such as Twilio.
+    # A Murano core service (Config.listServices says "core"); False for an exchange (third-party) service.
     core: bool = True
 
     @property

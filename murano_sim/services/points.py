@@ -157,7 +157,7 @@ def _text(value: Any) -> str:
 
 def _where(metric: str, start: int | None, end: int | None, tags: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
     clauses: list[str] = ["metric = ?"]
-    params: list[Any] = [metric]
+    params: list[Any] = [metric]  # the metric, then times (int) and tag values
     if start is not None:
         clauses.append("ts >= ?")
         params.append(start)

@@ -1,9 +1,10 @@
-"""A solution's services: every emulated service built from its spec, over one state and one clock.
+"""A solution's services: every service built from its plugin, over one state, one clock and one ticker.
 
-`Services` is what the runtime calls through: Twilio over its transport (the live API or the
-local emulator), Murano's own services in-process. It also owns what the services share: the
-solution's state, its clock (and `advance`), the events they emit, and the call counts that
-Config.usage reports. Nothing outside a service's own files names a service.
+`Services` is what the runtime calls through: each service is a Dispatcher (dispatcher.py) over a
+local model or an http API (whose local backend, when its settings say `backend: local`, is the
+plugin's `wire` factory, mounted behind the transport). It also owns what the services share: the
+solution's state, its clock (and `advance`), the one ticker, the events they emit, and the call
+counts that Config.usage reports. Nothing here names a service.
 """
 
 from __future__ import annotations
@@ -11,40 +12,33 @@ from __future__ import annotations
 import collections
 import copy
 import logging
-import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from ..config import Config, check_live_credentials, merge
+from ..config import Config, check_live_credentials, merge, yamlfile
 from ..errors import ConfigError
-from ..lua.convert import LimitReached
 from ..state import State
 from ..state.clock import Clock, DueSource, OffsetClock, advance_through, is_manual
 from ..state.ticker import Ticker
-from .bounds import MAX_ARGUMENT_BYTES, oversize
 from .control import Control, ModelControl
-from .dispatcher import CallOutcome, Service, error_table, redacted_record
-from .local import EventSink, LocalService, ServiceHost
-from .plugin import discover, load_attribute
+from .dispatcher import CallOutcome, Dispatcher, LocalService, Service, load_model
+from .executors import LocalExecutor, WSGIAdapter
+from .host import EventSink, ServiceHost
+from .plugin import ServicePlugin, discover, loaded
 from .spec import ServiceSpec
 from .standin import standin_service
 
-# Where the runtime mounts the in-process emulator; the .invalid TLD never resolves.
-LOCAL_BASE_URL = "http://twilio-emulator.invalid"
+log = logging.getLogger("murano_sim.services")
+
+# Where a service's local backend is mounted behind the transport; the .invalid TLD never resolves.
+LOCAL_BASE_URL = "http://{alias}-local.invalid"
 # Settings every http service's config.yaml section may carry besides Murano's parameters.
 HTTP_SETTINGS = ("backend", "base_url", "timeout_seconds", "retries", "backoff_seconds")
-
-# Murano's services by alias and global name: a script that uses one murano-sim does not emulate
-# gets a clear error naming it, instead of "attempt to index global".
-MURANO_SERVICES = {
-    "keystore": "Keystore", "tsdb": "Tsdb", "timeseries": "Timeseries", "config": "Config", "timer": "Timer",
-    "user": "User", "device2": "Device2", "device": "Device", "email": "Email", "interface": "Interface",
-    "scripts": "Scripts", "http": "Http", "websocket": "Websocket", "webservice": "Webservice",
-    "twilio": "Twilio", "content": "Content", "spms": "Spms", "mqtt": "Mqtt",
-}
+KNOWN_FILE = Path(__file__).with_name("known.yaml")
 
 
 def builtin_specs() -> list[ServiceSpec]:
@@ -57,42 +51,96 @@ def emulated_services() -> list[str]:
     return [spec.alias for spec in builtin_specs()]
 
 
-class Services:
-    """Every service of one solution, with the state, clock and events they share."""
+@cache
+def _known() -> dict[str, Any]:
+    """known.yaml: Murano services murano-sim does not emulate, and event-only sources."""
+    return dict(yamlfile.load(KNOWN_FILE, what="service list") or {})
+
+
+def murano_services() -> dict[str, str]:
+    """Murano's services by alias and Lua global name: every emulated one, and those it only knows of."""
+    named = {spec.alias: spec.global_names[0] for spec in builtin_specs()}
+    return {**named, **{alias: name for alias, name in _known()["murano"].items() if alias not in named}}
+
+
+def core_services() -> frozenset[str]:
+    """Aliases of Murano's core services (Config.listServices "core"); every other alias is "exchange"."""
+    return frozenset({p.alias for p in discover() if p.core} | set(_known()["core"]))
+
+
+def event_sources() -> frozenset[str]:
+    """Every alias a solution's event handler may name: each spec's, and the event-only sources."""
+    return frozenset({*emulated_services(), *_known()["events"]})
+
+
+def event_arguments() -> dict[str, dict[str, str]]:
+    """alias -> {event (lower case): the handler's argument name}; "*" for any other event of that alias."""
+    table = {spec.alias: dict(spec.events) for spec in builtin_specs()}
+    for alias, events in _known()["events"].items():
+        table.setdefault(alias, {}).update(events or {})
+    return {alias: {event.lower(): arg for event, arg in events.items()} for alias, events in table.items()}
+
+
+def argument_name(service: str, event: str) -> str:
+    """The argument name of the handler for (service, event): event, data, request, service, ..."""
+    events = _event_table().get(service.lower(), {})
+    return events.get(event.lower()) or events.get("*", "event")
+
+
+@cache
+def _event_table() -> dict[str, dict[str, str]]:
+    return event_arguments()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MURANO_SERVICES":  # the former constant, now data (specs + known.yaml)
+        return murano_services()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class Services(Mapping[str, Any]):
+    """Every service of one solution, with the state, clock and events they share; a Mapping alias -> service."""
 
     def __init__(
         self,
         config: Config,
         *,
-        emulator: Any = None,
+        backends: Mapping[str, Any] | None = None,
         clock: Clock | None = None,
         state: State | None = None,
         solution_configs: Mapping[str, Mapping[str, Any]] | None = None,
         host_services: Iterable[Any] = (),
         extra_specs: Iterable[ServiceSpec] = (),
+        plugins: Iterable[ServicePlugin] = (),
     ) -> None:
-        """extra_specs: services besides the shipped ones (stand-ins, a test's own local service)."""
+        """backends: alias -> a local backend object the caller built (an Emulator on a ManualClock), handed
+        to the plugin's wire factory instead of a new one. extra_specs: local services besides the plugins
+        (stand-ins, a test's own service). plugins: services besides the built-in and installed ones."""
+        given = dict(backends or {})
         self.config = config
-        self.clock: Clock = clock or (emulator.clock if emulator is not None else OffsetClock())
+        self.clock: Clock = clock or next(
+            (b.clock for b in given.values() if getattr(b, "clock", None) is not None), None) or OffsetClock()
         self.state = state or State()
         self.solution_configs = {str(k): dict(v or {}) for k, v in (solution_configs or {}).items()}
         self.events: list[dict[str, Any]] = []  # emitted while no sink is attached
         self.on_event: EventSink | None = None
         self.call_counts: collections.Counter[str] = collections.Counter()
-        self.emulator: Any = None
+        self.backends: dict[str, Any] = {}  # alias -> the local backend mounted behind an http service
         self._sessions: list[requests.Session] = []
-        self._ticker: Ticker | None = None
+        self._ticker = Ticker(self.due_sources, self._defect, name="murano-sim-services-ticker")
         self.by_alias: dict[str, Any] = {}
         self._controls: dict[str, Control] = {}
         check_live_credentials(config)
         try:
-            specs = [*builtin_specs(), *extra_specs]
+            self.plugins = {plugin.alias: plugin for plugin in discover(extra=plugins)}
+            specs = [*(plugin.read_spec() for plugin in self.plugins.values()), *extra_specs]
             self._refuse_emulated_standins({spec.alias for spec in specs})
             for spec in specs:
+                plugin = self.plugins.get(spec.alias)
                 if spec.kind == "http":
-                    self._open_http(spec, emulator)
+                    self._open_http(spec, plugin, given.get(spec.alias))
                 else:
-                    self._open_local(spec)
+                    self._open_local(spec, self._model_factory(plugin))
             self._open_standins()
         except BaseException:
             self.close()
@@ -100,26 +148,57 @@ class Services:
         for service in host_services:
             self.by_alias[service.alias] = service
 
+    # -- the Mapping protocol over by_alias (runtime.services["keystore"]) -------------------------
+    def __getitem__(self, alias: str) -> Any:
+        return self.by_alias[alias]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.by_alias)
+
+    def __len__(self) -> int:
+        return len(self.by_alias)
+
+    __hash__ = object.__hash__  # one solution's services: identity, not content
+
+    def __repr__(self) -> str:
+        return f"Services({sorted(self.by_alias)})"
+
+    def __bool__(self) -> bool:
+        return True  # a Services object is there even when it holds no service
+
     # -- building ----------------------------------------------------------------------------
-    def _open_http(self, spec: ServiceSpec, emulator: Any) -> None:
+    def _open_http(self, spec: ServiceSpec, plugin: ServicePlugin | None, given: Any) -> None:
         section = self.config.services.get(spec.alias)
         if not isinstance(section, Mapping):
             return
         if section.get("backend") != "local":
             self.by_alias[spec.alias] = Service(spec, section)
             return
-        if emulator is None:
-            from .twilio import Emulator
-
-            emulator = Emulator(self.config, clock=self.clock, state=self.state)
-        self.emulator = emulator
-        from .twilio import WSGIAdapter
-
-        # The emulator sits behind the transport: it receives byte for byte what Twilio would.
+        wire = loaded(plugin.wire if plugin is not None else None)
+        if wire is None:
+            raise ConfigError(f"{self.config.source}: services.{spec.alias}.backend: local: {spec.alias} has no "
+                              "local backend (use backend: live)")
+        backend = wire(self._host(spec, section), given)
+        self.backends[spec.alias] = backend
+        reset = getattr(backend, "reset", None)
+        # A backend whose records live in the solution's State registers its own reset with it; one that keeps
+        # its own store (a handed-in one, on its own state) resets after State's transaction.
+        if reset is not None and getattr(backend, "state", None) is not self.state:
+            self.state.on_reset(reset, in_transaction=False)
+        # The backend sits behind the transport: it receives byte for byte what the live API would.
+        url = LOCAL_BASE_URL.format(alias=spec.alias)
         session = requests.Session()
-        session.mount(LOCAL_BASE_URL, WSGIAdapter(emulator.wsgi_app))
+        session.mount(url, WSGIAdapter(backend.wsgi_app))
         self._sessions.append(session)
-        self.by_alias[spec.alias] = Service(spec, section, base_url=LOCAL_BASE_URL, session=session)
+        self.by_alias[spec.alias] = Service(spec, section, base_url=url, session=session)
+
+    @staticmethod
+    def _model_factory(plugin: ServicePlugin | None) -> Any:
+        """make_model(host) from the plugin's `model` ("module:Class"), else the spec's implementation."""
+        if plugin is None or not plugin.model:
+            return None
+        reference = plugin.model
+        return lambda host: load_model(host.spec, host, reference)
 
     def _refuse_emulated_standins(self, emulated: set[str]) -> None:
         for alias, section in self.config.services.items():
@@ -145,71 +224,67 @@ class Services:
         given = {k: v for k, v in section.items() if k in spec.config_keys}
         return merge(merge(spec.defaults(), self.solution_configs.get(spec.alias, {})), given)
 
-    def use_solution_configs(self, configs: Mapping[str, Mapping[str, Any]]) -> None:
-        """A (re)loaded solution's services/<alias>.yaml documents: every local service's parameters are
-        recomputed in place, and a model with `reconfigure()` is told (Timer's schedule, ...)."""
-        self.solution_configs = {str(k): dict(v or {}) for k, v in configs.items()}
-        for service in self.by_alias.values():
-            if isinstance(service, LocalService):
-                parameters = service.host.parameters
-                parameters.clear()
-                parameters.update(self._parameters_for(service.spec))
-                reconfigure = getattr(service.model, "reconfigure", None)
-                if reconfigure is not None:
-                    reconfigure()
-
-    def parameters_snapshot(self) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-        """Every local service's parameters and the solution configs, to give back to restore_parameters."""
-        local = {alias: copy.deepcopy(service.host.parameters) for alias, service in self.by_alias.items()
-                 if isinstance(service, LocalService)}
-        return local, copy.deepcopy(self.solution_configs)
-
-    def restore_parameters(self, snapshot: tuple[dict[str, Any], dict[str, dict[str, Any]]]) -> None:
-        """Undo Config.setParameters and the like: parameters that differ from the snapshot are put
-        back (a changed model is told with `reconfigure()`). Cheap when nothing changed."""
-        local, solution_configs = snapshot
-        if self.solution_configs != solution_configs:
-            self.solution_configs = copy.deepcopy(solution_configs)
-        for alias, parameters in local.items():
-            service = self.by_alias[alias]
-            if service.host.parameters == parameters:
-                continue
-            service.host.parameters.clear()
-            service.host.parameters.update(copy.deepcopy(parameters))
-            reconfigure = getattr(service.model, "reconfigure", None)
-            if reconfigure is not None:
-                reconfigure()
+    def _host(self, spec: ServiceSpec, section: Mapping[str, Any] | None = None) -> ServiceHost:
+        section = dict(section if section is not None else self.config.services.get(spec.alias) or {})
+        return ServiceHost(
+            alias=spec.alias, spec=spec, parameters=self._parameters_for(spec),
+            settings={k: v for k, v in section.items()
+                      if k in spec.settings or (spec.kind == "http" and k in HTTP_SETTINGS)},
+            state=self.state, clock=self.clock, emit_event=self.emit, call_service=self.call_value, services=self,
+        )
 
     def _open_local(
         self, spec: ServiceSpec, make_model: Any = None, *, parameters_as_defaults: bool = False
     ) -> None:
-        """make_model(host): the model, when it is not the spec's implementation class (stand-ins)."""
-        section = dict(self.config.services.get(spec.alias) or {})  # keys checked by config_schema.py
-        parameters = self._parameters_for(spec)
-        settings = {k: v for k, v in section.items() if k in spec.settings}
-        host = ServiceHost(
-            alias=spec.alias, spec=spec, parameters=parameters, settings=settings, state=self.state,
-            clock=self.clock, emit_event=self.emit, call_service=self.call_value, platform=self,
-        )
+        """make_model(host): the model, when it is not the spec's implementation class (stand-ins, plugins)."""
+        host = self._host(spec)  # keys checked by config/schema.py
         model = make_model(host) if make_model is not None else None
         service = LocalService(spec, host, model, parameters_as_defaults=parameters_as_defaults)
         self.by_alias[spec.alias] = service
         self.state.on_reset(service.reset)
 
+    def _local(self) -> Iterator[tuple[str, Dispatcher, ServiceHost]]:
+        """Every service with a host of its own (local models): alias, service, host."""
+        for alias, service in self.by_alias.items():
+            if isinstance(service, Dispatcher) and isinstance(service.executor, LocalExecutor):
+                yield alias, service, service.executor.host
+
+    # -- controls ----------------------------------------------------------------------------------
+    def control(self, alias: str) -> Control:
+        """The one way anything outside a script reaches a service's data (console, fixtures, cases)."""
+        if alias not in self._controls:
+            target = self.backends.get(alias)
+            if target is None:
+                service = self.by_alias.get(alias)
+                if service is None:
+                    raise KeyError(alias)
+                target = getattr(service, "model", None)
+            plugin = self.plugins.get(alias)
+            make = loaded(plugin.control if plugin is not None else None)
+            self._controls[alias] = make(target) if make is not None else ModelControl(alias, target)
+        return self._controls[alias]
+
+    def controls(self) -> dict[str, Control]:
+        """Every service's control, by alias (services of host code, with no model, have none)."""
+        return {alias: self.control(alias) for alias, service in self.by_alias.items()
+                if alias in self.backends or getattr(service, "model", None) is not None}
+
+    @property
+    def emulator(self) -> Any:
+        """Deprecated: the first local backend's emulator (use control(alias)); None when there is none."""
+        for backend in self.backends.values():
+            emulator = getattr(backend, "emulator", None)
+            if emulator is not None:
+                return emulator
+        return None
+
     # -- calling -----------------------------------------------------------------------------
     def call(self, alias: str, operation: str, arguments: Any, *, deadline: float | None = None) -> CallOutcome:
-        """Every service call passes here: past the caller's deadline it fails as the time limit does
-        (LimitReached), and arguments above MAX_ARGUMENT_BYTES are refused before any service sees them."""
-        if deadline is not None and time.monotonic() >= deadline:
-            raise LimitReached("time")
+        """Every service call passes here (counted for Config.usage); the bounds every call shares
+        are the Dispatcher's."""
         self.call_counts[alias] += 1
-        service = self.by_alias[alias]
-        if oversize(arguments, MAX_ARGUMENT_BYTES):
-            label = f"{service.global_names[0]}.{operation}"
-            value = error_table(f"{label}: arguments: larger than {MAX_ARGUMENT_BYTES} bytes", 413, "QueryError")
-            return redacted_record(alias, operation, "[arguments too large]", value, time.perf_counter(), [], 413,
-                                   True, [])
-        return service.call(operation, arguments, deadline=deadline)
+        outcome: CallOutcome = self.by_alias[alias].call(operation, arguments, deadline=deadline)
+        return outcome
 
     def call_value(self, alias: str, operation: str, arguments: Any = None) -> Any:
         """A service calling another (no script call-log entry): what Lua would get."""
@@ -228,40 +303,49 @@ class Services:
     def missing_globals(self) -> dict[str, str]:
         """Murano services this runtime does not provide: global name -> alias."""
         present = {name for s in self.by_alias.values() for name in s.global_names}
-        return {name: alias for alias, name in MURANO_SERVICES.items() if name not in present}
-
-    # -- controls: the only way a surface (console, fixtures, cases) reaches a service's data ---------
-    def control(self, alias: str) -> Control:
-        """The service's control (its plugin's, else the generic one over its model), built once.
-        KeyError when the service is not emulated here."""
-        found = self._controls.get(alias)
-        if found is None:
-            service = self.by_alias[alias]
-            plugin = next((p for p in discover() if p.alias == alias), None)
-            if plugin is not None and plugin.control:
-                found = load_attribute(plugin.control)(service)
-            else:
-                found = ModelControl(alias, getattr(service, "model", None))
-            self._controls[alias] = found
-        return found
-
-    def controls(self) -> dict[str, Control]:
-        """Every emulated service's control, by alias."""
-        return {alias: self.control(alias) for alias in self.by_alias}
+        return {name: alias for alias, name in murano_services().items() if name not in present}
 
     # -- configuration (Config uses these) ---------------------------------------------------
+    def use_solution_configs(self, configs: Mapping[str, Mapping[str, Any]]) -> None:
+        """A (re)loaded solution's services/<alias>.yaml documents: every local service's parameters are
+        recomputed in place, and a model with `reconfigure()` is told (Timer's schedule, ...)."""
+        self.solution_configs = {str(k): dict(v or {}) for k, v in configs.items()}
+        for _, service, host in self._local():
+            host.parameters.clear()
+            host.parameters.update(self._parameters_for(service.spec))
+            _reconfigure(service)
+
+    def parameters_snapshot(self) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """Every local service's parameters and the solution configs, to give back to restore_parameters."""
+        local = {alias: copy.deepcopy(host.parameters) for alias, _, host in self._local()}
+        return local, copy.deepcopy(self.solution_configs)
+
+    def restore_parameters(self, snapshot: tuple[dict[str, Any], dict[str, dict[str, Any]]]) -> None:
+        """Undo Config.setParameters and the like: parameters that differ from the snapshot are put
+        back (a changed model is told with `reconfigure()`). Cheap when nothing changed."""
+        local, solution_configs = snapshot
+        if self.solution_configs != solution_configs:
+            self.solution_configs = copy.deepcopy(solution_configs)
+        for alias, parameters in local.items():
+            service = self.by_alias[alias]
+            if service.host.parameters == parameters:
+                continue
+            service.host.parameters.clear()
+            service.host.parameters.update(copy.deepcopy(parameters))
+            _reconfigure(service)
+
     def parameters(self, alias: str) -> dict[str, Any]:
-        service = self.by_alias.get(alias)
-        if isinstance(service, LocalService):
-            return service.host.parameters
+        host = getattr(self.by_alias.get(alias), "host", None)
+        if isinstance(host, ServiceHost):
+            return host.parameters
         return dict(self.solution_configs.get(alias, {}))
 
     def set_parameters(self, alias: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
         """Merge parameters into a service's configuration; returns the new configuration."""
-        service = self.by_alias.get(alias)
-        if isinstance(service, LocalService):
-            service.host.parameters.update(parameters)
-            return service.host.parameters
+        host = getattr(self.by_alias.get(alias), "host", None)
+        if isinstance(host, ServiceHost):
+            host.parameters.update(parameters)
+            return host.parameters
         merged = {**self.solution_configs.get(alias, {}), **parameters}
         self.solution_configs[alias] = merged
         return merged
@@ -276,14 +360,9 @@ class Services:
 
     # -- time ------------------------------------------------------------------------------------
     def due_sources(self) -> list[DueSource]:
-        sources: list[DueSource] = []
-        if self.emulator is not None and hasattr(self.emulator, "next_due"):
-            sources.append(self.emulator)
-        for service in self.by_alias.values():
-            model = getattr(service, "model", None)
-            if hasattr(model, "next_due") and hasattr(model, "run_due"):
-                sources.append(model)
-        return sources
+        """Every model and local backend with work that becomes due (next_due/run_due)."""
+        candidates = [*self.backends.values(), *(getattr(s, "model", None) for s in self.by_alias.values())]
+        return [c for c in candidates if hasattr(c, "next_due") and hasattr(c, "run_due")]
 
     def advance(self, seconds: float) -> None:
         """Move the clock forward; everything that becomes due runs, in time order, before this returns."""
@@ -294,43 +373,43 @@ class Services:
             source.run_due()
 
     def start_ticker(self, interval: float = 0.2) -> None:
-        """On a clock that moves by itself, run what becomes due in the background (serve)."""
-        if self._ticker is not None or is_manual(self.clock):
+        """On a clock that moves by itself, run what becomes due in the background (serve): one ticker."""
+        if self._ticker.running or is_manual(self.clock) or not self.due_sources():
             return
-        sources = self.due_sources()
-        if not sources:
-            return
-        self._ticker = Ticker(lambda: sources, self._ticker_defect, interval=interval,
-                              name="murano-sim-services-ticker")
+        self._ticker.interval = interval
         self._ticker.start()
 
-    @staticmethod
-    def _ticker_defect(source: Any, exc: Exception) -> None:
-        report = getattr(source, "ticker_defect", None)
+    def _defect(self, source: DueSource, exc: Exception) -> None:
+        """A defect in one due source: its own report (a backend keeps it for the pytest plugin), else a log."""
+        report = getattr(source, "defect", None)
         if report is not None:
-            report(source, exc)
-        else:  # a model's defect: logged with its traceback, the ticker goes on
-            logging.getLogger("murano_sim").error("defect in the ticker running %r", source, exc_info=exc)
+            report("the lifecycle ticker", exc)
+        else:
+            log.error("defect in %r while running what was due", source, exc_info=exc)
 
     # -- lifetime ------------------------------------------------------------------------------
     def reset(self) -> None:
-        """Every service back to its seeded state."""
+        """Every service back to its seeded state (each registered with State.on_reset)."""
         self.state.reset()
-        if self.emulator is not None and self.emulator.state is not self.state:  # one handed in, on its own
-            self.emulator.reset()
         self.events.clear()
         self.call_counts.clear()
 
     def close(self) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
+        self._ticker.stop()
         for service in self.by_alias.values():
             close = getattr(service, "close", None)
             if close is not None:
                 close()
         for session in self._sessions:
             session.close()
-        if self.emulator is not None:
-            self.emulator.close()
+        for backend in self.backends.values():
+            close = getattr(backend, "close", None)
+            if close is not None:
+                close()
         self.state.close()
 
+
+def _reconfigure(service: Any) -> None:
+    reconfigure = getattr(service.model, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure()

@@ -12,7 +12,7 @@ from typing import Any
 from ..config import yamlfile
 from ..errors import ConfigError
 
-# array: a string or a list of strings (Twilio's repeated form fields); list: a list of any values;
+# array: a string or a list of strings (an http API's repeated form fields); list: a list of any values;
 # object: a table of named values; scalar: a string, number or boolean; any: whatever Lua gives.
 TYPES = ("string", "integer", "number", "boolean", "array", "list", "object", "scalar", "any")
 FORMATS = ("e164", "endpoint", "sender", "uri", "date")
@@ -78,7 +78,8 @@ class ServiceSpec:
     kind: str = "http"
     implementation: str | None = None  # local services: "module:Class" of the model
     settings: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # murano-sim's own keys (not Murano's)
-    events: dict[str, str] = field(default_factory=dict)  # event name -> the handler's argument name
+    # event name -> the handler's argument name; "*": the argument of any other event
+    events: dict[str, str] = field(default_factory=dict)
 
     def secret_keys(self) -> list[str]:
         return [key for key, rules in self.config_keys.items() if rules.get("secret")]

@@ -28,13 +28,13 @@ from typing import Any
 from ..config import LuaLimits, yamlfile
 from ..errors import ConfigError
 from ..lua.vm import LuaVM, NestedCall
-from .local import NO_CONTENT, ServiceError, ServiceHost
+from .host import NO_CONTENT, ServiceError, ServiceHost
 from .spec import ServiceSpec, parse_spec
 
 _DECLARATION_KEYS = {"swagger", "operations", "lua"}
 _CANNED_KEYS = {"result", "error", "arguments"}
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
-# Swagger 2.0 types -> our argument types ("array" is a list here, not Twilio's string-or-list).
+# Swagger 2.0 types -> our argument types ("array" is a list here, not the http specs' string-or-list).
 _TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean", "array": "list",
           "object": "object", "file": "any"}
 _MAX_REF_DEPTH = 32

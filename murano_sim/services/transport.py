@@ -1,4 +1,4 @@
-"""HTTP to a Twilio-shaped REST API: one reused session, Basic auth, form bodies, timeouts,
+"""HTTP to a REST API: one reused session, Basic auth, form bodies, timeouts,
 retries that never send a POST twice, and every outcome mapped to a status and an error type.
 
 Nothing here raises for a failure the network or the server can cause: `Transport.send`
@@ -23,6 +23,7 @@ import requests
 import urllib3.exceptions
 
 from ..net.local_surface import mark
+from .host import QUERY_ERROR, SERVER_ERROR
 
 # Stand-in statuses for failures that have no HTTP status of their own.
 STATUS_UNREACHABLE = 503  # connection refused / host not found: nothing was sent
@@ -35,10 +36,6 @@ BACKOFF_CAP_SECONDS = 2.0
 # A longer Retry-After than this is not waited for: the reply is reported instead, because
 # retrying sooner than the server asked would only earn another 429.
 RETRY_AFTER_CAP_SECONDS = 10.0
-
-QUERY_ERROR = "QueryError"
-SERVER_ERROR = "ServerError"
-
 
 def package_version() -> str:
     try:

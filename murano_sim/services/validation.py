@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from .spec import ArgumentSpec, OperationSpec
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
-# Twilio's alphanumeric sender ID: up to 11 letters, digits and spaces, at least one letter.
+# An alphanumeric sender ID (SMS APIs'): up to 11 letters, digits and spaces, at least one letter.
 SENDER_ID = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 HOSTNAME = re.compile(r"^[A-Za-z0-9.-]+$")
@@ -110,7 +110,7 @@ def unknown_argument_warning(label: str, name: str, known: Mapping[str, Argument
 
 def _as_mapping(arguments: Any) -> Mapping[str, Any]:
     if arguments is None or arguments == []:
-        return {}  # Twilio.op() and Twilio.op({})
+        return {}  # Service.op() and Service.op({})
     if not isinstance(arguments, Mapping):
         raise ArgumentError(f"arguments: must be a table of named arguments, got {_kind(arguments)}")
     for key in arguments:
@@ -124,7 +124,7 @@ def _is_absent(value: Any) -> bool:
 
 
 def _is_absent_for(spec: ArgumentSpec, value: Any) -> bool:
-    """Twilio treats "" as not given; a local service's value may be "" or an empty table."""
+    """An http API treats "" as not given; a local service's value may be "" or an empty table."""
     if spec.location == "arg" and spec.type in ("any", "scalar", "list", "object"):
         return value is None
     return _is_absent(value)
@@ -203,7 +203,7 @@ def _has_format(fmt: str, value: str) -> bool:
     if fmt == "e164":
         return bool(E164.match(value))
     if fmt == "endpoint":
-        # Calls may also go to a SIP address or a Twilio Client identifier.
+        # Calls may also go to a SIP address or a client identifier (client:name).
         return bool(E164.match(value)) or (value.startswith(("sip:", "client:")) and len(value.split(":", 1)[1]) > 0)
     if fmt == "sender":
         return bool(E164.match(value) or SENDER_ID.match(value))
@@ -229,7 +229,7 @@ def _is_web_url(value: str) -> bool:
         parts.port  # noqa: B018 - raises ValueError for a malformed port
     except ValueError:
         return False
-    # Twilio: "URLs must contain a valid hostname (underscores are not permitted)".
+    # As the phone APIs say: "URLs must contain a valid hostname (underscores are not permitted)".
     return parts.scheme in ("http", "https") and bool(hostname) and bool(HOSTNAME.match(hostname or ""))
 
 

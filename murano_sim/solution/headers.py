@@ -10,6 +10,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
+from ..services.registry import event_sources
 from .model import METHODS, Endpoint, EventHandler
 
 _ENDPOINT_HEADER = re.compile(r"^\s*--\s*#\s*ENDPOINT\b(.*)$", re.IGNORECASE)
@@ -25,10 +26,7 @@ SECURITY_SCHEMES = {"none": "none", "basic": "basic", "bearer": "bearer", "apike
 # A handler alias outside this list ({product.id}, a product id, a custom script key) is kept
 # as a script key with a warning; in `<alias>_<event>.lua` the longest of these that prefixes
 # the name wins, so websocket_websocket_info.lua is websocket / websocket_info.
-KNOWN_SERVICES = frozenset({
-    "config", "device", "device2", "email", "http", "interface", "keystore", "mqtt", "scripts",
-    "timer", "timeseries", "tsdb", "twilio", "user", "webservice", "websocket",
-})
+KNOWN_SERVICES = event_sources()  # every spec's alias and services/known.yaml's event-only sources
 
 
 def split_endpoints(rel: str, text: str, warnings: list[str]) -> list[Endpoint]:

@@ -14,10 +14,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..lua.handlers import argument_name, function_name
+from ..lua.handlers import function_name
 from ..lua.vm import Context
 from ..runtime import Runtime
 from ..runtime.result import ScriptResult
+from ..services.registry import argument_name
 from .loader import EventHandler, Solution
 
 EVENT_SLOT = "__murano_sim_event"  # where the trampoline picks up the handler's argument

@@ -34,6 +34,7 @@ class State:
             raise UsageError(f"{target}: cannot open the state database ({exc})") from None
         self.lock = threading.RLock()
         self._resets: list[Callable[[], None]] = []
+        self._resets_after: list[Callable[[], None]] = []
         self._savers: list[Callable[[], None]] = []
 
     @contextmanager
@@ -60,9 +61,10 @@ class State:
             db.execute("INSERT OR REPLACE INTO murano_sim_meta (key, value) VALUES (?, '1')", (key,))
 
     # -- services --------------------------------------------------------------------------------
-    def on_reset(self, reset: Callable[[], None]) -> None:
-        """Register a service's reset: it empties the service and re-applies its seed."""
-        self._resets.append(reset)
+    def on_reset(self, reset: Callable[[], None], *, in_transaction: bool = True) -> None:
+        """Register a service's reset: it empties the service and re-applies its seed. in_transaction=False:
+        a service whose data is not (yet) in this database resets after the shared transaction commits."""
+        (self._resets if in_transaction else self._resets_after).append(reset)
 
     def on_save(self, save: Callable[[], None]) -> None:
         """Register a service that keeps data outside SQLite (fakeredis): save() copies it in."""
@@ -96,6 +98,8 @@ class State:
                 db.execute("DELETE FROM murano_sim_meta WHERE key LIKE 'initialized:%'")
                 for reset in self._resets:
                     reset()
+            for reset in self._resets_after:
+                reset()
 
     def close(self) -> None:
         with self.lock:

@@ -1,6 +1,6 @@
 """The solution's one clock: real time plus an offset when serving, manual in tests.
 
-Every service reads it (timers, Tsdb "now", Twilio lifecycles, token TTLs, os.time/os.date/os.now,
+Every service reads it (timers, Tsdb "now", call and message lifecycles, token TTLs, os.time/os.date/os.now,
 request.timestamp). `advance_through` moves it forward and runs whatever became due on the way,
 in time order across every service, before it returns.
 """

@@ -1,6 +1,6 @@
 """The one background ticker: on a clock that moves by itself (serve), what becomes due runs.
 
-Every due source (a model with next_due/run_due, a local backend such as Twilio's) is ticked by this
+Every due source (a model with next_due/run_due, an http service's local backend) is ticked by this
 one thread. A source that also runs its due work inline, on a request, has a `ticking` attribute:
 the ticker sets it while it owns that work, so a request never waits for a step the ticker runs.
 A defect in one source is reported (on_defect) and the loop goes on with the others.

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .. import MURANO_SERVICES, ServiceError, ServiceHost
+from ..host import ServiceError, ServiceHost
+from ..registry import core_services, murano_services
 
-# Murano's own services; every other alias (Twilio, a custom or Exchange service) is "exchange".
-CORE_SERVICES = frozenset(MURANO_SERVICES) - {"twilio"}
+# Murano's own services (plugin.core, known.yaml); every other alias (a custom or Exchange service) is "exchange".
+CORE_SERVICES = core_services()
 SERVICE_TYPES = ("core", "exosite", "exchange", "product", "application")
 # Stable service ids: uuid5 of the solution id and the alias under this namespace.
 SERVICE_ID_NAMESPACE = uuid.UUID("6f1c3c52-5a8e-4d0b-9c7e-2f0d7d0b6a11")
@@ -170,7 +171,7 @@ class Config:
         return sorted({*emulated, *platform.solution_configs})
 
     def _known(self, alias: str) -> bool:
-        return alias in MURANO_SERVICES or alias in self._aliases()
+        return alias in murano_services() or alias in self._aliases()
 
     def _services(self) -> list[dict[str, Any]]:
         identity = solution_identity(self.platform)

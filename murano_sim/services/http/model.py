@@ -23,7 +23,7 @@ from ...errors import ConfigError
 from ...net.hosts import is_allowed_host, unambiguous_host
 from ...net.local_surface import mark
 from ..bounds import MAX_ARGUMENT_BYTES
-from ..local import SERVER_ERROR, ServiceError, ServiceHost
+from ..host import SERVER_ERROR, ServiceError, ServiceHost
 
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 CONN_TIMEOUT_MS, CONN_TIMEOUT_MAX_MS = 3000, 10000

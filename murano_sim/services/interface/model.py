@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from ..bounds import DEFAULT_QUOTA_BYTES, ByteQuota, positive_setting, row_bytes, table_bytes
-from ..local import ServiceError, ServiceHost
+from ..host import ServiceError, ServiceHost
 from ..scripts.model import check_payload
 
 MAX_SUBSCRIBER_BYTES = 64 * 1024  # murano-sim's choice: one subscriber's parameters

@@ -7,7 +7,7 @@ from typing import Any
 from ...lua.handlers import function_name
 from ...lua.vm import NestedCall
 from ..bounds import oversize
-from ..local import NO_CONTENT, ServiceError, ServiceHost
+from ..host import NO_CONTENT, ServiceError, ServiceHost
 
 MIN_TIMEOUT, MAX_TIMEOUT = 1.0, 10.0
 # What a triggered handler receives: murano-sim's choice, the memory of one execution (the handler

@@ -11,7 +11,12 @@ from .errors import TwilioError
 from .server import EmulatorServer, main_serve, serve
 from .webhooks import deliver, sign
 
-PLUGIN = ServicePlugin(spec=Path(__file__).parent / "spec.yaml", console=f"{__name__}.console:PANEL", core=False)
+PLUGIN = ServicePlugin(
+    spec=Path(__file__).parent / "spec.yaml",
+    wire=f"{__name__}.local:local_backend",
+    console=f"{__name__}.console:PANEL",
+    core=False,
+)
 
 __all__ = [
     "Clock",

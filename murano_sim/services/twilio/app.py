@@ -382,15 +382,6 @@ class Emulator:
         return self._send(hook)
 
 
-def local_backend(host: Any, given: Emulator | None = None) -> Emulator:
-    """The Twilio plugin's local backend: the emulator on the solution's clock and State (or the one a
-    caller built, e.g. on a ManualClock), mounted behind the transport by the registry."""
-    if given is not None:
-        return given
-    services = getattr(host, "services", None) or host.platform  # ServiceHost.platform is the old name
-    return Emulator(services.config, clock=host.clock, state=host.state)
-
-
 def _open_state(path: str | os.PathLike[str]) -> State:
     """The standalone emulator's own state file; a file that does not read is refused before it is opened."""
     check_state_file(path)

@@ -1,0 +1,78 @@
+"""What a service's model sees of the house (ServiceHost), and the error vocabulary every service shares.
+
+Murano answers a refused call with an error table {error, status, type}; a model raises ServiceError
+for one. These names are defined here once: the dispatcher, both executors, the transport, the
+models and the console all import them from this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..state import State
+from ..state.clock import Clock, epoch_seconds
+from .spec import ServiceSpec
+
+QUERY_ERROR, SERVER_ERROR = "QueryError", "ServerError"
+STATUS_BAD_REQUEST = 400
+# What Murano hands a script for an HTTP 204 (`status_code` is the deprecated spelling code still reads).
+NO_CONTENT: dict[str, Any] = {"status": 204, "status_code": 204}
+
+
+def error_table(message: str, status: int, error_type: str) -> dict[str, Any]:
+    # status_code: the deprecated spelling that code in the wild still reads (ret.status_code)
+    return {"error": message, "status": status, "type": error_type, "status_code": status}
+
+
+class ServiceError(Exception):
+    """A service's refusal, as Murano's error table {error, status, type}."""
+
+    def __init__(self, status: int, message: str, error_type: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = error_type or (QUERY_ERROR if status < 500 else SERVER_ERROR)
+
+    def table(self) -> dict[str, Any]:
+        return error_table(self.message, self.status, self.type)
+
+
+# emit(alias, event, payload): an event for the solution's handlers
+EventSink = Callable[[str, str, dict[str, Any]], None]
+# call(alias, operation, arguments) -> what Lua would get
+ServiceCall = Callable[[str, str, Any], Any]
+
+
+@dataclass
+class ServiceHost:
+    """What a model may use: its configuration, the solution's state and clock, events, other services."""
+
+    alias: str
+    spec: ServiceSpec
+    parameters: dict[str, Any]  # Murano's configuration parameters, merged (Config.setParameters changes them)
+    settings: dict[str, Any]  # murano-sim's own settings for this service (config.yaml only)
+    state: State
+    clock: Clock
+    emit_event: EventSink
+    call_service: ServiceCall
+    services: Any = None  # the solution's Services (Config reads and changes other services' parameters)
+    warnings: list[str] = field(default_factory=list)
+    # While an operation runs: the script's deadline (time.monotonic()), for work that waits (Http).
+    deadline: float | None = None
+
+    @property
+    def platform(self) -> Any:
+        """The former name of `services` (kept for models written against it)."""
+        return self.services
+
+    def now(self) -> float:
+        """Seconds since the epoch on the solution's clock."""
+        return epoch_seconds(self.clock)
+
+    def emit(self, event: str, payload: dict[str, Any]) -> None:
+        self.emit_event(self.alias, event, payload)
+
+    def call(self, alias: str, operation: str, arguments: Any = None) -> Any:
+        return self.call_service(alias, operation, arguments)
