@@ -77,11 +77,11 @@ def test_a_defect_in_a_backend_is_kept_by_the_backend(monkeypatch):
         def broken() -> None:  # a defect injected into one step
             raise RuntimeError("broken step")
 
-        monkeypatch.setattr(backend.emulator, "run_due", broken)
+        monkeypatch.setattr(backend, "run_due", broken)
         runtime.services.start_ticker(interval=0.01)
         deadline = time.monotonic() + DEADLINE
         defects: list[Exception] = []
         while not defects and time.monotonic() < deadline:
-            defects = backend.emulator.take_defects()  # what the pytest plugin fails the running test with
+            defects = backend.take_defects()  # what the pytest plugin fails the running test with
             time.sleep(0.01)
         assert [str(exc) for exc in defects][:1] == ["broken step"]

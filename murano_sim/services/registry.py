@@ -251,17 +251,19 @@ class Services(Mapping[str, Any]):
 
     # -- controls ----------------------------------------------------------------------------------
     def control(self, alias: str) -> Control:
-        """The one way anything outside a script reaches a service's data (console, fixtures, cases)."""
+        """The one way anything outside a script reaches a service's data (console, fixtures, cases).
+        A plugin's control factory gets the service's local backend if it has one, else the service."""
         if alias not in self._controls:
-            target = self.backends.get(alias)
-            if target is None:
-                service = self.by_alias.get(alias)
-                if service is None:
-                    raise KeyError(alias)
-                target = getattr(service, "model", None)
+            backend = self.backends.get(alias)
+            service = self.by_alias.get(alias)
+            if backend is None and service is None:
+                raise KeyError(alias)
             plugin = self.plugins.get(alias)
             make = loaded(plugin.control if plugin is not None else None)
-            self._controls[alias] = make(target) if make is not None else ModelControl(alias, target)
+            if make is not None:
+                self._controls[alias] = make(backend if backend is not None else service)
+            else:
+                self._controls[alias] = ModelControl(alias, backend if backend is not None else service.model)
         return self._controls[alias]
 
     def controls(self) -> dict[str, Control]:
@@ -271,12 +273,8 @@ class Services(Mapping[str, Any]):
 
     @property
     def emulator(self) -> Any:
-        """Deprecated: the first local backend's emulator (use control(alias)); None when there is none."""
-        for backend in self.backends.values():
-            emulator = getattr(backend, "emulator", None)
-            if emulator is not None:
-                return emulator
-        return None
+        """Deprecated: the first local backend (use control(alias)); None when there is none."""
+        return next(iter(self.backends.values()), None)
 
     # -- calling -----------------------------------------------------------------------------
     def call(self, alias: str, operation: str, arguments: Any, *, deadline: float | None = None) -> CallOutcome:

@@ -179,6 +179,10 @@ class Emulator:
         """A defect the ticker met running this emulator's due steps (the ticker goes on)."""
         self._defect("the lifecycle ticker", exc)
 
+    def defect(self, where: str, exc: Exception) -> None:
+        """A defect the solution's ticker caught in this backend (kept for take_defects())."""
+        self._defect(where, exc)
+
     def take_defects(self) -> list[Exception]:
         """The unexpected exceptions recorded since the last call (oldest first), then forgets them."""
         with self._defects_lock:
