@@ -164,7 +164,7 @@ class Console:
         return _json(views.clock_view(self.app))
 
     def _advance(self, request: Request) -> Response:
-        return _json(views.advance(self.app, _fields(request).get("seconds")))
+        return _json(views.advance(self.app, _fields(request).get("seconds"), self.executions))
 
     def _twilio(self, request: Request) -> Response:
         return _json(views.twilio_view(self.app))

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Self
 
 from werkzeug.serving import (
     BaseWSGIServer,
@@ -99,3 +100,63 @@ def listen(
     # What HTTPServer.server_bind would have set, had Werkzeug bound the socket itself.
     server.server_name, server.server_port = host, server.port
     return server
+
+
+def base_url(server: BaseWSGIServer, host: str) -> str:
+    """http://HOST:PORT with the port actually bound (so port 0 shows the one picked)."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{server.server_port}"
+
+
+class BackgroundServer:
+    """`app` served on host:port from a daemon thread: every listener murano-sim opens (a solution,
+    the device API, the Twilio emulator) is one of these.
+
+    `url` has the port actually bound; `shutdown()` stops accepting, runs `on_shutdown` (e.g. end
+    open streams and sockets), closes the socket and joins the thread, once however often it is
+    called. Use as a context manager.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        name: str,
+        handler: type[WSGIRequestHandler] = QuietHandler,
+        on_shutdown: Iterable[Callable[[], object]] = (),
+        what: str = "port",
+    ) -> None:
+        self._server = listen(host, port, app, handler, what)
+        self.url = base_url(self._server, host)
+        self._on_shutdown = list(on_shutdown)
+        self._lock = threading.Lock()
+        self._stopped = False
+        # A short poll interval makes shutdown() prompt.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
+        )
+        self._thread.start()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self._server.shutdown()
+        try:
+            for hook in self._on_shutdown:
+                hook()
+        finally:
+            self._server.server_close()
+            self._thread.join()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url})"

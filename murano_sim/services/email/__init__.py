@@ -4,4 +4,4 @@ from pathlib import Path
 
 from ..plugin import ServicePlugin
 
-PLUGIN = ServicePlugin(spec=Path(__file__).parent / "spec.yaml")
+PLUGIN = ServicePlugin(spec=Path(__file__).parent / "spec.yaml", cli=f"{__name__}.cli:register")
