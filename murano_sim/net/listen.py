@@ -110,7 +110,7 @@ def base_url(server: BaseWSGIServer, host: str) -> str:
 
 class BackgroundServer:
     """`app` served on host:port from a daemon thread: every listener murano-sim opens (a solution,
-    the device API, the Twilio emulator) is one of these.
+    a service's own port such as the device API, a standalone emulator) is one of these.
 
     `url` has the port actually bound; `shutdown()` stops accepting, runs `on_shutdown` (e.g. end
     open streams and sockets), closes the socket and joins the thread, once however often it is

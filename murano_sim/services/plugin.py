@@ -64,8 +64,8 @@ class ServicePlugin:
     # Extra ports the service opens beside a served solution: label -> "module:factory",
     # factory(services, host, port) -> net.listen.BackgroundServer; `serve` prints "<label>: URL".
     listeners: Mapping[str, str] = field(default_factory=dict)
-    # "module:function", function(services, url): told the served solution's base URL (Twilio resolves a
-    # number's relative webhook URLs against it).
+    # "module:function", function(services, url): told the served solution's base URL (e.g. to resolve
+    # relative webhook URLs against it).
     on_serve: str | None = None
 
     @property
