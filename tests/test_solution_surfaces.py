@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,32 @@ def test_a_background_server_serves_and_stops_once():
     server.shutdown()  # idempotent: the hooks ran once and nothing raises
     assert calls == ["closed"]
     assert _refuses_connections(_port_of(server.url))
+
+
+def test_shutdown_lets_a_running_request_finish_before_it_returns():
+    # The caller closes the app's runtime once shutdown() returns: no request may still be inside.
+    entered, release, order = threading.Event(), threading.Event(), []
+
+    def app(environ, start_response):
+        entered.set()
+        release.wait(WAIT)
+        order.append("request finished")
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    server = BackgroundServer(app, name="drain")
+    answers = []
+    client = threading.Thread(target=lambda: answers.append(requests.get(server.url, timeout=WAIT).text))
+    client.start()
+    assert entered.wait(WAIT)
+    stopper = threading.Thread(target=lambda: (server.shutdown(), order.append("shutdown returned")))
+    stopper.start()
+    stopper.join(1.0)  # well within the drain bound: shutdown() must still be waiting for the request
+    release.set()
+    stopper.join(WAIT)
+    client.join(WAIT)
+    assert order == ["request finished", "shutdown returned"]
+    assert answers == ["ok"]  # and its answer went out
 
 
 def test_a_background_server_is_a_context_manager_and_a_busy_port_is_one_line():
