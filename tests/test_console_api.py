@@ -212,3 +212,83 @@ def test_data_in_sent_as_a_device_reaches_the_handler_and_shows_in_the_device_st
     [summary] = console.get("/executions").json()["executions"]
     assert (summary["service"], summary["event"], summary["kind"]) == ("device2", "data_in", "event")
     assert console.post("/devices/nobody/data_in", json={"values": {"t": 1}}).status_code == 404
+
+
+# -- every service through its control ----------------------------------------------------------
+def test_the_services_list_names_every_emulated_service_and_its_actions(console):
+    listed = {s["alias"]: s for s in console.get("/services").json()["services"]}
+    assert {"keystore", "tsdb", "timer", "user", "device2", "email", "config"} <= set(listed)
+    assert listed["keystore"]["globals"] == ["Keystore"]
+    assert listed["keystore"]["actions"] == ["delete", "set"]
+    assert listed["device2"]["actions"] == ["data_in", "provision"]
+
+
+def test_a_service_is_seeded_and_inspected_through_the_generic_api(console):
+    seeded = console.post("/services/keystore/seed", json={"greeting": "seeded"})
+    assert seeded.status_code == 200
+    assert {"key": "greeting", "type": "string", "value": "seeded"} in seeded.json()["keys"]
+    assert requests.get(console.url + "/greeting", timeout=10).json() == {"greeting": "seeded"}
+    assert console.get("/services/keystore").json() == console.get("/keystore").json()  # the old path is an alias
+    assert console.post("/services/keystore/set", json={"key": "greeting", "value": "set"}).status_code == 200
+    assert requests.get(console.url + "/greeting", timeout=10).json() == {"greeting": "set"}
+    assert console.post("/services/keystore/reset").json() == {"keys": []}
+
+
+def test_a_service_action_runs_the_handlers_it_triggers(console):
+    assert console.post("/services/device2/provision", json={"identity": "dev-9"}).json()["identity"] == "dev-9"
+    answer = console.post("/services/device2/data_in", json={"identity": "dev-9", "values": {"temperature": 30}})
+    assert answer.status_code == 200
+    assert [d["identity"] for d in answer.json()["devices"]] == ["dev-9"]
+    executions = console.get("/executions").json()["executions"]
+    assert [(e["kind"], e["service"], e["event"]) for e in executions] == [("event", "device2", "data_in")]
+
+
+def test_the_generic_api_refuses_bad_input_with_one_line(console):
+    unknown = console.post("/services/keystore/explode", json={})
+    assert unknown.status_code == 400 and unknown.json()["error"] == (
+        "keystore has no action 'explode' (known: seed, reset, delete, set)")
+    wrong = console.post("/services/keystore/set", json={"nope": 1})
+    assert wrong.status_code == 400 and wrong.json()["error"].startswith("keystore.set: ")
+    absent = console.get("/services/content")
+    assert absent.status_code == 400 and "not emulated" in absent.json()["error"]
+    assert console.post("/services/keystore/seed", json={"greeting": "x"},
+                        headers={"Origin": "http://evil.example"}).status_code == 403
+    assert console.get("/keystore").json()["keys"] == []
+
+
+@pytest.fixture
+def booting(tmp_path) -> Iterator[Console]:
+    """A solution whose init.lua writes a key, served with its console."""
+    (tmp_path / "endpoints").mkdir()
+    (tmp_path / "init.lua").write_text('Keystore.set({ key = "boot", value = "yes" })\n')
+    (tmp_path / "endpoints" / "api.lua").write_text(
+        '--#ENDPOINT GET /keys\n'
+        'return Keystore.list({}).keys\n'
+    )
+    with Runtime({}) as runtime:
+        server = serve_solution(tmp_path, runtime, log=SolutionLog(open(os.devnull, "w")), surfaces=(ConsoleSurface,))
+        served = Console.__new__(Console)
+        served.server, served.url, served.api = server, server.url, server.url + "/_murano-sim/api"
+        try:
+            yield served
+        finally:
+            server.shutdown()
+
+
+def test_reset_puts_every_service_back_and_runs_init_lua_again(booting):
+    assert requests.get(booting.url + "/keys", timeout=10).json() == ["boot"]
+    booting.post("/keystore", json={"key": "typed", "value": "in the console"})
+    booting.post("/services/keystore/delete", json={"key": "boot"})
+    assert requests.get(booting.url + "/keys", timeout=10).json() == ["typed"]
+    answer = booting.post("/reset")
+    assert answer.status_code == 200 and answer.json()["reset"] is True
+    assert requests.get(booting.url + "/keys", timeout=10).json() == ["boot"]
+
+
+def test_reset_follows_the_local_surface_rules(booting):
+    booting.post("/keystore", json={"key": "typed", "value": "v"})
+    assert booting.post("/reset", headers={"Origin": "http://evil.example"}).status_code == 403
+    assert booting.post("/reset", headers={"Host": "attacker.example"}).status_code == 403
+    from murano_sim.net.local_surface import MARKER_HEADER, MARKER_VALUE
+    assert booting.post("/reset", headers={MARKER_HEADER: MARKER_VALUE}).status_code == 403
+    assert sorted(requests.get(booting.url + "/keys", timeout=10).json()) == ["boot", "typed"]

@@ -147,3 +147,10 @@ def test_malformed_service_sections_are_one_clear_error(pytester, text, message)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([message])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_the_case_keys_come_from_the_services_plugins():
+    from murano_sim.testing.case_services import EXPECT_SERVICE_KEYS, SEED_KEYS
+
+    assert SEED_KEYS == ("keystore", "tsdb", "users", "devices")  # devices last: their events see the rest
+    assert set(EXPECT_SERVICE_KEYS) == {"keystore", "tsdb", "outbox"}

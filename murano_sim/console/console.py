@@ -15,10 +15,11 @@ from werkzeug.routing import Map, Rule
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
-from ..errors import ConfigError
+from ..errors import ConfigError, UsageError
 from ..net import local_surface
 from ..net.local_surface import error as json_error
 from ..services.local import ServiceError
+from ..services.plugin import discover, load_attribute
 from ..solution.app import DEV_PREFIX, Execution
 from . import views
 from .executions import Executions
@@ -27,7 +28,7 @@ from .views import BadInput
 API = f"{DEV_PREFIX}/api"
 STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
 
-_ROUTES = Map([
+_ROUTES = [
     Rule(f"{DEV_PREFIX}/", endpoint="page", methods=["GET"]),
     Rule(f"{DEV_PREFIX}/static/<name>", endpoint="static", methods=["GET"]),
     Rule(f"{API}/solution", endpoint="solution", methods=["GET"]),
@@ -37,20 +38,26 @@ _ROUTES = Map([
     Rule(f"{API}/stream", endpoint="stream", methods=["GET"]),
     Rule(f"{API}/clock", endpoint="clock", methods=["GET"]),
     Rule(f"{API}/clock/advance", endpoint="advance", methods=["POST"]),
-    Rule(f"{API}/twilio", endpoint="twilio", methods=["GET"]),
-    Rule(f"{API}/twilio/calls/<sid>", endpoint="call", methods=["GET"]),
-    Rule(f"{API}/twilio/calls/<sid>/digits", endpoint="digits", methods=["POST"]),
-    Rule(f"{API}/phone", endpoint="phone", methods=["GET"]),
-    Rule(f"{API}/phone/sms", endpoint="sms", methods=["POST"]),
+    Rule(f"{API}/reset", endpoint="reset", methods=["POST"]),
+    # Every service, through its control (services/control.py).
+    Rule(f"{API}/services", endpoint="services", methods=["GET"]),
+    Rule(f"{API}/services/<alias>", endpoint="service", methods=["GET"]),
+    Rule(f"{API}/services/<alias>/<action>", endpoint="service_action", methods=["POST"]),
+    # The data panels' first paths, kept as aliases of the controls' views and actions.
     Rule(f"{API}/keystore", endpoint="keystore", methods=["GET", "POST"]),
     Rule(f"{API}/keystore/<path:key>", endpoint="keystore_key", methods=["DELETE"]),
     Rule(f"{API}/tsdb", endpoint="tsdb", methods=["GET"]),
-    Rule(f"{API}/timers", endpoint="timers", methods=["GET"]),
-    Rule(f"{API}/devices", endpoint="devices", methods=["GET"]),
+    Rule(f"{API}/timers", endpoint="inspect", defaults={"alias": "timer"}, methods=["GET"]),
+    Rule(f"{API}/devices", endpoint="inspect", defaults={"alias": "device2"}, methods=["GET"]),
     Rule(f"{API}/devices/<path:identity>/data_in", endpoint="data_in", methods=["POST"]),
-    Rule(f"{API}/users", endpoint="users", methods=["GET"]),
-    Rule(f"{API}/email", endpoint="email", methods=["GET"]),
-], strict_slashes=False, redirect_defaults=False)
+    Rule(f"{API}/users", endpoint="inspect", defaults={"alias": "user"}, methods=["GET"]),
+    Rule(f"{API}/email", endpoint="inspect", defaults={"alias": "email"}, methods=["GET"]),
+]
+
+
+def panels() -> list[Any]:
+    """Every service's console panel (its plugin's `console=`); a deleted service has none."""
+    return [load_attribute(plugin.console) for plugin in discover() if plugin.console]
 
 
 class Console:
@@ -58,6 +65,14 @@ class Console:
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        self.panel_views: dict[str, Any] = {}
+        rules = [rule.empty() for rule in _ROUTES]  # a Rule binds to one Map: each console gets copies
+        for panel in panels():
+            for route in panel.routes:
+                endpoint = f"panel:{len(self.panel_views)}"
+                self.panel_views[endpoint] = route.view
+                rules.append(Rule(f"{API}{route.path}", endpoint=endpoint, methods=list(route.methods)))
+        self.routes = Map(rules, strict_slashes=False, redirect_defaults=False)
         self.executions = Executions(app.runtime.config.secrets())
         app.execution_listeners.append(self._record)
 
@@ -70,7 +85,7 @@ class Console:
     def handle(self, request: Request) -> Response:
         if request.path == DEV_PREFIX:
             return Response(status=308, headers={"Location": f"{DEV_PREFIX}/"})
-        urls = _ROUTES.bind_to_environ(request.environ)
+        urls = self.routes.bind_to_environ(request.environ)
         try:
             endpoint, args = urls.match()
         except NotFound:
@@ -80,8 +95,10 @@ class Console:
         except HTTPException as exc:
             return json_error(exc.code or 400, exc.description or "bad request")
         try:
+            if endpoint in self.panel_views:
+                return _json(self.panel_views[endpoint](self.app, request, **args))
             return getattr(self, f"_{endpoint}")(request, **args)
-        except BadInput as exc:
+        except (BadInput, UsageError) as exc:
             return json_error(400, str(exc))
         except local_surface.Refused as exc:
             return json_error(exc.status, exc.reason)
@@ -166,29 +183,33 @@ class Console:
     def _advance(self, request: Request) -> Response:
         return _json(views.advance(self.app, _fields(request).get("seconds"), self.executions))
 
-    def _twilio(self, request: Request) -> Response:
-        return _json(views.twilio_view(self.app))
+    def _reset(self, request: Request) -> Response:
+        """Every service back to its seeded state, and init.lua runs again."""
+        self.app.reset()
+        return _json({"reset": True, "services": sorted(self.app.runtime.platform.by_alias)})
 
-    def _call(self, request: Request, sid: str) -> Response:
-        return _json(views.call_detail(self.app, sid))
+    def _services(self, request: Request) -> Response:
+        return _json(views.services_view(self.app))
 
-    def _digits(self, request: Request, sid: str) -> Response:
-        return _json(views.press_digits(self.app, sid, _fields(request).get("digits")))
+    def _service(self, request: Request, alias: str) -> Response:
+        query = {k: v for k, v in request.args.items() if k != "view"}
+        return _json(views.control(self.app, alias).inspect(request.args.get("view"), **query))
 
-    def _phone(self, request: Request) -> Response:
-        phone = request.args.get("from", "")
-        return _json(views.phone_thread(self.app, phone, request.args.get("to") or None))
+    def _service_action(self, request: Request, alias: str, action: str) -> Response:
+        return _json(views.service_action(self.app, alias, action, _fields(request)))
 
-    def _sms(self, request: Request) -> Response:
-        return _json(views.send_sms(self.app, request.host_url, _fields(request)))
+    def _inspect(self, request: Request, alias: str) -> Response:
+        return _json(views.control(self.app, alias).inspect())
 
     def _keystore(self, request: Request) -> Response:
         if request.method == "POST":
-            return _json(views.keystore_set(self.app, _fields(request)))
-        return _json(views.keystore_view(self.app))
+            fields = _fields(request)
+            return _json(views.service_action(self.app, "keystore", "set",
+                                              {"key": fields.get("key"), "value": fields.get("value")}))
+        return self._inspect(request, "keystore")
 
     def _keystore_key(self, request: Request, key: str) -> Response:
-        return _json(views.keystore_delete(self.app, key))
+        return _json(views.service_action(self.app, "keystore", "delete", {"key": key}))
 
     def _tsdb(self, request: Request) -> Response:
         tags = {}
@@ -198,13 +219,8 @@ class Console:
                 raise BadInput(f"tag: expected name=value, got {item!r}")
             tags[name] = value
         metric = request.args.get("metric") or None
-        return _json(views.tsdb_view(self.app, metric, tags, request.args.get("window", "1h")))
-
-    def _timers(self, request: Request) -> Response:
-        return _json(views.timers_view(self.app))
-
-    def _devices(self, request: Request) -> Response:
-        return _json(views.devices_view(self.app))
+        tsdb = views.control(self.app, "tsdb")
+        return _json(tsdb.inspect(metric=metric, tags=tags, window=request.args.get("window", "1h")))
 
     def _data_in(self, request: Request, identity: str) -> Response:
         values = _fields(request).get("values")
@@ -213,14 +229,7 @@ class Console:
                 values = local_surface.loads(values)
             except ValueError:
                 raise BadInput("values: not valid JSON") from None
-        return _json(views.device_data_in(self.app, identity, values))
-
-    def _users(self, request: Request) -> Response:
-        return _json(views.users_view(self.app))
-
-    def _email(self, request: Request) -> Response:
-        return _json(views.email_view(self.app))
-
+        return _json(views.service_action(self.app, "device2", "data_in", {"identity": identity, "values": values}))
 
 def _event_name(record: dict[str, Any]) -> str:
     return str(record["event"])

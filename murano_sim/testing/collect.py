@@ -14,6 +14,7 @@ import pytest
 
 from ..errors import MuranoSimError
 from ..runtime.result import Response, ScriptResult
+from ..services.control import FixtureError
 from ..services.twilio.cases import check_phone_expectations, play_caller, prepare
 from ..services.twilio.fixture import TwilioControl
 from .case_services import check_services, seed
@@ -21,7 +22,6 @@ from .cases import Case, load_cases
 from .cassettes import cassette
 from .defects import fail_on_internal_error
 from .expectations import Mismatch, check_expectations
-from .fixtures_users import FixtureError
 from .modules import solution_modules
 from .runner import ScriptRunner
 from .served import ServedSolution, request_arguments

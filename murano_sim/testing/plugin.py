@@ -1,7 +1,8 @@
 """The pytest11 plugin: registered by installing murano-sim.
 
 Collects `test_*.murano.yaml` case files and `*_test.lua` files, and provides the fixtures
-`murano`, `murano_solution`, `twilio`, `murano_config` and `murano_snapshot`.
+`murano`, `murano_solution`, `twilio`, `murano_config`, `murano_snapshot` and one per name in the
+services' plugins (`keystore`, `tsdb`, `users`, `outbox`, `devices`, `timers`, ...).
 """
 
 from __future__ import annotations
@@ -13,18 +14,16 @@ import pytest
 from ..errors import MuranoSimError
 from .collect import CaseFile, LuaTestFile, is_case_file, is_lua_test_file
 from .fixtures import murano, murano_config, murano_snapshot, murano_solution, twilio
-from .fixtures_data import keystore, tsdb
-from .fixtures_devices import devices
-from .fixtures_platform import murano_services_config, timers
-from .fixtures_users import outbox, users
+from .fixtures_services import generated
 from .settings import SETTINGS_KEY, Settings, settings_of
 
 WORKER_OUTPUT_KEY = "murano_sim"
 
-__all__ = [
-    "devices", "keystore", "murano", "murano_config", "murano_services_config", "murano_snapshot", "murano_solution",
-    "outbox", "timers", "tsdb", "twilio", "users",
-]
+# Each service's fixtures (keystore, tsdb, users, outbox, devices, timers, ...) come from its plugin.
+_SERVICE_FIXTURES = generated()
+globals().update(_SERVICE_FIXTURES)
+
+__all__ = ["murano", "murano_config", "murano_snapshot", "murano_solution", "twilio", *_SERVICE_FIXTURES]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

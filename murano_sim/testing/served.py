@@ -11,6 +11,7 @@ import requests
 
 from ..console import Console
 from ..runtime.result import Response, ScriptResult
+from .fixtures_services import fixture_aliases, service_fixture
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -23,7 +24,8 @@ class ServedSolution:
     """A solution served on a free loopback port (see the `murano_solution` fixture).
 
     `.get/.post/.put/.patch/.delete/.request(method, path, **requests_kwargs)` send real HTTP;
-    `.devices` acts as devices (provision, data_in: the data_in handler runs);
+    `.keystore`, `.tsdb`, `.users`, `.outbox`, `.devices`, `.timers` (every service fixture's name)
+    read and set the served solution's data (devices: the data_in handler runs);
     `.trigger(service, event, payload)` runs an event handler (ScriptResult, or None without
     one); `.logs` are the solution log's records (script runs and service calls); `.results`
     every execution's ScriptResult; `.reset()` gives a fresh state (init.lua runs again);
@@ -50,12 +52,13 @@ class ServedSolution:
     def app(self) -> Any:
         return self.server.app
 
-    @property
-    def devices(self) -> Any:
-        """Act as devices toward this solution (the `devices` fixture's Devices): its handlers run."""
-        from .fixtures_devices import Devices
-
-        return Devices(self.runtime)
+    def __getattr__(self, name: str) -> Any:
+        """A service fixture's object from this solution's runtime (`app.keystore`, `app.tsdb`,
+        `app.users`, `app.outbox`, `app.devices`, `app.timers`, ...): what the fixture of that name
+        gives, over the served data (device events reach the solution's handlers)."""
+        if name.startswith("_") or name not in fixture_aliases():
+            raise AttributeError(name)
+        return service_fixture(self.runtime.platform, name)
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", HTTP_TIMEOUT)

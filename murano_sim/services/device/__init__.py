@@ -1,7 +1,10 @@
-"""The Device service: its spec and its model (model.py)."""
+"""The Device service: its spec, its model (model.py) and its control (control.py)."""
 
 from pathlib import Path
 
 from ..plugin import ServicePlugin
 
-PLUGIN = ServicePlugin(spec=Path(__file__).parent / "spec.yaml")
+PLUGIN = ServicePlugin(
+    spec=Path(__file__).parent / "spec.yaml",
+    control=f"{__name__}.control:factory",
+)

@@ -6,6 +6,7 @@ Datapoints are kept in the solution's State; each write emits Murano's `datapoin
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 from collections.abc import Mapping
@@ -58,7 +59,7 @@ class Device:
             raise ServiceError(400, "give at least one dataport as alias = value")
         self.record(args["pid"], args["device_sn"], values, source_ip="127.0.0.1")
 
-    def list(self, args: dict[str, Any]) -> list[dict[str, Any]]:
+    def list(self, args: dict[str, Any]) -> builtins.list[dict[str, Any]]:
         offset = max(0, args.get("offset") or 0)
         rows = self.host.state.db.execute(
             "SELECT sn, MAX(ts) FROM device_datapoint WHERE pid = ? GROUP BY sn ORDER BY sn LIMIT ? OFFSET ?",
@@ -74,7 +75,7 @@ class Device:
     def deviceCallback(self, args: dict[str, Any]) -> None:  # noqa: N802
         return None
 
-    def rpcCall(self, args: dict[str, Any]) -> list[dict[str, Any]]:  # noqa: N802
+    def rpcCall(self, args: dict[str, Any]) -> builtins.list[dict[str, Any]]:  # noqa: N802
         auth = args.get("auth") or {}
         sn = auth.get("client_id") if isinstance(auth, Mapping) else None
         return [self._rpc(args["pid"], sn, call, index) for index, call in enumerate(args["calls"], 1)]

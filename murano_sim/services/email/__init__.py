@@ -1,7 +1,13 @@
-"""The Email service: its spec and its model (model.py)."""
+"""The Email service: its spec, its model (model.py) and its control (control.py)."""
 
 from pathlib import Path
 
 from ..plugin import ServicePlugin
 
-PLUGIN = ServicePlugin(spec=Path(__file__).parent / "spec.yaml", cli=f"{__name__}.cli:register")
+PLUGIN = ServicePlugin(
+    spec=Path(__file__).parent / "spec.yaml",
+    control=f"{__name__}.control:factory",
+    fixtures=("outbox",),
+    case_keys=("outbox",),
+    cli=f"{__name__}.cli:register",
+)

@@ -8,6 +8,7 @@ the keys under a per-solution prefix instead.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import hashlib
 import json
@@ -21,9 +22,11 @@ import fakeredis
 import redis
 from fakeredis._core import Database  # the one internal used: its `time` is the clock expiry reads
 from redis.backoff import NoBackoff
+from redis.connection import parse_url
 from redis.retry import Retry
 
 from ...errors import ConfigError, UsageError
+from ...lua.convert import LimitReached
 from .. import ServiceError, ServiceHost
 from .sizes import (
     DEFAULT_QUOTA_BYTES,
@@ -38,6 +41,7 @@ log = logging.getLogger("murano_sim.keystore")
 
 DEFAULT_QUOTA_KEYS = 10_000
 DEFAULT_REDIS_TIMEOUT = 2.0  # seconds a real Redis may take to connect or answer one command
+DEADLINE_MARGIN = 0.05  # seconds: a Redis timeout this close to the execution's deadline is the deadline's
 RETRY_AFTER_OUTAGE = 1.0  # seconds during which calls fail at once after Redis failed, before one tries again
 MAX_COUNT = 1000
 TABLE = "keystore"
@@ -102,6 +106,11 @@ def _backend(operation: Operation) -> Operation:
         try:
             result = operation(self, *args)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
+            deadline = self.host.deadline
+            if isinstance(exc, redis.TimeoutError) and deadline is not None and \
+                    time.monotonic() >= deadline - DEADLINE_MARGIN:
+                self._sizes_known = False
+                raise LimitReached("time") from None  # the script's time ran out, not Redis
             self._last_try = time.monotonic()
             if self._down_since is None:
                 self._down_since = self._last_try
@@ -137,9 +146,11 @@ class Keystore:
             self.prefix = str(settings.get("prefix") or _default_prefix(host))
             timeout = _positive(settings, "timeout_seconds", DEFAULT_REDIS_TIMEOUT)
             # Timeouts and no retries: a frozen server costs one call at most `timeout`, then calls fail at once.
+            base = parse_url(str(self.url)).get("connection_class", redis.Connection)
             self.client = redis.Redis.from_url(
                 str(self.url), decode_responses=True, encoding_errors="replace", socket_timeout=timeout,
                 socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
+                connection_class=_deadline_connection(base, lambda: host.deadline),
             )
             self._db: Database | None = None
             try:
@@ -157,7 +168,8 @@ class Keystore:
         class _Db(ClockedDatabase):
             now = staticmethod(clock_now)
 
-        server.dbs.default_factory = lambda: _Db(server.lock)
+        # fakeredis keeps its databases in a defaultdict (typed as a dict): each new one is clocked
+        server.dbs.default_factory = lambda: _Db(server.lock)  # type: ignore[attr-defined]
         self.client = fakeredis.FakeRedis(server=server, decode_responses=True, encoding_errors="replace")
         self._db = server.dbs[0]
         self.raw = _raw_client(self.client)
@@ -240,7 +252,7 @@ class Keystore:
         if new and self._count_keys() + len(set(new)) > self.quota:
             raise _quota_error(self.quota)
         sizes = self._admit([(k, new_size("set", [v], 0) or 0) for k, v in dict(pairs).items()])
-        flat: list[Any] = []
+        flat: builtins.list[Any] = []
         for key, value in pairs:
             flat += [self.prefix + key, value]
         self.client.execute_command("MSET", *flat)
@@ -313,7 +325,7 @@ class Keystore:
         self.delete({"key": key})
         self.host.state.save()
 
-    def keys(self) -> list[str]:
+    def keys(self) -> builtins.list[str]:
         return sorted(k[len(self.prefix):] for k in self._all_keys(None))
 
     # -- persistence (embedded store) -----------------------------------------------------------
@@ -328,7 +340,7 @@ class Keystore:
         # costs no Redis command. Every other type goes through pipelined typed reads.
         items = self._db._dict if self._db is not None else {}
         for key in keys:
-            item = items.get(key.encode())
+            item = items.get(key.encode() if isinstance(key, str) else key)
             if item is None or not isinstance(item.value, bytes):
                 others.append(key)
             elif item.expireat is not None and item.expireat * 1000 <= now_ms:
@@ -426,7 +438,7 @@ class Keystore:
             raise _quota_error(self.quota)
 
     # -- size bounds (checked before Redis runs anything; keystore_sizes.py has the rules) -------------
-    def _admit_command(self, verb: str, key: str, args: list[str]) -> list[tuple[str, int]]:
+    def _admit_command(self, verb: str, key: str, args: builtins.list[str]) -> builtins.list[tuple[str, int]]:
         """Refuse a command whose key or reply would pass the value bound, or the store the byte quota."""
         self._know_sizes()
         current = self._sizes.get(key, 0)
@@ -443,7 +455,7 @@ class Keystore:
             size = new_size(verb, args, current) or 0
         return self._admit([(key, size)])
 
-    def _admit(self, sizes: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    def _admit(self, sizes: builtins.list[tuple[str, int]]) -> builtins.list[tuple[str, int]]:
         """The keys' sizes after a write, refused over the value bound or the byte quota."""
         self._know_sizes()
         for key, size in sizes:
@@ -457,10 +469,10 @@ class Keystore:
                                         "raise services.keystore.quota_bytes")
         return sizes
 
-    def _after(self, sizes: list[tuple[str, int]]) -> int:
+    def _after(self, sizes: builtins.list[tuple[str, int]]) -> int:
         return self._total + sum(size - self._sizes.get(key, 0) for key, size in sizes)
 
-    def _grew(self, sizes: list[tuple[str, int]]) -> None:
+    def _grew(self, sizes: builtins.list[tuple[str, int]]) -> None:
         for key, size in sizes:
             self._total += size - self._sizes.get(key, 0)
             self._sizes[key] = size
@@ -501,7 +513,7 @@ class Keystore:
         return ServiceError(503, "Keystore: the Redis server is unavailable (services.keystore.url); "
                                  "retry later", "ServerError")
 
-    def _all_keys(self, match: str | None) -> list[str]:
+    def _all_keys(self, match: str | None) -> builtins.list[str]:
         pattern = f"{_glob_escape(self.prefix)}*{_glob_escape(match or '')}*"
         return list(self.client.scan_iter(match=pattern, count=1000))
 
@@ -512,6 +524,42 @@ class Keystore:
         for key, value in seed.items():
             self.client.set(self.prefix + str(key), _scalar(value))
         self._all_dirty = True
+
+
+def _deadline_connection(base: type[Any], deadline: Callable[[], float | None]) -> type[Any]:
+    """A redis-py connection class whose connect and read timeouts never pass the calling execution's
+    deadline (ServiceHost.deadline, time.monotonic()), so a slow Redis cannot hold a call past it."""
+
+    def within(timeout: float | None) -> float | None:
+        end = deadline()
+        if end is None:
+            return timeout
+        left = max(end - time.monotonic(), 0.001)
+        return left if timeout is None else min(timeout, left)
+
+    class DeadlineConnection(base):  # type: ignore[misc, valid-type]
+        @property
+        def socket_timeout(self) -> float | None:
+            return within(self._socket_timeout)
+
+        @socket_timeout.setter
+        def socket_timeout(self, value: float | None) -> None:
+            self._socket_timeout = value
+
+        @property
+        def socket_connect_timeout(self) -> float | None:
+            return within(self._socket_connect_timeout)
+
+        @socket_connect_timeout.setter
+        def socket_connect_timeout(self, value: float | None) -> None:
+            self._socket_connect_timeout = value
+
+        def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+            if self._sock is not None:  # reads then wait at most what is left too
+                self._sock.settimeout(self.socket_timeout)
+            super().send_packed_command(command, check_health)
+
+    return DeadlineConnection
 
 
 def _positive(settings: Mapping[str, Any], name: str, default: float) -> Any:
@@ -562,11 +610,11 @@ def _raw_client(client: redis.Redis) -> redis.Redis:
     """A client on the same connections that hands back Redis's replies as they are (no redis-py
     callbacks: EXPIRE answers 1, not True; SET answers OK)."""
     raw = redis.Redis(connection_pool=client.connection_pool)
-    raw.response_callbacks = {}
+    raw.response_callbacks.clear()  # this client's own table: no callbacks at all
     return raw
 
 
-def _key_list(keys: Iterable[Any], label: str) -> list[str]:
+def _key_list(keys: Iterable[Any], label: str) -> builtins.list[str]:
     out = []
     for key in keys:
         if not isinstance(key, str) or not 1 <= len(key) <= 200:
@@ -575,7 +623,7 @@ def _key_list(keys: Iterable[Any], label: str) -> list[str]:
     return out
 
 
-def _pairs(kvs: Any) -> list[tuple[str, str]]:
+def _pairs(kvs: Any) -> builtins.list[tuple[str, str]]:
     if isinstance(kvs, Mapping):
         items = list(kvs.items())
     elif isinstance(kvs, list) and len(kvs) % 2 == 0:

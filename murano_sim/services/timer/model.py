@@ -9,6 +9,7 @@ next to what they decide in timer/spec.yaml.
 
 from __future__ import annotations
 
+import builtins
 import json
 import uuid
 from collections.abc import Iterable, Mapping
@@ -68,7 +69,7 @@ def next_occurrence(periods: Iterable[str], after: datetime) -> tuple[datetime, 
     return when, [p for p in PERIODS if times.get(p) == when][-1]
 
 
-def latest_occurrence(periods: list[str], after: datetime, now: datetime) -> tuple[datetime, str] | None:
+def latest_occurrence(periods: builtins.list[str], after: datetime, now: datetime) -> tuple[datetime, str] | None:
     """The last boundary in (after, now]: missed occurrences fire once, at the latest of them."""
     found = None
     step = next_occurrence(periods, after)
@@ -78,7 +79,7 @@ def latest_occurrence(periods: list[str], after: datetime, now: datetime) -> tup
     return found
 
 
-def schedule_periods(schedule: Any) -> list[str]:
+def schedule_periods(schedule: Any) -> builtins.list[str]:
     """The periods switched on in a schedule table ({hourly = true, ...}); anything else is off."""
     if not isinstance(schedule, Mapping):
         return []
@@ -137,7 +138,7 @@ class Timer:
         return {"list": [row["timer_id"] for row in self.pending()], "result": OK}
 
     # -- what tests and fixtures read ----------------------------------------------------------------
-    def pending(self) -> list[dict[str, Any]]:
+    def pending(self) -> builtins.list[dict[str, Any]]:
         """Every pending timer in firing order: timer_id, kind, message, due, duration_ms, schedule."""
         rows = self.host.state.db.execute(
             "SELECT timer_id, kind, message, duration_ms, schedule, due_us FROM timer ORDER BY due_us, seq"
@@ -166,7 +167,9 @@ class Timer:
         due = self.host.state.db.execute(
             "SELECT timer_id, due_us FROM timer WHERE due_us <= ? ORDER BY due_us, seq", (now_us,)
         ).fetchall()
-        fires: list[tuple[int, int, str | None]] = [(due_us, i, timer_id) for i, (timer_id, due_us) in enumerate(due)]
+        fires: builtins.list[tuple[int, int, str | None]] = [
+            (due_us, i, timer_id) for i, (timer_id, due_us) in enumerate(due)
+        ]
         periods = self._configured_periods()
         configured = latest_occurrence(periods, from_us(self._meta("anchor")), now)
         if configured is not None:
@@ -220,7 +223,7 @@ class Timer:
 
     # -- helpers -----------------------------------------------------------------------------------
     def _arm(
-        self, args: dict[str, Any], kind: str, duration_ms: int | None, periods: list[str] | None, due_us: int
+        self, args: dict[str, Any], kind: str, duration_ms: int | None, periods: builtins.list[str] | None, due_us: int
     ) -> dict[str, Any]:
         message = json.dumps(args["message"])
         with self.host.state.transaction() as db:
@@ -242,7 +245,7 @@ class Timer:
     def _generated_id(self, seq: int) -> str:
         return str(uuid.uuid5(ID_NAMESPACE, f"{solution_identity(self.host.platform)['id']}/{seq}"))
 
-    def _configured_periods(self) -> list[str]:
+    def _configured_periods(self) -> builtins.list[str]:
         return schedule_periods(self.host.parameters.get("schedule"))
 
     def _meta(self, key: str) -> int:

@@ -11,9 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ...state.points import PointStore
 from .. import ServiceError, ServiceHost
-from ..tsdb.model import US, fmt_time, parse_time
+from ..bounds import DEFAULT_QUOTA_BYTES, positive_setting
+from ..points import US, BadTime, PointStore, fmt_time, parse_time
 
 PRECISION_US = {"n": None, "ns": None, "u": 1, "ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000}
 FUNCTIONS = {"mean": "avg", "min": "min", "max": "max", "count": "count", "sum": "sum"}
@@ -37,7 +37,9 @@ _GROUP_TIME = re.compile(r"^time\(\s*(?P<n>\d+)(?P<unit>u|ms|s|m|h|d|w)\s*\)$", 
 class Timeseries:
     def __init__(self, host: ServiceHost) -> None:
         self.host = host
-        self.store = PointStore(host.state)
+        quota = positive_setting(host.settings, "timeseries", "quota_bytes", DEFAULT_QUOTA_BYTES)
+        self.store = PointStore(host.state, quota_bytes=quota, setting="services.timeseries.quota_bytes",
+                                label="Timeseries")
 
     def write(self, args: dict[str, Any]) -> None:
         precision = args.get("precision", "ns")
@@ -48,7 +50,7 @@ class Timeseries:
                 points += _parse_line(line.strip(), number, precision, now)
         if not points:
             raise ServiceError(400, "Timeseries.write: query: no points in the line protocol text")
-        self.store.insert(points)
+        self.store.insert(points, "Timeseries.write")
 
     def query(self, args: dict[str, Any]) -> dict[str, Any]:
         statements = [s for s in _split_statements(args["q"]) if s.strip()]
@@ -84,10 +86,10 @@ class Timeseries:
         series = []
         for measurement in (_name(m) for m in _split_commas(match.group("from"))):
             known = self.store.metrics()
-            names = []
+            names: list[tuple[str | None, str]] = []
             for fn, field in fields:
                 if field == "*":
-                    names += [(fn, _field_of(measurement, m)) for m in known if _field_of(measurement, m) is not None]
+                    names += [(fn, f) for m in known if (f := _field_of(measurement, m)) is not None]
                 else:
                     names.append((fn, field))
             columns, rows = self._rows(measurement, names, start, end, tags, size, fill, desc, limit, now)
@@ -198,7 +200,10 @@ def _instant(rhs: str, now: int) -> int:
         delta = int(relative.group("n")) * US[unit]
         return now - delta if relative.group("sign") == "-" else now + delta
     if rhs.startswith("'") and rhs.endswith("'"):
-        return parse_time(rhs[1:-1], "Timeseries.query: time")
+        try:
+            return parse_time(rhs[1:-1], "Timeseries.query: time")
+        except BadTime as exc:
+            raise ServiceError(400, str(exc)) from None
     digits = re.fullmatch(r"(\d+)(u|ms|s|m|h|d|w)?", rhs)
     if digits:
         return int(digits.group(1)) * US[digits.group(2)] if digits.group(2) else int(digits.group(1)) // 1_000

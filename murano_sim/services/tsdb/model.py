@@ -8,19 +8,17 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from typing import Any
 
-from ...state.points import AGGREGATES, PointStore
+from .. import points
+from ..points import AGGREGATES, US, PointStore, fmt_time
 from .. import ServiceError, ServiceHost
+from ..bounds import DEFAULT_QUOTA_BYTES, positive_setting, row_bytes
 
-US = {"u": 1, "us": 1, "ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000,
-      "w": 604_800_000_000}
 RETENTION_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
 DEFAULT_WINDOW_US = 7 * US["d"]
 DEFAULT_LIMIT, MAX_LIMIT = 1000, 10_000
 MAX_BUCKETS = 100_000
-_TS = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(u|us|ms|s)?\s*$")
 _DURATION = re.compile(r"^\s*(-?\d+)\s*(u|us|ms|s|m|h|d|w)\s*$")
 _RETENTION = re.compile(r"^\s*(\d+)\s*([dwmy])\s*$")
 
@@ -31,7 +29,10 @@ class Tsdb:
         db = host.state.db
         # Timeseries shares the points table; the jobs table is Tsdb's own, so it marks a fresh state.
         fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'tsdb_jobs'").fetchone() is None
-        self.store = PointStore(host.state)
+        # The quota counts the points (Timeseries's too) and the export files.
+        quota = positive_setting(host.settings, "tsdb", "quota_bytes", DEFAULT_QUOTA_BYTES)
+        self.store = PointStore(host.state, quota_bytes=quota, setting="services.tsdb.quota_bytes", label="Tsdb",
+                                also=["tsdb_jobs"])
         db.execute(
             "CREATE TABLE IF NOT EXISTS tsdb_jobs (job_id TEXT PRIMARY KEY, created INTEGER NOT NULL, "
             "info TEXT NOT NULL, content TEXT NOT NULL)"
@@ -41,7 +42,7 @@ class Tsdb:
 
     # -- writing --------------------------------------------------------------------------------
     def write(self, args: dict[str, Any]) -> None:
-        self.store.insert(self._points(args, "Tsdb.write"))
+        self.store.insert(self._points(args, "Tsdb.write"), "Tsdb.write")
         self._apply_retention()
 
     def multiWrite(self, args: dict[str, Any]) -> None:  # noqa: N802 - Murano's operation name
@@ -50,7 +51,7 @@ class Tsdb:
             if not isinstance(item, Mapping):
                 raise ServiceError(400, f"Tsdb.multiWrite: datapoints[{i + 1}]: must be a table {{metrics, tags, ts}}")
             points += self._points(item, f"Tsdb.multiWrite: datapoints[{i + 1}]")
-        self.store.insert(points)
+        self.store.insert(points, "Tsdb.multiWrite")
         self._apply_retention()
 
     def _points(self, item: Mapping[str, Any], label: str) -> list[tuple[int, str, Any, Mapping[str, Any]]]:
@@ -103,7 +104,7 @@ class Tsdb:
                 row = self.store.buckets(m, starts[m], end, tags, None, functions)[0]
                 values[m] = {f: v for f, v in zip(functions, row[1:], strict=True) if v is not None}
             return {**shown, "values": values}
-        if functions:
+        if functions and size is not None:
             return {**shown, **self._sampled(metrics, starts, start, end, tags, size, functions, args, desc, limit,
                                              epoch, split, label)}
         series = {m: self.store.series(m, starts[m], end, tags, desc=desc, limit=limit) for m in metrics}
@@ -207,9 +208,10 @@ class Tsdb:
         info = {"job_id": job_id, "status": "completed", "format": fmt, "filename": filename,
                 "length": len(content), "url": f"murano-sim://tsdb/export/{job_id}/{filename}",
                 "created_at": fmt_time(self._now_us(), None)}
+        row = (job_id, self._now_us(), json.dumps(info), content)
+        self.store.quota.charge(row_bytes(*row))
         with self.host.state.transaction() as db:
-            db.execute("INSERT INTO tsdb_jobs VALUES (?, ?, ?, ?)",
-                       (job_id, self._now_us(), json.dumps(info), content))
+            db.execute("INSERT INTO tsdb_jobs VALUES (?, ?, ?, ?)", row)
         self.host.emit("exportJob", dict(info))
         return {"job_id": job_id}
 
@@ -233,6 +235,7 @@ class Tsdb:
         self.store.clear()
         with self.host.state.transaction() as db:
             db.execute("DELETE FROM tsdb_jobs")
+        self.store.quota.forget()
         self._seed()
 
     def _seed(self) -> None:
@@ -264,23 +267,11 @@ class Tsdb:
 
 
 def parse_time(value: Any, label: str) -> int:
-    """Microseconds since the epoch from µs, "<n>u|ms|s", or an ISO 8601 string."""
-    if isinstance(value, bool):
-        raise ServiceError(400, f"{label}: must be a timestamp, got a boolean")
-    if isinstance(value, (int, float)):
-        return int(value)
-    text = str(value)
-    match = _TS.match(text)
-    if match:
-        return int(float(match.group(1)) * US[match.group(2) or "u"])
+    """Microseconds since the epoch (state/points.py), a bad one as Murano's 400."""
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ServiceError(400, f"{label}: must be microseconds, a number with a u, ms or s suffix, "
-                                f"or an ISO 8601 time, got {text!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return round(moment.timestamp() * 1_000_000)
+        return points.parse_time(value, label)
+    except points.BadTime as exc:
+        raise ServiceError(400, str(exc)) from None
 
 
 def parse_duration(value: Any, label: str) -> int:
@@ -300,20 +291,6 @@ def parse_retention(value: Any) -> int | None:
     if not match:
         raise ServiceError(400, f"Tsdb: retention {value!r}: must be <n>d, <n>w, <n>m, <n>y or infinity")
     return int(match.group(1)) * RETENTION_DAYS[match.group(2)]
-
-
-def fmt_time(us: int, epoch: str | None) -> Any:
-    if epoch == "u":
-        return us
-    if epoch == "ms":
-        return us // 1_000
-    if epoch == "s":
-        return us // 1_000_000
-    moment = datetime.fromtimestamp(us / 1_000_000, tz=timezone.utc)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    if us % 1_000_000:
-        text += f".{us % 1_000_000:06d}".rstrip("0")
-    return text + "Z"
 
 
 def _bound(args: Mapping[str, Any], absolute: str, relative: str, now: int, label: str,

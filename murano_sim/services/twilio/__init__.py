@@ -11,7 +11,7 @@ from .errors import TwilioError
 from .server import EmulatorServer, main_serve, serve
 from .webhooks import deliver, sign
 
-PLUGIN = ServicePlugin(spec=Path(__file__).parent / "spec.yaml", core=False,
+PLUGIN = ServicePlugin(spec=Path(__file__).parent / "spec.yaml", console=f"{__name__}.console:PANEL", core=False,
                        on_serve=f"{__name__}.server:use_public_url")
 
 __all__ = [

@@ -1,7 +1,12 @@
-"""The User service: its spec and its model (model.py)."""
+"""The User service: its spec, its model (model.py) and its control (control.py)."""
 
 from pathlib import Path
 
 from ..plugin import ServicePlugin
 
-PLUGIN = ServicePlugin(spec=Path(__file__).parent / "spec.yaml")
+PLUGIN = ServicePlugin(
+    spec=Path(__file__).parent / "spec.yaml",
+    control=f"{__name__}.control:factory",
+    fixtures=("users",),
+    case_keys=("users",),
+)

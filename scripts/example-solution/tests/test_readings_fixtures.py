@@ -56,4 +56,4 @@ def test_the_daily_summary_fires_at_midnight(app, sensor):
     app.advance(86400)  # a midnight falls in any 24 hours: the daily schedule fires once
     summary = "Daily summary: 2 readings, min 20.0, avg 22.0, max 24.0 C"
     assert texts(app) == [summary]
-    assert app.runtime.platform.by_alias["keystore"].model.read("summary:last") == summary
+    assert app.keystore["summary:last"] == summary

@@ -1,33 +1,26 @@
-"""Fixtures for a solution's users and mail: `users` (create, activate, log in) and `outbox`.
-
-Both go through the same services the solution's Lua calls (`Services.call_value`: validation,
-the model, the state), so what a fixture sets up is exactly what a script would have made.
-"""
+"""User's control: the solution's users, for the console, the `users` fixture and yaml cases
+(`users:` seeds users). Set-up goes through the same calls the solution's Lua makes
+(`Services.call_value`: validation, the model, the state), so it is exactly what a script would make."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-import pytest
-
-from .runner import ScriptRunner
+from ..control import CaseDataError, FixtureError, ServiceControl, entries
 
 RolesSpec = Iterable[str] | Mapping[str, Mapping[str, Any]]
-
-
-class FixtureError(AssertionError):
-    """A fixture's call was refused by the service (the message is Murano's error)."""
+USER_KEYS = ("email", "password", "name", "activate", "roles")
 
 
 class Users:
     """The solution's users, as a test sets them up."""
 
-    def __init__(self, runner: ScriptRunner) -> None:
-        self._platform = runner.platform
+    def __init__(self, services: Any) -> None:
+        self._services = services
 
     def _call(self, operation: str, arguments: Mapping[str, Any]) -> Any:
-        value = self._platform.call_value("user", operation, dict(arguments))
+        value = self._services.call_value("user", operation, dict(arguments))
         if isinstance(value, Mapping) and "error" in value:
             raise FixtureError(f"User.{operation}: {value['error']} (status {value.get('status')})")
         return value
@@ -85,46 +78,37 @@ class Users:
         self._call("assignUser", {"id": user_id, "roles": assignments})
 
 
-class Outbox:
-    """Every email the solution sent, oldest first (a live view: read it after the script ran)."""
+class UserControl(ServiceControl):
+    seed_keys = ("users",)
 
-    def __init__(self, runner: ScriptRunner) -> None:
-        self._model = runner.runtime.services["email"].model
+    def fixture(self) -> Users:
+        return Users(self.services)
 
-    @property
-    def messages(self) -> list[dict[str, Any]]:
-        return self._model.outbox()
+    def seed(self, data: Any) -> None:
+        """[{email, password, name, activate, roles}]: each created as the `users` fixture does."""
+        users = self.fixture()
+        for user in self.check_case("users", "users", data, expect=False):
+            users.create(user["email"], user["password"], name=user.get("name"),
+                         activate=user.get("activate", True), roles=user.get("roles") or ())
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self.messages)
+    def inspect(self, view: str | None = None, **query: Any) -> dict[str, Any]:
+        """{"users": [... with their roles], "roles": [...]}."""
+        users = self.model
+        with self.host.state.lock:
+            listed = users.listUsers({})
+            rows = listed["items"] if isinstance(listed, dict) else listed
+            out = [{**user, "roles": users.listUserRoles({"id": user["id"]})} for user in rows]
+            roles = users.listRoles({})
+        return {"users": out, "roles": roles}
 
-    def __len__(self) -> int:
-        return len(self.messages)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return self.messages[index]
-
-    @property
-    def last(self) -> dict[str, Any]:
-        messages = self.messages
-        if not messages:
-            raise FixtureError("the outbox is empty: no email was sent")
-        return messages[-1]
-
-    def to(self, address: str) -> list[dict[str, Any]]:
-        """The messages addressed to `address` (to, cc or bcc)."""
-        wanted = address.lower()
-        return [m for m in self.messages
-                if any(wanted in a.lower() for a in (*m["to"], *m["cc"], *m["bcc"]))]
-
-
-@pytest.fixture
-def users(murano: ScriptRunner) -> Users:
-    """The `murano` solution's users: `users.create(email, password, roles=[...])`, `users.login(...)`."""
-    return Users(murano)
+    @staticmethod
+    def check_case(key: str, where: str, value: Any, *, expect: bool) -> list[dict[str, Any]]:
+        users = []
+        for i, user in entries(value, where, USER_KEYS, "users ({email, password, name, activate, roles})"):
+            if not isinstance(user.get("email"), str) or not isinstance(user.get("password"), str):
+                raise CaseDataError(f"{where}[{i}]: needs `email` and `password`")
+            users.append(dict(user))
+        return users
 
 
-@pytest.fixture
-def outbox(murano: ScriptRunner) -> Outbox:
-    """The emails the `murano` solution sent (Email.send): `outbox.last`, `outbox.to(address)`, `len(outbox)`."""
-    return Outbox(murano)
+factory = UserControl
