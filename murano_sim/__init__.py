@@ -1,4 +1,4 @@
-"""murano-sim: run Exosite Murano Lua scripts locally, sandboxed, with a local Twilio."""
+"""murano-sim: run Exosite Murano Lua scripts locally, sandboxed, with Murano's services run locally."""
 
 from .config import Config, load_config
 from .errors import ConfigError, MuranoSimError, UsageError
@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    # Runtime pulls in lupa, requests and the emulator: loaded on first use, not on import.
+    # Runtime pulls in lupa, requests and every service: loaded on first use, not on import.
     if name == "Runtime":
         from .runtime import Runtime
 

@@ -1,4 +1,4 @@
-"""The murano-sim command: run a script, serve the Twilio emulator, serve a solution."""
+"""The murano-sim command: run a script, serve or check a solution, and the commands each service adds."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -15,6 +16,7 @@ from .config import trust
 from .config.trust import TRUST_ENV
 from .errors import MuranoSimError, UsageError
 from .runtime.request import check_request
+from .services.plugin import discover, load_attribute
 
 EXIT_OK, EXIT_SCRIPT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -22,41 +24,54 @@ DESCRIPTION = """\
 Run Exosite Murano Lua scripts locally, sandboxed and limited as Murano runs them.
 
 commands:
-  run SCRIPT            run one script; print one JSON object:
-                        {"response": {"code", "message", "headers"}, "logs", "calls", "error"}
-                        exit 0 when the script finished, 1 when it failed (error or limit),
-                        2 for a usage or configuration error
-  serve SOLUTION_DIR    serve a whole Murano solution over HTTP (endpoints; devices on a second port)
-  twilio-emulator       serve the local Twilio emulator over HTTP (share one between processes)
-  twilio-inbound URL    send a signed inbound-SMS webhook to URL, as Twilio would
-  device --url URL      act as a device: provision IDENTITY | write IDENTITY a=v ... |
-                        read IDENTITY alias ... (the token is kept in --token-file)
-  check SOLUTION_DIR    load a solution without serving it; print what was found and every
-                        warning; exit 0 when it loads without errors, 1 on errors (e.g. a
-                        Lua syntax error), 2 for a usage error
-  outbox --state FILE   list the emails a solution sent (Email.send), from serve's state file
-  trust [DIR]           trust DIR/config.yaml as it is now: its ${VAR}s and hosts beyond loopback
-                        (--revoke forgets it; a change to the file needs trust again)
-
+{commands}
 Configuration comes from --config FILE, else the solution's config.yaml (serve, check, run
-inside a solution), else ./config.yaml if present, else built-in defaults (local Twilio
-emulator, demonstration credentials). A bad port or address is one line and exit status 2.
-A config file that is not trusted reads only murano-sim's own ${VAR}s (MURANO_SIM_*, TWILIO_* in
-the Twilio credentials) and reaches only loopback: see `trust`, --trust, MURANO_SIM_TRUST=1.
+inside a solution), else ./config.yaml if present, else built-in defaults (every service local,
+demonstration credentials). A bad port or address is one line and exit status 2.
+A config file that is not trusted reads only murano-sim's own ${{VAR}}s (MURANO_SIM_* and the
+variables a service names for its credentials) and reaches only loopback: see `trust`, --trust,
+MURANO_SIM_TRUST=1.
 """
+
+# The core commands' lines in --help; a service's commands show their parser's description.
+CORE_HELP = {
+    "run": ("run SCRIPT", "run one script; print one JSON object:\n"
+            '{"response": {"code", "message", "headers"}, "logs", "calls", "error"}\n'
+            "exit 0 when the script finished, 1 when it failed (error or limit),\n"
+            "2 for a usage or configuration error"),
+    "serve": ("serve SOLUTION_DIR", "serve a whole Murano solution over HTTP (endpoints, the console;\n"
+              "the services' own ports, such as the device API, beside it)"),
+    "check": ("check SOLUTION_DIR", "load a solution without serving it; print what was found and every\n"
+              "warning; exit 0 when it loads without errors, 1 on errors (e.g. a\n"
+              "Lua syntax error), 2 for a usage error"),
+    "trust": ("trust [DIR]", "trust DIR/config.yaml as it is now: its ${VAR}s and hosts beyond loopback\n"
+              "(--revoke forgets it; a change to the file needs trust again)"),
+}
+
+
+def _help_lines(commands: Any) -> str:
+    """One entry per command, core ones first, then each service's (from its parser's description)."""
+    lines = []
+    for name, parser in commands.choices.items():
+        head, text = CORE_HELP.get(name, (name, parser.description or ""))
+        first, *rest = textwrap.wrap(text.replace("\n", " "), 66) if name not in CORE_HELP else text.split("\n")
+        lines.append(f"  {head:<20}  {first}" if len(head) < 20 else f"  {head}\n{'':24}{first}")
+        lines.extend(f"{'':24}{line}" for line in rest)
+    return "\n".join(lines) + "\n"
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse, with usage errors as one line on stderr (exit 2)."""
 
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {}  # the top parser's: command -> handler
+
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"murano-sim: {message} (see murano-sim --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="murano-sim", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def build_parser() -> _Parser:
+    """The command line: the core commands, then every service's own (its plugin's `cli`)."""
+    parser = _Parser(prog="murano-sim", formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"murano-sim {__version__}")
     # No help= per command: the description above lists each command once.
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -93,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=port_number, default=8080, help="port (default 8080; 0 picks a free one)")
     serve.add_argument("--config", metavar="FILE",
                        help="config.yaml to use (default: SOLUTION_DIR/config.yaml, else ./config.yaml, "
-                       "else built-in defaults: local emulator, demo credentials)")
+                       "else built-in defaults: every service local, demo credentials)")
     serve.add_argument("--json", action="store_true", help="log one JSON object per line")
     serve.add_argument(
         "--state", metavar="FILE",
@@ -117,14 +132,6 @@ def build_parser() -> argparse.ArgumentParser:
     inbound.add_argument("--method", default="POST", choices=["GET", "POST"], help="HTTP method (default POST)")
     inbound.add_argument("--config", metavar="FILE", help="config.yaml whose AuthToken signs the request")
 
-    device = commands.add_parser("device", description="act as a device over serve's device API")
-    device.add_argument("--url", required=True, help="the device API, e.g. http://127.0.0.1:PORT (serve prints it)")
-    device.add_argument("--token-file", metavar="FILE",
-                        help="where tokens are kept (default ./.murano-sim-devices.json)")
-    device.add_argument("action", choices=["provision", "write", "read"])
-    device.add_argument("identity", metavar="IDENTITY")
-    device.add_argument("items", nargs="*", metavar="ALIAS[=VALUE]", help="write: alias=value ...; read: alias ...")
-
     check = commands.add_parser("check", description="load a solution without serving it and report what was found")
     check.add_argument("solution", metavar="SOLUTION_DIR", help="the solution's directory")
     check.add_argument("--json", action="store_true", help="print the report as one JSON object")
@@ -139,10 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
                              help="let the config file read any ${VAR} and reach hosts beyond loopback "
                              f"(as {TRUST_ENV}=1; see murano-sim trust)")
 
-    outbox = commands.add_parser("outbox",
-                                 description="list the emails a solution sent (Email.send), from its state file")
-    outbox.add_argument("--state", required=True, metavar="FILE", help="the solution's state file (serve --state)")
-    outbox.add_argument("--json", action="store_true", help="print the messages as one JSON array")
+    parser.handlers = {"run": _run, "twilio-emulator": _twilio_emulator, "serve": _serve,
+                       "twilio-inbound": _twilio_inbound, "check": _check, "trust": _trust}
+    for plugin in discover():
+        if plugin.cli:
+            parser.handlers.update(load_attribute(plugin.cli)(commands))
+    parser.description = DESCRIPTION.format(commands=_help_lines(commands))
     return parser
 
 
@@ -218,22 +227,18 @@ def _twilio_emulator(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from .console import Console
     from .solution.server import main_serve
 
     return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json,
-                      device_port=args.device_port, state_path=args.state, product=args.product)
+                      device_port=args.device_port, state_path=args.state, product=args.product,
+                      surfaces=(Console,))
 
 
 def _twilio_inbound(args: argparse.Namespace) -> int:
     from .services.twilio.inbound import main_inbound
 
     return main_inbound(args.url, args.to, args.from_, args.body, args.config, args.method)
-
-
-def _device(args: argparse.Namespace) -> int:
-    from .services.device2.client import main_device
-
-    return main_device(args.url, args.action, args.identity, args.items, args.token_file)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -243,29 +248,6 @@ def _check(args: argparse.Namespace) -> int:
     report = solution_report(load_solution(args.solution))
     print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
     return EXIT_SCRIPT_FAILED if report["errors"] else EXIT_OK
-
-
-def _outbox(args: argparse.Namespace) -> int:
-    import sqlite3
-
-    from .services.email.model import read_outbox
-
-    path = Path(args.state)
-    if not path.is_file():
-        raise UsageError(f"{path}: no such state file")
-    db = sqlite3.connect(path)
-    try:
-        messages = read_outbox(db)
-    except sqlite3.DatabaseError as exc:
-        raise UsageError(f"{path}: not a murano-sim state file ({exc})") from None
-    finally:
-        db.close()
-    if args.json:
-        print(json.dumps(messages, ensure_ascii=False))
-    for message in [] if args.json else messages:
-        print(f"#{message['id']} {message['date']} {message['from']} -> {', '.join(message['to'])}: "
-              f"{message['subject']}")
-    return EXIT_OK
 
 
 def _trust(args: argparse.Namespace) -> int:
@@ -280,10 +262,9 @@ def _trust(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    commands = {"run": _run, "twilio-emulator": _twilio_emulator, "serve": _serve, "twilio-inbound": _twilio_inbound,
-                "check": _check, "outbox": _outbox, "device": _device, "trust": _trust}
-    handler = commands[args.command]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = parser.handlers[args.command]
     try:
         # The command line is where a repository's config.yaml is untrusted; the library API is not.
         with trust.consent_scope(trust.cli_consent(getattr(args, "trust", False))):

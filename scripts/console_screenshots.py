@@ -22,6 +22,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from murano_sim import Runtime
 from murano_sim.config import load_config
+from murano_sim.console import Console
 from murano_sim.solution import SolutionLog, serve_solution
 from murano_sim.testing import browser
 
@@ -53,7 +54,7 @@ def shoot(driver, out: Path, name: str) -> None:
 
 def example_views(driver, out: Path) -> None:
     with Runtime(load_config(EXAMPLE / "config.yaml")) as runtime, open(os.devnull, "w") as quiet:
-        server = serve_solution(EXAMPLE, runtime, log=SolutionLog(quiet))
+        server = serve_solution(EXAMPLE, runtime, log=SolutionLog(quiet), surfaces=(Console,))
         try:
             url = server.url
             requests.post(url + "/alert", json={"device": "pump-7", "level": "critical", "message": "pressure"},
@@ -82,7 +83,7 @@ def example_views(driver, out: Path) -> None:
 
 def data_views(driver, out: Path) -> None:
     with Runtime({}) as runtime, open(os.devnull, "w") as quiet:
-        server = serve_solution(DATA_SOLUTION, runtime, log=SolutionLog(quiet))
+        server = serve_solution(DATA_SOLUTION, runtime, log=SolutionLog(quiet), surfaces=(Console,))
         try:
             url = server.url
             for value in (19.5, 20.25, 21, 22.5, 21.75):

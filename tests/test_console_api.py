@@ -14,6 +14,7 @@ import requests
 from werkzeug.test import Client
 
 from murano_sim import Runtime
+from murano_sim.console import Console as ConsoleSurface
 from murano_sim.solution import SolutionLog, serve_solution
 
 SOLUTION = Path(__file__).resolve().parent / "solutions" / "console"
@@ -22,7 +23,8 @@ SECRET = "f0e1d2c3b4a5968778695a4b3c2d1e0f"
 
 class Console:
     def __init__(self, runtime: Runtime) -> None:
-        self.server = serve_solution(SOLUTION, runtime, log=SolutionLog(open(os.devnull, "w")))
+        self.server = serve_solution(SOLUTION, runtime, log=SolutionLog(open(os.devnull, "w")),
+                                     surfaces=(ConsoleSurface,))
         self.url = self.server.url
         self.api = self.url + "/_murano-sim/api"
 
@@ -190,12 +192,12 @@ def test_a_remote_client_is_refused_unless_console_remote():
     with Runtime({}) as runtime:
         from murano_sim.solution import SolutionApp
 
-        app = SolutionApp(SOLUTION, runtime, SolutionLog(open(os.devnull, "w")))
+        app = SolutionApp(SOLUTION, runtime, SolutionLog(open(os.devnull, "w")), surfaces=(ConsoleSurface,))
         remote = {"REMOTE_ADDR": "192.0.2.7"}
         answer = Client(app).get("/_murano-sim/api/clock", environ_overrides=remote)
         assert answer.status_code == 403 and "loopback" in answer.get_json()["error"]
     with Runtime({"serve": {"console_remote": True}}) as runtime:
-        app = SolutionApp(SOLUTION, runtime, SolutionLog(open(os.devnull, "w")))
+        app = SolutionApp(SOLUTION, runtime, SolutionLog(open(os.devnull, "w")), surfaces=(ConsoleSurface,))
         answer = Client(app).get("/_murano-sim/api/clock", environ_overrides=remote, headers={"Host": "192.0.2.1"})
         assert answer.status_code == 200
 
@@ -264,7 +266,7 @@ def booting(tmp_path) -> Iterator[Console]:
         'return Keystore.list({}).keys\n'
     )
     with Runtime({}) as runtime:
-        server = serve_solution(tmp_path, runtime, log=SolutionLog(open(os.devnull, "w")))
+        server = serve_solution(tmp_path, runtime, log=SolutionLog(open(os.devnull, "w")), surfaces=(ConsoleSurface,))
         served = Console.__new__(Console)
         served.server, served.url, served.api = server, server.url, server.url + "/_murano-sim/api"
         try:

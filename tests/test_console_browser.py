@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from murano_sim import Runtime
+from murano_sim.console import Console
 from murano_sim.solution import SolutionLog, serve_solution
 from murano_sim.testing import browser
 
@@ -31,7 +32,7 @@ def driver() -> Iterator[object]:
 @pytest.fixture
 def served() -> Iterator[str]:
     with Runtime({}) as runtime, open(os.devnull, "w") as quiet:
-        server = serve_solution(SOLUTION, runtime, log=SolutionLog(quiet))
+        server = serve_solution(SOLUTION, runtime, log=SolutionLog(quiet), surfaces=(Console,))
         try:
             yield server.url
         finally:

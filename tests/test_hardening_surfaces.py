@@ -22,6 +22,7 @@ import requests
 
 from murano_sim import Runtime
 from murano_sim.config import load_config
+from murano_sim.console import Console
 from murano_sim.net.listen import listen
 from murano_sim.net.local_surface import MARKER_HEADER
 from murano_sim.services.device2.device_api import serve_devices
@@ -65,7 +66,7 @@ def solution(tmp_path_factory) -> Path:
 def served(solution) -> Iterator[tuple[Runtime, str]]:
     root = solution
     with Runtime({}, clock=ManualClock()) as runtime:
-        server = serve_solution(root, runtime)
+        server = serve_solution(root, runtime, surfaces=(Console,))
         yield runtime, server.url
         server.shutdown()
 

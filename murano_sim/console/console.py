@@ -181,7 +181,7 @@ class Console:
         return _json(views.clock_view(self.app))
 
     def _advance(self, request: Request) -> Response:
-        return _json(views.advance(self.app, _fields(request).get("seconds")))
+        return _json(views.advance(self.app, _fields(request).get("seconds"), self.executions))
 
     def _reset(self, request: Request) -> Response:
         """Every service back to its seeded state, and init.lua runs again."""

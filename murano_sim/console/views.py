@@ -85,7 +85,7 @@ def clock_view(app: Any) -> dict[str, Any]:
     }
 
 
-def advance(app: Any, seconds: Any) -> dict[str, Any]:
+def advance(app: Any, seconds: Any, executions: Any) -> dict[str, Any]:
     """Advance the solution's clock; answers the time before and after and what ran meanwhile."""
     try:
         amount = float(seconds)
@@ -94,7 +94,7 @@ def advance(app: Any, seconds: Any) -> dict[str, Any]:
     if not 0 <= amount <= 10 * 365 * 86400:
         raise BadInput(f"seconds: must be from 0 to ten years, got {seconds!r}")
     before = clock_view(app)
-    first = app.console.executions.last_id()
+    first = executions.last_id()
     app.runtime.platform.advance(amount)
     app.deliver_events()
-    return {"before": before, "after": clock_view(app), "ran": app.console.executions.list(since=first)}
+    return {"before": before, "after": clock_view(app), "ran": executions.list(since=first)}

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Self
 
 from werkzeug.serving import (
     BaseWSGIServer,
@@ -27,6 +28,7 @@ from ..errors import UsageError
 MAX_PORT = 65535
 READ_TIMEOUT_SECONDS = 5.0  # per read on a connection: a request line, headers or a body chunk
 MAX_CONNECTIONS = 128  # open at once per server (WebSockets and live streams count too)
+DRAIN_SECONDS = 5.0  # on shutdown, how long requests still running may take to finish
 _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 46\r\n"
          b"Connection: close\r\nRetry-After: 1\r\n\r\n"
          b'{"error": "too many open connections; retry"}\n')
@@ -39,6 +41,8 @@ class BoundedServer(ThreadedWSGIServer):
     def __init__(self, *args: Any, max_connections: int = MAX_CONNECTIONS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._slots = threading.BoundedSemaphore(max_connections)
+        self._open: set[socket.socket] = set()
+        self._changed = threading.Condition()
 
     def get_request(self) -> tuple[socket.socket, Any]:
         conn, address = super().get_request()
@@ -60,10 +64,27 @@ class BoundedServer(ThreadedWSGIServer):
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._changed:
+            self._open.add(request)
         try:
             super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
+            with self._changed:
+                self._open.discard(request)
+                self._changed.notify_all()
+
+    def close_connections(self, wait: float = DRAIN_SECONDS) -> None:
+        """Stop reading from every open connection (one still sending its request would reach an
+        app that is being closed) and wait up to `wait` seconds for the requests still running:
+        they finish and their answers go out."""
+        with self._changed:
+            for conn in self._open:
+                try:
+                    conn.shutdown(socket.SHUT_RD)
+                except OSError:
+                    pass  # already closed by the client
+            self._changed.wait_for(lambda: not self._open, timeout=wait)
 
 
 class QuietHandler(WSGIRequestHandler):
@@ -81,7 +102,7 @@ def check_port(port: int, what: str = "port") -> int:
 
 def listen(
     host: str, port: int, app: Any, handler: Any = None, what: str = "port", *, max_connections: int = MAX_CONNECTIONS
-) -> BaseWSGIServer:
+) -> BoundedServer:
     """A threaded server for `app` on host:port (0: a free port); UsageError if it cannot listen."""
     check_port(port, what)
     family = select_address_family(host, port)
@@ -99,3 +120,65 @@ def listen(
     # What HTTPServer.server_bind would have set, had Werkzeug bound the socket itself.
     server.server_name, server.server_port = host, server.port
     return server
+
+
+def base_url(server: BaseWSGIServer, host: str) -> str:
+    """http://HOST:PORT with the port actually bound (so port 0 shows the one picked)."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{server.server_port}"
+
+
+class BackgroundServer:
+    """`app` served on host:port from a daemon thread: every listener murano-sim opens (a solution,
+    a service's own port such as the device API, a standalone emulator) is one of these.
+
+    `url` has the port actually bound; `shutdown()` stops accepting, runs `on_shutdown` (e.g. end
+    open streams and sockets), lets the requests still running finish (so none reaches an app
+    that is closed after it returns), closes the socket and joins the thread, once however
+    often it is called. Use as a context manager.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        name: str,
+        handler: type[WSGIRequestHandler] = QuietHandler,
+        on_shutdown: Iterable[Callable[[], object]] = (),
+        what: str = "port",
+    ) -> None:
+        self._server = listen(host, port, app, handler, what)
+        self.url = base_url(self._server, host)
+        self._on_shutdown = list(on_shutdown)
+        self._lock = threading.Lock()
+        self._stopped = False
+        # A short poll interval makes shutdown() prompt.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=name, daemon=True
+        )
+        self._thread.start()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self._server.shutdown()
+        try:
+            for hook in self._on_shutdown:
+                hook()
+        finally:
+            self._server.close_connections()
+            self._server.server_close()
+            self._thread.join()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url})"

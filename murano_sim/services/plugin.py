@@ -61,6 +61,12 @@ class ServicePlugin:
     case_keys: tuple[str, ...] = ()
     # A Murano core service (Config.listServices says "core"); False for an exchange (third-party) service.
     core: bool = True
+    # Extra ports the service opens beside a served solution: label -> "module:factory",
+    # factory(services, host, port) -> net.listen.BackgroundServer; `serve` prints "<label>: URL".
+    listeners: Mapping[str, str] = field(default_factory=dict)
+    # "module:function", function(services, url): told the served solution's base URL (e.g. to resolve
+    # relative webhook URLs against it).
+    on_serve: str | None = None
 
     @property
     def alias(self) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestedRangeNotSatisfiable
 from werkzeug.routing import Map, Rule
@@ -50,6 +50,17 @@ class Execution:
     started_at: datetime
 
 
+class Surface(Protocol):
+    """A view served under /_murano-sim/ (the console): it answers its requests and closes its streams."""
+
+    def handle(self, request: Request) -> Response: ...
+
+    def close(self) -> None: ...
+
+
+SurfaceFactory = Callable[["SolutionApp"], Surface]  # e.g. console.Console
+
+
 # Static assets (Solution.assets): served for GET/HEAD paths no endpoint matches (endpoints win),
 # as on Murano. The default asset folders are left out of reload snapshots.
 ASSET_DIRS = ("files", "assets")
@@ -63,7 +74,14 @@ class SolutionApp:
     environment (modules run again, init.lua does not).
     """
 
-    def __init__(self, root: str | os.PathLike[str], runtime: Runtime, log: SolutionLog | None = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        runtime: Runtime,
+        log: SolutionLog | None = None,
+        *,
+        surfaces: Iterable[SurfaceFactory] = (),
+    ) -> None:
         self.root = Path(root)
         self.runtime = runtime
         self.log = log or SolutionLog(secrets=runtime.config.secrets())
@@ -94,9 +112,8 @@ class SolutionApp:
             lambda: epoch_seconds(runtime.clock), self.log.message, self.max_body_bytes,
         )
         self.console_remote = bool(serve.get("console_remote", False))
-        from ..console import Console  # here: the console reads this module's names
-
-        self.console = Console(self)
+        # What answers under /_murano-sim/ (the console): handed in by whoever composes serve.
+        self.surfaces: list[Surface] = [make(self) for make in surfaces]
 
     @property
     def solution(self) -> Solution:
@@ -128,6 +145,20 @@ class SolutionApp:
             self.log.message(f"{request.method} {request.path} -> {refused.status}: {refused.reason}")
             response = _plain(refused.status, refused.reason)
         return response(environ, start_response)
+
+    def _surface(self, request: Request) -> Response:
+        """The first surface's answer that is not a 404 (a 404 from the last one stands)."""
+        response: Response | None = None
+        for surface in self.surfaces:
+            response = surface.handle(request)
+            if response.status_code != 404:
+                return response
+        return response or local_surface.error(404, f"nothing is served at {request.path} (no console here)")
+
+    def close_surfaces(self) -> None:
+        """Ends what the surfaces hold open (the console's live streams)."""
+        for surface in self.surfaces:
+            surface.close()
 
     def reset(self) -> None:
         """A fresh state: every service back to its seed, a new environment, and init.lua runs again."""
@@ -180,7 +211,7 @@ class SolutionApp:
                 self.log.message(f"{request.method} {request.path} -> {refused.status}: {refused.reason}")
                 return local_surface.error(refused.status, refused.reason)
             if not request.path.startswith(f"{DEV_PREFIX}/events/"):
-                return self.console.handle(request)
+                return self._surface(request)
         try:
             solution = self.solution
         except ConfigError as exc:

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..services.config.model import solution_identity
 from ..services.dispatcher import CallOutcome, error_table, redacted_record
 from ..services.registry import MURANO_SERVICES, emulated_services
 from .app import SolutionApp
@@ -91,7 +90,7 @@ class ProductService:
 def link(application: SolutionApp, product: SolutionApp, service: ProductService) -> None:
     """The application subscribes to the product: its calls carry its solution id as caller_id, and the
     events the product triggers for the application's alias run the application's handlers."""
-    solution_id = solution_identity(application.runtime.platform)["id"]
+    solution_id = application.runtime.platform.call_value("config", "solution")["id"]  # Config.solution()
     service.caller_id = solution_id
     product.runtime.platform.by_alias["interface"].model.link({"solution_id": solution_id, "alias": service.alias})
     product.forward_events(service.alias, application)

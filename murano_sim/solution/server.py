@@ -5,56 +5,30 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer
-
 from ..config import Config, check_live_credentials, load_config
-from ..net.listen import QuietHandler, listen
+from ..net.listen import BackgroundServer
 from ..runtime import Runtime
+from ..services.plugin import discover, load_attribute, loaded
 from ..state import State
-from .app import DEV_PREFIX, SolutionApp
+from .app import DEV_PREFIX, SolutionApp, SurfaceFactory
 from .link import ProductService, link, parse_product
 from .requestlog import SolutionLog
 
 
-def _listen(host: str, port: int, app: Any) -> BaseWSGIServer:
-    return listen(host, port, app, QuietHandler)
-
-
-def base_url(server: BaseWSGIServer, host: str) -> str:
-    """http://HOST:PORT with the port actually bound (so port 0 shows the one picked)."""
-    shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{server.server_port}"
-
-
-class SolutionServer:
+class SolutionServer(BackgroundServer):
     """A solution served from a background thread; use as a context manager or call shutdown()."""
 
     def __init__(self, app: SolutionApp, host: str = "127.0.0.1", port: int = 0) -> None:
         self.app = app
-        self._server = _listen(host, port, app)
-        self.url = base_url(self._server, host)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="murano-sim-solution", daemon=True
-        )
-        self._thread.start()
-
-    def shutdown(self) -> None:
-        self.app.console.close()  # ends the console's open live streams
-        self._server.shutdown()
-        self.app.websockets.close_all()  # open sockets end, and their `close` runs finish first
-        self._server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> SolutionServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
+        # Stopping ends the surfaces' live streams, then open sockets (their `close` runs finish first).
+        super().__init__(app, host, port, name="murano-sim-solution",
+                         on_shutdown=[app.close_surfaces, app.websockets.close_all])
 
 
 def serve_solution(
@@ -64,13 +38,31 @@ def serve_solution(
     host: str = "127.0.0.1",
     port: int = 0,
     log: SolutionLog | None = None,
+    surfaces: Iterable[SurfaceFactory] = (),
 ) -> SolutionServer:
-    """Load a solution (ConfigError if it does not load) and serve it in a background thread."""
-    server = SolutionServer(SolutionApp(solution_dir, runtime, log), host, port)
-    if runtime.emulator is not None:  # a number's sms_url/voice_url given as "/path" is this solution's endpoint
-        runtime.emulator.base_url = server.url
+    """Load a solution (ConfigError if it does not load) and serve it in a background thread.
+
+    surfaces: what answers under /_murano-sim/, e.g. `(murano_sim.console.Console,)` for the console."""
+    server = SolutionServer(SolutionApp(solution_dir, runtime, log, surfaces=surfaces), host, port)
+    announce_url(runtime, server.url)
     start_lifecycles(runtime)
     return server
+
+
+def announce_url(runtime: Runtime, url: str) -> None:
+    """Tell every service that wants it where the solution is served (plugins' on_serve hook)."""
+    services = runtime.platform
+    for plugin in discover():
+        hook = loaded(plugin.on_serve)
+        if hook is not None and plugin.alias in services.by_alias:
+            hook(services, url)
+
+
+def service_listeners(services: Any) -> list[tuple[str, Callable[..., BackgroundServer]]]:
+    """(label, factory(services, host, port)) for every extra port the present services open."""
+    return [(label, load_attribute(reference))
+            for plugin in discover() if plugin.alias in services.by_alias
+            for label, reference in plugin.listeners.items()]
 
 
 def start_lifecycles(runtime: Runtime) -> None:
@@ -129,34 +121,43 @@ def main_serve(
     device_port: int = 0,
     state_path: str | os.PathLike[str] | None = None,
     product: str | None = None,
+    surfaces: Iterable[SurfaceFactory] = (),
+    ports: Mapping[str, int] | None = None,
 ) -> int:
     """`murano-sim serve`: the base URL is the first stdout line, `devices: URL` (the device HTTP API)
     the second; serves until SIGINT/SIGTERM, then 0.
 
     state_path: the solution's state in a SQLite file (every service's data survives a restart).
     product: `PRODUCT_DIR[:ALIAS]`, a second solution the first subscribes to (link.py); it is served
-    on its own port (`product ALIAS: URL`, the third line) and the device API serves its devices."""
-    from ..services.device2.device_api import serve_devices  # here: the device API imports solution.guards
+    on its own port (`product ALIAS: URL`, the third line) and the device API serves its devices.
+    surfaces: what answers under /_murano-sim/ (the CLI hands in the console).
+    ports: a port per extra listener a service opens (label -> port; `device_port` is ports["devices"])."""
+    ports = {"devices": device_port, **(ports or {})}
 
     config = config_for(solution_dir, config_path)
     check_live_credentials(config)
     log = SolutionLog(json_lines=json_logs, secrets=config.secrets())
     stop = threading.Event()
     with ExitStack() as stack:
-        linked = _linked_product(stack, product, host, json_logs, state_path) if product else None
+        linked = _linked_product(stack, product, host, json_logs, state_path, surfaces) if product else None
         runtime = stack.enter_context(_runtime(config, state_path, host_services=[linked[1]] if linked else ()))
-        app = SolutionApp(solution_dir, runtime, log)
+        app = SolutionApp(solution_dir, runtime, log, surfaces=surfaces)
         if linked:
             link(app, linked[0].app, linked[1])
         start_lifecycles(runtime)
         previous = _on_stop_signals(stop)
         try:
             # Requests are served from daemon threads: one that hangs cannot hold up the exit.
-            device_platform = linked[0].app.runtime.platform if linked else runtime.platform
-            with SolutionServer(app, host, port) as server, \
-                    serve_devices(device_platform, host, device_port) as devices:
+            with ExitStack() as servers:
+                server = servers.enter_context(SolutionServer(app, host, port))
+                announce_url(runtime, server.url)
+                # The services' own ports (the device API) serve the linked product's services if there is one.
+                listening = linked[0].app.runtime.platform if linked else runtime.platform
+                extra = [(label, servers.enter_context(start(listening, host, ports.get(label, 0))))
+                         for label, start in service_listeners(listening)]
                 print(server.url, flush=True)
-                print(f"devices: {devices.url}", flush=True)
+                for label, listener in extra:
+                    print(f"{label}: {listener.url}", flush=True)
                 if linked:
                     print(f"product {linked[1].alias}: {linked[0].url}", flush=True)
                     _announce(linked[0].app, linked[0].app.log, linked[0].app.runtime.config)
@@ -171,7 +172,8 @@ def main_serve(
 
 
 def _linked_product(
-    stack: ExitStack, spec: str, host: str, json_logs: bool, state_path: str | os.PathLike[str] | None
+    stack: ExitStack, spec: str, host: str, json_logs: bool, state_path: str | os.PathLike[str] | None,
+    surfaces: Iterable[SurfaceFactory] = (),
 ) -> tuple[SolutionServer, ProductService]:
     """The product of `--product DIR[:ALIAS]` served on a free port, with the service that exposes
     its operations to the application. Its state goes beside the application's (`STATE.ALIAS`)."""
@@ -180,7 +182,8 @@ def _linked_product(
     check_live_credentials(config)
     runtime = stack.enter_context(_runtime(config, f"{state_path}.{alias}" if state_path else None))
     log = SolutionLog(json_lines=json_logs, secrets=config.secrets())
-    server = stack.enter_context(SolutionServer(SolutionApp(folder, runtime, log), host, 0))
+    server = stack.enter_context(SolutionServer(SolutionApp(folder, runtime, log, surfaces=surfaces), host, 0))
+    announce_url(runtime, server.url)
     start_lifecycles(runtime)
     return server, ProductService(server.app, alias)
 
@@ -196,10 +199,11 @@ def _runtime(config: Config, state_path: str | os.PathLike[str] | None, **kwargs
 
 def _announce(app: SolutionApp, log: SolutionLog, config: Config) -> None:
     solution = app.solution
-    twilio = config.services["twilio"]
+    backends = "".join(f"; {alias} backend {section['backend']}"  # the http services' (local or live)
+                       for alias, section in sorted(config.services.items())
+                       if isinstance(section, Mapping) and "backend" in section)
     log.message(
-        f"serving {solution.root} ({solution.layout} layout) with config {config.source}; "
-        f"twilio backend {twilio['backend']}",
+        f"serving {solution.root} ({solution.layout} layout) with config {config.source}{backends}",
         layout=solution.layout,
     )
     for endpoint in solution.endpoints:

@@ -24,7 +24,6 @@ from werkzeug.wrappers import Request, Response
 
 from ..runtime.result import ScriptResult
 from ..services import ServiceError
-from ..services.websocket.model import Websocket, frame_of
 from .guards import multi
 from .hotvm import EVENT_SLOT
 from .loader import route_rule
@@ -72,7 +71,7 @@ class Connection:
     Websocket service sends to and closes."""
 
     def __init__(
-        self, ws: Server, service: Websocket, info: dict[str, Any],
+        self, ws: Server, service: Any, info: dict[str, Any],
         run: Callable[[dict[str, Any]], ScriptResult], now: Callable[[], float], log: Callable[[str], None],
     ) -> None:
         self.ws = ws
@@ -161,7 +160,7 @@ class Connection:
         message = result.response.message if result.error is None else None
         if message is not None and kind != "close":
             try:
-                self.send(frame_of(message))
+                self.service.send({"socket_id": self.socket_id, "message": message})  # as the script's own send
             except ServiceError:
                 pass  # the client went away meanwhile
         if self._close_requested:
@@ -172,10 +171,10 @@ class WebSockets:
     """A served solution's WEBSOCKET endpoints: matching upgrades, and every open connection."""
 
     def __init__(
-        self, service: Websocket, run: Callable[[Endpoint, dict[str, Any]], ScriptResult],
+        self, service: Any, run: Callable[[Endpoint, dict[str, Any]], ScriptResult],
         now: Callable[[], float], log: Callable[[str], None], max_message_bytes: int,
     ) -> None:
-        self.service = service
+        self.service = service  # the Websocket service's model: attach, detach, send (by socket id)
         self._run = run
         self._now = now
         self._log = log

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from ..console import Console
 from ..runtime.result import Response, ScriptResult
 from .fixtures_services import fixture_aliases, service_fixture
 
@@ -40,7 +41,7 @@ class ServedSolution:
         self.results: list[ScriptResult] = []
         log = SolutionLog(io.StringIO(), secrets=runtime.config.secrets())
         log.listeners.append(self.logs.append)
-        self.server: SolutionServer = serve_solution(root, runtime, log=log)
+        self.server: SolutionServer = serve_solution(root, runtime, log=log, surfaces=(Console,))
         self.server.app.result_listeners.append(self.results.append)
         self.url = self.server.url
         self.product: ServedSolution | None = None  # the linked product (murano_solution(app, product=...))

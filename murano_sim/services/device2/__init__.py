@@ -9,4 +9,6 @@ PLUGIN = ServicePlugin(
     control=f"{__name__}.control:factory",
     fixtures=("devices",),
     case_keys=("devices",),
+    listeners={"devices": f"{__name__}.device_api:serve_devices"},  # the device HTTP API (--device-port)
+    cli=f"{__name__}.cli:register",
 )

@@ -15,19 +15,17 @@ Exosite's published device API; see docs/services/device2.md.
 from __future__ import annotations
 
 import ipaddress
-import threading
 import uuid
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
 from werkzeug.http import parse_date
-from werkzeug.serving import BaseWSGIServer
 from werkzeug.wrappers import Request, Response
 
 from ...errors import UsageError
 from ...net.limits import DEFAULT_MAX_BODY_BYTES, RequestRefused, check_length, read_data
-from ...net.listen import QuietHandler, listen
+from ...net.listen import BackgroundServer
 from ...net.local_surface import MARKER_HEADER, host_name
 from ...net.local_surface import error as json_error
 from ...net.local_surface import is_loopback as _is_loopback
@@ -184,29 +182,6 @@ def make_device_app(services: Any) -> DeviceAPI:
                      hosts=serve.get("device_hosts") or ())
 
 
-class DeviceServer:
-    """The device API served from a background thread; `url` has the port actually bound."""
-
-    def __init__(self, app: DeviceAPI, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server: BaseWSGIServer = listen(host, port, app, QuietHandler, what="device port")
-        shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="murano-sim-devices", daemon=True)
-        self._thread.start()
-
-    def shutdown(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-
-    def __enter__(self) -> DeviceServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-
-
-def serve_devices(services: Any, host: str = "127.0.0.1", port: int = 0) -> DeviceServer:
+def serve_devices(services: Any, host: str = "127.0.0.1", port: int = 0) -> BackgroundServer:
     """Serve the device API for `services` in a background thread (stop it with .shutdown())."""
-    return DeviceServer(make_device_app(services), host, port)
+    return BackgroundServer(make_device_app(services), host, port, name="murano-sim-devices", what="device port")

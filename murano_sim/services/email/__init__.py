@@ -9,4 +9,5 @@ PLUGIN = ServicePlugin(
     control=f"{__name__}.control:factory",
     fixtures=("outbox",),
     case_keys=("outbox",),
+    cli=f"{__name__}.cli:register",
 )

@@ -15,6 +15,7 @@ PLUGIN = ServicePlugin(
     spec=Path(__file__).parent / "spec.yaml",
     wire=f"{__name__}.local:local_backend",
     console=f"{__name__}.console:PANEL",
+    on_serve=f"{__name__}.server:use_public_url",
     core=False,
 )
 

@@ -13,7 +13,7 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler
 
 from ...errors import UsageError
-from ...net.listen import listen
+from ...net.listen import BackgroundServer
 from ...state.clock import OffsetClock, is_manual
 from ...state.ticker import Ticker
 from .app import Emulator
@@ -26,57 +26,45 @@ log = logging.getLogger("murano_sim.emulator")
 class _RequestHandler(WSGIRequestHandler):
     """Werkzeug's handler, logging to our logger at debug level instead of stderr."""
 
+    log_requests = False  # the standalone server's handler (below) prints one line per request
+
     def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - Werkzeug's signature
         log.debug("%s - %s", self.address_string(), message % args)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if getattr(self.server, "log_requests", False):  # the standalone server: one line per request
+        if self.log_requests:
             path = self.path.split("?", 1)[0]
             print(f"{self.command} {path} {code}", file=sys.stderr, flush=True)
         else:
             super().log_request(code, size)
 
 
-class EmulatorServer:
+class _LoggingHandler(_RequestHandler):
+    log_requests = True
+
+
+class EmulatorServer(BackgroundServer):
     """A running HTTP server for an Emulator; `url` is its base URL. Use as a context manager."""
 
     def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0, *,
                  app: Callable[..., Any] | None = None, log_requests: bool = False) -> None:
         self.emulator = emulator
-        self._server = listen(host, port, app or emulator.wsgi_app, _RequestHandler)
-        self._server.daemon_threads = True  # type: ignore[attr-defined]  # a ThreadingMixIn server
-        self._server.log_requests = log_requests  # type: ignore[attr-defined]
-        bound = self._server.server_address
-        shown = f"[{host}]" if ":" in host else host
-        self.url = f"http://{shown}:{bound[1]}"
         # The one ticker (as `serve` runs for every service): a manual clock moves only on advance().
-        self._ticker: Ticker | None = None
+        ticker = None
         if not is_manual(emulator.clock):
-            self._ticker = Ticker(lambda: [emulator], emulator.ticker_defect, name="murano-sim-emulator-ticker")
-            self._ticker.start()
-        # A short poll interval makes shutdown() prompt.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="murano-sim-emulator-http", daemon=True)
-        self._thread.start()
+            ticker = Ticker(lambda: [emulator], emulator.ticker_defect, name="murano-sim-emulator-ticker")
+        super().__init__(app or emulator.wsgi_app, host, port, name="murano-sim-emulator-http",
+                         handler=_LoggingHandler if log_requests else _RequestHandler,
+                         on_shutdown=[ticker.stop] if ticker is not None else ())
+        if ticker is not None:
+            ticker.start()
 
-    def shutdown(self) -> None:
-        if self._thread is None:
-            return
-        self._server.shutdown()
-        self._thread.join()
-        self._server.server_close()
-        self._thread = None  # type: ignore[assignment]  # shut down: join() only once
-        if self._ticker is not None:
-            self._ticker.stop()
 
-    def __enter__(self) -> EmulatorServer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-
-    def __repr__(self) -> str:
-        return f"EmulatorServer({self.url})"
+def use_public_url(services: Any, url: str) -> None:
+    """The plugin's on_serve hook: a number's sms_url/voice_url given as "/path" is the served solution's."""
+    emulator = services.backends.get("twilio")  # the local backend; none when Twilio is live
+    if emulator is not None:
+        emulator.base_url = url
 
 
 def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0, *, control: bool = False,
