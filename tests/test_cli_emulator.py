@@ -8,7 +8,7 @@ import sys
 
 from twilio.rest import Client
 
-from murano_sim.config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+from murano_sim.services.twilio.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 
 
 def test_served_emulator_answers_the_official_sdk_and_stops_cleanly(tmp_path):

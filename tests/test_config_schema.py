@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from murano_sim import ConfigError
-from murano_sim.config import load_config
+from murano_sim import ConfigError, load_config
 
 TYPOS = {
     "emulater:\n  seed: {}\n": "c.yaml:1: emulater: unknown key 'emulater' (did you mean 'emulator'?)",

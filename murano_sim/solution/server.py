@@ -12,9 +12,10 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer
 
-from ..config import Config, check_live_credentials, load_config
+from ..config import Config, check_live_credentials
 from ..net.listen import QuietHandler, listen
 from ..runtime import Runtime
+from ..services.settings import load_config
 from ..state import State
 from .app import DEV_PREFIX, SolutionApp
 from .link import ProductService, link, parse_product

@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..runtime.result import ScriptResult
+from ..services.control import Mismatch, _equal, contains, json_diff, project
+
+# Mismatch and the matchers live with the controls (services/control.py); imported here by cases and tests.
+__all__ = ["CALL_KEYS", "EXPECT_KEYS", "Mismatch", "_equal", "check_expectations", "contains", "json_diff", "project"]
 
 EXPECT_KEYS = ("code", "message", "message_subset", "headers", "calls", "logs", "logs_contain", "error")
 CALL_KEYS = ("operation", "arguments", "status", "result", "error")
-
-
-@dataclass
-class Mismatch:
-    """One expectation that did not hold: what was looked at, what was wanted, what was there."""
-
-    what: str
-    expected: Any
-    actual: Any
-    note: str = ""
-
-    def render(self) -> str:
-        head = f"{self.what}: {self.note}" if self.note else f"{self.what}:"
-        if self.expected is None and self.actual is None:
-            return head
-        if _is_scalar(self.expected) and _is_scalar(self.actual):
-            return f"{head} expected {_json(self.expected)}, got {_json(self.actual)}"
-        return head + "\n" + json_diff(self.expected, self.actual)
-
-
-def json_diff(expected: Any, actual: Any) -> str:
-    """A unified diff of the two values as pretty, key-sorted JSON."""
-    lines = difflib.unified_diff(
-        _pretty(expected).splitlines(), _pretty(actual).splitlines(), "expected", "actual", lineterm="", n=3
-    )
-    return "\n".join(lines)
 
 
 def check_expectations(expect: Mapping[str, Any], result: ScriptResult) -> list[Mismatch]:
@@ -87,42 +62,3 @@ def _check_calls(wanted: Sequence[Mapping[str, Any]], calls: list[dict[str, Any]
         return []
     note = f"expected {len(wanted)} call(s), got {len(calls)}" if len(calls) != len(wanted) else "a call differs"
     return [Mismatch("calls", list(wanted), actual, note)]
-
-
-def contains(actual: Any, wanted: Any) -> bool:
-    """True when `wanted` is a subset of `actual`: mappings by key, lists item by item, scalars equal."""
-    if isinstance(wanted, Mapping):
-        return isinstance(actual, Mapping) and all(k in actual and contains(actual[k], v) for k, v in wanted.items())
-    if isinstance(wanted, list):
-        return (
-            isinstance(actual, list) and len(actual) == len(wanted) and all(map(contains, actual, wanted))
-        )
-    return _equal(wanted, actual)
-
-
-def project(actual: Any, wanted: Any) -> Any:
-    """`actual` cut down to the shape of `wanted`, so a diff shows only what was asked about."""
-    if isinstance(wanted, Mapping) and isinstance(actual, Mapping):
-        return {k: project(actual[k], v) for k, v in wanted.items() if k in actual}
-    if isinstance(wanted, list) and isinstance(actual, list) and len(actual) == len(wanted):
-        return [project(a, w) for a, w in zip(actual, wanted, strict=True)]
-    return actual
-
-
-def _equal(wanted: Any, actual: Any) -> bool:
-    # YAML's 1 and Lua's 1.0 are the same number; True is not 1.
-    if isinstance(wanted, bool) or isinstance(actual, bool):
-        return type(wanted) is type(actual) and wanted == actual
-    return bool(wanted == actual)
-
-
-def _is_scalar(value: Any) -> bool:
-    return value is None or isinstance(value, (str, int, float, bool)) and "\n" not in str(value)
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _pretty(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)

@@ -5,13 +5,26 @@ from pathlib import Path
 
 from ...state.clock import Clock, ManualClock, SystemClock
 from ..plugin import ServicePlugin
+from . import settings
 from .adapter import WSGIAdapter
 from .app import Emulator
 from .errors import TwilioError
 from .server import EmulatorServer, main_serve, serve
 from .webhooks import deliver, sign
 
-PLUGIN = ServicePlugin(spec=Path(__file__).parent / "spec.yaml", core=False)
+PLUGIN = ServicePlugin(
+    spec=Path(__file__).parent / "spec.yaml",
+    core=False,
+    defaults={**settings.DEFAULTS, "emulator": settings.EMULATOR_DEFAULTS},
+    sections={"emulator": settings.EMULATOR_SCHEMA},
+    env=settings.ENV,
+    check_settings=f"{__name__}.settings:check",
+    check_live=f"{__name__}.settings:check_live",
+    cli=f"{__name__}.cli:register",
+    control=f"{__name__}.control:TwilioServiceControl",
+    fixtures=("twilio",),
+    case_keys=("phone", "twilio"),
+)
 
 __all__ = [
     "Clock",

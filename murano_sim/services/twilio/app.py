@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ...config import Config, load_config
+from ...config import Config
 from ...errors import UsageError
 from ...state.clock import Clock, SystemClock, advance_through
+from ..settings import load_config
 from . import wire
 from .backend import TwilioBackend, Webhook
 from .errors import TwilioError, code_for_status
@@ -44,7 +45,7 @@ class Emulator:
         self.config = load_config(config)
         self.clock: Clock = clock or SystemClock()
         twilio = self.config.services["twilio"]
-        emulator = self.config.emulator
+        emulator = self.config.section("emulator")
         self.primary_account_sid: str = str(twilio.get("AccountSid") or "")
         self._accounts: dict[str, str] = {}
         if self.primary_account_sid and twilio.get("AuthToken"):

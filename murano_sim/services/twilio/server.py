@@ -12,11 +12,13 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
 
-from ...config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Config, load_config
+from ...config import Config
 from ...errors import UsageError
 from ...net.listen import listen
 from ...state.clock import OffsetClock, is_manual
+from ..settings import load_config
 from .app import Emulator
+from .settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 
 log = logging.getLogger("murano_sim.emulator")
 
@@ -81,7 +83,8 @@ def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0, *, control
     plane under /_emulator/ (as the standalone `twilio-emulator` serves it)."""
     from .control_plane import Standalone
 
-    app = Standalone(emulator, remote=bool(emulator.config.emulator.get("control_remote"))) if control else None
+    remote = bool(emulator.config.section("emulator").get("control_remote"))
+    app = Standalone(emulator, remote=remote) if control else None
     return EmulatorServer(emulator, host, port, app=app, log_requests=log_requests)
 
 
