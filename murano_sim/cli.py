@@ -1,4 +1,4 @@
-"""The murano-sim command: run a script, serve the Twilio emulator, serve a solution."""
+"""The murano-sim command: run a script, serve a solution, and each service's own commands."""
 
 from __future__ import annotations
 
@@ -29,9 +29,7 @@ commands:
                         exit 0 when the script finished, 1 when it failed (error or limit),
                         2 for a usage or configuration error
   serve SOLUTION_DIR    serve a whole Murano solution over HTTP (endpoints; devices on a second port)
-  twilio-emulator       serve the local Twilio emulator over HTTP (share one between processes)
-  twilio-inbound URL    send a signed inbound-SMS webhook to URL, as Twilio would
-  device --url URL      act as a device: provision IDENTITY | write IDENTITY a=v ... |
+{service_commands}  device --url URL      act as a device: provision IDENTITY | write IDENTITY a=v ... |
                         read IDENTITY alias ... (the token is kept in --token-file)
   check SOLUTION_DIR    load a solution without serving it; print what was found and every
                         warning; exit 0 when it loads without errors, 1 on errors (e.g. a
@@ -41,10 +39,10 @@ commands:
                         (--revoke forgets it; a change to the file needs trust again)
 
 Configuration comes from --config FILE, else the solution's config.yaml (serve, check, run
-inside a solution), else ./config.yaml if present, else built-in defaults (local Twilio
-emulator, demonstration credentials). A bad port or address is one line and exit status 2.
-A config file that is not trusted reads only murano-sim's own ${VAR}s (MURANO_SIM_*, TWILIO_* in
-the Twilio credentials) and reaches only loopback: see `trust`, --trust, MURANO_SIM_TRUST=1.
+inside a solution), else ./config.yaml if present, else built-in defaults (local
+backends, demonstration credentials). A bad port or address is one line and exit status 2.
+A config file that is not trusted reads only murano-sim's own ${VAR}s (MURANO_SIM_*, a service's own
+variables in its own keys) and reaches only loopback: see `trust`, --trust, MURANO_SIM_TRUST=1.
 """
 
 
@@ -56,9 +54,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="murano-sim", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = _Parser(prog="murano-sim", formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"murano-sim {__version__}")
     # No help= per command: the description above lists each command once.
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -127,13 +123,22 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="list the emails a solution sent (Email.send), from its state file")
     outbox.add_argument("--state", required=True, metavar="FILE", help="the solution's state file (serve --state)")
     outbox.add_argument("--json", action="store_true", help="print the messages as one JSON array")
-    # Each service's own commands (Twilio's twilio-emulator and twilio-inbound).
+    # Each service's own commands, listed in the help with their parser's description.
     plugin_commands: dict[str, Any] = {}
     for plugin in discover():
         if plugin.cli:
             plugin_commands.update(load_attribute(plugin.cli)(commands))
     parser.set_defaults(plugin_commands=plugin_commands)
+    parser.description = DESCRIPTION.replace("{service_commands}", "".join(
+        _help_line(name, commands.choices[name]) for name in plugin_commands))
     return parser
+
+
+def _help_line(name: str, command: argparse.ArgumentParser) -> str:
+    """`  name ARG      description` as the description above lists the core commands."""
+    positionals = [a.metavar or a.dest for a in command._actions if not a.option_strings and a.dest != "help"]
+    usage = " ".join([name, *map(str, positionals)])
+    return f"  {usage:<22}{command.description}\n"
 
 
 def parse_request(value: str | None) -> dict[str, Any] | None:

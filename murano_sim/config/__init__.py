@@ -291,7 +291,7 @@ def _gate_for(source: str, text: str | None, services: Sequence[ServiceSettings]
 
 
 def _apply_env(merged: dict[str, Any], raw: Mapping[str, Any], services: Sequence[ServiceSettings]) -> None:
-    """A service's variables (say AccountSid <- TWILIO_ACCOUNT_SID) fill its keys the file leaves out or
+    """A service's variables (ServiceSettings.env: key <- its one variable) fill its keys the file leaves out or
     leaves empty; with neither, the key keeps its default (the service's check may settle it)."""
     given_services = raw.get("services") if isinstance(raw.get("services"), Mapping) else {}
     for service in services:

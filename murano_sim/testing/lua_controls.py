@@ -4,7 +4,7 @@ Lua reaches Python only through service calls, so the controls are one more serv
 interface as a service: alias, global_names, operations, call) with one operation, `call`
 {service, action, arguments}, forwarded to that service's control (services/control.py). Only the runtimes
 of Lua tests get it; assertions.lua hides its global behind `murano_test.services.<alias>` (and
-keeps the names its users know, such as `murano_test.twilio`).
+keeps the names its users already know).
 """
 
 from __future__ import annotations

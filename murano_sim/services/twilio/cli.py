@@ -12,7 +12,8 @@ from ...net.listen import port_number
 
 def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:
     """Add the commands to the CLI's subparsers; {command: handler(args) -> exit status}."""
-    emulator = commands.add_parser("twilio-emulator", description="serve the local Twilio emulator over HTTP")
+    emulator = commands.add_parser(
+        "twilio-emulator", description="serve the local Twilio emulator over HTTP (share one between processes)")
     emulator.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     emulator.add_argument("--port", type=port_number, default=8470, help="port (default 8470; 0 picks a free one)")
     emulator.add_argument("--config", metavar="FILE",
@@ -20,7 +21,7 @@ def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argpar
     emulator.add_argument("--state", metavar="FILE", help="keep the emulator's state in this SQLite file")
 
     inbound = commands.add_parser(
-        "twilio-inbound", description="send a signed inbound-SMS webhook to a URL, as Twilio would"
+        "twilio-inbound", description="send a signed inbound-SMS webhook to URL, as Twilio would"
     )
     inbound.add_argument("url", metavar="URL", help="the endpoint (loopback unless emulator.allow_hosts lists it)")
     inbound.add_argument("--from", dest="from_", required=True, metavar="NUMBER",
