@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 import subprocess
 import sys
@@ -42,3 +43,15 @@ def test_bad_state_path_is_a_one_line_error(tmp_path):
     )
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_the_twilio_commands_come_from_the_plugin():
+    from murano_sim.services.plugin import discover, load_attribute
+
+    [plugin] = [p for p in discover() if p.cli]  # the CLI adds each plugin's commands; Twilio has two
+    parser = argparse.ArgumentParser()
+    handlers = load_attribute(plugin.cli)(parser.add_subparsers(dest="command"))
+    assert sorted(handlers) == ["twilio-emulator", "twilio-inbound"]
+    args = parser.parse_args(["twilio-inbound", "http://127.0.0.1:9/x", "--from", "+1555", "--to", "+1500",
+                              "--body", "hi", "--trust"])
+    assert args.trust and args.method == "POST" and callable(handlers[args.command])

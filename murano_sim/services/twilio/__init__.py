@@ -23,7 +23,7 @@ PLUGIN = ServicePlugin(
     cli=f"{__name__}.cli:register",
     control=f"{__name__}.control:TwilioServiceControl",
     fixtures=("twilio",),
-    case_keys=("phone", "twilio"),
+    case_keys=("fail_next", "twilio", "expect.sms", "expect.phone_calls"),
 )
 
 __all__ = [
