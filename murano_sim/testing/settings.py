@@ -90,7 +90,7 @@ class Settings:
 
 def refuse_live(config: Config) -> None:
     """A config found beside the tests whose http service has `backend: live` is refused without --murano-live."""
-    live = live_sections(config)
+    live = live_sections(config, beyond_loopback=True)
     if live:
         raise UsageError(
             f"{config.source}: services.{live[0]}.backend is live; murano-sim tests found this config.yaml "

@@ -125,8 +125,9 @@ def for_replay(config: Config) -> Config:
     return config if data == config.data else dataclasses.replace(config, data=data)
 
 
-def live_sections(config: Config) -> list[str]:
-    """The services a config sends to their live API (not to a local backend, nor one on this machine)."""
+def live_sections(config: Config, *, beyond_loopback: bool = False) -> list[str]:
+    """The services a config sends to their live API (`backend: live`); beyond_loopback: leaving out
+    a live API served on this machine (say a shared `murano-sim twilio-emulator`)."""
     return [alias for alias, section in config.services.items()
             if isinstance(section, dict) and section.get("backend") == "live"
-            and not is_allowed_host(str(section.get("base_url") or ""))]
+            and not (beyond_loopback and is_allowed_host(str(section.get("base_url") or "")))]
