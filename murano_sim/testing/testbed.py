@@ -127,7 +127,7 @@ def for_replay(config: Config) -> Config:
 
 def live_sections(config: Config, *, beyond_loopback: bool = False) -> list[str]:
     """The services a config sends to their live API (`backend: live`); beyond_loopback: leaving out
-    a live API served on this machine (say a shared `murano-sim twilio-emulator`)."""
+    a live API served on this machine (a shared local emulator)."""
     return [alias for alias, section in config.services.items()
             if isinstance(section, dict) and section.get("backend") == "live"
             and not (beyond_loopback and is_allowed_host(str(section.get("base_url") or "")))]

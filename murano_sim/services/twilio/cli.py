@@ -37,6 +37,7 @@ def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argpar
     return {"twilio-emulator": _twilio_emulator, "twilio-inbound": _twilio_inbound}
 
 
+# The handlers import what they run when run: `murano-sim --help` and the other commands stay quick.
 def _twilio_emulator(args: argparse.Namespace) -> int:
     from ..settings import load_config
     from .server import main_serve
