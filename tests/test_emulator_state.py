@@ -180,3 +180,112 @@ def test_auth_token_never_appears_in_reprs_records_or_responses():
         shown = " ".join([repr(emulator), repr(server), repr(list(emulator.deliveries)), r.text,
                           json.dumps(emulator.messages()), json.dumps(emulator.calls())])
         assert token not in shown
+
+
+# --- one state: the records live in the solution's State ----------------------------------------
+
+SEND = 'return Twilio.postMessage({To = "+15551230000", From = "+15005550006", Body = "in the state"})'
+
+
+def _rows(path: Path, table: str) -> list[tuple]:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(f"SELECT * FROM {table}").fetchall()
+    finally:
+        db.close()
+
+
+def test_with_a_state_file_the_records_are_written_through_into_the_solutions_one_sqlite(tmp_path):
+    from murano_sim import Runtime
+    from murano_sim.state import State
+
+    path = tmp_path / "state.db"
+    with Runtime({}, state=State(path), clock=ManualClock()) as runtime:
+        result = runtime.run(SEND)
+        assert result.ok, result.error
+        sid = result.response.message["sid"]
+        runtime.run('Keystore.set{key = "k", value = "v"}')
+        # written at once, before any save: a killed process loses nothing
+        assert [json.loads(data)["sid"] for _, _, data in _rows(path, "twilio_records")] == [sid]
+        tables = {row[1] for row in _rows(path, "sqlite_master") if row[0] == "table"}
+        assert {"twilio_records", "twilio_meta", "keystore"} <= tables and "records" not in tables
+    with Runtime({}, state=State(path), clock=ManualClock()) as again:
+        assert [m["sid"] for m in again.emulator.messages()] == [sid]
+
+
+def test_in_memory_the_records_reach_the_state_on_save_and_reset_comes_through_the_state():
+    from murano_sim import Runtime
+    from murano_sim.state import State
+
+    state = State()
+    with Runtime({}, state=state, clock=ManualClock()) as runtime:
+        runtime.state.save()
+        before = state.db.execute("SELECT count(*) FROM twilio_records").fetchone()[0]
+        runtime.emulator._backend.create_message(runtime.emulator.primary_account_sid, _message_request())
+        assert state.db.execute("SELECT count(*) FROM twilio_records").fetchone()[0] == before  # not yet
+        state.save()
+        assert state.db.execute("SELECT count(*) FROM twilio_records").fetchone()[0] == before + 1
+        state.reset()  # the solution's reset: the emulator registered with it
+        assert runtime.emulator.messages() == []
+        state.save()
+        assert state.db.execute("SELECT count(*) FROM twilio_records").fetchone()[0] == before
+
+
+def _message_request():
+    from murano_sim.services.twilio.models import MessageRequest
+
+    return MessageRequest(to=TO, from_=FROM, body="x")
+
+
+def test_an_old_emulator_state_file_is_copied_once_into_the_new_tables(tmp_path, caplog):
+    import logging
+    import sqlite3
+
+    from murano_sim.services.twilio.models import Message, to_state
+
+    path = tmp_path / "emulator.db"
+    with Emulator({}, clock=ManualClock()) as source:
+        source._backend.create_message(source.primary_account_sid, _message_request())
+        record = source._backend.records("messages", None)[0]
+        old = source.messages()
+    assert isinstance(record, Message)
+    db = sqlite3.connect(path)  # the tables the emulator kept its own file in before issue 20
+    db.execute("CREATE TABLE records (seq INTEGER PRIMARY KEY, sid TEXT UNIQUE, data TEXT)")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    db.execute("INSERT INTO records VALUES (?, ?, ?)", (record.seq, record.sid, json.dumps(to_state(record))))
+    db.execute("INSERT INTO meta VALUES ('seed_snapshot', '[]'), ('next_seq', ?)", (str(record.seq + 1),))
+    db.commit()
+    db.close()
+    with caplog.at_level(logging.INFO, logger="murano_sim.emulator"):
+        with Emulator({}, clock=ManualClock(), state_path=path) as first:
+            assert first.messages() == old
+    copied = [r for r in caplog.records if "copied" in r.getMessage()]
+    assert len(copied) == 1
+    assert [json.loads(row[2])["sid"] for row in _rows(path, "twilio_records")] == [record.sid]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="murano_sim.emulator"):
+        with Emulator({}, clock=ManualClock(), state_path=path) as second:
+            assert second.messages() == old
+            second.reset()  # back to the old file's seed (none)
+            assert second.messages() == []
+    assert not [r for r in caplog.records if "copied" in r.getMessage()]  # read once
+
+
+def test_a_twilio_row_that_does_not_decode_is_one_error_and_the_file_is_left_as_it_is(tmp_path):
+    import sqlite3
+
+    from murano_sim.errors import UsageError
+
+    path = tmp_path / "state.db"
+    with Emulator({}, clock=ManualClock(), state_path=path) as emulator:
+        emulator._backend.create_message(emulator.primary_account_sid, _message_request())
+    db = sqlite3.connect(path)
+    db.execute("UPDATE twilio_records SET data = '{bad'")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(UsageError, match="cannot restore from this state file, left as it is"):
+        Emulator({}, clock=ManualClock(), state_path=path)
+    assert path.read_bytes() == before

@@ -20,6 +20,7 @@ from murano_sim import Runtime
 from murano_sim.net.hosts import is_allowed_host
 from murano_sim.services.twilio import Emulator, ManualClock, WSGIAdapter, serve
 from murano_sim.services.twilio.webhooks import attempt
+from murano_sim.state.ticker import Ticker
 
 pytest_plugins = ["pytester"]
 
@@ -245,7 +246,7 @@ def test_the_sqlite_restore_is_one_transaction(tmp_path):
     for _ in range(3):
         emulator._backend.create_message(emulator.primary_account_sid, _request("http://127.0.0.1:1/x"))
     statements: list[str] = []
-    emulator._backend.store._db.set_trace_callback(statements.append)
+    emulator.state.db.set_trace_callback(statements.append)
     emulator.reset()
     writes = [i for i, s in enumerate(statements) if s.startswith(("DELETE", "INSERT"))]
     assert writes and statements[0].startswith("BEGIN") and statements[-1] == "COMMIT"
@@ -301,10 +302,11 @@ def test_a_defect_in_the_ticker_is_logged_with_its_traceback_and_kept(caplog):
     emulator = Emulator({}, clock=clock)
     emulator._backend.create_message(emulator.primary_account_sid, _request("http://127.0.0.1:9/cb"))
     clock.armed = True
+    ticker = Ticker(lambda: [emulator], emulator.ticker_defect, interval=0.01)  # the one ticker serve runs
     with caplog.at_level(logging.ERROR, logger="murano_sim.emulator"):
-        emulator.start_ticker(interval=0.01)
+        ticker.start()
         assert clock.failed.wait(30)
-        emulator.stop_ticker()
+        ticker.stop()
     defects = emulator.take_defects()
     assert [str(d) for d in defects] == ["clock exploded"]
     assert any(r.exc_info and "lifecycle ticker" in r.getMessage() for r in caplog.records)

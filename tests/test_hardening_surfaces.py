@@ -292,11 +292,10 @@ def test_a_state_file_with_rows_that_do_not_decode_is_one_line_and_left_as_it_is
 
 
 def test_an_emulator_state_file_with_a_bad_record_is_one_line_and_left_as_it_is(tmp_path):
-    from murano_sim.services.twilio.store import SqliteStore
-
     state_path = tmp_path / "emulator.db"
-    SqliteStore(state_path).close()
-    with sqlite3.connect(state_path) as db:
+    with sqlite3.connect(state_path) as db:  # the tables an emulator state file had before issue 20
+        db.execute("CREATE TABLE records (seq INTEGER PRIMARY KEY, sid TEXT UNIQUE, data TEXT)")
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
         db.execute("INSERT INTO records (seq, sid, data) VALUES (1, 'SM1', '{bad')")
     db.close()
     before = state_path.read_bytes()

@@ -107,7 +107,7 @@ def test_status_callbacks_of_a_message_sent_by_a_script_reach_the_solution():
         log = SolutionLog(io.StringIO())
         log.listeners.append(records.append)
         with serve_solution(SOLUTIONS / "newer", runtime, log=log) as server:
-            runtime.emulator.start_ticker(interval=0.05)
+            # serve_solution started the one ticker: it runs the emulator's lifecycle steps too
             sent = requests.post(server.url + "/notify", json={"to": "+15551234567", "text": "hi"}, timeout=10).json()
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline:

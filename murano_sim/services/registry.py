@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import collections
 import copy
-import threading
+import logging
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -23,6 +23,7 @@ from ..errors import ConfigError
 from ..lua.convert import LimitReached
 from ..state import State
 from ..state.clock import Clock, DueSource, OffsetClock, advance_through, is_manual
+from ..state.ticker import Ticker
 from .bounds import MAX_ARGUMENT_BYTES, oversize
 from .dispatcher import CallOutcome, Service, error_table, redacted_record
 from .local import EventSink, LocalService, ServiceHost
@@ -79,8 +80,7 @@ class Services:
         self.call_counts: collections.Counter[str] = collections.Counter()
         self.emulator: Any = None
         self._sessions: list[requests.Session] = []
-        self._ticker: threading.Thread | None = None
-        self._ticker_stop = threading.Event()
+        self._ticker: Ticker | None = None
         self.by_alias: dict[str, Any] = {}
         check_live_credentials(config)
         try:
@@ -109,7 +109,7 @@ class Services:
         if emulator is None:
             from .twilio import Emulator
 
-            emulator = Emulator(self.config, clock=self.clock, state_path=self.state.path)
+            emulator = Emulator(self.config, clock=self.clock, state=self.state)
         self.emulator = emulator
         from .twilio import WSGIAdapter
 
@@ -276,33 +276,33 @@ class Services:
         """On a clock that moves by itself, run what becomes due in the background (serve)."""
         if self._ticker is not None or is_manual(self.clock):
             return
-        if self.emulator is not None:
-            self.emulator.start_ticker(interval)
-        local = [s for s in self.due_sources() if s is not self.emulator]
-        if not local:
+        sources = self.due_sources()
+        if not sources:
             return
-
-        def tick() -> None:
-            while not self._ticker_stop.wait(interval):
-                for source in local:
-                    source.run_due()
-
-        self._ticker = threading.Thread(target=tick, name="murano-sim-services-ticker", daemon=True)
+        self._ticker = Ticker(lambda: sources, self._ticker_defect, interval=interval,
+                              name="murano-sim-services-ticker")
         self._ticker.start()
+
+    @staticmethod
+    def _ticker_defect(source: Any, exc: Exception) -> None:
+        report = getattr(source, "ticker_defect", None)
+        if report is not None:
+            report(source, exc)
+        else:  # a model's defect: logged with its traceback, the ticker goes on
+            logging.getLogger("murano_sim").error("defect in the ticker running %r", source, exc_info=exc)
 
     # -- lifetime ------------------------------------------------------------------------------
     def reset(self) -> None:
         """Every service back to its seeded state."""
         self.state.reset()
-        if self.emulator is not None:
+        if self.emulator is not None and self.emulator.state is not self.state:  # one handed in, on its own
             self.emulator.reset()
         self.events.clear()
         self.call_counts.clear()
 
     def close(self) -> None:
-        self._ticker_stop.set()
         if self._ticker is not None:
-            self._ticker.join(timeout=5)
+            self._ticker.stop()
         for service in self.by_alias.values():
             close = getattr(service, "close", None)
             if close is not None:

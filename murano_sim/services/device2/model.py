@@ -23,11 +23,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .. import ServiceError, ServiceHost
+from ..bounds import DEFAULT_QUOTA_BYTES, ByteQuota, check_size, positive_setting, row_bytes, table_bytes
 
 EVENT_TYPES = ("data_in", "data_out", "connect", "disconnect", "provisioned", "deleted")
 FORMATS = ("number", "string", "boolean")
 MAX_STRING_BYTES = 64 * 1024  # Murano: a string resource holds up to 64 KB of UTF-8
 DEFAULT_LIST_LIMIT = 1000
+# Not in Murano's documentation: murano-sim's choices (docs/services/device2.md).
+MAX_NAME_BYTES = 255  # an identity, a tag name
+MAX_TAG_VALUE_BYTES = 1024
 MAX_LONG_POLL_SECONDS = 300.0  # the device API's Request-Timeout cap (300000 ms)
 
 _SCHEMA = (
@@ -53,6 +57,10 @@ class Device2:
         self._changed = threading.Condition()  # set values changed: wakes the device API's long polls
         self._writes = itertools.count(1)
         self._set_versions: dict[tuple[str | None, str], int] = {}
+        # Identities, their state and tags: per solution, so a loop of addIdentity or data_in cannot fill the machine.
+        limit = positive_setting(host.settings, "device2", "quota_bytes", DEFAULT_QUOTA_BYTES)
+        self.quota = ByteQuota("Device2", limit, "services.device2.quota_bytes",
+                               lambda: table_bytes(host.state, _TABLES))
         with host.state.transaction() as db:
             for statement in _SCHEMA:
                 db.execute(statement)
@@ -61,6 +69,7 @@ class Device2:
         with self.host.state.transaction() as db:
             for table in _TABLES:
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+        self.quota.forget()
         self._bump()
 
     # -- time and events -----------------------------------------------------------------------
@@ -111,15 +120,19 @@ class Device2:
     def _insert(self, db: Any, identity: str, auth: Any, locked: Any) -> None:
         if db.execute("SELECT 1 FROM device2_identity WHERE identity = ?", (identity,)).fetchone():
             raise ServiceError(409, f"identity {identity!r} already exists")
+        check_size("Device2", "identity", identity, MAX_NAME_BYTES)
         auth_type, token_hash = _auth_fields(auth)
+        resources = self.resources()
+        initial = {alias: json.dumps(_conform(alias, definition, definition["initial"]))
+                   for alias, definition in resources.items()
+                   if definition.get("settable") and definition.get("initial") is not None}
+        self.quota.charge(row_bytes(identity, auth_type, token_hash, 0, 0, 0, None, None, self._now_us())
+                          + sum(row_bytes(identity, alias, value, self._now_us()) for alias, value in initial.items()))
         db.execute("INSERT INTO device2_identity (identity, auth_type, token_hash, locked, created) "
                    "VALUES (?, ?, ?, ?, ?)", (identity, auth_type, token_hash, int(bool(locked)), self._now_us()))
-        resources = self.resources()
-        for alias, definition in resources.items():
-            if definition.get("settable") and definition.get("initial") is not None:
-                value = _conform(alias, definition, definition["initial"])
-                db.execute("INSERT INTO device2_state (identity, alias, set_value, set_at) VALUES (?, ?, ?, ?)",
-                           (identity, alias, json.dumps(value), self._now_us()))
+        for alias, value in initial.items():
+            db.execute("INSERT INTO device2_state (identity, alias, set_value, set_at) VALUES (?, ?, ?, ?)",
+                       (identity, alias, value, self._now_us()))
 
     def addIdentity(self, args: dict[str, Any]) -> None:  # noqa: N802 - Murano's operation names
         with self.host.state.transaction() as db:
@@ -216,6 +229,7 @@ class Device2:
                 raise ServiceError(400, f"{alias}: the resource is not settable")
             checked[alias] = _conform(alias, definition, value)
         now = self._now_us()
+        self._charge_state(identity, checked, now)
         with self.host.state.transaction() as db:
             self._row(identity)
             for alias, value in checked.items():
@@ -225,6 +239,14 @@ class Device2:
         self._bump(identity, checked)
         # chosen: data_out carries what was set, in data_in's shape
         self._emit("data_out", identity, [{"timestamp": now, "values": checked}], timestamp=now)
+
+    def _charge_state(self, identity: str, values: Mapping[str, Any], now: int, *, reported: bool = False) -> None:
+        """Charge state rows about to be written (the whole new row: an upper bound when it replaces one)."""
+        size = 0
+        for alias, value in values.items():
+            encoded = json.dumps(value)
+            size += row_bytes(identity, alias, encoded, now, encoded if reported else None, now)
+        self.quota.charge(size)
 
     # -- listing -------------------------------------------------------------------------------
     def _matching(self, args: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -271,6 +293,10 @@ class Device2:
         if not pairs:
             raise ServiceError(400, "tags: give {{name = ..., value = ...}, ...} or name and value")
         identity = args["identity"]
+        for name, value in pairs:
+            check_size("Device2", "tag name", name, MAX_NAME_BYTES)
+            check_size("Device2", f"tag {name}", value, MAX_TAG_VALUE_BYTES)
+        self.quota.charge(sum(row_bytes(identity, name, value) for name, value in pairs))
         with self.host.state.transaction() as db:
             self._row(identity)
             if args.get("replace"):
@@ -324,6 +350,8 @@ class Device2:
             if not definition.get("settable"):
                 raise ServiceError(400, "initial: only a settable resource has an initial value")
             _conform(alias, definition, definition["initial"])
+        check_size("Device2", "alias", alias, MAX_NAME_BYTES)
+        self.quota.charge(row_bytes(alias, json.dumps(definition)))
         with self.host.state.transaction() as db:
             db.execute("INSERT INTO device2_resource VALUES (?, ?)", (alias, json.dumps(definition)))
 
@@ -383,6 +411,7 @@ class Device2:
                 continue
             checked[alias] = stored[alias] = _conform(alias, definition, value)
         now = self._now_us()
+        self._charge_state(identity, stored, now, reported=True)
         with self.host.state.transaction() as db:
             self._row(identity)
             for alias, value in stored.items():

@@ -20,13 +20,25 @@ from email.utils import format_datetime, getaddresses, make_msgid
 from typing import Any
 
 from ...config import redact
+from ...net.hosts import is_allowed_host
 from .. import ServiceError, ServiceHost
-from ..twilio.webhooks import is_allowed_host
+from ..bounds import (
+    DEFAULT_QUOTA_BYTES,
+    ByteQuota,
+    check_count,
+    check_size,
+    positive_setting,
+    row_bytes,
+    table_bytes,
+)
 
 RELAY_SENDER = "mailrelay@exosite.com"  # Murano's sender when no custom server is configured
 DEFAULT_DAILY_QUOTA = 1000
 DEFAULT_TIMEOUT = 10.0
 MAX_SUBJECT = 998
+# Murano documents no message sizes: murano-sim's choices (docs/services/email.md).
+MAX_BODY_BYTES = 1024 * 1024  # text, and html: the memory of one execution
+MAX_RECIPIENTS = 100  # to, cc and bcc together
 HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS email_outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, day TEXT NOT NULL,"
@@ -37,6 +49,10 @@ SCHEMA = (
 class EmailService:
     def __init__(self, host: ServiceHost) -> None:
         self.host = host
+        # The outbox keeps every message: a loop of sends over a custom server (no daily quota) stops here.
+        limit = positive_setting(host.settings, "email", "quota_bytes", DEFAULT_QUOTA_BYTES)
+        self.quota = ByteQuota("Email.send", limit, "services.email.quota_bytes",
+                               lambda: table_bytes(host.state, ["email_outbox"]))
         with host.state.transaction() as db:
             db.execute(SCHEMA)
 
@@ -44,6 +60,7 @@ class EmailService:
         with self.host.state.transaction() as db:
             db.execute("DELETE FROM email_outbox")
             db.execute("DELETE FROM sqlite_sequence WHERE name = 'email_outbox'")
+        self.quota.forget()
 
     # -- operations ------------------------------------------------------------------------------------
     def send(self, args: dict[str, Any]) -> None:
@@ -53,6 +70,10 @@ class EmailService:
         to, cc, bcc = (_addresses(args.get(field), field) for field in ("to", "cc", "bcc"))
         if not to:
             raise ServiceError(400, "to: is required (an address or a list of addresses)")
+        check_count("Email.send", "recipients (to, cc and bcc)", len(to) + len(cc) + len(bcc), MAX_RECIPIENTS)
+        for field in ("text", "html"):
+            if args.get(field) is not None:
+                check_size("Email.send", field, args[field], MAX_BODY_BYTES)
         subject = _header_text(args.get("subject") or "", "subject")
         if len(subject) > MAX_SUBJECT:
             raise ServiceError(400, f"subject: must be at most {MAX_SUBJECT} characters, got {len(subject)}")
@@ -68,6 +89,8 @@ class EmailService:
             "text": args.get("text"), "html": args.get("html"), "date": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "smtp": None,
         }
+        stored = json.dumps(record)
+        self.quota.charge(row_bytes(0, day, 0, stored))
         if connection is not None:
             message = _mime(record, now)
             record["message_id"] = message["Message-ID"]

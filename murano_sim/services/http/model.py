@@ -22,12 +22,15 @@ import requests
 from ...errors import ConfigError
 from ...net.hosts import is_allowed_host, unambiguous_host
 from ...net.local_surface import mark
+from ..bounds import MAX_ARGUMENT_BYTES
 from ..local import SERVER_ERROR, ServiceError, ServiceHost
 
 METHODS = ("get", "post", "put", "patch", "delete", "head", "options")
 CONN_TIMEOUT_MS, CONN_TIMEOUT_MAX_MS = 3000, 10000
 RECV_TIMEOUT_MS, RECV_TIMEOUT_MAX_MS = 5000, 20000
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+# A request body after credentials are filled in: placeholders cannot grow it past the arguments' own bound.
+MAX_REQUEST_BYTES = MAX_ARGUMENT_BYTES
 BAD_GATEWAY, GATEWAY_TIMEOUT = 502, 504
 _CHUNK = 64 * 1024
 # {{name}}: a credential's value (the reference names no syntax; this one cannot clash with JSON or Lua).
@@ -101,6 +104,8 @@ class Http:
         headers.update({str(k): fill(_header_value(k, v)) for k, v in (args.get("headers") or {}).items()})
         mark(headers)  # the host's marker: a script can neither set nor remove it
         query, data = self._body(method, args, headers, fill)
+        if data is not None and len(data) > MAX_REQUEST_BYTES:
+            raise ServiceError(413, f"{given_url}: request body of {len(data)} bytes; at most {MAX_REQUEST_BYTES}")
         remaining = None if self.host.deadline is None else self.host.deadline - time.monotonic()
         if remaining is not None and remaining <= 0:
             raise ServiceError(GATEWAY_TIMEOUT, "the script's time limit was reached before the request", SERVER_ERROR)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..bounds import DEFAULT_QUOTA_BYTES, ByteQuota, positive_setting, row_bytes, table_bytes
 from ..local import ServiceError, ServiceHost
+from ..scripts.model import check_payload
 
+MAX_SUBSCRIBER_BYTES = 64 * 1024  # murano-sim's choice: one subscriber's parameters
 SELF = {"solution_id": "self", "alias": "{product.id}", "parameters": {}}
 
 
@@ -14,6 +17,9 @@ class Interface:
     def __init__(self, host: ServiceHost) -> None:
         self.host = host
         self.linked: list[dict[str, Any]] = []  # applications served together with this solution (link.py)
+        limit = positive_setting(host.settings, "interface", "quota_bytes", DEFAULT_QUOTA_BYTES)
+        self.quota = ByteQuota("Interface.setSubscriber", limit, "services.interface.quota_bytes",
+                               lambda: table_bytes(host.state, ["interface_subscribers"]))
         host.state.db.execute(
             "CREATE TABLE IF NOT EXISTS interface_subscribers (solution_id TEXT PRIMARY KEY, data TEXT NOT NULL)"
         )
@@ -49,10 +55,12 @@ class Interface:
         return json.loads(row[0]) if row else None
 
     def trigger(self, args: dict[str, Any]) -> None:
+        check_payload("Interface.trigger", "data", args.get("data"))
         for subscriber in self._all():
             self.host.emit_event(subscriber["alias"], args["event"], args.get("data"))
 
     def triggerOne(self, args: dict[str, Any]) -> None:
+        check_payload("Interface.triggerOne", "data", args.get("data"))
         subscriber = self._one(args["target"])
         if subscriber is None:
             raise ServiceError(404, f"Interface.triggerOne: no subscriber {args['target']}")
@@ -71,9 +79,11 @@ class Interface:
     def setSubscriber(self, args: dict[str, Any]) -> None:
         existing = self._one(args["solution_id"])
         entry = {**(existing or {"alias": args["solution_id"], "parameters": {}}), **args}
+        check_payload("Interface.setSubscriber", "subscriber", entry, MAX_SUBSCRIBER_BYTES)
+        data = json.dumps(entry)
+        self.quota.charge(row_bytes(entry["solution_id"], data))
         with self.host.state.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO interface_subscribers VALUES (?, ?)",
-                       (entry["solution_id"], json.dumps(entry)))
+            db.execute("INSERT OR REPLACE INTO interface_subscribers VALUES (?, ?)", (entry["solution_id"], data))
         event = "subscriberUpdated" if existing else "subscriberAdded"
         self.host.emit(event, {"solution_id": entry["solution_id"], "parameters": entry.get("parameters") or {}})
 

@@ -21,9 +21,11 @@ import fakeredis
 import redis
 from fakeredis._core import Database  # the one internal used: its `time` is the clock expiry reads
 from redis.backoff import NoBackoff
+from redis.connection import parse_url
 from redis.retry import Retry
 
 from ...errors import ConfigError, UsageError
+from ...lua.convert import LimitReached
 from .. import ServiceError, ServiceHost
 from .sizes import (
     DEFAULT_QUOTA_BYTES,
@@ -38,6 +40,7 @@ log = logging.getLogger("murano_sim.keystore")
 
 DEFAULT_QUOTA_KEYS = 10_000
 DEFAULT_REDIS_TIMEOUT = 2.0  # seconds a real Redis may take to connect or answer one command
+DEADLINE_MARGIN = 0.05  # seconds: a Redis timeout this close to the execution's deadline is the deadline's
 RETRY_AFTER_OUTAGE = 1.0  # seconds during which calls fail at once after Redis failed, before one tries again
 MAX_COUNT = 1000
 TABLE = "keystore"
@@ -102,6 +105,11 @@ def _backend(operation: Operation) -> Operation:
         try:
             result = operation(self, *args)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
+            deadline = self.host.deadline
+            if isinstance(exc, redis.TimeoutError) and deadline is not None and \
+                    time.monotonic() >= deadline - DEADLINE_MARGIN:
+                self._sizes_known = False
+                raise LimitReached("time") from None  # the script's time ran out, not Redis
             self._last_try = time.monotonic()
             if self._down_since is None:
                 self._down_since = self._last_try
@@ -137,9 +145,11 @@ class Keystore:
             self.prefix = str(settings.get("prefix") or _default_prefix(host))
             timeout = _positive(settings, "timeout_seconds", DEFAULT_REDIS_TIMEOUT)
             # Timeouts and no retries: a frozen server costs one call at most `timeout`, then calls fail at once.
+            base = parse_url(str(self.url)).get("connection_class", redis.Connection)
             self.client = redis.Redis.from_url(
                 str(self.url), decode_responses=True, encoding_errors="replace", socket_timeout=timeout,
                 socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
+                connection_class=_deadline_connection(base, lambda: host.deadline),
             )
             self._db: Database | None = None
             try:
@@ -512,6 +522,42 @@ class Keystore:
         for key, value in seed.items():
             self.client.set(self.prefix + str(key), _scalar(value))
         self._all_dirty = True
+
+
+def _deadline_connection(base: type[Any], deadline: Callable[[], float | None]) -> type[Any]:
+    """A redis-py connection class whose connect and read timeouts never pass the calling execution's
+    deadline (ServiceHost.deadline, time.monotonic()), so a slow Redis cannot hold a call past it."""
+
+    def within(timeout: float | None) -> float | None:
+        end = deadline()
+        if end is None:
+            return timeout
+        left = max(end - time.monotonic(), 0.001)
+        return left if timeout is None else min(timeout, left)
+
+    class DeadlineConnection(base):  # type: ignore[misc, valid-type]
+        @property
+        def socket_timeout(self) -> float | None:
+            return within(self._socket_timeout)
+
+        @socket_timeout.setter
+        def socket_timeout(self, value: float | None) -> None:
+            self._socket_timeout = value
+
+        @property
+        def socket_connect_timeout(self) -> float | None:
+            return within(self._socket_connect_timeout)
+
+        @socket_connect_timeout.setter
+        def socket_connect_timeout(self, value: float | None) -> None:
+            self._socket_connect_timeout = value
+
+        def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+            if self._sock is not None:  # reads then wait at most what is left too
+                self._sock.settimeout(self.socket_timeout)
+            super().send_packed_command(command, check_health)
+
+    return DeadlineConnection
 
 
 def _positive(settings: Mapping[str, Any], name: str, default: float) -> Any:

@@ -11,8 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ...state.points import PointStore
 from .. import ServiceError, ServiceHost
+from ..bounds import DEFAULT_QUOTA_BYTES, positive_setting
+from ..points import PointStore
 from ..tsdb.model import US, fmt_time, parse_time
 
 PRECISION_US = {"n": None, "ns": None, "u": 1, "ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000}
@@ -37,7 +38,9 @@ _GROUP_TIME = re.compile(r"^time\(\s*(?P<n>\d+)(?P<unit>u|ms|s|m|h|d|w)\s*\)$", 
 class Timeseries:
     def __init__(self, host: ServiceHost) -> None:
         self.host = host
-        self.store = PointStore(host.state)
+        quota = positive_setting(host.settings, "timeseries", "quota_bytes", DEFAULT_QUOTA_BYTES)
+        self.store = PointStore(host.state, quota_bytes=quota, setting="services.timeseries.quota_bytes",
+                                label="Timeseries")
 
     def write(self, args: dict[str, Any]) -> None:
         precision = args.get("precision", "ns")
@@ -48,7 +51,7 @@ class Timeseries:
                 points += _parse_line(line.strip(), number, precision, now)
         if not points:
             raise ServiceError(400, "Timeseries.write: query: no points in the line protocol text")
-        self.store.insert(points)
+        self.store.insert(points, "Timeseries.write")
 
     def query(self, args: dict[str, Any]) -> dict[str, Any]:
         statements = [s for s in _split_statements(args["q"]) if s.strip()]

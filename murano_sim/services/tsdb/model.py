@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from ...state.points import AGGREGATES, PointStore
 from .. import ServiceError, ServiceHost
+from ..bounds import DEFAULT_QUOTA_BYTES, positive_setting, row_bytes
+from ..points import AGGREGATES, PointStore
 
 US = {"u": 1, "us": 1, "ms": 1_000, "s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000,
       "w": 604_800_000_000}
@@ -31,7 +32,10 @@ class Tsdb:
         db = host.state.db
         # Timeseries shares the points table; the jobs table is Tsdb's own, so it marks a fresh state.
         fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'tsdb_jobs'").fetchone() is None
-        self.store = PointStore(host.state)
+        # The quota counts the points (Timeseries's too) and the export files.
+        quota = positive_setting(host.settings, "tsdb", "quota_bytes", DEFAULT_QUOTA_BYTES)
+        self.store = PointStore(host.state, quota_bytes=quota, setting="services.tsdb.quota_bytes", label="Tsdb",
+                                also=["tsdb_jobs"])
         db.execute(
             "CREATE TABLE IF NOT EXISTS tsdb_jobs (job_id TEXT PRIMARY KEY, created INTEGER NOT NULL, "
             "info TEXT NOT NULL, content TEXT NOT NULL)"
@@ -41,7 +45,7 @@ class Tsdb:
 
     # -- writing --------------------------------------------------------------------------------
     def write(self, args: dict[str, Any]) -> None:
-        self.store.insert(self._points(args, "Tsdb.write"))
+        self.store.insert(self._points(args, "Tsdb.write"), "Tsdb.write")
         self._apply_retention()
 
     def multiWrite(self, args: dict[str, Any]) -> None:  # noqa: N802 - Murano's operation name
@@ -50,7 +54,7 @@ class Tsdb:
             if not isinstance(item, Mapping):
                 raise ServiceError(400, f"Tsdb.multiWrite: datapoints[{i + 1}]: must be a table {{metrics, tags, ts}}")
             points += self._points(item, f"Tsdb.multiWrite: datapoints[{i + 1}]")
-        self.store.insert(points)
+        self.store.insert(points, "Tsdb.multiWrite")
         self._apply_retention()
 
     def _points(self, item: Mapping[str, Any], label: str) -> list[tuple[int, str, Any, Mapping[str, Any]]]:
@@ -207,9 +211,10 @@ class Tsdb:
         info = {"job_id": job_id, "status": "completed", "format": fmt, "filename": filename,
                 "length": len(content), "url": f"murano-sim://tsdb/export/{job_id}/{filename}",
                 "created_at": fmt_time(self._now_us(), None)}
+        row = (job_id, self._now_us(), json.dumps(info), content)
+        self.store.quota.charge(row_bytes(*row))
         with self.host.state.transaction() as db:
-            db.execute("INSERT INTO tsdb_jobs VALUES (?, ?, ?, ?)",
-                       (job_id, self._now_us(), json.dumps(info), content))
+            db.execute("INSERT INTO tsdb_jobs VALUES (?, ?, ?, ?)", row)
         self.host.emit("exportJob", dict(info))
         return {"job_id": job_id}
 
@@ -233,6 +238,7 @@ class Tsdb:
         self.store.clear()
         with self.host.state.transaction() as db:
             db.execute("DELETE FROM tsdb_jobs")
+        self.store.quota.forget()
         self._seed()
 
     def _seed(self) -> None:

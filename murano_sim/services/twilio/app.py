@@ -6,24 +6,21 @@ import collections
 import http
 import logging
 import os
-import sqlite3
 import threading
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ...config import Config
 from ...errors import UsageError
+from ...state import State
 from ...state.clock import Clock, SystemClock, advance_through
-from ..settings import load_config
 from . import wire
-from .backend import TwilioBackend, Webhook
+from .backend import TwilioBackend
 from .errors import TwilioError, code_for_status
-from .models import API_VERSION, Call, Credentials, Message, NumberRule, number_rule, opt_keyword
+from .models import API_VERSION, Call, Credentials, Media, Message, NumberRule, Webhook, number_rule, opt_keyword
 from .routes import TwilioApp
 from .seed import load_seed, seed_backend, seed_source
-from .store import MemoryStore, SqliteStore
-from .voice import Voice
+from .settings import SettingsSource, as_settings
+from .store import MemoryStore, StateStore, check_state_file
 from .webhooks import Delivery, attempt
 
 log = logging.getLogger("murano_sim.emulator")
@@ -37,62 +34,85 @@ class Emulator:
 
     def __init__(
         self,
-        config: Config | Mapping[str, Any] | str | os.PathLike[str] | None = None,
+        settings: SettingsSource = None,
         *,
         clock: Clock | None = None,
+        state: State | None = None,
         state_path: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.config = load_config(config)
+        """settings: TwilioSettings, or a config they are read from. state: the solution's State, whose
+        SQLite keeps the records (tables twilio_records, twilio_meta); state_path: a State file of the
+        emulator's own (the standalone server); neither: records in memory only."""
+        self.settings = as_settings(settings)
         self.clock: Clock = clock or SystemClock()
-        twilio = self.config.services["twilio"]
-        emulator = self.config.section("emulator")
-        self.primary_account_sid: str = str(twilio.get("AccountSid") or "")
+        options = self.settings
+        self.primary_account_sid: str = options.account_sid
         self._accounts: dict[str, str] = {}
-        if self.primary_account_sid and twilio.get("AuthToken"):
-            self._accounts[self.primary_account_sid] = str(twilio["AuthToken"])
+        if self.primary_account_sid and options.auth_token:
+            self._accounts[self.primary_account_sid] = options.auth_token
         test_accounts = set()
-        for account in emulator.get("accounts") or []:
+        for account in options.accounts:
             self._accounts.setdefault(str(account["AccountSid"]), str(account["AuthToken"]))
             if account.get("test"):
                 test_accounts.add(str(account["AccountSid"]))
-        magic_for_all = (emulator.get("magic_numbers") or "all") == "all"
+        magic_for_all = options.magic_numbers == "all"
         self.credentials: dict[str, Credentials] = {
             sid: Credentials(test=sid in test_accounts, magic=magic_for_all or sid in test_accounts)
             for sid in self._accounts
         }
         self.base_url: str | None = None  # where a number's relative sms_url/voice_url ("/path") point
         self.requests: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_REQUESTS)
-        self._config_rules = [number_rule(n, r, from_config=True) for n, r in (emulator.get("numbers") or {}).items()]
+        self._config_rules = [number_rule(n, r, from_config=True) for n, r in options.numbers.items()]
         self._runtime_rules: list[NumberRule] = []
         self._faults_set = 0  # faults injected at run time; those still pending at teardown went unused
-        self.allow_hosts: list[str] = [str(h) for h in emulator.get("allow_hosts") or []]
+        self.allow_hosts: list[str] = list(options.allow_hosts)
         self.deliveries: collections.deque[Delivery] = collections.deque(maxlen=MAX_DELIVERIES)
         self._faults: list[TwilioError] = []
         self._faults_lock = threading.Lock()
-        self._ticker: threading.Thread | None = None
-        self._ticker_stop = threading.Event()
         self._defects: list[Exception] = []
         self._defects_lock = threading.Lock()
-        store = self._open_store(state_path)
-        call_duration = int(emulator.get("call_duration", 5))
+        self._owns_state = state is None and state_path is not None
+        self.state = _open_state(state_path) if state is None and state_path is not None else state
+        store = self._open_store()
         self._backend = TwilioBackend(
-            store, self.clock, owned_numbers=[str(n) for n in emulator.get("owned_numbers") or []],
-            call_duration=call_duration, notify=self._notify, fetch=self._fetch,
-            max_records=int(emulator.get("max_records", 10_000)), rules=self._config_rules,
+            store, self.clock, owned_numbers=list(options.owned_numbers),
+            call_duration=options.call_duration, notify=self._notify, fetch=self._fetch,
+            max_records=options.max_records, rules=self._config_rules,
+            lock=self.state.lock if self.state is not None else None,
         )
-        self._backend.voice = Voice(self._backend)
         snapshot = store.get_meta("seed_snapshot")
         if snapshot is None:  # a fresh state: seed it, and remember the seeded state for reset()
-            seed, base_dir = emulator.get("seed"), self.config.base_dir
-            seed_backend(self._backend, self.primary_account_sid, load_seed(seed, base_dir), call_duration,
-                         source=seed_source(seed, base_dir, f"{self.config.source}: emulator.seed"))
+            seed, base_dir = options.seed, options.base_dir
+            seed_backend(self._backend, self.primary_account_sid, load_seed(seed, base_dir), options.call_duration,
+                         source=seed_source(seed, base_dir, f"{options.source}: emulator.seed"))
             self._seed_numbers()
             snapshot = self._backend.snapshot()
             store.set_meta("seed_snapshot", snapshot)
         self._seed_snapshot = snapshot
+        if self.state is not None and not self._owns_state:
+            self.state.on_reset(self.restore_seed)  # the solution's reset: every service, this one too
+        if isinstance(store, StateStore):
+            if not store.write_through:
+                self.state.on_save(self._save)  # type: ignore[union-attr]  # a StateStore has a state
+            with self._backend.lock:
+                store.flush()  # a migrated or freshly seeded state is written once now
         self.wsgi_app = TwilioApp(self._backend, self._accounts, self._take_fault, self._defect,
                                   credentials=self.credentials, on_request=self.requests.appendleft,
                                   resolve=self.resolve_url)
+
+    @property
+    def config(self) -> Any:
+        """The loaded Config the settings came from (None when TwilioSettings were handed in)."""
+        return self.settings.config
+
+    @property
+    def ticking(self) -> bool:
+        """Set while a background ticker applies the due lifecycle steps (requests then leave them to it)."""
+        return self._backend.ticking
+
+    @ticking.setter
+    def ticking(self, value: bool) -> None:
+        self._backend.ticking = value
 
     def _seed_numbers(self) -> None:
         """Every owned number, as an IncomingPhoneNumber of each live account."""
@@ -114,14 +134,16 @@ class Emulator:
             return (self.base_url or "").rstrip("/") + url if self.base_url else None
         return url
 
-    @staticmethod
-    def _open_store(state_path: str | os.PathLike[str] | None) -> MemoryStore:
-        if state_path is None:
+    def _open_store(self) -> MemoryStore:
+        if self.state is None:
             return MemoryStore()
-        try:
-            return SqliteStore(state_path)
-        except sqlite3.Error as exc:
-            raise UsageError(f"--state {os.fspath(state_path)}: cannot use as a SQLite state file ({exc})") from None
+        with self.state.restoring():
+            return StateStore(self.state, write_through=self.state.path is not None)
+
+    def _save(self) -> None:
+        """State.save(): the records changed in memory since the last save, written into the State."""
+        with self._backend.lock:
+            self._backend.store.flush()
 
     def __repr__(self) -> str:
         return f"Emulator(accounts={len(self._accounts)}, clock={self.clock!r})"
@@ -132,16 +154,17 @@ class Emulator:
         """Messages as Twilio's JSON, in creation order (every account's when account_sid is None)."""
         self._backend.run_due()
         with self._backend.lock:  # rendered under the state lock: never half a lifecycle step
-            return [wire.message_json(m) for m in self._backend.records("messages", account_sid)]
+            found = self._backend.records("messages", account_sid)
+            return [wire.message_json(m) for m in found if isinstance(m, Message)]
 
     def calls(self, account_sid: str | None = None) -> list[dict[str, Any]]:
         self._backend.run_due()
         with self._backend.lock:
-            return [wire.call_json(c) for c in self._backend.records("calls", account_sid)]
+            return [wire.call_json(c) for c in self._backend.records("calls", account_sid) if isinstance(c, Call)]
 
     def media(self, account_sid: str | None = None) -> list[dict[str, Any]]:
         with self._backend.lock:
-            return [wire.media_json(m) for m in self._backend.records("media", account_sid)]
+            return [wire.media_json(m) for m in self._backend.records("media", account_sid) if isinstance(m, Media)]
 
     # --- defects ----------------------------------------------------------------------------
 
@@ -151,6 +174,10 @@ class Emulator:
         log.error("emulator defect in %s", where, exc_info=exc)
         with self._defects_lock:
             self._defects.append(exc)
+
+    def ticker_defect(self, source: object, exc: Exception) -> None:
+        """A defect the ticker met running this emulator's due steps (the ticker goes on)."""
+        self._defect("the lifecycle ticker", exc)
 
     def take_defects(self) -> list[Exception]:
         """The unexpected exceptions recorded since the last call (oldest first), then forgets them."""
@@ -295,7 +322,7 @@ class Emulator:
             rendered = wire.message_json(message)
             if media_urls:
                 for media_url in media_urls:
-                    self._backend._add_media(message, media_url, message.date_created)
+                    self._backend.add_media(message, media_url, message.date_created)
                 message.num_media = len(media_urls)
                 rendered = wire.message_json(message)
         if keyword is not None:  # Twilio's default opt-out handling answers for the number
@@ -310,43 +337,23 @@ class Emulator:
         Waits for a lifecycle step in flight (and its webhooks) to finish, so none lands after it.
         """
         with self._backend.steps_lock:
+            self.restore_seed()
+
+    def restore_seed(self) -> None:
+        """reset() without waiting for a step in flight: safe under the State's lock (State.on_reset).
+        A step in flight then finishes without effect: its webhooks are not recorded or made."""
+        with self._backend.lock:
             self._backend.restore(self._seed_snapshot)
             self.deliveries.clear()
             self.requests.clear()
             with self._faults_lock:
                 self._faults.clear()
-            with self._backend.lock:
-                self._backend.rules = {rule.number: rule for rule in self._config_rules}
-                self._runtime_rules.clear()
-
-    def start_ticker(self, interval: float = 0.2) -> None:
-        """Apply due lifecycle steps in the background (for a real clock when serving)."""
-        if self._ticker is not None:
-            return
-        self._ticker_stop.clear()
-
-        def tick() -> None:
-            while not self._ticker_stop.wait(interval):
-                try:
-                    self._backend.run_due()
-                except Exception as exc:  # a ticker must survive a defect in one step, and report it
-                    self._defect("the lifecycle ticker", exc)
-
-        self._ticker = threading.Thread(target=tick, name="murano-sim-emulator-ticker", daemon=True)
-        self._backend.ticking = True
-        self._ticker.start()
-
-    def stop_ticker(self) -> None:
-        if self._ticker is not None:
-            self._ticker_stop.set()
-            self._ticker.join()
-            self._ticker = None
-            self._backend.ticking = False
+            self._backend.rules = {rule.number: rule for rule in self._config_rules}
+            self._runtime_rules.clear()
 
     def close(self) -> None:
-        self.stop_ticker()
-        with self._backend.lock:
-            self._backend.store.close()
+        if self._owns_state and self.state is not None:
+            self.state.close()
 
     def __enter__(self) -> Emulator:
         return self
@@ -357,13 +364,15 @@ class Emulator:
     # --- webhooks ---------------------------------------------------------------------------
 
     def _send(self, hook: Webhook) -> Delivery:
+        generation = self._backend.generation
         token = self._accounts.get(hook.account_sid, "")
         try:
             delivery = attempt(hook.url, hook.params, token, hook.method, self.allow_hosts, kind=hook.kind)
         except Exception as exc:  # attempt() reports every expected failure itself: this is a defect
             self._defect(f"the {hook.kind} webhook sender", exc)
             delivery = Delivery(hook.kind, hook.url, hook.method, dict(hook.params), error="emulator defect")
-        self.deliveries.append(delivery)
+        if self._backend.generation == generation:  # made before a reset: not part of the state after it
+            self.deliveries.append(delivery)
         return delivery
 
     def _notify(self, hook: Webhook) -> bool:
@@ -371,6 +380,24 @@ class Emulator:
 
     def _fetch(self, hook: Webhook) -> Delivery:
         return self._send(hook)
+
+
+def local_backend(host: Any, given: Emulator | None = None) -> Emulator:
+    """The Twilio plugin's local backend: the emulator on the solution's clock and State (or the one a
+    caller built, e.g. on a ManualClock), mounted behind the transport by the registry."""
+    if given is not None:
+        return given
+    services = getattr(host, "services", None) or host.platform  # ServiceHost.platform is the old name
+    return Emulator(services.config, clock=host.clock, state=host.state)
+
+
+def _open_state(path: str | os.PathLike[str]) -> State:
+    """The standalone emulator's own state file; a file that does not read is refused before it is opened."""
+    check_state_file(path)
+    try:
+        return State(path)
+    except UsageError as exc:
+        raise UsageError(f"--state {os.fspath(path)}: cannot use as a SQLite state file ({exc})") from None
 
 
 def _inbound_params(message: Message, media_urls: tuple[str, ...] | list[str] = ()) -> dict[str, str]:

@@ -32,6 +32,7 @@ from .models import (
     NumberRule,
     PhoneNumber,
     Record,
+    Webhook,
     check_call_request,
     check_message_request,
     content_type_for,
@@ -42,17 +43,8 @@ from .models import (
     smart_encode,
 )
 from .store import MemoryStore, Scope, scope_of
-
-
-@dataclass(frozen=True)
-class Webhook:
-    """An HTTP request Twilio would make to the user's application."""
-
-    kind: str  # message-status | call-status | twiml | inbound-sms | inbound-call
-    url: str
-    method: str
-    params: dict[str, str]
-    account_sid: str
+from .twiml import Goto
+from .voice import Voice
 
 
 @dataclass(frozen=True)
@@ -90,7 +82,7 @@ class ListQuery:
 
 
 @dataclass
-class PageResult:
+class Page:
     records: list[Record]
     has_next: bool
 
@@ -133,7 +125,9 @@ class TwilioBackend:
         fetch: Callable[[Webhook], Any] = lambda hook: None,
         max_records: int = 10_000,
         rules: Iterable[NumberRule] = (),
+        lock: Any = None,
     ) -> None:
+        """lock: the state lock (the solution's State's when the records are kept there), else a new one."""
         self.store = store
         self.clock = clock
         self.rules: dict[str, NumberRule] = {rule.number: rule for rule in rules}
@@ -146,15 +140,16 @@ class TwilioBackend:
         self.notify = notify
         self.fetch = fetch
         self.max_records = max_records
-        self.lock = threading.RLock()
+        self.lock = lock if lock is not None else threading.RLock()
+        self.generation = 0  # counts resets: a step in flight across one finishes without effect
         # One thread applies lifecycle steps at a time, in order, webhooks included; reset() takes
         # it too, so it never lands between a step and its webhooks. Re-entrant: a webhook
         # handled in this thread (a test's advance()) may reset.
         self.steps_lock = threading.RLock()
         self._due: list[tuple[datetime, int, str, str]] = []  # (when, tiebreak, sid, action)
         self._pending_hooks: list[Webhook] = []
-        self.voice: Any = None  # the TwiML interpreter (voice.Voice), set by the Emulator
         self._tiebreak = itertools.count()
+        self.voice = Voice(self)  # the TwiML interpreter: runs a call's documents through this backend's steps
         self.reschedule()
 
     # --- messages ---------------------------------------------------------------------------
@@ -171,7 +166,7 @@ class TwilioBackend:
         with self.lock:
             if req.from_ and (account_sid, req.from_, req.to) in self.opt_outs:
                 raise bad_request(21610, "Attempt to send to unsubscribed recipient")
-            self._make_room(1 + len(req.media_urls))
+            self.make_room(1 + len(req.media_urls))
             now = self.clock.now()
             body = smart_encode(req.body or "") if req.smart_encoded else (req.body or "")
             rule = None if who.test else self.rule_for(req.to or "")
@@ -195,7 +190,7 @@ class TwilioBackend:
             )
             self.store.add(message)
             for url in req.media_urls:
-                self._add_media(message, url, now)
+                self.add_media(message, url, now)
             self._schedule(message)
             return message
 
@@ -223,7 +218,7 @@ class TwilioBackend:
     def send_reply(self, account_sid: str, *, from_: str, to: str, body: str, direction: str) -> Message:
         """A message the network sends itself (opt-out replies, <Message> in a call): no API checks."""
         with self.lock:
-            self._make_room(1)
+            self.make_room(1)
             now = self.clock.now()
             rule = self.rule_for(to)
             message = Message(
@@ -235,7 +230,7 @@ class TwilioBackend:
             self._schedule(message)
             return message
 
-    def _add_media(self, message: Message, url: str, when: datetime) -> Media:
+    def add_media(self, message: Message, url: str, when: datetime) -> Media:
         media = Media(new_sid("ME"), message.account_sid, message.sid, content_type_for(url), url, when, when)
         return self.store.add(media)  # type: ignore[return-value]
 
@@ -253,7 +248,7 @@ class TwilioBackend:
 
     def receive_message(self, account_sid: str, *, to: str, from_: str, body: str) -> Message:
         with self.lock:
-            self._make_room(1)
+            self.make_room(1)
             now = self.clock.now()
             message = Message(
                 sid=new_sid("SM"), account_sid=account_sid, to=to, from_=from_, body=body, status="received",
@@ -280,7 +275,7 @@ class TwilioBackend:
             self.store.delete(sid)
             return True
 
-    def list_messages(self, account_sid: str, query: ListQuery) -> PageResult:
+    def list_messages(self, account_sid: str, query: ListQuery) -> Page:
         return self._page(("messages", account_sid), query)
 
     # --- media ------------------------------------------------------------------------------
@@ -300,7 +295,7 @@ class TwilioBackend:
             self.store.delete(sid)
             return True
 
-    def list_media(self, account_sid: str, message_sid: str, query: ListQuery) -> PageResult | None:
+    def list_media(self, account_sid: str, message_sid: str, query: ListQuery) -> Page | None:
         with self.lock:
             if self.get_message(account_sid, message_sid) is None:
                 return None
@@ -311,7 +306,7 @@ class TwilioBackend:
     def create_call(self, account_sid: str, req: CallRequest, who: Credentials = LIVE) -> Call:
         check_call_request(req, self.owned_numbers, who)
         with self.lock:
-            self._make_room(1)
+            self.make_room(1)
             now = self.clock.now()
             rule = None if who.test else self.rule_for(req.to or "")
             answered_by = None
@@ -331,7 +326,7 @@ class TwilioBackend:
             )
             self.store.add(call)
             if call.status_callback and "initiated" in call.status_callback_events:
-                self._push(now, call.sid, "initiated")
+                self.schedule(now, call.sid, "initiated")
             self._schedule(call)
             return call
 
@@ -350,13 +345,13 @@ class TwilioBackend:
             self.store.delete(sid)
             return True
 
-    def list_calls(self, account_sid: str, query: ListQuery) -> PageResult:
+    def list_calls(self, account_sid: str, query: ListQuery) -> Page:
         return self._page(("calls", account_sid), query)
 
     def inbound_call(self, account_sid: str, *, from_: str, to: str, url: str, method: str) -> Call:
         """A call from the network to an owned number: it rings and is answered at once."""
         with self.lock:
-            self._make_room(1)
+            self.make_room(1)
             now = self.clock.now()
             call = Call(
                 sid=new_sid("CA"), account_sid=account_sid, to=to, from_=from_, status="ringing", direction="inbound",
@@ -376,11 +371,11 @@ class TwilioBackend:
         with self.lock:
             now = self.clock.now()
             if call.status in ("queued", "ringing"):
-                self._pending_hooks.extend(self._advance_call(call, "canceled", now))
+                self._pending_hooks.extend(self.advance_call(call, "canceled", now))
                 return True
             if call.status == "in-progress" and status == "completed":
                 call.ends_at = now
-                self._pending_hooks.extend(self._advance_call(call, "completed", now))
+                self._pending_hooks.extend(self.advance_call(call, "completed", now))
                 return True
             return call.status == "in-progress"
 
@@ -405,10 +400,8 @@ class TwilioBackend:
             call.gather = call.gather_until = None
             call.transcript.append({"verb": "Redirect", "text": "", "url": url or "(Twiml)", "source": "api"})
             self.store.save(call)
-        from .voice import _Goto
-
         with self.steps_lock:
-            self.voice._follow(call, _Goto(url, method) if url else _Goto(None, text=twiml))
+            self.voice.follow(call, Goto(url, method) if url else Goto(None, text=twiml))
 
     # --- owned numbers ----------------------------------------------------------------------
 
@@ -424,7 +417,7 @@ class TwilioBackend:
                     return record
             return None
 
-    def list_numbers(self, account_sid: str, query: ListQuery) -> PageResult:
+    def list_numbers(self, account_sid: str, query: ListQuery) -> Page:
         return self._page(("numbers", account_sid), query)
 
     def get_number(self, account_sid: str, sid: str) -> PhoneNumber | None:
@@ -488,7 +481,7 @@ class TwilioBackend:
 
     # --- the store's bound ------------------------------------------------------------------
 
-    def _make_room(self, needed: int) -> None:
+    def make_room(self, needed: int) -> None:
         """Evict the oldest final-state messages and calls (with their media) until `needed` more
         records fit under max_records; 429 if not enough of them are final."""
         excess = len(self.store) + needed - self.max_records
@@ -510,21 +503,21 @@ class TwilioBackend:
 
     # --- paging -----------------------------------------------------------------------------
 
-    def _page(self, scope: Scope, query: ListQuery) -> PageResult:
+    def _page(self, scope: Scope, query: ListQuery) -> Page:
         size = query.page_size
         with self.lock:
             if query.cursor is None:
                 found = _take(self.store.newest_first(scope), query, size + 1, skip=query.page * size)
-                return PageResult(found[:size], len(found) > size)
+                return Page(found[:size], len(found) > size)
             kind, sid = query.cursor
             seq = self.store.seq_of(sid, scope)  # another scope's SID is as unknown as a made-up one
             if seq is None:
                 raise TwilioError(400, 21481, "Invalid PageToken")
             if kind == "PA":
                 found = _take(self.store.newest_first(scope, seq), query, size + 1)
-                return PageResult(found[:size], len(found) > size)
+                return Page(found[:size], len(found) > size)
             newer = _take(self.store.oldest_first(scope, seq), query, size)
-            return PageResult(list(reversed(newer)), True)
+            return Page(list(reversed(newer)), True)
 
     # --- introspection (for tests and the pytest plugin) --------------------------------------
 
@@ -535,14 +528,14 @@ class TwilioBackend:
 
     # --- lifecycle --------------------------------------------------------------------------
 
-    def _push(self, when: datetime, sid: str, action: str) -> None:
+    def schedule(self, when: datetime, sid: str, action: str) -> None:
         heapq.heappush(self._due, (when, next(self._tiebreak), sid, action))
 
     def _schedule(self, record: Record) -> None:
         step = next_message_step(record) if isinstance(record, Message) else (
             next_call_step(record) if isinstance(record, Call) else None)
         if step is not None:
-            self._push(step[1], record.sid, "step")
+            self.schedule(step[1], record.sid, "step")
 
     def reschedule(self) -> None:
         """Rebuild the pending lifecycle steps from the stored records (after load or reset)."""
@@ -560,8 +553,14 @@ class TwilioBackend:
         """Apply every lifecycle step due by now, in time order, and make the webhooks they cause."""
         with self.steps_lock:
             self.flush_hooks()
-            while (hooks := self._apply_next()) is not None:
+            while True:
+                generation = self.generation
+                hooks = self._apply_next()
+                if hooks is None:
+                    break
                 for hook in hooks:
+                    if self.generation != generation:  # reset meanwhile: the rest of this step is void
+                        break
                     self.notify(hook)
                 self.flush_hooks()
 
@@ -589,7 +588,7 @@ class TwilioBackend:
             if step is None or step[1] != when:
                 return []
             if step[0] not in ("in-progress", "gather-timeout"):
-                return self._advance_call(record, step[0], when)
+                return self.advance_call(record, step[0], when)
         # TwiML fetches are network I/O: made outside the state lock so API requests keep flowing.
         if step[0] == "gather-timeout":
             return self.voice.gather_timeout(record)
@@ -619,14 +618,14 @@ class TwilioBackend:
             params["ErrorCode"] = str(message.error_code)
         return [Webhook("message-status", message.status_callback, "POST", params, message.account_sid)]
 
-    def _call_params(self, call: Call, status: str) -> dict[str, str]:
+    def call_params(self, call: Call, status: str) -> dict[str, str]:
         return {
             "CallSid": call.sid, "AccountSid": call.account_sid, "From": call.from_, "To": call.to,
             "Caller": call.from_, "Called": call.to, "CallStatus": status, "Direction": call.direction,
             "ApiVersion": API_VERSION,
         }
 
-    def _advance_call(self, call: Call, status: str, when: datetime) -> list[Webhook]:
+    def advance_call(self, call: Call, status: str, when: datetime) -> list[Webhook]:
         call.status, call.date_updated = status, when
         if status == "in-progress":
             call.start_time = when
@@ -644,7 +643,7 @@ class TwilioBackend:
     def _call_event(self, call: Call, event: str, when: datetime, *, status: str) -> list[Webhook]:
         if not call.status_callback or event not in call.status_callback_events:
             return []
-        params = self._call_params(call, status)
+        params = self.call_params(call, status)
         if call.answered_by and event in ("answered", "completed"):
             params["AnsweredBy"] = call.answered_by
         params.update({
@@ -667,6 +666,7 @@ class TwilioBackend:
     def restore(self, states: Iterable[dict[str, Any]]) -> None:
         with self.lock:
             self.store.restore(models.from_state(s) for s in states)
+            self.generation += 1
             self._pending_hooks.clear()
             if self.opt_outs:
                 self.opt_outs.clear()
@@ -678,7 +678,7 @@ class TwilioBackend:
             self.store.add(record)
             if isinstance(record, Message):
                 for url in media_urls:
-                    self._add_media(record, url, record.date_created)
+                    self.add_media(record, url, record.date_created)
             self._schedule(record)
 
 

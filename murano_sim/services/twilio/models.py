@@ -216,6 +216,17 @@ def from_state(state: Mapping[str, Any]) -> Record:
     return cls(**values)
 
 
+@dataclass(frozen=True)
+class Webhook:
+    """An HTTP request Twilio would make to the user's application."""
+
+    kind: str  # message-status | call-status | twiml | inbound-sms | inbound-call
+    url: str
+    method: str
+    params: dict[str, str]
+    account_sid: str
+
+
 # --- how the network treats a number (emulator.numbers, outcome(), the control plane) -----
 
 SMS_OUTCOMES = ("delivered", "undelivered", "failed")

@@ -116,6 +116,7 @@ class TwilioApp:
                 response = wire.error_response(error)
                 response.headers["Allow"] = ", ".join(exc.valid_methods or [])
                 return response
+            values = dict(values)  # a Mapping: copied to take the account out
             if values.pop("account_sid") != account_sid:
                 raise not_found(request.path)  # another account's resources do not exist for you
             who = self.credentials.get(account_sid, LIVE)

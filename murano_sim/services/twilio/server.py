@@ -12,13 +12,13 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler
 
-from ...config import Config
 from ...errors import UsageError
 from ...net.listen import listen
 from ...state.clock import OffsetClock, is_manual
-from ..settings import load_config
+from ...state.ticker import Ticker
 from .app import Emulator
-from .settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+from .control_plane import Standalone
+from .settings import SettingsSource, as_settings
 
 log = logging.getLogger("murano_sim.emulator")
 
@@ -49,9 +49,11 @@ class EmulatorServer:
         bound = self._server.server_address
         shown = f"[{host}]" if ":" in host else host
         self.url = f"http://{shown}:{bound[1]}"
-        self._owns_ticker = not is_manual(emulator.clock)  # a manual clock moves only on advance()
-        if self._owns_ticker:
-            emulator.start_ticker()
+        # The one ticker (as `serve` runs for every service): a manual clock moves only on advance().
+        self._ticker: Ticker | None = None
+        if not is_manual(emulator.clock):
+            self._ticker = Ticker(lambda: [emulator], emulator.ticker_defect, name="murano-sim-emulator-ticker")
+            self._ticker.start()
         # A short poll interval makes shutdown() prompt.
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="murano-sim-emulator-http", daemon=True)
@@ -64,8 +66,8 @@ class EmulatorServer:
         self._thread.join()
         self._server.server_close()
         self._thread = None  # type: ignore[assignment]  # shut down: join() only once
-        if self._owns_ticker:
-            self.emulator.stop_ticker()
+        if self._ticker is not None:
+            self._ticker.stop()
 
     def __enter__(self) -> EmulatorServer:
         return self
@@ -81,31 +83,29 @@ def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0, *, control
           log_requests: bool = False) -> EmulatorServer:
     """Start serving `emulator` over HTTP in a background thread; `control`: with the control
     plane under /_emulator/ (as the standalone `twilio-emulator` serves it)."""
-    from .control_plane import Standalone
-
-    remote = bool(emulator.config.section("emulator").get("control_remote"))
-    app = Standalone(emulator, remote=remote) if control else None
+    app = Standalone(emulator, remote=emulator.settings.control_remote) if control else None
     return EmulatorServer(emulator, host, port, app=app, log_requests=log_requests)
 
 
-def demo_credentials_line(config: Config) -> str | None:
+def demo_credentials_line(settings: SettingsSource) -> str | None:
     """The line that tells a client which credentials to use, when they are the built-in demo
     ones (not secrets); None for configured credentials, which are never printed."""
-    twilio = config.services["twilio"]
-    if (twilio.get("AccountSid"), twilio.get("AuthToken")) != (DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN):
+    options = as_settings(settings)
+    if not options.demo_credentials:
         return None
-    return f"credentials: AccountSid {DEMO_ACCOUNT_SID} AuthToken {DEMO_AUTH_TOKEN} (built-in demo account)"
+    return f"credentials: AccountSid {options.account_sid} AuthToken {options.auth_token} (built-in demo account)"
 
 
 def main_serve(
-    config: Config | str | os.PathLike[str] | None = None,
+    settings: SettingsSource = None,
     host: str = "127.0.0.1",
     port: int = 8470,
     state_path: str | os.PathLike[str] | None = None,
 ) -> int:
-    """`murano-sim twilio-emulator`: serve in real time until SIGINT/SIGTERM; first stdout line is the URL."""
-    cfg = load_config(config)
-    emulator = Emulator(cfg, clock=OffsetClock(), state_path=state_path)
+    """`murano-sim twilio-emulator`: serve in real time until SIGINT/SIGTERM; first stdout line is the URL.
+    settings: the loaded config's TwilioSettings (the CLI handler loads the config)."""
+    options = as_settings(settings)
+    emulator = Emulator(options, clock=OffsetClock(), state_path=state_path)
     try:
         server = serve(emulator, host, port, control=True, log_requests=True)
     except UsageError:
@@ -115,7 +115,7 @@ def main_serve(
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         print(server.url, flush=True)
-        line = demo_credentials_line(cfg)
+        line = demo_credentials_line(options)
         if line:
             print(line, flush=True)
         while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly

@@ -1,16 +1,21 @@
 """Twilio's configuration: the defaults of `services.twilio`, the top-level `emulator` section it
 owns (schema and defaults), the TWILIO_* variables that may fill its credentials, and the checks
-beyond the schema (number rules, live credentials). Handed to config through the PLUGIN."""
+beyond the schema (number rules, live credentials), handed to config through the PLUGIN; and the
+emulator's settings (TwilioSettings, options.py) read from a loaded config."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
+from ...config import Config
 from ...errors import ConfigError
 from ...net.hosts import is_allowed_host
+from ..settings import load_config
 from .models import number_rule
+from .options import TwilioSettings
 
 # Credentials that only the local emulator accepts: a fresh checkout runs with no account.
 DEMO_ACCOUNT_SID = "ACdeadbeefdeadbeefdeadbeefdeadbeef"
@@ -37,6 +42,8 @@ EMULATOR_DEFAULTS: dict[str, Any] = {
     "magic_numbers": "all",  # or test-accounts: Twilio's magic numbers only for test credentials
     "control_remote": False,  # the standalone emulator's /_emulator/ answers non-loopback clients
 }
+SettingsSource = TwilioSettings | Config | Mapping[str, Any] | str | os.PathLike[str] | None
+
 # The only variables that may fill the credentials (also in an untrusted config file, there only).
 ENV = {"AccountSid": "TWILIO_ACCOUNT_SID", "AuthToken": "TWILIO_AUTH_TOKEN"}
 
@@ -160,3 +167,29 @@ def check_live(twilio: Mapping[str, Any], where: str) -> None:
         raise ConfigError(f"{where}.AuthToken is missing (set it or TWILIO_AUTH_TOKEN) for backend: live")
     if not _LIVE_TOKEN.match(str(token)):
         raise ConfigError(f"{where}.AuthToken is malformed: expected 32 hex digits")
+
+
+def from_config(config: Config | Mapping[str, Any] | str | os.PathLike[str] | None = None) -> TwilioSettings:
+    """The emulator's settings from a config (loaded here when given as a mapping, a path or None)."""
+    cfg = load_config(config)
+    twilio, emulator = cfg.services["twilio"], cfg.section("emulator")
+    sid, token = str(twilio.get("AccountSid") or ""), str(twilio.get("AuthToken") or "")
+    return TwilioSettings(
+        account_sid=sid, auth_token=token,
+        accounts=tuple(dict(a) for a in emulator.get("accounts") or []),
+        magic_numbers=str(emulator.get("magic_numbers") or "all"),
+        numbers=dict(emulator.get("numbers") or {}),
+        owned_numbers=tuple(str(n) for n in emulator.get("owned_numbers") or []),
+        allow_hosts=tuple(str(h) for h in emulator.get("allow_hosts") or []),
+        call_duration=int(emulator.get("call_duration", 5)),
+        max_records=int(emulator.get("max_records", 10_000)),
+        seed=emulator.get("seed"), base_dir=cfg.base_dir, source=str(cfg.source),
+        control_remote=bool(emulator.get("control_remote")),
+        demo_credentials=(sid, token) == (DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN),
+        config=cfg,
+    )
+
+
+def as_settings(source: SettingsSource) -> TwilioSettings:
+    """Settings as given, or built from a config."""
+    return source if isinstance(source, TwilioSettings) else from_config(source)

@@ -1,5 +1,5 @@
-"""Where records live: an in-memory store with per-scope creation-ordered indexes, and a SQLite
-variant that writes through to a file so a restart loses nothing.
+"""Where records live: an in-memory store with per-scope creation-ordered indexes, and a variant
+kept in the solution's State (one SQLite for every service) so a restart loses nothing.
 
 A scope is ("messages", account), ("calls", account) or ("media", message sid). Paging walks a
 scope's index from a cursor, so a page costs the same with 100 or 100,000 records stored.
@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import bisect
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from ...errors import UsageError
+from ...state import State
 from .models import Call, Media, Message, PhoneNumber, Record, from_state, to_state
 
 Scope = tuple[str, str]
+
+log = logging.getLogger("murano_sim.emulator")
 
 
 def scope_of(record: Record) -> Scope:
@@ -167,61 +172,137 @@ class MemoryStore:
     def set_meta(self, key: str, value: Any) -> None:
         self._meta[key] = value
 
-    def close(self) -> None:
-        pass
+    def flush(self) -> None:
+        """Write changes through to where the records are kept: nowhere, in memory."""
 
 
-class SqliteStore(MemoryStore):
-    """The in-memory store, written through to a SQLite file and reloaded from it on start."""
+class StateStore(MemoryStore):
+    """The in-memory store, kept in the solution's State (tables twilio_records, twilio_meta).
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    Changed records are marked and written in one transaction by flush(): after every change when
+    `write_through` (a state file: a restart loses nothing), else on State.save() (memory: the
+    create path stays as cheap as the plain MemoryStore's).
+    """
+
+    def __init__(self, state: State, *, write_through: bool) -> None:
         super().__init__()
-        self._db = sqlite3.connect(os.fspath(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY, sid TEXT UNIQUE, data TEXT)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-        try:
-            for (data,) in self._db.execute("SELECT data FROM records ORDER BY seq"):
-                self._insert(from_state(json.loads(data)))
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'next_seq'").fetchone()
-            if row:
-                self._next_seq = max(self._next_seq, int(row[0]))
-        except (ValueError, KeyError, TypeError) as exc:  # a row the file was edited or damaged in
-            self._db.close()
-            raise UsageError(f"{os.fspath(path)}: cannot restore from this state file, left as it is "
-                             f"({type(exc).__name__}: {exc})") from None
+        self.state = state
+        self.write_through = write_through
+        self._dirty: dict[str, Record] = {}
+        self._gone: set[str] = set()
+        self._dirty_meta: dict[str, Any] = {}
+        self._wipe = False
+        self._tables_made = False
+        self.migrated = False
+        with state.lock:
+            rows, meta, self.migrated = read_state(state.db, str(state.path or "memory"))
+        for record in rows:
+            self._insert(record)
+        self._meta = meta
+        self._next_seq = max(self._next_seq, int(meta.get("next_seq") or 1))
+        if self.migrated:  # copied once from the emulator's own tables of an older version
+            log.info("%s: the Twilio emulator's records copied from its old tables (records, meta) into "
+                     "twilio_records, twilio_meta", state.path)
+            self._wipe = True
+            self._dirty = {r.sid: r for r in rows}
+            self._dirty_meta = dict(meta)
 
     def add(self, record: Record) -> Record:
         record = super().add(record)
         self.set_meta("next_seq", self._next_seq)
         return record
 
+    def save(self, record: Record) -> None:
+        if self._by_sid.get(record.sid) is record:  # a record replaced by a reset meanwhile is not written
+            self._persist(record)
+
     def _persist(self, record: Record) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO records (seq, sid, data) VALUES (?, ?, ?)",
-            (record.seq, record.sid, json.dumps(to_state(record))),
-        )
+        self._dirty[record.sid] = record
+        self._gone.discard(record.sid)
+        if self.write_through:
+            self.flush()
 
     def _forget(self, record: Record) -> None:
-        self._db.execute("DELETE FROM records WHERE sid = ?", (record.sid,))
+        self._dirty.pop(record.sid, None)
+        self._gone.add(record.sid)
+        if self.write_through:
+            self.flush()
 
     def _clear(self) -> None:
         super()._clear()
-        self._db.execute("DELETE FROM records")
+        self._dirty.clear()
+        self._gone.clear()
+        self._wipe = True
 
     def restore(self, records: Iterable[Record]) -> None:
-        records = list(records)
-        with self._db:  # one transaction: the file holds the old state or the new one, never half
-            self._db.execute("BEGIN IMMEDIATE")
+        write_through, self.write_through = self.write_through, False
+        try:
             super().restore(records)
-
-    def get_meta(self, key: str) -> Any:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
+        finally:
+            self.write_through = write_through
+        if write_through:
+            self.flush()  # one transaction: the file holds the old state or the new one, never half
 
     def set_meta(self, key: str, value: Any) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+        self._meta[key] = value
+        self._dirty_meta[key] = value
+        if self.write_through:
+            self.flush()
 
-    def close(self) -> None:
-        self._db.close()
+    def flush(self) -> None:
+        """Write the changes since the last flush in one transaction (callers hold the backend's lock)."""
+        if not (self._dirty or self._gone or self._dirty_meta or self._wipe):
+            return
+        with self.state.transaction() as db:
+            if not self._tables_made:  # made on the first write: opening a state writes nothing
+                db.execute(_RECORDS)
+                db.execute(_META)
+            if self._wipe:
+                db.execute("DELETE FROM twilio_records")
+            db.executemany("DELETE FROM twilio_records WHERE sid = ?", [(sid,) for sid in self._gone])
+            db.executemany("INSERT OR REPLACE INTO twilio_records (seq, sid, data) VALUES (?, ?, ?)",
+                           [(r.seq, r.sid, json.dumps(to_state(r))) for r in self._dirty.values()])
+            db.executemany("INSERT OR REPLACE INTO twilio_meta (key, value) VALUES (?, ?)",
+                           [(k, json.dumps(v)) for k, v in self._dirty_meta.items()])
+        self._dirty, self._gone, self._dirty_meta, self._wipe = {}, set(), {}, False
+        self._tables_made = True
+
+
+_RECORDS = "CREATE TABLE IF NOT EXISTS twilio_records (seq INTEGER PRIMARY KEY, sid TEXT UNIQUE, data TEXT)"
+_META = "CREATE TABLE IF NOT EXISTS twilio_meta (key TEXT PRIMARY KEY, value TEXT)"
+
+
+def read_state(db: sqlite3.Connection, where: str) -> tuple[list[Record], dict[str, Any], bool]:
+    """The records and meta kept in a database, nothing written: from twilio_records/twilio_meta, else from
+    the tables `records`/`meta` the emulator kept its own file in before (migrated: True). A row that does
+    not decode is one UsageError naming the file, which is left as it is."""
+    tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    records, meta, migrated = "twilio_records", "twilio_meta", False
+    if "twilio_meta" not in tables and {"records", "meta"} <= tables:
+        records, meta, migrated = "records", "meta", True
+    if records not in tables:
+        return [], {}, False
+    try:
+        rows = [from_state(json.loads(data)) for (data,) in db.execute(f"SELECT data FROM {records} ORDER BY seq")]
+        values = {key: json.loads(value) for key, value in db.execute(f"SELECT key, value FROM {meta}")}
+    except (ValueError, KeyError, TypeError) as exc:  # a row the file was edited or damaged in
+        raise UsageError(f"{where}: cannot restore from this state file, left as it is "
+                         f"({type(exc).__name__}: {exc})") from None
+    return rows, values, migrated
+
+
+def check_state_file(path: str | os.PathLike[str]) -> None:
+    """Read an existing state file without writing to it: a row that does not decode is a UsageError
+    before anything opens the file for writing (the file is left exactly as it is)."""
+    if not os.path.isfile(path):
+        return
+    try:
+        db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise UsageError(f"--state {os.fspath(path)}: cannot use as a SQLite state file ({exc})") from None
+    try:
+        read_state(db, os.fspath(path))
+    except sqlite3.Error as exc:
+        raise UsageError(f"--state {os.fspath(path)}: cannot use as a SQLite state file ({exc})") from None
+    finally:
+        db.close()

@@ -7,6 +7,7 @@ is Twilio's error 12100 "Document parse failure". Nothing here runs a verb: voic
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from defusedxml import DefusedXmlException
@@ -59,3 +60,11 @@ def parse(text: str) -> list[Verb]:
         if verb.name not in VERBS:
             raise TwimlError(12100, f"Document parse failure: <{verb.name}> is not a TwiML verb")
     return verbs
+
+
+class Goto:
+    """Run another document: fetched from url, or the text given (a <Redirect>, an action, the API's redirect)."""
+
+    def __init__(self, url: str | None, method: str = "POST", params: Mapping[str, str] | None = None,
+                 text: str | None = None) -> None:
+        self.url, self.method, self.params, self.text = url, method, dict(params or {}), text

@@ -11,33 +11,40 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urljoin
 
 from ...errors import UsageError
-from .models import API_VERSION, Call, new_sid
-from .twiml import TwimlError, Verb, parse
-
-if TYPE_CHECKING:
-    from .backend import TwilioBackend, Webhook
+from ...state.clock import Clock
+from .models import API_VERSION, Call, Message, NumberRule, Webhook, new_sid
+from .twiml import Goto, TwimlError, Verb, parse
 
 MAX_DOCUMENTS = 50  # documents fetched in one go (a <Redirect> loop ends the call)
 DEFAULT_GATHER_TIMEOUT = 5
 
 
-class _Goto:
-    """Run another document: fetched from url, or the text given."""
-
-    def __init__(self, url: str | None, method: str = "POST", params: Mapping[str, str] | None = None,
-                 text: str | None = None) -> None:
-        self.url, self.method, self.params, self.text = url, method, dict(params or {}), text
-
-
 _WAIT, _END, _NEXT = "wait", "end", "next"
 
 
+class CallSteps(Protocol):
+    """What the interpreter may do to a call: the backend owns the call's state machine."""
+
+    lock: Any  # the state lock: every change to a record is made under it
+    clock: Clock
+    store: Any  # the record store (save after changing a record in place)
+    call_duration: int
+
+    def schedule(self, when: datetime, sid: str, action: str) -> None: ...
+    def make_room(self, needed: int) -> None: ...
+    def advance_call(self, call: Call, status: str, when: datetime) -> list[Webhook]: ...
+    def call_params(self, call: Call, status: str) -> dict[str, str]: ...
+    def rule_for(self, number: str) -> NumberRule | None: ...
+    def fetch(self, hook: Webhook) -> Any: ...
+    def send_reply(self, account_sid: str, *, from_: str, to: str, body: str, direction: str) -> Message: ...
+
+
 class Voice:
-    def __init__(self, backend: TwilioBackend) -> None:
+    def __init__(self, backend: CallSteps) -> None:
         self.backend = backend
         # The time of the lifecycle step being run (the clock may already be past it on a jump).
         self._at: datetime | None = None
@@ -56,25 +63,25 @@ class Voice:
             self._at = None
 
     def _answer(self, call: Call, when: datetime) -> list[Webhook]:
-        first: _Goto | None = None
+        first: Goto | None = None
         if call.twiml:
-            first = _Goto(None, text=call.twiml)
+            first = Goto(None, text=call.twiml)
         elif call.url:
-            first = _Goto(call.url, call.method)
+            first = Goto(call.url, call.method)
         if first is None:  # ApplicationSid: no document the emulator can fetch; the call just runs
             with self.backend.lock:
-                return self.backend._advance_call(call, "in-progress", when)
+                return self.backend.advance_call(call, "in-progress", when)
         fetched = self._fetch_document(call, first, initial=True)
         if fetched is None:  # neither Url nor FallbackUrl answered: the call fails
             with self.backend.lock:
-                return self.backend._advance_call(call, "failed", when)
+                return self.backend.advance_call(call, "failed", when)
         verbs, url = fetched
         if verbs and verbs[0].name == "Reject":  # refused before it was answered
             self._log(call, {"verb": "Reject", "reason": verbs[0].attrs.get("reason", "rejected")})
             with self.backend.lock:
-                return self.backend._advance_call(call, "busy", when)
+                return self.backend.advance_call(call, "busy", when)
         with self.backend.lock:
-            hooks = self.backend._advance_call(call, "in-progress", when)
+            hooks = self.backend.advance_call(call, "in-progress", when)
         self._run(call, verbs, url, 0)
         return hooks
 
@@ -126,9 +133,9 @@ class Voice:
 
     # --- running documents ------------------------------------------------------------------
 
-    def _resume(self, call: Call, goto: _Goto | None) -> None:
+    def _resume(self, call: Call, goto: Goto | None) -> None:
         if goto is not None:
-            self._follow(call, goto)
+            self.follow(call, goto)
             return
         verbs = self._parse_stored(call)
         self._run(call, verbs, call.doc_url, call.pc)
@@ -139,7 +146,7 @@ class Voice:
         except TwimlError:  # it parsed when it was stored
             return []
 
-    def _follow(self, call: Call, goto: _Goto) -> None:
+    def follow(self, call: Call, goto: Goto) -> None:
         fetched = self._fetch_document(call, goto, initial=False)
         if fetched is None:
             self._end(call)
@@ -184,7 +191,7 @@ class Voice:
             call.ends_at = clock if now else max(clock, planned)
             call.gather = call.gather_until = None
             self.backend.store.save(call)
-            self.backend._push(call.ends_at, call.sid, "step")
+            self.backend.schedule(call.ends_at, call.sid, "step")
 
     def _execute(self, call: Call, verb: Verb, url: str | None) -> Any:
         name, attrs = verb.name, verb.attrs
@@ -199,7 +206,7 @@ class Voice:
         elif name == "Redirect":
             target = urljoin(url or "", verb.text)
             self._log(call, {"verb": "Redirect", "text": verb.text, "url": target})
-            return _Goto(target, attrs.get("method", "POST").upper())
+            return Goto(target, attrs.get("method", "POST").upper())
         elif name == "Hangup":
             self._log(call, {"verb": "Hangup", "text": ""})
             return _END
@@ -230,7 +237,7 @@ class Voice:
             call.gather = gather
             call.gather_until = self._now() + timedelta(seconds=timeout)
             self.backend.store.save(call)
-            self.backend._push(call.gather_until, call.sid, "step")
+            self.backend.schedule(call.gather_until, call.sid, "step")
         return _WAIT
 
     def _dial(self, call: Call, verb: Verb, url: str | None) -> Any:
@@ -249,12 +256,12 @@ class Voice:
                 start_time=now if status == "completed" else None, end_time=now, duration=duration,
                 parent_call_sid=call.sid, planned_duration=duration,
             )
-            backend._make_room(1)
+            backend.make_room(1)
             backend.store.add(child)
         self._log(call, {"verb": "Dial", "text": target, "status": status, **_pick(verb.attrs, "action")})
         params = {"DialCallStatus": status, "DialCallSid": child.sid, "DialCallDuration": str(duration)}
         if verb.attrs.get("action"):
-            return _Goto(urljoin(url or "", verb.attrs["action"]), verb.attrs.get("method", "POST").upper(), params)
+            return Goto(urljoin(url or "", verb.attrs["action"]), verb.attrs.get("method", "POST").upper(), params)
         return _NEXT
 
     def _record(self, call: Call, verb: Verb, url: str | None) -> Any:
@@ -264,7 +271,7 @@ class Voice:
                                                                                        "maxLength")})
         if verb.attrs.get("action"):
             params = {"RecordingSid": sid, "RecordingUrl": recording, "RecordingDuration": "0", "Digits": "hangup"}
-            return _Goto(urljoin(url or "", verb.attrs["action"]), verb.attrs.get("method", "POST").upper(), params)
+            return Goto(urljoin(url or "", verb.attrs["action"]), verb.attrs.get("method", "POST").upper(), params)
         return _NEXT
 
     def _message(self, call: Call, verb: Verb) -> None:
@@ -276,15 +283,13 @@ class Voice:
 
     # --- fetching ---------------------------------------------------------------------------
 
-    def _action(self, call: Call, gather: Mapping[str, str], params: Mapping[str, str]) -> _Goto | None:
+    def _action(self, call: Call, gather: Mapping[str, str], params: Mapping[str, str]) -> Goto | None:
         action = gather.get("action")
-        return _Goto(action, gather.get("method", "POST").upper(), params) if action else None
+        return Goto(action, gather.get("method", "POST").upper(), params) if action else None
 
-    def _fetch_document(self, call: Call, goto: _Goto, *, initial: bool) -> tuple[list[Verb], str | None] | None:
+    def _fetch_document(self, call: Call, goto: Goto, *, initial: bool) -> tuple[list[Verb], str | None] | None:
         """The verbs of the next document; on a fetch or parse failure the FallbackUrl is tried
         with ErrorCode and ErrorUrl; None when nothing usable came back (the error is logged)."""
-        from .backend import Webhook
-
         if goto.text is not None:
             try:
                 verbs = parse(goto.text)
@@ -310,8 +315,6 @@ class Voice:
         return self._fallback(call, code, goto.url)
 
     def _fallback(self, call: Call, code: int, error_url: str | None) -> tuple[list[Verb], str | None] | None:
-        from .backend import Webhook
-
         if not call.fallback_url:
             return None
         params = self._params(call, False)
@@ -337,7 +340,7 @@ class Voice:
 
     def _params(self, call: Call, initial: bool) -> dict[str, str]:
         status = "ringing" if initial and call.direction == "inbound" else "in-progress"
-        params = self.backend._call_params(call, status)
+        params = self.backend.call_params(call, status)
         if call.answered_by:
             params["AnsweredBy"] = call.answered_by
         return params

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from .backend import DateBound, ListQuery, PageResult, Token
+from .backend import DateBound, ListQuery, Page, Token
 from .errors import TwilioError, invalid_parameter
 from .models import API_VERSION, Call, Media, Message, PhoneNumber, Record, rfc2822
 
@@ -261,7 +261,7 @@ def parse_list_query(args: MultiDict, listing: Listing) -> ListQuery:
     )
 
 
-def page_json(path: str, args: MultiDict, listing: Listing, query: ListQuery, result: PageResult,
+def page_json(path: str, args: MultiDict, listing: Listing, query: ListQuery, result: Page,
               resolve: Any = lambda url: url) -> dict[str, Any]:
     """The list envelope: exactly the meta keys the SDK knows plus one list key."""
     filters = [(name, args[name]) for name in listing.filter_names() if args.get(name)]

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from .. import ServiceError, ServiceHost
+from ..bounds import DEFAULT_QUOTA_BYTES, ByteQuota, check_size, positive_setting, row_bytes, table_bytes
 
 NOT_ACTIVE, ACTIVE, DISABLED = 0, 1, 2
 DEFAULT_TOKEN_TTL = 86400
@@ -27,6 +28,11 @@ WILDCARD = "\x00wildcard"  # the stored match key of {type = "wildcard"}: no rea
 FILTER_FIELDS = ("id", "name", "email", "status", "creation_date")
 FILTER_OPS = ("like", "eq", "ne", "gt", "lt", "ge", "le")
 ENDPOINT_PARAM = re.compile(r"\{([^{}]+)\}")
+# Murano documents no sizes for User storage: murano-sim's choices (docs/services/user.md).
+MAX_NAME_BYTES = 255  # a user's name or email, a data key, a role parameter name (role ids: the spec's 80)
+MAX_DATA_BYTES = 64 * 1024  # one user data value as JSON: as Device2's string resource
+MAX_PARAM_VALUE_BYTES = 1024  # a role parameter value as JSON
+MAX_END_POINT_BYTES = 1024  # a permission's end point
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS user_users (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL,"
@@ -81,6 +87,8 @@ def match_key(value: Any) -> str:
 class UserService:
     def __init__(self, host: ServiceHost) -> None:
         self.host = host
+        limit = positive_setting(host.settings, "user", "quota_bytes", DEFAULT_QUOTA_BYTES)
+        self.quota = ByteQuota("User", limit, "services.user.quota_bytes", lambda: table_bytes(host.state, TABLES))
         with host.state.transaction() as db:
             for statement in SCHEMA:
                 db.execute(statement)
@@ -93,6 +101,7 @@ class UserService:
             for table in TABLES:
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
             db.execute("DELETE FROM sqlite_sequence WHERE name = 'user_users'")
+        self.quota.forget()
         self._seed()
 
     def _seed(self) -> None:
@@ -113,8 +122,11 @@ class UserService:
     def createUser(self, args: dict[str, Any], emit: bool = True) -> str:
         if not args["password"]:
             raise ServiceError(400, "password: must not be empty")
+        _check("name", args["name"], MAX_NAME_BYTES)
+        _check("email", args["email"], MAX_NAME_BYTES)
         stored = hash_password(args["password"], self._iterations())
         code = secrets.token_hex(16)
+        self._admit([(0, args["name"], args["email"], stored, NOT_ACTIVE, self._timestamp()), (code, 0)])
         with self.host.state.transaction() as db:
             if db.execute("SELECT 1 FROM user_users WHERE email = ?", (args["email"],)).fetchone():
                 raise _error(409, f"a user with email {args['email']} already exists")
@@ -152,6 +164,7 @@ class UserService:
         if ttl <= 0:
             raise _error(400, "time_to_live: must be a positive number of seconds")
         token = secrets.token_urlsafe(30)
+        self._admit([(token, row[0], self.host.now() + ttl)])
         with self.host.state.transaction() as db:
             db.execute("DELETE FROM user_tokens WHERE expires <= ?", (self.host.now(),))
             db.execute("INSERT INTO user_tokens VALUES (?, ?, ?)", (token, row[0], self.host.now() + ttl))
@@ -195,7 +208,11 @@ class UserService:
             if not args["password"]:
                 raise _error(400, "password: must not be empty")
             changes["password_hash"] = hash_password(args["password"], self._iterations())
+        for column in ("name", "email"):
+            if column in changes:
+                _check(column, changes[column], MAX_NAME_BYTES)
         if changes:
+            self._admit([tuple(changes.values())])  # upper bound: the old values stay counted until a recount
             assignments = ", ".join(f"{column} = ?" for column in changes)
             with self.host.state.transaction() as db:
                 db.execute(f"UPDATE user_users SET {assignments} WHERE id = ?",  # noqa: S608 - known columns
@@ -247,6 +264,7 @@ class UserService:
 
     def createUserData(self, args: dict[str, Any]) -> None:
         user_id, pairs = self._existing(args), _data_pairs(args)
+        self._admit_data(user_id, pairs)
         with self.host.state.transaction() as db:
             for key, value in pairs.items():
                 if db.execute("SELECT 1 FROM user_data WHERE user_id = ? AND key = ?", (user_id, key)).fetchone():
@@ -255,6 +273,7 @@ class UserService:
 
     def updateUserData(self, args: dict[str, Any]) -> None:
         user_id, pairs = self._existing(args), _data_pairs(args)
+        self._admit_data(user_id, pairs)
         with self.host.state.transaction() as db:
             for key, value in pairs.items():
                 db.execute("INSERT OR REPLACE INTO user_data VALUES (?, ?, ?)", (user_id, key, json.dumps(value)))
@@ -272,6 +291,7 @@ class UserService:
 
     def createRole(self, args: dict[str, Any]) -> None:
         names = _param_names(args.get("parameter"), "parameter")
+        self._admit([(args["role_id"], 0), *((args["role_id"], name) for name in names)])
         with self.host.state.transaction() as db:
             if db.execute("SELECT 1 FROM user_roles WHERE role_id = ?", (args["role_id"],)).fetchone():
                 raise _error(409, f"role {args['role_id']} already exists")
@@ -296,8 +316,10 @@ class UserService:
         given = args.get("body", args.get("parameter"))
         if given is None:
             raise _error(400, "body: is required (a list of {name = ...})")
+        names = _param_names(given, "body")
+        self._admit([(role_id, name) for name in names])
         with self.host.state.transaction() as db:
-            for name in _param_names(given, "body"):
+            for name in names:
                 db.execute("INSERT OR IGNORE INTO user_role_params VALUES (?, ?)", (role_id, name))
 
     def deleteRoleParam(self, args: dict[str, Any]) -> None:
@@ -326,9 +348,11 @@ class UserService:
                     if param["name"] not in known:
                         raise _error(400, f"{place}: role {role_id} has no parameter {param['name']}"
                                           " (addRoleParam first)")
+                    value = json.dumps(param["value"])
+                    _check(f"{place}.value", value, MAX_PARAM_VALUE_BYTES)
+                    self._admit([(user_id, role_id, param["name"], match_key(param["value"]), value)])
                     db.execute("INSERT OR REPLACE INTO user_assignment_params VALUES (?, ?, ?, ?, ?)",
-                               (user_id, role_id, param["name"], match_key(param["value"]),
-                                json.dumps(param["value"])))
+                               (user_id, role_id, param["name"], match_key(param["value"]), value))
 
     def deassignUser(self, args: dict[str, Any]) -> None:
         user_id, role_id = self._existing(args), args["role_id"]
@@ -455,6 +479,7 @@ class UserService:
                 if not db.execute("SELECT 1 FROM user_perms WHERE method = ? AND end_point = ?",
                                   (method, end_point)).fetchone():
                     self._insert_perm(db, method, end_point)
+                self._admit([(role_id, method, end_point)])
                 db.execute("INSERT OR IGNORE INTO user_role_perms VALUES (?, ?, ?)", (role_id, method, end_point))
 
     def deleteRolePerm(self, args: dict[str, Any]) -> None:
@@ -528,9 +553,35 @@ class UserService:
             "SELECT 1 FROM user_assignment_params WHERE user_id = ? AND role_id = ? AND name = ? AND match IN (?, ?)",
             (user_id, role_id, name, key, WILDCARD)).fetchone() is not None
 
+    def _admit(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Charge rows about to be written to the byte quota (403 with User's error table when full)."""
+        try:
+            self.quota.charge(sum(row_bytes(*row) for row in rows))
+        except ServiceError as exc:
+            raise _error(exc.status, exc.message) from None
+
+    def _admit_data(self, user_id: int, pairs: Mapping[str, Any]) -> None:
+        rows = []
+        for key, value in pairs.items():
+            _check("key", key, MAX_NAME_BYTES)
+            text = json.dumps(value)
+            _check(f"value of {key}", text, MAX_DATA_BYTES)
+            rows.append((user_id, key, text))
+        self._admit(rows)
+
     def _insert_perm(self, db: Any, method: str, end_point: str) -> None:
+        _check("end_point", end_point, MAX_END_POINT_BYTES)
+        self._admit([(method, end_point, 0)])
         (seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM user_perms").fetchone()
         db.execute("INSERT INTO user_perms VALUES (?, ?, ?)", (method, end_point, seq))
+
+
+def _check(what: str, value: Any, limit: int) -> None:
+    """A size bound, refused with User's error table."""
+    try:
+        check_size("User", what, value, limit)
+    except ServiceError as exc:
+        raise _error(exc.status, exc.message) from None
 
 
 def _error(status: int, message: str) -> ServiceError:
@@ -560,6 +611,7 @@ def _param_names(given: Any, where: str) -> list[str]:
         name = item.get("name") if isinstance(item, Mapping) else item
         if not isinstance(name, str) or not name:
             raise _error(400, f"{where}[{index + 1}]: must be a table with a name")
+        _check(f"{where}[{index + 1}].name", name, MAX_NAME_BYTES)
         names.append(name)
     return names
 

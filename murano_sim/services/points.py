@@ -7,12 +7,19 @@ SQL (GROUP BY buckets); callers only shape the rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import State
+from ..state import State
+from .bounds import DEFAULT_QUOTA_BYTES, ByteQuota, check_count, check_size, row_bytes, table_bytes
 
 TABLE = "tsdb_points"
+# Murano documents no sizes for Tsdb points: murano-sim's choices (docs/services/tsdb.md).
+MAX_NAME_BYTES = 255  # a metric or tag name
+MAX_TAG_VALUE_BYTES = 1024
+MAX_STRING_BYTES = 64 * 1024  # a string value: as Device2's string resource
+MAX_TAGS = 64  # tags on one point
+MAX_POINTS = 10_000  # points one call writes (Tsdb's query limit caps reads the same)
 # SQL for each aggregate Murano documents; strings count but have no numeric value (value IS NULL).
 AGGREGATES = {"avg": "AVG(value)", "min": "MIN(value)", "max": "MAX(value)", "count": "COUNT(*)", "sum": "SUM(value)"}
 
@@ -20,8 +27,14 @@ Point = tuple[int, str, Any, Mapping[str, str]]  # (µs, metric, value, tags)
 
 
 class PointStore:
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, *, quota_bytes: int = DEFAULT_QUOTA_BYTES,
+                 setting: str = "services.tsdb.quota_bytes", label: str = "Tsdb",
+                 also: Sequence[str] = ()) -> None:
+        """quota_bytes: what the points table (Tsdb's and Timeseries's points together) and the tables
+        `also` names may hold."""
         self.state = state
+        tables = [TABLE, *also]
+        self.quota = ByteQuota(label, quota_bytes, setting, lambda: table_bytes(state, tables))
         state.db.execute(
             f"CREATE TABLE IF NOT EXISTS {TABLE} (metric TEXT NOT NULL, ts INTEGER NOT NULL, value REAL, "
             "text TEXT, tags TEXT NOT NULL)"
@@ -29,12 +42,21 @@ class PointStore:
         # Covering index: a metric's window and its values are read without touching the table.
         state.db.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_metric_ts ON {TABLE} (metric, ts, value)")
 
-    def insert(self, points: Iterable[Point]) -> None:
-        rows = []
+    def insert(self, points: Sequence[Point], label: str) -> None:
+        """Store points; each checked against the size bounds and all of them against the quota first."""
+        check_count(label, "points", len(points), MAX_POINTS)
+        rows, size = [], 0
         for ts, metric, value, tags in points:
             number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
             text = None if number is not None else _text(value)
-            rows.append((metric, ts, number, text, canonical_tags(tags)))
+            check_size(label, "metric name", metric, MAX_NAME_BYTES)
+            if text is not None:
+                check_size(label, f"value of {metric}", text, MAX_STRING_BYTES)
+            check_tags(label, tags)
+            row = (metric, ts, number, text, canonical_tags(tags))
+            size += row_bytes(*row)
+            rows.append(row)
+        self.quota.charge(size)
         with self.state.transaction() as db:
             db.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?)", rows)
 
@@ -102,6 +124,16 @@ class PointStore:
     def clear(self) -> None:
         with self.state.transaction() as db:
             db.execute(f"DELETE FROM {TABLE}")
+        self.quota.forget()
+
+
+def check_tags(label: str, tags: Mapping[str, Any] | None) -> None:
+    """A point's tags against the size bounds (413 error table)."""
+    tags = tags or {}
+    check_count(label, "tags", len(tags), MAX_TAGS)
+    for name, value in tags.items():
+        check_size(label, "tag name", name, MAX_NAME_BYTES)
+        check_size(label, f"tag {name}", _text(value), MAX_TAG_VALUE_BYTES)
 
 
 def canonical_tags(tags: Mapping[str, Any] | None) -> str:
