@@ -1,6 +1,6 @@
 """murano-sim: run Exosite Murano Lua scripts locally, sandboxed, with Murano's services run locally."""
 
-from .config import Config, load_config
+from .config import Config
 from .errors import ConfigError, MuranoSimError, UsageError
 from .runtime.result import Response, ScriptResult
 
@@ -13,6 +13,10 @@ def __getattr__(name: str) -> object:
         from .runtime import Runtime
 
         return Runtime
+    if name == "load_config":  # the loader that knows every service (config/ alone knows none)
+        from .services.settings import load_config
+
+        return load_config
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [

@@ -15,6 +15,7 @@ from . import __version__
 from .config import trust
 from .config.trust import TRUST_ENV
 from .errors import MuranoSimError, UsageError
+from .net.listen import port_number
 from .runtime.request import check_request
 from .services.plugin import discover, load_attribute
 
@@ -95,13 +96,6 @@ def build_parser() -> _Parser:
         '{"method", "uri", "route", "parameters", "headers", "body", ...}',
     )
 
-    emulator = commands.add_parser("twilio-emulator", description="serve the local Twilio emulator over HTTP")
-    emulator.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    emulator.add_argument("--port", type=port_number, default=8470, help="port (default 8470; 0 picks a free one)")
-    emulator.add_argument("--config", metavar="FILE",
-                          help="config.yaml to use (default: ./config.yaml if present, else built-in defaults)")
-    emulator.add_argument("--state", metavar="FILE", help="keep the emulator's state in this SQLite file")
-
     serve = commands.add_parser("serve", description="serve a Murano solution's endpoints over HTTP")
     serve.add_argument("solution", metavar="SOLUTION_DIR", help="the solution's directory")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -121,17 +115,6 @@ def build_parser() -> _Parser:
                        "folder's name): its Interface operations are ALIAS's, its events reach `ALIAS <event>` "
                        "handlers; it gets its own port (third line) and the device API serves its devices")
 
-    inbound = commands.add_parser(
-        "twilio-inbound", description="send a signed inbound-SMS webhook to a URL, as Twilio would"
-    )
-    inbound.add_argument("url", metavar="URL", help="the endpoint (loopback unless emulator.allow_hosts lists it)")
-    inbound.add_argument("--from", dest="from_", required=True, metavar="NUMBER",
-                         help="sender, E.164 (+15551230000) or whatsapp:+1...")
-    inbound.add_argument("--to", required=True, metavar="NUMBER", help="your number, E.164 (+15005550006)")
-    inbound.add_argument("--body", required=True, help="the message text")
-    inbound.add_argument("--method", default="POST", choices=["GET", "POST"], help="HTTP method (default POST)")
-    inbound.add_argument("--config", metavar="FILE", help="config.yaml whose AuthToken signs the request")
-
     check = commands.add_parser("check", description="load a solution without serving it and report what was found")
     check.add_argument("solution", metavar="SOLUTION_DIR", help="the solution's directory")
     check.add_argument("--json", action="store_true", help="print the report as one JSON object")
@@ -141,31 +124,17 @@ def build_parser() -> _Parser:
     trust.add_argument("target", nargs="?", default=".", metavar="DIR",
                        help="the folder of the config.yaml, or the file itself (default: .)")
     trust.add_argument("--revoke", action="store_true", help="forget the record")
-    for command in (run, emulator, serve, inbound, check):
+    for command in (run, serve, check):
         command.add_argument("--trust", action="store_true",
                              help="let the config file read any ${VAR} and reach hosts beyond loopback "
                              f"(as {TRUST_ENV}=1; see murano-sim trust)")
 
-    parser.handlers = {"run": _run, "twilio-emulator": _twilio_emulator, "serve": _serve,
-                       "twilio-inbound": _twilio_inbound, "check": _check, "trust": _trust}
+    parser.handlers = {"run": _run, "serve": _serve, "check": _check, "trust": _trust}
     for plugin in discover():
         if plugin.cli:
             parser.handlers.update(load_attribute(plugin.cli)(commands))
     parser.description = DESCRIPTION.format(commands=_help_lines(commands))
     return parser
-
-
-def port_number(text: str) -> int:
-    """argparse type of --port options: 0-65535 (0 picks a free port)."""
-    from .net.listen import MAX_PORT
-
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= port <= MAX_PORT:
-        raise argparse.ArgumentTypeError(f"{port} is outside 0-{MAX_PORT}")
-    return port
 
 
 def parse_request(value: str | None) -> dict[str, Any] | None:
@@ -219,13 +188,6 @@ def _write_stdout(text: str) -> None:
         os.close(devnull)
 
 
-def _twilio_emulator(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .services.twilio import main_serve
-
-    return main_serve(load_config(args.config), args.host, args.port, args.state)
-
-
 def _serve(args: argparse.Namespace) -> int:
     from .console import Console
     from .solution.server import main_serve
@@ -233,12 +195,6 @@ def _serve(args: argparse.Namespace) -> int:
     return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json,
                       device_port=args.device_port, state_path=args.state, product=args.product,
                       surfaces=(Console,))
-
-
-def _twilio_inbound(args: argparse.Namespace) -> int:
-    from .services.twilio.inbound import main_inbound
-
-    return main_inbound(args.url, args.to, args.from_, args.body, args.config, args.method)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -20,8 +20,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from murano_sim import Runtime
-from murano_sim.config import load_config
+from murano_sim import Runtime, load_config
 from murano_sim.console import Console
 from murano_sim.solution import SolutionLog, serve_solution
 from murano_sim.testing import browser

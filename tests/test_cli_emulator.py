@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 import subprocess
 import sys
 
 from twilio.rest import Client
 
-from murano_sim.config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+from murano_sim.services.twilio.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 
 
 def test_served_emulator_answers_the_official_sdk_and_stops_cleanly(tmp_path):
@@ -42,3 +43,15 @@ def test_bad_state_path_is_a_one_line_error(tmp_path):
     )
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+
+
+def test_the_twilio_commands_come_from_the_plugin():
+    from murano_sim.services.plugin import discover, load_attribute
+
+    [plugin] = [p for p in discover() if p.cli]  # the CLI adds each plugin's commands; Twilio has two
+    parser = argparse.ArgumentParser()
+    handlers = load_attribute(plugin.cli)(parser.add_subparsers(dest="command"))
+    assert sorted(handlers) == ["twilio-emulator", "twilio-inbound"]
+    args = parser.parse_args(["twilio-inbound", "http://127.0.0.1:9/x", "--from", "+1555", "--to", "+1500",
+                              "--body", "hi", "--trust"])
+    assert args.trust and args.method == "POST" and callable(handlers[args.command])

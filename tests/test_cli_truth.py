@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from murano_sim.config import DEMO_AUTH_TOKEN, load_config
+from murano_sim import load_config
 from murano_sim.runtime.request import build_request
 from murano_sim.services.twilio.server import demo_credentials_line
+from murano_sim.services.twilio.settings import DEMO_AUTH_TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "tests" / "solutions" / "newer"

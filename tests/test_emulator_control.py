@@ -15,7 +15,7 @@ from emulator_support import WebhookReceiver
 from twilio.rest import Client
 
 import murano_sim
-from murano_sim.config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+from murano_sim.services.twilio.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 
 FROM, TO = "+15005550006", "+15551230000"
 OURS = "+15005550010"

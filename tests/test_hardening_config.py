@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from murano_sim.config import load_config, trust, yamlfile
+from murano_sim import load_config
+from murano_sim.config import trust, yamlfile
 from murano_sim.errors import ConfigError
 from murano_sim.services.spec import load_spec
 from murano_sim.solution.layouts import read_yaml
@@ -261,7 +262,7 @@ def test_egress_beyond_loopback_is_dropped_without_consent_and_kept_with_it(tmp_
     assert services["email"]["allow_hosts"] == []
     assert "url" not in services["keystore"]
     assert services["twilio"]["backend"] == "local"
-    assert config.emulator["allow_hosts"] == ["127.0.0.2"]  # type: ignore[attr-defined]
+    assert config.section("emulator")["allow_hosts"] == ["127.0.0.2"]  # type: ignore[attr-defined]
     err = capsys.readouterr().err
     for setting in ("services.http.allow_hosts", "services.email.allow_hosts", "services.keystore.url",
                     "services.twilio.backend: live", "emulator.allow_hosts"):

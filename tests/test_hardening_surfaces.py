@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from murano_sim import Runtime
-from murano_sim.config import load_config
+from murano_sim import Runtime, load_config
 from murano_sim.console import Console
 from murano_sim.net.listen import listen
 from murano_sim.net.local_surface import MARKER_HEADER
@@ -261,7 +260,7 @@ def test_deep_json_on_the_emulators_control_plane_is_400(standalone):
 
 
 def test_an_oversized_form_to_the_emulator_is_413(standalone):  # reproducer 10
-    from murano_sim.config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+    from murano_sim.services.twilio.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 
     response = requests.post(
         f"{standalone}/2010-04-01/Accounts/{DEMO_ACCOUNT_SID}/Messages.json", auth=(DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN),

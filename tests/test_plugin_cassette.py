@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from plugin_support import inner_sessions_without_unrelated_plugins  # noqa: F401 - autouse fixture
 
-from murano_sim.config import load_config
+from murano_sim import load_config
 from murano_sim.errors import UsageError
 from murano_sim.services.twilio import Emulator, ManualClock, serve
 from murano_sim.testing.cassettes import cassette

@@ -11,7 +11,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from murano_sim.config import DEMO_AUTH_TOKEN
+from murano_sim.services.twilio.settings import DEMO_AUTH_TOKEN
 from murano_sim.testing import ScriptRunner, TwilioControl
 
 pytest_plugins = ["pytester"]

@@ -269,24 +269,24 @@ def test_controls_are_not_service_calls_of_the_test(pytester):
         function test_log()
           murano_test.twilio.fail_next(500)
           {SEND}
-          assert_nil(_murano_test_twilio)
+          assert_nil(_murano_test)
           fail("show the calls")
         end
     """)
     result = pytester.runpytest()
     result.stdout.fnmatch_lines(["service calls:", '  twilio.postMessage(*) -> 500 error:*'])
-    assert "murano_test_twilio" not in result.stdout.str()
+    assert "_murano_test" not in result.stdout.str()
 
 
 def test_scripts_outside_lua_tests_have_no_controls(pytester):
     pytester.makepyfile(test_script="""
         def test_plain_script(murano):
-            result = murano.run("return {type(_murano_test_twilio), type(murano_test)}")
+            result = murano.run("return {type(_murano_test), type(murano_test)}")
             assert result.response.message == ["nil", "nil"]
     """)
     pytester.makefile(".murano.yaml", **{"test_case": """
         - name: no controls
-          source: return type(_murano_test_twilio)
+          source: return type(_murano_test)
           expect: {message: "nil"}
     """})
     pytester.runpytest().assert_outcomes(passed=2)

@@ -125,3 +125,26 @@ def test_config_outcomes_never_count(twilio):
     result.assert_outcomes(passed=4, errors=3)
     result.stdout.fnmatch_lines(["*1 fail_next fault(s) never used*", "*outcome for +15551230001 (call=busy) never*",
                                  "*strict: sent but never expected:*", "*SM to +15551230001 'two'*"])
+
+
+def test_lua_tests_reach_every_service_control_by_alias_and_action(pytester):
+    send = 'Twilio.postMessage({To = "+15551234567", From = "+15005550006", Body = "hi"})'
+    pytester.makefile(".lua", c_test=f"""
+        function test_generic_controls()
+          local sid = assert_ok({send}).sid
+          local twilio = murano_test.services.twilio
+          assert_equal(#twilio.messages(), 1)
+          local moved = twilio.advance({{seconds = 3}})
+          assert_match(moved.now, "^%d%d%d%d%-")
+          assert_equal(Twilio.getMessage({{MessageSid = sid}}).status, "delivered")
+          assert_error(function() twilio.inbound_call({{From = "+15551234567", To = "+15005550006"}}) end,
+                       "murano_test.twilio.inbound_call: inbound call: %+15005550006 has no voice_url")
+          assert_error(function() twilio.teleport() end, "murano_test.twilio.teleport: no such control teleport")
+          assert_error(function() twilio.advance({{seconds = 1, minutes = 1}}) end,
+                       "murano_test.twilio.advance: .*argument 'minutes'")
+          assert_error(function() murano_test.services.fax.send() end, "murano_test.fax.send: no service fax")
+          twilio.reset()
+          assert_equal(#murano_test.twilio.messages(), 0)
+        end
+    """)
+    pytester.runpytest().assert_outcomes(passed=1)

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from murano_sim import ConfigError, Runtime, ScriptResult, UsageError
-from murano_sim.config import DEMO_AUTH_TOKEN, load_config
+from murano_sim import ConfigError, Runtime, ScriptResult, UsageError, load_config
+from murano_sim.services.twilio.settings import DEMO_AUTH_TOKEN
 
 
 def test_config_from_path(tmp_path):

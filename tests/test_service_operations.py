@@ -11,9 +11,10 @@ import pytest
 import requests
 from test_service_httpserver import Answer, RecordingServer, recording_server, unused_port
 
-from murano_sim.config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, load_config
+from murano_sim import load_config
 from murano_sim.errors import ConfigError, UsageError
 from murano_sim.services import LOCAL_BASE_URL, Service, load_services
+from murano_sim.services.twilio.settings import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 
 SID = "AC" + "a1" * 16
 TOKEN = "f0" * 16

@@ -21,7 +21,7 @@ import pytest
 from test_service_httpserver import Answer, RecordingServer, recording_server
 from twilio.rest import Client
 
-from murano_sim.config import load_config
+from murano_sim import load_config
 from murano_sim.services import Service, load_services
 
 DOC = json.loads((Path(__file__).parent / "data" / "twilio_api_v2010_subset.json").read_text(encoding="utf-8"))

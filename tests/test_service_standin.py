@@ -9,8 +9,7 @@ import pytest
 import yaml
 from lua_support import lua_value as call
 
-from murano_sim import ConfigError, Runtime
-from murano_sim.config import load_config
+from murano_sim import ConfigError, Runtime, load_config
 
 DATA = Path(__file__).parent / "data"
 SWAGGER = str(DATA / "weather_exchange.yaml")

@@ -14,12 +14,15 @@ from urllib.parse import urlsplit
 from ..errors import ConfigError
 from ..net.hosts import is_loopback_host, unambiguous_host
 from . import yamlfile
+from .schema import check_config
+from .service_settings import ServiceSettings
+
+__all__ = [
+    "DEFAULTS", "Config", "Gate", "LuaLimits", "ServiceSettings", "check_live_credentials", "is_secret_key",
+    "load_config", "merge", "redact", "substitute",
+]
 from .trust import HOW_TO_ALLOW, Consent
 from .trust import active as active_consent
-
-# Credentials that only the local emulator accepts: a fresh checkout runs with no account.
-DEMO_ACCOUNT_SID = "ACdeadbeefdeadbeefdeadbeefdeadbeef"
-DEMO_AUTH_TOKEN = "murano-sim-demo-token-local-only"
 
 DEFAULTS: dict[str, Any] = {
     "lua": {
@@ -31,28 +34,7 @@ DEFAULTS: dict[str, Any] = {
         "max_vm_memory": 67108864,  # a solution's hot VM is rebuilt after an execution that leaves more
     },
     "env": {},
-    "services": {
-        "twilio": {
-            "backend": "local",
-            "base_url": "https://api.twilio.com",
-            "AccountSid": DEMO_ACCOUNT_SID,
-            "AuthToken": DEMO_AUTH_TOKEN,
-            "timeout_seconds": 10,
-            "retries": 3,  # GET/DELETE retries (POST only when certainly not processed)
-            "backoff_seconds": 0.2,  # first retry delay; doubles each time, capped at 2 s
-        }
-    },
-    "emulator": {
-        "accounts": [],
-        "owned_numbers": [],
-        "allow_hosts": [],
-        "seed": None,
-        "call_duration": 5,
-        "max_records": 10_000,  # in-process store cap; final-state records are evicted oldest first
-        "numbers": {},  # E.164 -> how the network treats it (outcomes) and where its traffic goes
-        "magic_numbers": "all",  # or test-accounts: Twilio's magic numbers only for test credentials
-        "control_remote": False,  # the standalone emulator's /_emulator/ answers non-loopback clients
-    },
+    "services": {},  # each service's defaults are handed in with it (ServiceSettings.defaults)
     "serve": {
         "max_body_bytes": 10 * 1024 * 1024,  # request bodies above it get 413
         # Values a served endpoint's --#SECURITY credential must match (opt-in; empty: presence only).
@@ -61,8 +43,6 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-# The Twilio keys where TWILIO_* variables belong (as TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN also fill them).
-_TWILIO_CREDENTIALS = {("AccountSid",), ("AuthToken",)}
 _SECRET_KEYS = {"AuthToken", "auth_token", "password", "Password", "bearer", "apiKey"}
 
 
@@ -83,6 +63,7 @@ class Config:
     data: dict[str, Any]
     source: str = "built-in defaults"
     base_dir: Path = field(default_factory=Path.cwd)
+    known: tuple[ServiceSettings, ...] = ()  # the services it was loaded with
 
     @property
     def limits(self) -> LuaLimits:
@@ -100,9 +81,10 @@ class Config:
     def services(self) -> dict[str, dict[str, Any]]:
         return self.data["services"]
 
-    @property
-    def emulator(self) -> dict[str, Any]:
-        return self.data["emulator"]
+    def section(self, name: str) -> dict[str, Any]:
+        """A top-level section a service owns besides services.<alias> (empty when none is known)."""
+        value = self.data.get(name)
+        return value if isinstance(value, dict) else {}
 
     def secrets(self) -> list[str]:
         """Every secret value in the config, longest first (for redaction)."""
@@ -123,6 +105,11 @@ class Config:
 
     def __repr__(self) -> str:
         return f"Config(source={self.source!r})"
+
+
+def is_secret_key(key: str) -> bool:
+    """A key whose value is a secret (redacted from logs and output)."""
+    return key in _SECRET_KEYS
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -158,21 +145,25 @@ def substitute(
 
 class Gate:
     """What an untrusted config file may use without consent (DECISIONS.md, "Trust in a repository"):
-    murano-sim's own variables, each where it belongs, and loopback; the user's own file may add more.
-    Every refusal is collected for one line on stderr."""
+    murano-sim's own variables, each where it belongs (a service's variable only in its own key),
+    and loopback; the user's own file may add more. Every refusal is collected for one line on stderr."""
 
-    def __init__(self, consent: Consent) -> None:
+    def __init__(self, consent: Consent, services: Sequence[ServiceSettings] = ()) -> None:
         self.consent = consent
+        self.services = {s.alias: s for s in services}
         self.refused: list[str] = []
 
     def may_read(self, name: str, where: tuple[str, ...]) -> bool:
-        own = name.startswith("MURANO_SIM_") or (
-            name.startswith("TWILIO_") and where[:2] == ("services", "twilio") and where[2:] in _TWILIO_CREDENTIALS
-        )
-        if own or name in self.consent.variables:
+        if name.startswith("MURANO_SIM_") or name in self.consent.variables or self._own_variable(name, where):
             return True
         self._refuse(f"${{{name}}} in {'.'.join(where) or '(top level)'}")
         return False
+
+    def _own_variable(self, name: str, where: tuple[str, ...]) -> bool:
+        """services.<alias>.<key> filled by the one variable the service names for that key."""
+        if len(where) != 3 or where[0] != "services" or where[1] not in self.services:
+            return False
+        return self.services[where[1]].env.get(where[2]) == name
 
     def may_reach(self, host: str | None) -> bool:
         """Loopback (or no network host at all, as a unix socket), or a host the user allows."""
@@ -185,25 +176,30 @@ class Gate:
             self.refused.append(what)
 
     def restrict_egress(self, data: dict[str, Any]) -> None:
-        """Drop every setting of the file that sends data beyond loopback to a host not allowed."""
+        """Drop every setting of the file that sends data beyond loopback to a host not allowed:
+        allow_hosts lists, a service's `url` (a remote server), a service's `backend: live`."""
         services: dict[str, Any] = data["services"] if isinstance(data.get("services"), dict) else {}
-        for where, section in (("services.http", services.get("http")), ("services.email", services.get("email")),
-                               ("emulator", data.get("emulator"))):
+        owned = [name for s in self.services.values() for name in s.sections]
+        sections = [(f"services.{alias}", section) for alias, section in services.items()]
+        sections += [(name, data.get(name)) for name in owned]
+        for where, section in sections:
             if isinstance(section, dict) and isinstance(section.get("allow_hosts"), list):
                 hosts = section["allow_hosts"]
                 section["allow_hosts"] = [h for h in hosts if isinstance(h, str) and self.may_reach(h)]
                 if section["allow_hosts"] != hosts:
                     self._refuse(f"{where}.allow_hosts")
-        keystore = services.get("keystore")
-        if isinstance(keystore, dict) and keystore.get("url") and not self.may_reach(_url_host(keystore["url"])):
-            del keystore["url"]  # the in-process Keystore instead of a remote Redis
-            self._refuse("services.keystore.url")
-        twilio = services.get("twilio")
-        if isinstance(twilio, dict) and twilio.get("backend") == "live":
-            base_url = str(twilio.get("base_url") or DEFAULTS["services"]["twilio"]["base_url"])
-            if not self.may_reach(unambiguous_host(base_url) or "?"):
-                twilio["backend"] = "local"  # the in-process emulator instead of the real Twilio
-                self._refuse("services.twilio.backend: live")
+        for alias, section in services.items():
+            if not isinstance(section, dict):
+                continue
+            if section.get("url") and not self.may_reach(_url_host(section["url"])):
+                del section["url"]  # the in-process model instead of a remote server
+                self._refuse(f"services.{alias}.url")
+            if section.get("backend") == "live":
+                known = self.services.get(alias)
+                base_url = str(section.get("base_url") or (known.defaults.get("base_url") if known else "") or "")
+                if not self.may_reach(unambiguous_host(base_url) or "?"):
+                    section["backend"] = "local"  # the local backend instead of the real API
+                    self._refuse(f"services.{alias}.backend: live")
 
     def report(self, source: str) -> None:
         if self.refused:
@@ -233,11 +229,15 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
 
 
 def load_config(
-    config: str | os.PathLike[str] | Mapping[str, Any] | Config | None = None, *, extra_specs: Sequence[Any] = ()
+    config: str | os.PathLike[str] | Mapping[str, Any] | Config | None = None,
+    *,
+    services: Sequence[ServiceSettings] = (),
 ) -> Config:
     """Build a Config from a path, a dict, or None (./config.yaml if present, else defaults).
 
-    extra_specs: ServiceSpecs besides the shipped ones, whose services.<alias> sections are then known."""
+    services: what each known service brings (schema, defaults, sections, checks); config itself
+    knows none, so `murano_sim.load_config` (which hands in every discovered service) is the one
+    to call. A services.<alias> section of a service not handed in must be a stand-in."""
     if isinstance(config, Config):
         return config
     given_text: str | None = None
@@ -260,63 +260,58 @@ def load_config(
         source = "config dict"
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: the top level must be a mapping")
-    from .schema import check_config
-
-    gate = _gate_for(source, given_text)
+    gate = _gate_for(source, given_text, services)
     expanded = substitute(raw, gate=gate)
-    check_config(expanded, source, given_text, extra_specs)
+    check_config(expanded, source, given_text, services)
     if gate is not None:
         gate.restrict_egress(expanded)
         gate.report(source)
-    merged = merge(DEFAULTS, expanded)
-    _apply_standard_env(merged, raw)
-    _validate(merged, source)
-    return Config(data=merged, source=source, base_dir=base_dir)
+    merged = merge(_defaults(services), expanded)
+    _apply_env(merged, raw, services)
+    _validate(merged, source, services)
+    return Config(data=merged, source=source, base_dir=base_dir, known=tuple(services))
 
 
-def _gate_for(source: str, text: str | None) -> Gate | None:
+def _defaults(services: Sequence[ServiceSettings]) -> dict[str, Any]:
+    """The built-in defaults with every handed-in service's own."""
+    defaults = copy.deepcopy(DEFAULTS)
+    for service in services:
+        defaults["services"][service.alias] = copy.deepcopy(dict(service.defaults))
+        for name, section in service.section_defaults.items():
+            defaults[name] = copy.deepcopy(dict(section))
+    return defaults
+
+
+def _gate_for(source: str, text: str | None, services: Sequence[ServiceSettings]) -> Gate | None:
     """A Gate for a config file the CLI reads without consent; None when everything is allowed."""
     consent = active_consent()
     if consent is None or text is None or consent.trusts(Path(source), text):
         return None
-    return Gate(consent)
+    return Gate(consent, services)
 
 
-def _apply_standard_env(merged: dict[str, Any], raw: Mapping[str, Any]) -> None:
-    """TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN fill Twilio keys the file leaves out or leaves empty.
-
-    With neither, the local backend keeps the demonstration credentials; live mode is left
-    empty so that check_live_credentials can say what is missing.
-    """
-    given = ((raw.get("services") or {}).get("twilio") or {}) if isinstance(raw.get("services"), Mapping) else {}
-    twilio = merged["services"]["twilio"]
-    if not isinstance(twilio, dict):
-        return
-    for key, var, demo in (
-        ("AccountSid", "TWILIO_ACCOUNT_SID", DEMO_ACCOUNT_SID),
-        ("AuthToken", "TWILIO_AUTH_TOKEN", DEMO_AUTH_TOKEN),
-    ):
-        if given.get(key) and twilio.get(key):
-            twilio[key] = str(twilio[key])
-        elif os.environ.get(var):
-            twilio[key] = os.environ[var]
-        else:
-            twilio[key] = demo if twilio.get("backend", "local") == "local" or is_local_emulator(twilio) else ""
-
-
-def is_local_emulator(twilio: Mapping[str, Any]) -> bool:
-    """backend: live pointed at a loopback URL: a `murano-sim twilio-emulator` shared between
-    processes, which accepts the demonstration credentials (they are not secrets)."""
-    from ..services.twilio.webhooks import is_allowed_host  # here: the emulator imports this module
-
-    return twilio.get("backend") == "live" and is_allowed_host(str(twilio.get("base_url") or ""))
+def _apply_env(merged: dict[str, Any], raw: Mapping[str, Any], services: Sequence[ServiceSettings]) -> None:
+    """A service's variables (ServiceSettings.env: key <- its one variable) fill its keys the file leaves out or
+    leaves empty; with neither, the key keeps its default (the service's check may settle it)."""
+    given_services = raw.get("services") if isinstance(raw.get("services"), Mapping) else {}
+    for service in services:
+        section = merged["services"].get(service.alias)
+        given = given_services.get(service.alias) if isinstance(given_services, Mapping) else None
+        if not isinstance(section, dict):
+            continue
+        given = given if isinstance(given, Mapping) else {}
+        for key, var in service.env.items():
+            if given.get(key) and section.get(key):
+                section[key] = str(section[key])
+            elif os.environ.get(var):
+                section[key] = os.environ[var]
 
 
 def _fail(source: str, where: str, message: str) -> ConfigError:
     return ConfigError(f"{source}: {where}: {message}")
 
 
-def _validate(data: dict[str, Any], source: str) -> None:
+def _validate(data: dict[str, Any], source: str, known: Sequence[ServiceSettings]) -> None:
     lua = data["lua"]
     if not isinstance(lua, dict):
         raise _fail(source, "lua", "must be a mapping")
@@ -338,78 +333,28 @@ def _validate(data: dict[str, Any], source: str) -> None:
     services = data["services"]
     if not isinstance(services, dict):
         raise _fail(source, "services", "must be a mapping")
-    twilio = services.get("twilio")
-    if not isinstance(twilio, dict):
-        raise _fail(source, "services.twilio", "must be a mapping")
-    if twilio.get("backend") not in ("local", "live"):
-        raise _fail(source, "services.twilio.backend", f"must be 'local' or 'live', got {twilio.get('backend')!r}")
-    timeout = twilio.get("timeout_seconds")
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 300:
-        raise _fail(source, "services.twilio.timeout_seconds", f"must be a number of seconds, got {timeout!r}")
-    retries = twilio.get("retries")
-    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
-        raise _fail(source, "services.twilio.retries", f"must be a whole number from 0 to 10, got {retries!r}")
-    backoff = twilio.get("backoff_seconds")
-    if isinstance(backoff, bool) or not isinstance(backoff, (int, float)) or not 0 <= backoff <= 10:
-        raise _fail(source, "services.twilio.backoff_seconds", f"must be from 0 to 10 seconds, got {backoff!r}")
-    if not isinstance(twilio.get("base_url"), str) or not re.match(r"https?://", twilio["base_url"]):
-        raise _fail(source, "services.twilio.base_url", "must be an http:// or https:// URL")
-    emulator = data["emulator"]
-    if not isinstance(emulator, dict):
-        raise _fail(source, "emulator", "must be a mapping")
-    for key in ("accounts", "owned_numbers", "allow_hosts"):
-        if not isinstance(emulator.get(key) or [], list):
-            raise _fail(source, f"emulator.{key}", "must be a list")
-    duration = emulator.get("call_duration")
-    if isinstance(duration, bool) or not isinstance(duration, int) or duration < 0:
-        raise _fail(source, "emulator.call_duration", f"must be a whole number of seconds, got {duration!r}")
-    max_records = emulator.get("max_records")
-    if isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 1:
-        raise _fail(source, "emulator.max_records", f"must be a whole number of at least 1, got {max_records!r}")
     serve = data["serve"]
     if not isinstance(serve, dict):
         raise _fail(source, "serve", "must be a mapping")
     max_body = serve.get("max_body_bytes")
     if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 0:
         raise _fail(source, "serve.max_body_bytes", f"must be a whole number of bytes, got {max_body!r}")
-    for i, account in enumerate(emulator.get("accounts") or []):
-        if not isinstance(account, dict) or not account.get("AccountSid") or not account.get("AuthToken"):
-            raise _fail(source, f"emulator.accounts[{i}]", "needs AccountSid and AuthToken")
-    from ..services.twilio.models import number_rule
-
-    numbers = emulator.get("numbers") or {}
-    if not isinstance(numbers, dict):
-        raise _fail(source, "emulator.numbers", "must be a mapping of E.164 numbers to rules")
-    for number, rule in numbers.items():
-        if not isinstance(rule, dict):
-            raise _fail(source, f"emulator.numbers.{number}", "must be a mapping (sms, call, answered_by, ...)")
-        try:
-            number_rule(number, rule, from_config=True)
-        except ValueError as exc:
-            raise _fail(source, "emulator", str(exc)) from None
-    if emulator.get("magic_numbers") not in ("all", "test-accounts"):
-        magic = emulator.get("magic_numbers")
-        raise _fail(source, "emulator.magic_numbers", f"must be all or test-accounts, got {magic!r}")
-
-
-_LIVE_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
-_LIVE_TOKEN = re.compile(r"^[0-9a-fA-F]{32}$")
+    for service in known:
+        section = services.get(service.alias)
+        if not isinstance(section, dict):
+            raise _fail(source, f"services.{service.alias}", "must be a mapping")
+        own: dict[str, dict[str, Any]] = {}
+        for name in service.sections:
+            if not isinstance(data.get(name), dict):
+                raise _fail(source, name, "must be a mapping")
+            own[name] = data[name]
+        if service.check is not None:
+            service.check(section, own, source)
 
 
 def check_live_credentials(config: Config) -> None:
-    """Live mode needs a real-looking Account SID and Auth Token; say which is wrong, never its value."""
-    twilio = config.services["twilio"]
-    if twilio["backend"] != "live":
-        return
-    sid, token = twilio.get("AccountSid") or "", twilio.get("AuthToken") or ""
-    where = f"{config.source}: services.twilio"
-    if not sid:
-        raise ConfigError(f"{where}.AccountSid is missing (set it or TWILIO_ACCOUNT_SID) for backend: live")
-    if is_local_emulator(twilio) and sid and token:
-        return  # an emulator on this machine: it says itself whether it knows the credentials
-    if not _LIVE_SID.match(str(sid)):
-        raise ConfigError(f"{where}.AccountSid is malformed: expected AC followed by 32 hex digits")
-    if not token:
-        raise ConfigError(f"{where}.AuthToken is missing (set it or TWILIO_AUTH_TOKEN) for backend: live")
-    if not _LIVE_TOKEN.match(str(token)):
-        raise ConfigError(f"{where}.AuthToken is malformed: expected 32 hex digits")
+    """Before a live backend is used: each service says what is wrong with its credentials (never their value)."""
+    for service in config.known:
+        section = config.services.get(service.alias)
+        if service.check_live is not None and isinstance(section, dict):
+            service.check_live(section, f"{config.source}: services.{service.alias}")

@@ -2,13 +2,14 @@
 
 config.yaml is murano-sim's own file, so it is strict: an unknown key at any level is an error
 with a did-you-mean. Each service brings the schema of its `services.<alias>` section from its
-spec (Murano's configuration parameters plus murano-sim's own settings).
+spec (Murano's configuration parameters plus murano-sim's own settings), handed in by the caller
+(ServiceSettings), as are the top-level sections a service owns.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 import jsonschema
@@ -16,11 +17,11 @@ import yaml
 
 from ..errors import ConfigError
 from . import yamlfile
+from .service_settings import ServiceSettings
 
 _POSITIVE = {"type": "number", "exclusiveMinimum": 0}
 _COUNT = {"type": "integer", "exclusiveMinimum": 0}
 _SCALAR = {"type": ["string", "number", "boolean", "null"]}
-_STRINGS = {"type": "array", "items": {"type": "string"}}
 
 _TOP: dict[str, Any] = {
     "lua": {
@@ -32,39 +33,6 @@ _TOP: dict[str, Any] = {
         },
     },
     "env": {"type": "object", "additionalProperties": _SCALAR},
-    "emulator": {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "accounts": {"type": "array", "items": {
-                "type": "object", "additionalProperties": False, "required": ["AccountSid", "AuthToken"],
-                "properties": {"AccountSid": {"type": "string"}, "AuthToken": {"type": "string"},
-                               "test": {"type": "boolean"}}}},
-            "owned_numbers": _STRINGS,
-            "allow_hosts": _STRINGS,
-            "seed": {"type": ["object", "string", "null"]},
-            "call_duration": {"type": "integer", "minimum": 0},
-            "max_records": _COUNT,
-            "numbers": {
-                "type": ["object", "null"],
-                "propertyNames": {"pattern": r"^\+[1-9]\d{1,14}$"},
-                "additionalProperties": {
-                    "type": "object", "additionalProperties": False,
-                    "properties": {
-                        "sms": {"enum": ["delivered", "undelivered", "failed"]},
-                        "error_code": {"type": "integer", "minimum": 1},
-                        "call": {"enum": ["completed", "busy", "no-answer", "failed", "canceled"]},
-                        "answered_by": {"enum": ["human", "machine_start", "machine_end_beep", "machine_end_silence",
-                                                 "machine_end_other", "fax", "unknown"]},
-                        "sms_url": {"type": "string"}, "sms_method": {"enum": ["GET", "POST"]},
-                        "voice_url": {"type": "string"}, "voice_method": {"enum": ["GET", "POST"]},
-                    },
-                },
-            },
-            "magic_numbers": {"enum": ["all", "test-accounts"]},
-            "control_remote": {"type": "boolean"},
-        },
-    },
     "serve": {
         "type": "object",
         "additionalProperties": False,
@@ -88,45 +56,20 @@ _TOP: dict[str, Any] = {
         },
     },
 }
-_SPEC_TYPES = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
-_HTTP_SETTINGS: dict[str, Any] = {
-    "backend": {"enum": ["local", "live"]},
-    "base_url": {"type": "string", "pattern": "^https?://"},
-    "timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 300},
-    "retries": {"type": "integer", "minimum": 0, "maximum": 10},
-    "backoff_seconds": {"type": "number", "minimum": 0, "maximum": 10},
-}
-
-
-def _rules_schema(rules: Mapping[str, Any]) -> dict[str, Any]:
-    schema: dict[str, Any] = {}
-    kind = _SPEC_TYPES.get(str(rules.get("type")))
-    if kind:
-        schema["type"] = [kind, "string"] if kind != "string" else "string"  # ${VAR} expands to text
-    if rules.get("enum"):
-        schema["enum"] = list(rules["enum"])
-    return schema
-
-
-def config_schema(extra_specs: Sequence[Any] = ()) -> dict[str, Any]:
-    """The whole file's schema; the services part comes from the shipped service specs (and extra ones)."""
-    from ..services.registry import builtin_specs
-
-    services: dict[str, Any] = {}
-    for spec in [*builtin_specs(), *extra_specs]:
-        properties = {key: _rules_schema(rules) for key, rules in spec.config_keys.items()}
-        properties.update({key: _rules_schema(rules) for key, rules in spec.settings.items()})
-        if spec.kind == "http":
-            properties.update(_HTTP_SETTINGS)
-        services[spec.alias] = {"type": "object", "additionalProperties": False, "properties": properties}
+def config_schema(services: Sequence[ServiceSettings] = ()) -> dict[str, Any]:
+    """The whole file's schema: murano-sim's own sections, and each handed-in service's section(s)."""
+    sections: dict[str, Any] = {}
+    for service in services:
+        sections.update(service.sections)
     return {
         "type": "object",
         "additionalProperties": False,
         "properties": {
             **_TOP,
+            **sections,
             "services": {
                 "type": "object",
-                "properties": services,
+                "properties": {service.alias: dict(service.schema) for service in services},
                 # A service murano-sim does not ship is declared as a stand-in (docs/services/standins.md).
                 "additionalProperties": {"type": "object", "required": ["standin"]},
             },
@@ -134,9 +77,9 @@ def config_schema(extra_specs: Sequence[Any] = ()) -> dict[str, Any]:
     }
 
 
-def check_config(raw: Any, source: str, text: str | None = None, extra_specs: Sequence[Any] = ()) -> None:
+def check_config(raw: Any, source: str, text: str | None = None, services: Sequence[ServiceSettings] = ()) -> None:
     """Raise ConfigError for the first problem, as `file:line: key.path: what (did you mean ...?)`."""
-    schema = config_schema(extra_specs)
+    schema = config_schema(services)
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.absolute_path))
     if not errors:
         return

@@ -10,6 +10,7 @@ client cannot hold every thread.
 
 from __future__ import annotations
 
+import argparse
 import socket
 import threading
 from collections.abc import Callable, Iterable
@@ -92,6 +93,17 @@ class QuietHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
+
+
+def port_number(text: str) -> int:
+    """argparse type of --port options: 0-65535 (0 picks a free port)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"{port} is outside 0-{MAX_PORT}")
+    return port
 
 
 def check_port(port: int, what: str = "port") -> int:

@@ -9,12 +9,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..config import Config, load_config, redact
+from ..config import Config, redact
 from ..errors import UsageError
 from ..lua.vm import Context, LuaVM, Outcome, ServiceBinding
 from ..services import Services
 from ..services.dispatcher import redacted
 from ..services.plugin import ServicePlugin
+from ..services.settings import load_config
 from ..state import State
 from ..state.clock import Clock, epoch_seconds
 from .request import build_request

@@ -88,6 +88,10 @@ class ConsolePanel:
     routes: tuple[PanelRoute, ...] = ()
 
 
+class ControlError(ValueError):
+    """An action was called with arguments it cannot use: the caller's mistake, said in one line."""
+
+
 class FixtureError(AssertionError):
     """A fixture's call was refused by the service (the message is Murano's error)."""
 

@@ -49,8 +49,11 @@ class ServicePlugin:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     # config key -> the one environment variable allowed to fill it (credentials), see config's trust rules.
     env: Mapping[str, str] = field(default_factory=dict)
-    # "module:function", function(config_section, source) -> None: checks beyond the JSON Schema (ConfigError).
+    # "module:function", function(section, own_sections, source) -> None: checks beyond the JSON Schema
+    # (ConfigError); own_sections are its top-level `sections` by name.
     check_settings: str | None = None
+    # "module:function", function(section, where) -> None: before its live backend is used (credentials).
+    check_live: str | None = None
     # "module:function", function(subparsers) -> {command: handler(args) -> exit code}: CLI commands it adds.
     cli: str | None = None
     # "module:attribute": the console panel (routes and static assets), when the service has one.

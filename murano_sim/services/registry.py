@@ -261,7 +261,10 @@ class Services(Mapping[str, Any]):
             plugin = self.plugins.get(alias)
             make = loaded(plugin.control if plugin is not None else None)
             if make is not None:
-                self._controls[alias] = make(backend if backend is not None else service)
+                control = make(backend if backend is not None else service)
+                if hasattr(control, "advance"):  # a control that moves time moves the solution's one clock
+                    control.advance = self.advance
+                self._controls[alias] = control
             else:
                 self._controls[alias] = ModelControl(alias, backend if backend is not None else service.model)
         return self._controls[alias]

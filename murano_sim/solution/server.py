@@ -11,10 +11,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ..config import Config, check_live_credentials, load_config
+from ..config import Config, check_live_credentials
 from ..net.listen import BackgroundServer
 from ..runtime import Runtime
 from ..services.plugin import discover, load_attribute, loaded
+from ..services.settings import load_config
 from ..state import State
 from .app import DEV_PREFIX, SolutionApp, SurfaceFactory
 from .link import ProductService, link, parse_product

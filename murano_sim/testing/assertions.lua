@@ -5,6 +5,7 @@
 local type, pairs, ipairs, tostring, error, pcall, select, unpack =
   type, pairs, ipairs, tostring, error, pcall, select, unpack
 local format, sort, concat = string.format, table.sort, table.concat
+local setmetatable, rawset = setmetatable, rawset
 
 local MAX_DEPTH = 4
 
@@ -143,39 +144,56 @@ end
 -- Driver used by the plugin: the test names a file defines, and one test run with setup/teardown.
 murano_test = {}
 
--- The emulator's controls (lua_controls.py), like the Python `twilio` fixture. A misuse is an
--- error at the test's line, not an error table the test might ignore.
-local controls = _murano_test_twilio
-_murano_test_twilio = nil
+-- Every service's controls (lua_controls.py), like the Python fixtures:
+-- murano_test.services.<alias>.<action>(arguments table). A misuse is an error at the test's line,
+-- not an error table the test might ignore.
+local controls = _murano_test
+_murano_test = nil
 
-local function control(operation, arguments)
+local function control(service, action, arguments)
   if controls == nil then
-    error("murano_test.twilio needs services.twilio.backend: local (the emulator)", 3)
+    error("murano_test." .. service .. " needs the service's local backend (controls are for *_test.lua)", 3)
   end
-  local result = controls[operation](arguments or {})
+  local result = controls.call({ service = service, action = action, arguments = arguments or {} })
   if type(result) == "table" and result.error ~= nil then
     error(result.error, 3)
   end
   return result
 end
 
+murano_test.services = setmetatable({}, {
+  __index = function(services, service)
+    local actions = setmetatable({}, {
+      __index = function(_, action)
+        return function(arguments)
+          local result = control(service, action, arguments)
+          return result
+        end
+      end,
+    })
+    rawset(services, service, actions)
+    return actions
+  end,
+})
+
+-- The names assertions.lua users know (as the Python `twilio` fixture), with positional arguments.
 -- No tail calls below: a tail call drops the wrapper's frame, and level 3 would miss the test.
 murano_test.twilio = {
-  advance = function(seconds) control("advance", { seconds = seconds }) end,
+  advance = function(seconds) control("twilio", "advance", { seconds = seconds }) end,
   fail_next = function(status, code, count)
-    control("fail_next", { status = status, code = code, count = count })
+    control("twilio", "fail_next", { status = status, code = code, count = count or 1 })
   end,
   receive_message = function(message)
-    local stored = control("receive_message", message)
+    local stored = control("twilio", "receive_message", message)
     return stored
   end,
-  reset = function() control("reset") end,
+  reset = function() control("twilio", "reset") end,
   messages = function()
-    local messages = control("messages")
+    local messages = control("twilio", "messages")
     return messages
   end,
   calls = function()
-    local calls = control("calls")
+    local calls = control("twilio", "calls")
     return calls
   end,
 }

@@ -15,8 +15,7 @@ import pytest
 from ..errors import MuranoSimError
 from ..runtime.result import Response, ScriptResult
 from ..services.control import FixtureError
-from ..services.twilio.cases import check_phone_expectations, play_caller, prepare
-from ..services.twilio.fixture import TwilioControl
+from ..services.plugin import discover, load_attribute
 from .case_services import check_services, seed
 from .cases import Case, load_cases
 from .cassettes import cassette
@@ -27,7 +26,7 @@ from .runner import ScriptRunner
 from .served import ServedSolution, request_arguments
 from .settings import display_name, settings_of
 from .snapshots import read_snapshot, snapshot_of, snapshot_path, unused_snapshots, write_snapshot
-from .testbed import for_replay, open_testbed
+from .testbed import for_replay, live_sections, open_testbed, service_controls
 
 HELPERS_NAME = "murano_test.lua"
 HELPERS_SOURCE = resources.files(__package__).joinpath("assertions.lua").read_text(encoding="utf-8")
@@ -109,7 +108,7 @@ class CaseItem(pytest.Item):
             pytest.skip(case.skip)
         settings = settings_of(self.config)
         config = case.config(settings.base(self.path))
-        live = config.services["twilio"]["backend"] == "live"
+        live = bool(live_sections(config))
         with ExitStack() as stack:
             if case.cassette is not None and live:
                 if case.cassette.is_file():
@@ -117,15 +116,9 @@ class CaseItem(pytest.Item):
                 stack.enter_context(cassette(case.cassette, config.secrets()))
             # A served solution changes its runtime (handlers, services/*.yaml): it gets its own.
             runtime = stack.enter_context(open_testbed(config) if case.solution else settings.test_runtime(config))
-            phone = case.faults or case.phone or any(k in case.expect for k in ("sms", "phone_calls"))
-            if phone and runtime.emulator is None:
-                raise MuranoSimError(f"{self._where()}: fail_next, twilio and expect.sms/phone_calls need "
-                                     "services.twilio.backend: local")
-            control = TwilioControl(runtime.emulator, runtime.advance) if phone else None
-            if control is not None:
-                for fault in case.faults:
-                    control.fail_next(fault["status"], fault.get("code"), fault.get("count", 1))
-                prepare(control, case.phone)
+            runs = [control.case_run(case) for control in self._case_controls(runtime)]
+            for run in runs:
+                run.setup()
             runner = ScriptRunner(runtime, case.file.parent, settings.rootpath)
             served = stack.enter_context(ServedSolution(case.solution, runtime)) if case.solution else None
             try:
@@ -151,15 +144,29 @@ class CaseItem(pytest.Item):
                 )
                 if case.advance is not None:
                     runtime.advance(case.advance)
-            if control is not None:
-                play_caller(control, case.phone.get("caller") or [])
+            for run in runs:
+                run.after()
             mismatches = check_expectations(case.expect, result) + check_services(runner, case.expect)
-            if control is not None:
-                mismatches += check_phone_expectations(control, case.expect, bool(case.faults or case.phone))
+            for run in runs:
+                mismatches += run.mismatches()
         if case.snapshot:
             mismatches += self._check_snapshot(result)
         if mismatches:
             raise ScriptFailure(f"case {case.name!r} ({self._where()}) failed:", mismatches, result)
+
+    def _case_controls(self, runtime: Any) -> list[Any]:
+        """The controls of the services whose case keys this case uses; each must be there (a local backend)."""
+        controls = service_controls(runtime)
+        used = []
+        for plugin in discover():
+            uses = getattr(load_attribute(plugin.control), "case_uses", None) if plugin.control else None
+            keys = uses(self.case) if uses is not None else []
+            if not keys:
+                continue
+            if plugin.alias not in controls:
+                raise MuranoSimError(f"{self._where()}: {', '.join(keys)} need services.{plugin.alias}.backend: local")
+            used.append(controls[plugin.alias])
+        return used
 
     def _check_snapshot(self, result: ScriptResult) -> list[Mismatch]:
         return check_snapshot(self.config, snapshot_path(self.case.file, self.case.name), snapshot_of(result))

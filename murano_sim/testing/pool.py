@@ -1,6 +1,6 @@
 """Test runtimes reused within one pytest process (one xdist worker), reset between tests.
 
-Building a Runtime and its emulator costs about 5 ms (a LuaJIT state, fakeredis, SQLite, the
+Building a Runtime and its local backends costs about 5 ms (a LuaJIT state, fakeredis, SQLite, the
 emulator's seed); putting one back to its seed costs about 0.2 ms. So a script case, a `murano`
 fixture test or a Lua test takes a runtime from here, keyed by its effective configuration, and
 gets it as a fresh one would be: every service back to its seed (Runtime.reset), the service
@@ -15,7 +15,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config
-from .testbed import open_testbed
+from .testbed import open_testbed, service_controls
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -31,7 +31,7 @@ class _Pooled:
 
 
 class RuntimePool:
-    """Runtimes with a local emulator, one per (configuration, Lua controls), least recently used dropped."""
+    """Runtimes with local backends, one per (configuration, Lua controls), least recently used dropped."""
 
     def __init__(self, size: int = MAX_RUNTIMES) -> None:
         self._size = size
@@ -40,8 +40,9 @@ class RuntimePool:
 
     @staticmethod
     def reusable(config: Config) -> bool:
-        """Only the local emulator is reset in place; a live backend (cassettes) gets its own runtime."""
-        return bool(config.services["twilio"]["backend"] == "local")
+        """Only local backends are reset in place; a live one (cassettes) gets its own runtime."""
+        return not any(isinstance(section, dict) and section.get("backend") == "live"
+                       for section in config.services.values())
 
     def acquire(self, config: Config, *, lua_controls: bool = False) -> Runtime:
         """A runtime for `config` in the state a new one would have."""
@@ -77,9 +78,10 @@ def fresh(runtime: Runtime, parameters: Any) -> None:
     platform.on_event = None
     platform.restore_parameters(parameters)
     runtime.reset()
-    emulator = runtime.emulator
-    if emulator is not None:
-        emulator.take_defects()  # already reported by the test that caused them
+    for control in service_controls(runtime).values():
+        take = getattr(control, "take_defects", None)
+        if take is not None:
+            take()  # already reported by the test that caused them
 
 
 def _key(config: Config, lua_controls: bool) -> tuple[str, ...]:

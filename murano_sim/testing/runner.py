@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # the runtime is imported when first used: pytest-xdist's con
 
 
 class ScriptRunner:
-    """Runs Murano scripts for one test on its own Runtime and emulator.
+    """Runs Murano scripts for one test on its own Runtime (and its services' local backends).
 
     Like Runtime.run / run_file, plus: `require("modules.x")` finds the solution's modules/
     folder (the nearest one above the script or the test file), and a relative run_file path
@@ -35,7 +35,7 @@ class ScriptRunner:
 
     @property
     def emulator(self) -> Any:
-        """The local Twilio emulator (None in live mode)."""
+        """`Runtime.emulator`: the phone service's local backend (None in live mode)."""
         return self.runtime.emulator
 
     @property

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ..config import Config, is_local_emulator
+from ..config import Config
 from ..errors import UsageError
 from .pool import RuntimePool
-from .testbed import base_config, open_testbed
+from .testbed import base_config, live_sections, open_testbed
 
 if TYPE_CHECKING:  # the runtime is imported when first used: pytest-xdist's controller never needs it
     from ..runtime import Runtime
@@ -41,7 +41,7 @@ class Settings:
         else the nearest config.yaml from the file's folder up to the rootdir, else built-in defaults.
 
         A live backend found by that walk is refused unless --murano-live: a test never reaches
-        the real Twilio because a developer's config.yaml happened to be nearby."""
+        a live service because a developer's config.yaml happened to be nearby."""
         path = self.config_path or (self.nearest_config(test_file) if test_file is not None else None)
         config = self._configs.get(path)
         if config is None:
@@ -89,11 +89,12 @@ class Settings:
 
 
 def refuse_live(config: Config) -> None:
-    twilio = config.services["twilio"]
-    if twilio["backend"] == "live" and not is_local_emulator(twilio):
+    """A config found beside the tests whose http service has `backend: live` is refused without --murano-live."""
+    live = live_sections(config, beyond_loopback=True)
+    if live:
         raise UsageError(
-            f"{config.source}: services.twilio.backend is live; murano-sim tests found this config.yaml "
-            "themselves and will not reach the real Twilio: pass --murano-live, or name the config "
+            f"{config.source}: services.{live[0]}.backend is live; murano-sim tests found this config.yaml "
+            "themselves and will not reach the real service: pass --murano-live, or name the config "
             "with --murano-config / the murano_config ini option"
         )
 

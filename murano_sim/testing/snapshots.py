@@ -11,9 +11,9 @@ from typing import Any
 
 from ..runtime.result import ScriptResult
 
-# Twilio SIDs the emulator makes up afresh each run (the Account SID comes from config: kept).
+# Record SIDs a local backend makes up afresh each run (an Account SID comes from config: kept).
 _SID = re.compile(r"\b(SM|MM|CA|ME|PN|MG|RE|CF|QU|NO)[0-9a-fA-F]{32}\b")
-# RFC 2822 dates as Twilio writes them ("Fri, 27 Nov 2026 03:10:10 +0000").
+# RFC 2822 dates as REST APIs write them ("Fri, 27 Nov 2026 03:10:10 +0000").
 _DATE = re.compile(r"\b[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}\b")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

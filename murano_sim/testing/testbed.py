@@ -1,4 +1,5 @@
-"""A test's world: a Runtime bound to a fresh local emulator whose clock only moves when told to."""
+"""A test's world: a Runtime on a ManualClock (every service's local backend reads it), so time only
+moves when told to."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN, Config, load_config, merge
+from ..config import Config, is_secret_key, merge
+from ..config import load_config as load_with
+from ..net.hosts import is_allowed_host
+from ..services.settings import load_config
+from ..state.clock import ManualClock
 
 if TYPE_CHECKING:  # the runtime is imported when first used: pytest-xdist's controller never needs it
     from ..runtime import Runtime
@@ -17,7 +22,7 @@ if TYPE_CHECKING:  # the runtime is imported when first used: pytest-xdist's con
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config | None
 
 # Replaying a cassette needs no secret: a token of the right shape stands in for a missing one.
-REPLAY_AUTH_TOKEN = "0" * 32
+REPLAY_SECRET = "0" * 32
 
 
 def base_config(source: ConfigSource, relative_to: Path | None = None) -> Config:
@@ -38,14 +43,15 @@ def merge_config(base: Config, overrides: Mapping[str, Any], base_dir: Path | No
     if not overrides:
         return base
     data = merge(base.data, overrides)
-    twilio = data["services"]["twilio"]
-    if twilio.get("backend") == "live":
-        # The emulator's demonstration credentials must not follow a switch to live: drop them so
-        # TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN (or a clear "missing" error) apply instead.
-        for key, demo in (("AccountSid", DEMO_ACCOUNT_SID), ("AuthToken", DEMO_AUTH_TOKEN)):
-            if twilio.get(key) == demo:
-                twilio.pop(key)
-    merged = load_config(data)
+    for service in base.known:
+        section = data["services"].get(service.alias)
+        if isinstance(section, dict) and section.get("backend") == "live":
+            # Default credentials (a local backend's demonstration ones) must not follow a switch to
+            # live: dropped, so the service's variables (or a clear "missing" error) apply instead.
+            for key in service.env:
+                if section.get(key) == service.defaults.get(key):
+                    section.pop(key)
+    merged = load_with(data, services=base.known)
     return dataclasses.replace(merged, source=f"{base.source} + overrides", base_dir=base_dir or base.base_dir)
 
 
@@ -71,33 +77,43 @@ def config_overrides(
 def open_testbed(
     config: Config, clock: Any = None, *, lua_controls: bool = False, host_services: Sequence[Any] = ()
 ) -> Runtime:
-    """A Runtime whose local emulator (if any) uses a ManualClock, so `advance` is deterministic.
+    """A Runtime on a ManualClock (each service's local backend uses it), so `advance` is deterministic.
 
-    lua_controls: scripts also get the emulator's controls (for *_test.lua; see lua_controls.py).
+    lua_controls: scripts also get every service's controls (for *_test.lua; see lua_controls.py).
     host_services: more services for the runtime (a linked product's operations: solution/link.py).
     """
     from ..runtime import Runtime
+    from .lua_controls import LuaControls
 
-    if config.services["twilio"]["backend"] != "local":
-        return Runtime(config, host_services=host_services)
-    from ..services.twilio import Emulator, ManualClock
-    from ..services.twilio.lua_controls import EmulatorControls
+    controls = LuaControls() if lua_controls else None
+    runtime = Runtime(config, clock=clock or ManualClock(), host_services=[*filter(None, [controls]), *host_services])
+    if controls is not None:
+        controls.bind(service_controls(runtime))
+    return runtime
 
-    emulator = Emulator(config, clock=clock or ManualClock())
-    try:
-        controls = [EmulatorControls(emulator)] if lua_controls else []
-        return Runtime(config, emulator=emulator, host_services=[*controls, *host_services])
-    except BaseException:
-        emulator.close()
-        raise
+
+def service_controls(runtime: Runtime) -> dict[str, Any]:
+    """Every service's control in this runtime (alias -> Control), each moving the runtime's whole clock."""
+    return runtime.services.controls()
 
 
 def for_replay(config: Config) -> Config:
-    """Live config for replaying a cassette: a stand-in AuthToken when none is configured."""
-    twilio = config.services["twilio"]
-    if twilio["backend"] != "live" or twilio.get("AuthToken"):
-        return config
+    """A live config for replaying a cassette: a stand-in for each secret credential none configured
+    (the recorded answers need none; a live check only wants its shape)."""
     data = copy.deepcopy(config.data)
-    data["services"]["twilio"]["AuthToken"] = REPLAY_AUTH_TOKEN
-    return dataclasses.replace(config, data=data)
+    for service in config.known:
+        section = data["services"].get(service.alias)
+        if not isinstance(section, dict) or section.get("backend") != "live":
+            continue
+        for key in service.env:
+            if is_secret_key(key) and not section.get(key):
+                section[key] = REPLAY_SECRET
+    return config if data == config.data else dataclasses.replace(config, data=data)
 
+
+def live_sections(config: Config, *, beyond_loopback: bool = False) -> list[str]:
+    """The services a config sends to their live API (`backend: live`); beyond_loopback: leaving out
+    a live API served on this machine (a shared local emulator)."""
+    return [alias for alias, section in config.services.items()
+            if isinstance(section, dict) and section.get("backend") == "live"
+            and not (beyond_loopback and is_allowed_host(str(section.get("base_url") or "")))]

@@ -29,8 +29,11 @@ from werkzeug.wrappers import Request, Response
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from murano_sim import Runtime  # noqa: E402
-from murano_sim.config import Config, load_config  # noqa: E402
+from murano_sim import (  # noqa: E402
+    Config,
+    Runtime,  # noqa: E402
+    load_config,
+)
 from murano_sim.services import load_services  # noqa: E402
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2

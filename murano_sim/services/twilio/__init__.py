@@ -5,6 +5,7 @@ from pathlib import Path
 
 from ...state.clock import Clock, ManualClock, SystemClock
 from ..plugin import ServicePlugin
+from . import settings
 from .adapter import WSGIAdapter
 from .app import Emulator
 from .errors import TwilioError
@@ -17,6 +18,15 @@ PLUGIN = ServicePlugin(
     console=f"{__name__}.console:PANEL",
     on_serve=f"{__name__}.server:use_public_url",
     core=False,
+    defaults={**settings.DEFAULTS, "emulator": settings.EMULATOR_DEFAULTS},
+    sections={"emulator": settings.EMULATOR_SCHEMA},
+    env=settings.ENV,
+    check_settings=f"{__name__}.settings:check",
+    check_live=f"{__name__}.settings:check_live",
+    cli=f"{__name__}.cli:register",
+    control=f"{__name__}.control:TwilioServiceControl",
+    fixtures=("twilio",),
+    case_keys=("fail_next", "twilio", "expect.sms", "expect.phone_calls"),
 )
 
 __all__ = [

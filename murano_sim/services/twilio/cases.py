@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...errors import UsageError
-from ...testing.expectations import Mismatch, contains
+from ..control import Mismatch, contains
 
 if TYPE_CHECKING:
     from .fixture import TwilioControl
@@ -191,3 +191,31 @@ def _subsequence(wanted: list[Any], transcript: list[dict[str, Any]]) -> bool:
     """Every wanted entry matches (as a subset) a transcript entry, in order."""
     entries = iter(transcript)
     return all(any(contains(actual, w) for actual in entries) for w in wanted)
+
+
+# -- the case hooks of the Twilio control (control.py) -------------------------------------------
+def case_uses(case: Any) -> list[str]:
+    """The case's keys that need the emulator (fail_next, twilio, expect.sms/phone_calls); empty: none."""
+    used = ["fail_next"] if case.faults else []
+    used += ["twilio"] if case.phone else []
+    return used + [f"expect.{key}" for key in EXPECT_PHONE_KEYS if key in case.expect]
+
+
+class CaseRun:
+    """One case's phone network, through a fresh `twilio` fixture (its claims are the case's own)."""
+
+    def __init__(self, control: TwilioControl, case: Any) -> None:
+        self.control, self.case = control, case
+
+    def setup(self) -> None:
+        """Before the request: faults, outcomes and texts received."""
+        for fault in self.case.faults:
+            self.control.fail_next(fault["status"], fault.get("code"), fault.get("count", 1))
+        prepare(self.control, self.case.phone)
+
+    def after(self) -> None:
+        """After the request (and `advance`): the person on the line."""
+        play_caller(self.control, self.case.phone.get("caller") or [])
+
+    def mismatches(self) -> list[Mismatch]:
+        return check_phone_expectations(self.control, self.case.expect, bool(self.case.faults or self.case.phone))

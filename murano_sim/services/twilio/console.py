@@ -29,7 +29,7 @@ def twilio_view(app: Any, request: Any = None) -> dict[str, Any]:
     return {
         "emulated": True,
         "calls_supported": calls_supported(emulator),
-        "owned_numbers": list(app.runtime.config.emulator.get("owned_numbers") or []),
+        "owned_numbers": list(app.runtime.config.section("emulator").get("owned_numbers") or []),
         "messages": [_with_timeline(m) for m in emulator.messages()],
         "calls": [_with_timeline(c) for c in emulator.calls()],
         "deliveries": [delivery_json(d, secrets) for d in list(emulator.deliveries)],

@@ -1,6 +1,7 @@
 """The control plane of the standalone emulator, under /_emulator/ on its HTTP port: another
 process resets it, moves its clock, injects faults and outcomes, and plays the network's side
-(inbound SMS and calls, a caller pressing keys). It follows the local-surface rules
+(inbound SMS and calls, a caller pressing keys): a view of the Twilio control (control.py), which
+`serve` also offers under /_murano-sim/. It follows the local-surface rules
 (murano_sim/local_surface.py) and answers JSON; docs/emulator.md lists the routes.
 """
 
@@ -15,7 +16,9 @@ from werkzeug.wrappers import Request, Response
 from ...errors import UsageError
 from ...net import local_surface
 from ...net.local_surface import Refused
+from ..control import ControlError
 from .app import Emulator
+from .control import TwilioServiceControl
 from .models import RULE_KEYS
 
 PREFIX = "/_emulator"
@@ -53,10 +56,13 @@ def _number(data: dict[str, Any], key: str, default: float | None = None, *, int
 
 
 class ControlPlane:
-    """WSGI app for /_emulator/...; `remote`: answer non-loopback clients (emulator.control_remote)."""
+    """WSGI app for /_emulator/...; `remote`: answer non-loopback clients (emulator.control_remote).
+    A view of the Twilio control: it parses the request (form or JSON text) and calls an action."""
 
     def __init__(self, emulator: Emulator, *, remote: bool = False) -> None:
         self.emulator = emulator
+        self.control = TwilioServiceControl(emulator)
+        self.act = self.control.actions
         self.remote = remote
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -75,23 +81,24 @@ class ControlPlane:
             return local_surface.error(exc.status, exc.reason)
         except UsageError as exc:
             return local_surface.error(400 if "no call" not in str(exc) else 404, str(exc))
+        except ControlError as exc:
+            return local_surface.error(400, str(exc))
 
     def _reset(self, data: dict[str, Any]) -> dict[str, Any]:
-        self.emulator.reset()
+        self.act["reset"]()
         return {"ok": True}
 
     def _advance(self, data: dict[str, Any]) -> dict[str, Any]:
         seconds = _number(data, "seconds")
         if not 0 <= seconds <= 10 * 365 * 86400:
             raise Refused(400, f"seconds must be from 0 to ten years, got {seconds}")
-        self.emulator.advance(seconds)
-        return {"now": self.emulator.clock.now().isoformat()}
+        return self.act["advance"](seconds)
 
     def _fail_next(self, data: dict[str, Any]) -> dict[str, Any]:
         status = _number(data, "status", integer=True)
         code = _number(data, "code", integer=True) if data.get("code") not in (None, "") else None
         count = _number(data, "count", 1, integer=True)
-        self.emulator.fail_next(status, code, count)
+        self.act["fail_next"](status, code, count)
         return {"ok": True}
 
     def _outcomes(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -102,40 +109,38 @@ class ControlPlane:
             raise Refused(400, f"unknown key {unknown[0]!r} (known: number, {', '.join(RULE_KEYS)})")
         if "error_code" in rule:
             rule["error_code"] = _number(rule, "error_code", integer=True)
-        self.emulator.outcome(number, **rule)
+        self.act["outcome"](number, **rule)
         return {"ok": True}
 
     def _message_inbound(self, data: dict[str, Any]) -> dict[str, Any]:
         media = data.get("MediaUrl") or []
         media = [media] if isinstance(media, str) else [str(u) for u in media]
-        message = self.emulator.receive_message(to=_need(data, "To"), from_=_need(data, "From"),
-                                                body=str(data.get("Body") or ""), media_urls=media)
+        message = self.act["receive_message"](To=_need(data, "To"), From=_need(data, "From"),
+                                              Body=str(data.get("Body") or ""), MediaUrl=media)
         return {"sid": message["sid"]}
 
     def _call_inbound(self, data: dict[str, Any]) -> dict[str, Any]:
-        call = self.emulator.inbound_call(from_=_need(data, "From"), to=_need(data, "To"))
+        call = self.act["inbound_call"](From=_need(data, "From"), To=_need(data, "To"))
         return {"sid": call["sid"]}
 
     def _press(self, data: dict[str, Any], sid: str) -> dict[str, Any]:
-        self.emulator.press(sid, _need(data, "digits"))
-        return {"transcript": self.emulator.transcript(sid)}
+        return {"transcript": self.act["press"](sid, _need(data, "digits"))}
 
     def _speak(self, data: dict[str, Any], sid: str) -> dict[str, Any]:
-        self.emulator.speak(sid, _need(data, "text"))
-        return {"transcript": self.emulator.transcript(sid)}
+        return {"transcript": self.act["speak"](sid, _need(data, "text"))}
 
     def _hangup(self, data: dict[str, Any], sid: str) -> dict[str, Any]:
-        self.emulator.hangup(sid)
+        self.act["hangup"](sid)
         return {"ok": True}
 
     def _transcript(self, data: dict[str, Any], sid: str) -> dict[str, Any]:
-        return {"transcript": self.emulator.transcript(sid)}
+        return {"transcript": self.act["transcript"](sid)}
 
     def _requests(self, data: dict[str, Any]) -> dict[str, Any]:
         limit = _number(data, "limit", 100, integer=True)
         if limit < 1:
             raise Refused(400, f"limit must be at least 1, got {limit}")
-        return {"requests": list(self.emulator.requests)[:limit]}
+        return {"requests": self.act["requests"](limit=limit)}
 
 
 class Standalone:

@@ -12,9 +12,10 @@ import os
 import re
 from typing import Any
 
-from ...config import Config, load_config
+from ...config import Config
 from ...errors import UsageError
 from ...net.hosts import is_allowed_host
+from ..settings import load_config
 from . import Emulator
 from .webhooks import Delivery
 
@@ -37,7 +38,7 @@ def deliver_inbound_sms(
         raise UsageError(f"--method must be GET or POST, got {method}")
     if not re.match(r"^https?://", url):
         raise UsageError(f"{url}: the webhook URL must start with http:// or https://")
-    if not is_allowed_host(url, cfg.emulator.get("allow_hosts") or ()):
+    if not is_allowed_host(url, cfg.section("emulator").get("allow_hosts") or ()):
         raise UsageError(f"{url}: host is not loopback; add it to emulator.allow_hosts to deliver there")
     for flag, number in (("--to", to), ("--from", from_)):
         if not _PHONE.match(number):
