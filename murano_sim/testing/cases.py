@@ -9,18 +9,27 @@ from typing import Any
 
 from ..config import Config, yamlfile
 from ..errors import UsageError
-from ..services.twilio.cases import EXPECT_PHONE_KEYS, check_expected_phone, check_phone
-from .case_services import EXPECT_SERVICE_KEYS, SEED_KEYS, check_advance, check_expected_services, check_seeds
+from .case_services import (
+    EXPECT_SERVICE_KEYS,
+    OWN_EXPECT_KEYS,
+    OWN_SETTING_KEYS,
+    SEED_KEYS,
+    check_advance,
+    check_expected_services,
+    check_own_expect,
+    check_own_settings,
+    check_seeds,
+)
 from .expectations import CALL_KEYS, EXPECT_KEYS
 from .testbed import base_config, config_overrides, merge_config
 
-# Keys a case may carry; the same keys at the top of a file (beside `cases:`) are defaults.
+# Keys a case may carry; the same keys at the top of a file (beside `cases:`) are defaults. The
+# services' own keys come from their plugins (case_services.py).
 SETTING_KEYS = (
-    "script", "source", "solution", "request", "seed", "config", "env", "limits", "modules", "fail_next", "twilio",
+    "script", "source", "solution", "request", "seed", "config", "env", "limits", "modules", *OWN_SETTING_KEYS,
     *SEED_KEYS,
 )
 CASE_KEYS = ("name", *SETTING_KEYS, "advance", "expect", "snapshot", "cassette", "skip")
-FAULT_KEYS = ("status", "code", "count")
 
 
 class CaseFileError(UsageError):
@@ -38,7 +47,6 @@ class Case:
     config_file: Path | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     modules: dict[str, tuple[str, str]] = field(default_factory=dict)
-    faults: list[dict[str, Any]] = field(default_factory=list)
     expect: dict[str, Any] = field(default_factory=dict)
     snapshot: bool = False
     cassette: Path | None = None
@@ -46,7 +54,8 @@ class Case:
     solution: Path | None = None  # served whole; `request` is then {method, path, headers, query, body|json|form}
     seeds: dict[str, Any] = field(default_factory=dict)  # keystore, tsdb, users, devices (case_services.py)
     advance: float | None = None  # seconds the solution clock moves after the request
-    phone: dict[str, Any] = field(default_factory=dict)  # twilio: outcomes, receive, caller (case_phone.py)
+    # The sections of services that keep their case data (fail_next, a phone network's, ...): case_services.py.
+    service_settings: dict[str, Any] = field(default_factory=dict)
 
     def config(self, base: Config) -> Config:
         """This case's configuration: base (or the case's own config file) plus its overrides."""
@@ -124,7 +133,7 @@ def _case(path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, An
     expect = _mapping(raw.get("expect"), f"{where}: expect")
     _check_expect(where, expect)
     seeds, advance = check_seeds(where, settings), check_advance(where, raw.get("advance"))
-    phone = check_phone(where, settings.get("twilio"))
+    own = check_own_settings(where, settings)
     snapshot = raw.get("snapshot", False)
     if not isinstance(snapshot, bool):
         raise CaseFileError(f"{where}: snapshot must be true or false")
@@ -137,11 +146,11 @@ def _case(path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, An
     return Case(
         name=name.strip(), file=path, line=line, source=source, script_name=script_name, request=dict(request),
         config_file=config_file, overrides=overrides, modules=_modules(path, where, settings.get("modules")),
-        faults=_faults(where, settings.get("fail_next")), expect=dict(expect), snapshot=snapshot,
+        expect=dict(expect), snapshot=snapshot,
         cassette=_relative(path, cassette) if cassette else None,
         skip=(skip if isinstance(skip, str) else "skipped by the case file") if skip else None,
         solution=_relative(path, solution) if solution is not None else None, seeds=seeds, advance=advance,
-        phone=phone,
+        service_settings=own,
     )
 
 
@@ -203,27 +212,13 @@ def _modules(path: Path, where: str, modules: Any) -> dict[str, tuple[str, str]]
     return out
 
 
-def _faults(where: str, value: Any) -> list[dict[str, Any]]:
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else [value]
-    faults = []
-    for item in items:
-        item = _mapping(item, f"{where}: fail_next")
-        unknown = set(item) - set(FAULT_KEYS)
-        if unknown or not isinstance(item.get("status"), int):
-            raise CaseFileError(f"{where}: fail_next needs {{status: 4xx/5xx, code: optional, count: optional}}")
-        faults.append(dict(item))
-    return faults
-
-
 def _check_expect(where: str, expect: Mapping[str, Any]) -> None:
-    known = (*EXPECT_KEYS, *EXPECT_SERVICE_KEYS, *EXPECT_PHONE_KEYS)
+    known = (*EXPECT_KEYS, *EXPECT_SERVICE_KEYS, *OWN_EXPECT_KEYS)
     unknown = set(expect) - set(known)
     if unknown:
         raise CaseFileError(f"{where}: unknown expect key {sorted(unknown)[0]!r} (known: {', '.join(known)})")
     check_expected_services(where, expect)
-    check_expected_phone(where, expect)
+    check_own_expect(where, expect)
     if "message" in expect and "message_subset" in expect:
         raise CaseFileError(f"{where}: expect `message` (exact) or `message_subset`, not both")
     if "code" in expect and (isinstance(expect["code"], bool) or not isinstance(expect["code"], int)):

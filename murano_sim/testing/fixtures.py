@@ -1,8 +1,9 @@
-"""The fixtures: `murano` (a Runtime on a fresh emulator), `twilio` (its controls), and friends."""
+"""The fixtures: `murano` (a Runtime on fresh local backends), `murano_solution`, `murano_config` and
+`murano_snapshot` (each service's own fixtures are generated from its plugin: fixtures_services.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -12,14 +13,21 @@ import pytest
 from ..config import Config
 from ..errors import UsageError
 from ..runtime.result import ScriptResult
-from ..services.twilio.fixture import TwilioControl
 from .cassettes import cassette
 from .collect import ScriptFailure, check_snapshot
 from .runner import ScriptRunner
 from .served import ServedSolution
 from .settings import settings_of
 from .snapshots import normalise, snapshot_of, snapshot_path
-from .testbed import ConfigSource, base_config, config_overrides, for_replay, merge_config, open_testbed
+from .testbed import (
+    ConfigSource,
+    base_config,
+    config_overrides,
+    for_replay,
+    live_sections,
+    merge_config,
+    open_testbed,
+)
 
 MARKER_ARGS = ("config", "env", "limits", "seed")
 
@@ -72,60 +80,47 @@ def _cassette_path(request: pytest.FixtureRequest) -> Path | None:
 
 @pytest.fixture
 def murano(request: pytest.FixtureRequest, murano_config: ConfigSource) -> Iterator[ScriptRunner]:
-    """A Runtime and local Twilio emulator (manual clock) as fresh for this test: reused within the
-    process and put back to its seed first (see pool.py).
+    """A Runtime and its services' local backends (manual clock) as fresh for this test: reused within
+    the process and put back to its seed first (see pool.py).
 
     `murano.run(source, request=None)` and `murano.run_file(path, request=None)` return a
     ScriptResult; `require("modules.x")` finds the solution's modules/ folder; `.runtime`,
     `.config` and `.emulator` are there for anything else.
 
     Per test: @pytest.mark.murano(config={...} or "file.yaml", env={...}, limits={...}, seed=...).
-    In live mode, @pytest.mark.murano_cassette("name.yaml") records to cassettes/name.yaml beside
-    the test file, or replays it when it exists (no network, no Auth Token needed).
+    With a live service, @pytest.mark.murano_cassette("name.yaml") records its HTTP to cassettes/name.yaml
+    beside the test file, or replays it when it exists (no network, no credentials needed).
+    A defect of ours inside a local backend's threads fails the test at teardown (EmulatorDefect).
     """
     config = _test_config(request, murano_config)
     cassette_file = _cassette_path(request)
     with ExitStack() as stack:
-        if cassette_file is not None and config.services["twilio"]["backend"] == "live":
+        if cassette_file is not None and live_sections(config):
             if cassette_file.is_file():
                 config = for_replay(config)
             stack.enter_context(cassette(cassette_file, config.secrets()))
         settings = settings_of(request.config)
         runtime = stack.enter_context(settings.test_runtime(config))
         yield ScriptRunner(runtime, Path(request.node.path).parent, settings.rootpath)
-        _raise_emulator_defects(runtime.emulator)
+        raise_backend_defects(runtime.services.controls())
 
 
 class EmulatorDefect(Exception):
-    """An unexpected exception inside the local Twilio emulator while a test ran (a murano-sim bug)."""
+    """An unexpected exception inside a service's local backend (an emulator) while a test ran: a murano-sim bug."""
 
 
-def _raise_emulator_defects(emulator: Any) -> None:
-    """Fail the test at teardown with what broke in the emulator's threads (ticker, webhooks),
-    as pytest-httpserver's check_assertions does: a defect there is never swallowed."""
-    defects = emulator.take_defects() if emulator is not None else []
-    if defects:
-        more = f" (and {len(defects) - 1} more, see the log)" if len(defects) > 1 else ""
-        first = defects[0]
-        raise EmulatorDefect(f"the Twilio emulator failed: {type(first).__name__}: {first}{more}") from first
-
-
-@pytest.fixture
-def twilio(murano: ScriptRunner) -> Iterator[TwilioControl]:
-    """The emulator behind `murano`: .messages, .calls, .advance(), .fail_next(), .outcome(),
-    .receive_message(), .inbound_call(), .call(sid), .expect_sms(), .expect_call(), .strict(), .reset().
-
-    At teardown, a fail_next or outcome set in the test that no request used fails it, and so
-    does (after strict()) a send no expectation claimed. A defect inside the emulator's threads
-    fails the test too (through `murano`).
-    """
-    if murano.emulator is None:
-        raise UsageError("the twilio fixture needs services.twilio.backend: local (this test runs live)")
-    control = TwilioControl(murano.emulator, murano.advance)
-    yield control
-    problems = control.problems()
-    if problems:
-        pytest.fail("twilio: " + "; ".join(problems), pytrace=False)
+def raise_backend_defects(controls: Mapping[str, Any]) -> None:
+    """Fail the test at teardown with what broke in a local backend's threads (a ticker, webhooks),
+    as pytest-httpserver's check_assertions does: a defect there is never swallowed. A control
+    reports them through `take_defects()` and names its backend with `backend_label`."""
+    for alias, control in controls.items():
+        take = getattr(control, "take_defects", None)
+        defects = take() if callable(take) else []
+        if defects:
+            more = f" (and {len(defects) - 1} more, see the log)" if len(defects) > 1 else ""
+            first = defects[0]
+            label = getattr(control, "backend_label", f"the {alias} service's local backend")
+            raise EmulatorDefect(f"{label} failed: {type(first).__name__}: {first}{more}") from first
 
 
 @pytest.fixture
@@ -156,7 +151,7 @@ def murano_solution(
     """Serve a whole solution in-process: `murano_solution("path/to/solution")` -> ServedSolution.
 
     The path is taken from the test file's folder. Each call serves on a free loopback port,
-    with its own Runtime and emulator (manual clock) configured like `murano` (markers apply;
+    with its own Runtime and local backends (manual clock) configured like `murano` (markers apply;
     a config.yaml in the solution's folder is its base, as `murano-sim serve` reads it, unless
     --murano-config / the ini option or an overridden `murano_config` says otherwise),
     and is shut down when the test ends. The result has `.url`, `.get/.post/...(path, **kw)`

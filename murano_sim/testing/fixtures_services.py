@@ -1,13 +1,16 @@
 """One pytest fixture per name in the services' plugins (`fixtures=`): each is the service's
 control's `fixture()` on the `murano` runtime (`keystore`, `tsdb`, `users`, `outbox`, `devices`,
-`timers`, `murano_services_config`, ... whatever the installed services declare).
+`timers`, `murano_services_config`, a phone service's control, ... whatever the installed services declare).
+
+A fixture object may say what fails its test at teardown: its `problems()` (a list of one-line
+texts, e.g. faults set but never used) fails the test with them, named by the fixture.
 
 `murano_solution`'s served object gives the same objects from its own runtime (`app.keystore`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +18,7 @@ import pytest
 from ..errors import UsageError
 from ..services.plugin import discover
 from .runner import ScriptRunner
+from .testbed import live_sections
 
 
 def fixture_aliases() -> dict[str, str]:
@@ -25,6 +29,8 @@ def fixture_aliases() -> dict[str, str]:
 def service_fixture(services: Any, name: str) -> Any:
     """The fixture object `name` of a runtime's services; a clear error when its service is not there."""
     alias = fixture_aliases()[name]
+    if alias in live_sections(services.config):  # its data is the real service's: nothing to read or set here
+        raise UsageError(f"the {name} fixture needs services.{alias}.backend: local (this test runs live)")
     try:
         control = services.control(alias)
     except KeyError:
@@ -33,12 +39,23 @@ def service_fixture(services: Any, name: str) -> Any:
     return control.fixture()
 
 
+def fixture_problems(name: str, value: Any) -> None:
+    """Fail the test with what the fixture object says went wrong (its `problems()`, when it has one)."""
+    problems = getattr(value, "problems", None)
+    found = problems() if callable(problems) else []
+    if found:
+        pytest.fail(f"{name}: " + "; ".join(found), pytrace=False)
+
+
 def _make(name: str, alias: str) -> Callable[..., Any]:
-    def fixture(murano: ScriptRunner) -> Any:
-        return service_fixture(murano.runtime.platform, name)
+    def fixture(murano: ScriptRunner) -> Iterator[Any]:
+        value = service_fixture(murano.runtime.platform, name)
+        yield value
+        fixture_problems(name, value)
 
     fixture.__name__ = name
-    fixture.__doc__ = f"The `murano` runtime's {alias} service, as a test reads and sets it (its control's fixture())."
+    fixture.__doc__ = (f"The `murano` runtime's {alias} service, as a test reads and sets it (its control's "
+                       "fixture()); what its problems() lists at teardown fails the test.")
     return pytest.fixture(name=name)(fixture)
 
 

@@ -1,8 +1,8 @@
 """The pytest11 plugin: registered by installing murano-sim.
 
 Collects `test_*.murano.yaml` case files and `*_test.lua` files, and provides the fixtures
-`murano`, `murano_solution`, `twilio`, `murano_config`, `murano_snapshot` and one per name in the
-services' plugins (`keystore`, `tsdb`, `users`, `outbox`, `devices`, `timers`, ...).
+`murano`, `murano_solution`, `murano_config`, `murano_snapshot` and one per name in the services'
+plugins (`keystore`, `tsdb`, `users`, `outbox`, `devices`, `timers`, a phone service's control, ...).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from ..errors import MuranoSimError
 from .collect import CaseFile, LuaTestFile, is_case_file, is_lua_test_file
-from .fixtures import murano, murano_config, murano_snapshot, murano_solution, twilio
+from .fixtures import murano, murano_config, murano_snapshot, murano_solution
 from .fixtures_services import generated
 from .settings import SETTINGS_KEY, Settings, settings_of
 
@@ -23,7 +23,7 @@ WORKER_OUTPUT_KEY = "murano_sim"
 _SERVICE_FIXTURES = generated()
 globals().update(_SERVICE_FIXTURES)
 
-__all__ = ["murano", "murano_config", "murano_snapshot", "murano_solution", "twilio", *_SERVICE_FIXTURES]
+__all__ = ["murano", "murano_config", "murano_snapshot", "murano_solution", *_SERVICE_FIXTURES]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -39,7 +39,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--murano-live", action="store_true", default=False,
-        help="allow a config.yaml found beside the tests to use services.twilio.backend: live (real Twilio)",
+        help="allow a config.yaml found beside the tests to use a service's live backend "
+        "(services.<alias>.backend: live, the real service)",
     )
     parser.addini("murano_config", "base config.yaml for murano-sim tests, relative to the ini file", default="")
 
@@ -49,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "murano(config=None, env=None, limits=None, seed=None): configure the murano fixture for a test"
     )
     config.addinivalue_line(
-        "markers", "murano_cassette(name): record/replay live Twilio HTTP in cassettes/<name> beside the test"
+        "markers", "murano_cassette(name): record/replay a live service's HTTP in cassettes/<name> beside the test"
     )
     settings = Settings(
         rootpath=Path(config.rootpath),

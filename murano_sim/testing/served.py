@@ -94,7 +94,7 @@ class ServedSolution:
         return result.response.message if result.error is None else {"error": result.error, "status": 500}
 
     def advance(self, seconds: float) -> None:
-        """Move the solution's clock: timers and Twilio lifecycles now due run (and their handlers)."""
+        """Move the solution's clock: timers and the services' lifecycles now due run (and their handlers)."""
         self.runtime.advance(seconds)
 
     def exchange(self, method: str, path: str, **kwargs: Any) -> ScriptResult:

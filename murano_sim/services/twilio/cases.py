@@ -1,6 +1,7 @@
-"""Case files' phone network: how the network treats numbers (`twilio.outcomes`), texts that
-arrive first (`twilio.receive`), the person on the line after the request (`twilio.caller`), and
-what was sent (`expect: {sms, phone_calls}`).
+"""Case files' phone network: faults (`fail_next`), how the network treats numbers (`twilio.outcomes`),
+texts that arrive first (`twilio.receive`), the person on the line after the request (`twilio.caller`),
+and what was sent (`expect: {sms, phone_calls}`). testing/ finds these keys through the plugin's
+`case_keys` and the control's case hooks (check_case_settings, check_case_expect, case_uses, case_run).
 
 Everything goes through the `twilio` fixture's TwilioControl (control.py), so a case sets up,
 plays the caller and asserts exactly as a pytest test with the fixture would.
@@ -17,6 +18,7 @@ from ..control import Mismatch, contains
 if TYPE_CHECKING:
     from .fixture import TwilioControl
 
+FAULT_KEYS = ("status", "code", "count")
 PHONE_KEYS = ("outcomes", "receive", "caller")
 EXPECT_PHONE_KEYS = ("sms", "phone_calls")
 RECEIVE_KEYS = ("from", "to", "body")
@@ -30,6 +32,26 @@ class CasePhoneError(UsageError):
 
 
 # -- checking (at collection) -------------------------------------------------------------------
+def check_case_settings(where: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The case's `fail_next` and `twilio` sections (after file defaults), checked; kept in the case's
+    `service_settings` for case_uses and CaseRun."""
+    return {"fail_next": check_faults(where, settings.get("fail_next")),
+            "twilio": check_phone(where, settings.get("twilio"))}
+
+
+def check_faults(where: str, value: Any) -> list[dict[str, Any]]:
+    """`fail_next`: one fault or a list of them, each {status, code?, count?}."""
+    if value is None:
+        return []
+    faults = []
+    for item in value if isinstance(value, list) else [value]:
+        item = _mapping(item, f"{where}: fail_next")
+        if set(item) - set(FAULT_KEYS) or not isinstance(item.get("status"), int):
+            raise CasePhoneError(f"{where}: fail_next needs {{status: 4xx/5xx, code: optional, count: optional}}")
+        faults.append(dict(item))
+    return faults
+
+
 def check_phone(where: str, value: Any) -> dict[str, Any]:
     """The case's `twilio` section, checked; empty when there is none."""
     if value is None:
@@ -196,8 +218,8 @@ def _subsequence(wanted: list[Any], transcript: list[dict[str, Any]]) -> bool:
 # -- the case hooks of the Twilio control (control.py) -------------------------------------------
 def case_uses(case: Any) -> list[str]:
     """The case's keys that need the emulator (fail_next, twilio, expect.sms/phone_calls); empty: none."""
-    used = ["fail_next"] if case.faults else []
-    used += ["twilio"] if case.phone else []
+    own = case.service_settings
+    used = [key for key in ("fail_next", "twilio") if own.get(key)]
     return used + [f"expect.{key}" for key in EXPECT_PHONE_KEYS if key in case.expect]
 
 
@@ -206,16 +228,18 @@ class CaseRun:
 
     def __init__(self, control: TwilioControl, case: Any) -> None:
         self.control, self.case = control, case
+        self.faults: list[dict[str, Any]] = case.service_settings.get("fail_next") or []
+        self.phone: dict[str, Any] = case.service_settings.get("twilio") or {}
 
     def setup(self) -> None:
         """Before the request: faults, outcomes and texts received."""
-        for fault in self.case.faults:
+        for fault in self.faults:
             self.control.fail_next(fault["status"], fault.get("code"), fault.get("count", 1))
-        prepare(self.control, self.case.phone)
+        prepare(self.control, self.phone)
 
     def after(self) -> None:
         """After the request (and `advance`): the person on the line."""
-        play_caller(self.control, self.case.phone.get("caller") or [])
+        play_caller(self.control, self.phone.get("caller") or [])
 
     def mismatches(self) -> list[Mismatch]:
-        return check_phone_expectations(self.control, self.case.expect, bool(self.case.faults or self.case.phone))
+        return check_phone_expectations(self.control, self.case.expect, bool(self.faults or self.phone))

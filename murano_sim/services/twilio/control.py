@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..control import ControlError
-from .cases import CaseRun, case_uses
+from .cases import CaseRun, case_uses, check_case_settings, check_expected_phone
 from .fixture import TwilioControl
 
 _VIEWS = ("messages", "calls", "media", "deliveries", "requests")
@@ -21,6 +21,7 @@ class TwilioServiceControl:
     clock when given (timers run too), else the emulator's alone."""
 
     alias = "twilio"
+    backend_label = "the Twilio emulator"  # how a defect of its threads is reported (testing's EmulatorDefect)
 
     def __init__(self, emulator: Any, advance: Callable[[float], None] | None = None) -> None:
         self.emulator = emulator
@@ -65,7 +66,10 @@ class TwilioServiceControl:
     def fixture(self) -> TwilioControl:
         return TwilioControl(self.emulator, self.advance)
 
-    # yaml cases (cases.py): which of a case's keys need this control, and one case's run.
+    # yaml cases (cases.py): its sections checked at collection, which of a case's keys need this
+    # control, and one case's run.
+    check_case_settings = staticmethod(check_case_settings)
+    check_case_expect = staticmethod(check_expected_phone)
     case_uses = staticmethod(case_uses)
 
     def case_run(self, case: Any) -> CaseRun:
