@@ -20,6 +20,17 @@ MAX_ARGUMENT_BYTES = 4 * 1024 * 1024
 _SCALAR_BYTES = 8  # a number, boolean or nil, and the cost of each table slot
 
 
+# What a triggered handler receives (Scripts.trigger, Interface.trigger): murano-sim's choice, the
+# memory of one execution (the handler could not hold more); counted as services' arguments are.
+MAX_PAYLOAD_BYTES = 1024 * 1024
+
+
+def check_payload(label: str, what: str, value: object, limit: int = MAX_PAYLOAD_BYTES) -> None:
+    """A 413 error table when a payload counts more than limit bytes."""
+    if oversize(value, limit):
+        raise ServiceError(413, f"{label}: {what}: larger than {limit} bytes")
+
+
 def oversize(value: Any, limit: int) -> bool:
     """True when value (a JSON-like tree) counts more than limit bytes; stops as soon as it does,
     so a huge argument costs no more than `limit` bytes of walking."""

@@ -13,6 +13,7 @@ import pytest
 from ..config import Config
 from ..errors import UsageError
 from ..runtime.result import ScriptResult
+from ..solution.link import ProductService, default_alias, link
 from .cassettes import cassette
 from .collect import ScriptFailure, check_snapshot
 from .runner import ScriptRunner
@@ -160,8 +161,6 @@ def murano_solution(
     `murano_solution(app, product="path/to/product", product_alias=None)` serves both, the application
     subscribed to the product as `serve APP --product PRODUCT[:ALIAS]` does; `.product` is the product's.
     """
-    from ..solution.link import ProductService, default_alias, link
-
     settings = settings_of(request.config)
     default = settings.base(Path(request.node.path))
     folder = Path(request.node.path).parent

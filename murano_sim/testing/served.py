@@ -11,6 +11,7 @@ import requests
 
 from ..console import Console
 from ..runtime.result import Response, ScriptResult
+from ..solution import SolutionLog, serve_solution
 from .fixtures_services import fixture_aliases, service_fixture
 
 if TYPE_CHECKING:
@@ -33,8 +34,6 @@ class ServedSolution:
     """
 
     def __init__(self, root: Path, runtime: Runtime) -> None:
-        from ..solution import SolutionLog, serve_solution
-
         self.root = root
         self.runtime = runtime
         self.logs: list[dict[str, Any]] = []

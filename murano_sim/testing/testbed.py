@@ -8,16 +8,15 @@ import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import Config, is_secret_key, merge
 from ..config import load_config as load_with
 from ..net.hosts import is_allowed_host
+from ..runtime import Runtime
 from ..services.settings import load_config
 from ..state.clock import ManualClock
-
-if TYPE_CHECKING:  # the runtime is imported when first used: pytest-xdist's controller never needs it
-    from ..runtime import Runtime
+from .lua_controls import LuaControls
 
 ConfigSource = str | os.PathLike[str] | Mapping[str, Any] | Config | None
 
@@ -82,9 +81,6 @@ def open_testbed(
     lua_controls: scripts also get every service's controls (for *_test.lua; see lua_controls.py).
     host_services: more services for the runtime (a linked product's operations: solution/link.py).
     """
-    from ..runtime import Runtime
-    from .lua_controls import LuaControls
-
     controls = LuaControls() if lua_controls else None
     runtime = Runtime(config, clock=clock or ManualClock(), host_services=[*filter(None, [controls]), *host_services])
     if controls is not None:

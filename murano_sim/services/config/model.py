@@ -9,15 +9,13 @@ listed in docs/services/config.md and next to what they decide in config/spec.ya
 
 from __future__ import annotations
 
-import hashlib
-import re
-import string
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..host import ServiceError, ServiceHost
+from ..identity import solution_identity
 from ..registry import core_services, murano_services
 
 # Murano's own services (plugin.core, known.yaml); every other alias (a custom or Exchange service) is "exchange".
@@ -30,43 +28,6 @@ JSON_TYPES = {
     "string": "string", "integer": "integer", "number": "number", "boolean": "boolean", "object": "object",
     "list": "array", "array": "array",
 }
-_BASE36 = string.digits + string.ascii_lowercase
-
-
-def solution_identity(platform: Any) -> dict[str, Any]:
-    """{id, name, domain, products, business_id}: config.yaml's services.config.solution where it
-    names them, else stable values derived from the solution folder's name."""
-    given: Mapping[str, Any] = {}
-    config_service = platform.by_alias.get("config")
-    if config_service is not None:
-        given = config_service.host.settings.get("solution") or {}
-    folder = getattr(platform.config, "base_dir", None)
-    name = str(given.get("name") or _domain_label(folder.name if folder is not None else "") or "solution")
-    solution_id = str(given.get("id") or _stable_id("solution", name))
-    products = given.get("products")
-    return {
-        "id": solution_id,
-        "name": name,
-        "domain": str(given.get("domain") or f"{_domain_label(name) or solution_id}.apps.exosite.io"),
-        # 2016-2017 solutions read Config.solution().products[1] as the pid for Device calls, and a
-        # deployed solution was linked to its product: one stable product id unless configured
-        "products": [str(p) for p in products] if isinstance(products, list) else [_stable_id("product", name)],
-        "business_id": str(given.get("business_id") or _stable_id("business", name)),
-    }
-
-
-def _stable_id(kind: str, name: str) -> str:
-    """A Murano-looking id (17 lower-case base-36 characters) that depends only on `name`."""
-    number = int.from_bytes(hashlib.sha256(f"{kind}:{name}".encode()).digest()[:11], "big")
-    digits = []
-    for _ in range(17):
-        number, digit = divmod(number, 36)
-        digits.append(_BASE36[digit])
-    return "".join(digits)
-
-
-def _domain_label(name: str) -> str:
-    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63]
 
 
 def config_schema(spec: Any) -> dict[str, Any]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..bounds import DEFAULT_QUOTA_BYTES, ByteQuota, positive_setting, row_bytes, table_bytes
+from ..bounds import DEFAULT_QUOTA_BYTES, ByteQuota, check_payload, positive_setting, row_bytes, table_bytes
 from ..host import ServiceError, ServiceHost
-from ..scripts.model import check_payload
 
 MAX_SUBSCRIBER_BYTES = 64 * 1024  # murano-sim's choice: one subscriber's parameters
 SELF = {"solution_id": "self", "alias": "{product.id}", "parameters": {}}

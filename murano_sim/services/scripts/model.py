@@ -6,20 +6,11 @@ from typing import Any
 
 from ...lua.handlers import function_name
 from ...lua.vm import NestedCall
-from ..bounds import oversize
+from ..bounds import check_payload
 from ..host import NO_CONTENT, ServiceError, ServiceHost
 
 MIN_TIMEOUT, MAX_TIMEOUT = 1.0, 10.0
-# What a triggered handler receives: murano-sim's choice, the memory of one execution (the handler
-# could not hold more); counted as services' arguments are (services/bounds.py).
-MAX_PAYLOAD_BYTES = 1024 * 1024
 MAX_SCRIPT_BYTES = 1024 * 1024  # a sandbox snippet's source, and its parameters
-
-
-def check_payload(label: str, what: str, value: object, limit: int = MAX_PAYLOAD_BYTES) -> None:
-    """A 413 error table when a payload counts more than limit bytes."""
-    if oversize(value, limit):
-        raise ServiceError(413, f"{label}: {what}: larger than {limit} bytes")
 
 
 class Scripts:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .. import ServiceError, ServiceHost
-from ..config.model import solution_identity
+from ..identity import solution_identity
 
 OK = "Ok"
 MAX_TIMERS = 1000  # pending timers per solution (the configured schedule is not one)
