@@ -31,6 +31,8 @@ def _case_controls() -> tuple[tuple[str, str, Any], ...]:
         if not plugin.case_keys or not plugin.control:
             continue
         control = load_attribute(plugin.control)
+        if not hasattr(control, "seed_keys"):  # a control with case hooks of its own (collect.py runs them)
+            continue
         found.extend((key, plugin.alias, control) for key in plugin.case_keys)
     return tuple(sorted(found, key=lambda entry: getattr(entry[2], "seed_order", 0)))
 
