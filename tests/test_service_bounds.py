@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lua_support import lua_value as run
-from murano_sim.clock import ManualClock
 from test_hardening_services import _error, _outage_lines, redis_server  # noqa: F401 - a fixture
 
 from murano_sim import Runtime
 from murano_sim.services.bounds import MAX_ARGUMENT_BYTES, table_bytes
+from murano_sim.state.clock import ManualClock
 
 MiB = 1024 * 1024
 OK = {"status": 204, "status_code": 204}

@@ -39,8 +39,8 @@ class ServiceError(Exception):
         return error_table(self.message, self.status, self.type)
 
 
-# emit(alias, event, payload): an event for the solution's handlers
-EventSink = Callable[[str, str, dict[str, Any]], None]
+# emit(alias, event, payload): an event for the solution's handlers; a payload is any value (Scripts.trigger data)
+EventSink = Callable[[str, str, Any], None]
 # call(alias, operation, arguments) -> what Lua would get
 ServiceCall = Callable[[str, str, Any], Any]
 
@@ -71,7 +71,7 @@ class ServiceHost:
         """Seconds since the epoch on the solution's clock."""
         return epoch_seconds(self.clock)
 
-    def emit(self, event: str, payload: dict[str, Any]) -> None:
+    def emit(self, event: str, payload: Any) -> None:
         self.emit_event(self.alias, event, payload)
 
     def call(self, alias: str, operation: str, arguments: Any = None) -> Any:

@@ -258,15 +258,16 @@ class Services(Mapping[str, Any]):
             service = self.by_alias.get(alias)
             if backend is None and service is None:
                 raise KeyError(alias)
+            target: Any = backend if backend is not None else service
             plugin = self.plugins.get(alias)
             make = loaded(plugin.control if plugin is not None else None)
             if make is not None:
-                control = make(backend if backend is not None else service)
+                control = make(target)
                 if hasattr(control, "advance"):  # a control that moves time moves the solution's one clock
                     control.advance = self.advance
                 self._controls[alias] = control
             else:
-                self._controls[alias] = ModelControl(alias, backend if backend is not None else service.model)
+                self._controls[alias] = ModelControl(alias, target if backend is not None else target.model)
         return self._controls[alias]
 
     def controls(self) -> dict[str, Control]:
@@ -352,7 +353,7 @@ class Services(Mapping[str, Any]):
         return merged
 
     # -- events ------------------------------------------------------------------------------
-    def emit(self, alias: str, event: str, payload: dict[str, Any]) -> None:
+    def emit(self, alias: str, event: str, payload: Any) -> None:
         """A service's event for the solution's handlers (kept in `events` while none is attached)."""
         if self.on_event is not None:
             self.on_event(alias, event, payload)
