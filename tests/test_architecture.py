@@ -25,7 +25,7 @@ ALLOWED_LOCAL_IMPORTS = {
     ("murano_sim", "murano_sim.runtime"): "`murano_sim.Runtime` loads lupa and every service on first use only",
     **{("murano_sim.cli", target): "each command loads what it needs when it runs (start-up time)" for target in (
         "murano_sim.solution.scriptrun", "murano_sim.solution.server", "murano_sim.console",
-        "murano_sim.solution.loader", "murano_sim.solution.report", "murano_sim.net.listen",
+        "murano_sim.solution.loader", "murano_sim.solution.report",
     )},
     ("murano_sim.services.device2.cli", "murano_sim.services.device2.client"):
         "`requests` loads only for `murano-sim device`",
