@@ -87,7 +87,14 @@ class Config:
         return value if isinstance(value, dict) else {}
 
     def secrets(self) -> list[str]:
-        """Every secret value in the config, longest first (for redaction)."""
+        """Every secret value in the config, longest first (for redaction). A loaded config's secrets do not
+        change, and every execution asks for them: found once."""
+        cached: list[str] | None = self.__dict__.get("_secrets")
+        if cached is None:
+            cached = self.__dict__["_secrets"] = self._find_secrets()
+        return list(cached)
+
+    def _find_secrets(self) -> list[str]:
         found: list[str] = []
 
         def walk(node: Any, key: str | None = None) -> None:

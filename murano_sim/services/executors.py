@@ -43,7 +43,10 @@ class LocalExecutor:
     def secrets(self) -> list[str]:
         """The values of its secret parameters now (a solution's services/<alias>.yaml may set them
         after start, Config.setParameters may change them), longest first."""
-        found = {v for k in self.host.spec.secret_keys() for v in _secret_strings(self.host.parameters.get(k))}
+        keys = self.host.spec.secret_keys()
+        if not keys:
+            return []
+        found = {v for k in keys for v in _secret_strings(self.host.parameters.get(k))}
         return sorted(found, key=len, reverse=True)
 
     def execute(

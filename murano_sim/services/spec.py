@@ -6,6 +6,7 @@ import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,11 @@ class ServiceSpec:
     events: dict[str, str] = field(default_factory=dict)
 
     def secret_keys(self) -> list[str]:
-        return [key for key, rules in self.config_keys.items() if rules.get("secret")]
+        return list(self._secret_keys)
+
+    @cached_property
+    def _secret_keys(self) -> tuple[str, ...]:  # asked on every execution (redaction); a spec does not change
+        return tuple(key for key, rules in self.config_keys.items() if rules.get("secret"))
 
     def defaults(self) -> dict[str, Any]:
         """The configuration parameters' built-in defaults."""
