@@ -159,6 +159,9 @@ def main_serve(
                 print(server.url, flush=True)
                 for label, listener in extra:
                     print(f"{label}: {listener.url}", flush=True)
+                for label, listener in extra:
+                    if getattr(listener, "note", None):  # e.g. the MQTT port's CA file
+                        log.message(f"{label}: {listener.note}")
                 if linked:
                     print(f"product {linked[1].alias}: {linked[0].url}", flush=True)
                     _announce(linked[0].app, linked[0].app.log, linked[0].app.runtime.config)
