@@ -33,7 +33,8 @@ class Device:
         if token is not None:
             self.client.username_pw_set(username, token)
         self.client.on_message = lambda c, u, m: self.messages.put((m.topic, m.payload.decode()))
-        self.client.on_connect = lambda c, u, f, rc, p: self.connacks.put(rc.getName())  # paho names CONNACK's return code
+        # paho names CONNACK's return code
+        self.client.on_connect = lambda c, u, f, rc, p: self.connacks.put(rc.getName())
         self.client.connect("127.0.0.1", port, keepalive=30)
         self.client.loop_start()
 

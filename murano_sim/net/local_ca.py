@@ -7,6 +7,7 @@ device configured once keeps working; the keys are readable by their owner only.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import ssl
 from dataclasses import dataclass
@@ -38,9 +39,15 @@ class LocalCA:
     def ensure(self) -> None:
         if self.ca_path.is_file() and self.server_path.is_file():
             return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".lock", "w") as lock:  # two serves starting at once make one CA, not two halves
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (self.ca_path.is_file() and self.server_path.is_file()):
+                self._make()
+
+    def _make(self) -> None:
         import trustme  # only when a CA is made: imported lazily, it pulls in cryptography
 
-        self.folder.mkdir(parents=True, exist_ok=True)
         ca = trustme.CA(organization_name="murano-sim local CA")
         server = ca.issue_cert(*LOOPBACK_NAMES)
         server_file = self.server_path.with_suffix(".tmp")

@@ -160,8 +160,9 @@ def main_serve(
                 for label, listener in extra:
                     print(f"{label}: {listener.url}", flush=True)
                 for label, listener in extra:
-                    if getattr(listener, "note", None):  # e.g. the MQTT port's CA file
-                        log.message(f"{label}: {listener.note}")
+                    note = getattr(listener, "note", None)  # e.g. the MQTT port's CA file
+                    if note:
+                        log.message(f"{label}: {note}")
                 if linked:
                     print(f"product {linked[1].alias}: {linked[0].url}", flush=True)
                     _announce(linked[0].app, linked[0].app.log, linked[0].app.runtime.config)

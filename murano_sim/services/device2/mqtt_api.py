@@ -21,6 +21,7 @@ import ssl
 import threading
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
@@ -44,6 +45,7 @@ from ...errors import UsageError
 from ...net.limits import DEFAULT_MAX_BODY_BYTES
 from ...net.listen import MAX_CONNECTIONS, READ_TIMEOUT_SECONDS, check_port
 from ...net.local_ca import LocalCA
+from ...net.local_surface import is_loopback
 from .. import ServiceError
 from .model import Device2, number_text
 
@@ -67,8 +69,9 @@ class MqttDeviceServer:
 
     def __init__(self, model: Device2, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None,
                  ca_path: Path | None = None, max_payload_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 max_connections: int = MAX_CONNECTIONS) -> None:
+                 max_connections: int = MAX_CONNECTIONS, remote: bool = False) -> None:
         self.model = model
+        self.remote = remote  # serve.console_remote: answer clients that are not on loopback
         self.max_payload_bytes = max_payload_bytes
         self.max_connections = max_connections
         self.connections: set[_Connection] = set()
@@ -96,6 +99,11 @@ class MqttDeviceServer:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = _Connection(self, reader, writer)
+        if not self.remote and not is_loopback(connection.ip):
+            log.warning("mqtt: %s refused: the MQTT port answers loopback clients only (serve.console_remote)",
+                        connection.peer)
+            writer.close()
+            return
         if len(self.connections) >= self.max_connections:
             log.warning("mqtt: %s refused: %d connections are open already", connection.peer, self.max_connections)
             writer.close()
@@ -225,7 +233,8 @@ class _Connection:
             self._send(PingRespPacket.build())
         elif isinstance(packet, SubscribePacket):
             # Deliveries need no subscription (as on Murano); a subscription to $resource is granted, others fail.
-            codes = [min(qos or 0, 1) if topic.startswith("$resource") else 0x80 for topic, qos in packet.payload.topics]
+            codes = [min(qos or 0, 1) if topic.startswith("$resource") else 0x80
+                     for topic, qos in packet.payload.topics]
             self._send(SubackPacket.build(packet.packet_id, codes))
         elif isinstance(packet, UnsubscribePacket):
             self._send(UnsubackPacket.build(packet.packet_id))
@@ -274,8 +283,8 @@ class _Connection:
             raise Refused(f"a device publishes to $resource/<alias> or $resource.batch, not {topic!r}")
         for values in batches:
             try:
-                await self._call(lambda: self.server.model.data_in(
-                    identity, values, ip=self.ip, connection_id=self.connection_id))
+                await self._call(partial(self.server.model.data_in, identity, values, ip=self.ip,
+                                         connection_id=self.connection_id))
             except ServiceError as exc:  # the device sees no error over MQTT: the write is dropped, logged
                 log.warning("mqtt: %s (%s) write dropped: %s", self.peer, identity, exc.message)
 
@@ -330,4 +339,5 @@ def serve_mqtt(services: Any, host: str = "127.0.0.1", port: int = 0) -> MqttDev
         ca = LocalCA(Path(serve.get("mqtt_ca_dir") or data_dir() / "ca"))
         tls, ca_path = ca.server_context(), ca.ca_path
     return MqttDeviceServer(service.model, host, port, tls=tls, ca_path=ca_path,
-                            max_payload_bytes=int(serve.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES))
+                            max_payload_bytes=int(serve.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES),
+                            remote=bool(serve.get("console_remote", False)))
