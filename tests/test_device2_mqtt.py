@@ -5,6 +5,7 @@ from __future__ import annotations
 import queue
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,9 +91,9 @@ def test_provision_write_and_receive_a_set_value_over_tls(served):
     topic, value = device.message()
     assert topic.startswith("$resource/led/") and int(topic.rsplit("/", 1)[1]) > 0 and value == "true"
     device.close()
-    kinds = [e["type"] for e in events(runtime)]
-    while "disconnect" not in kinds:  # the server sees the DISCONNECT after paho returns
-        kinds = [e["type"] for e in events(runtime)]
+    guard = time.monotonic() + WAIT  # the server sees the DISCONNECT after paho returns
+    while "disconnect" not in (kinds := [e["type"] for e in events(runtime)]) and time.monotonic() < guard:
+        time.sleep(0.01)
     assert kinds == ["provisioned", "connect", "data_in", "data_in", "data_in", "data_out", "disconnect"]
     data_in = events(runtime)[2]
     assert data_in["identity"] == "mq-1" and data_in["payload"][0]["values"] == {"temperature": 21.5}
