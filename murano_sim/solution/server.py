@@ -126,7 +126,8 @@ def main_serve(
     ports: Mapping[str, int] | None = None,
 ) -> int:
     """`murano-sim serve`: the base URL is the first stdout line, `devices: URL` (the device HTTP API)
-    the second, then `product ALIAS: URL` if any, then the other service ports (`mqtt: URL`); serves until SIGINT/SIGTERM, then 0.
+    the second, then `product ALIAS: URL` if any, then the other service ports (`mqtt: URL`);
+    serves until SIGINT/SIGTERM, then 0.
 
     state_path: the solution's state in a SQLite file (every service's data survives a restart).
     product: `PRODUCT_DIR[:ALIAS]`, a second solution the first subscribes to (link.py); it is served
