@@ -110,6 +110,8 @@ def build_parser() -> _Parser:
     )
     serve.add_argument("--device-port", type=port_number, default=0,
                        help="port of the device HTTP API (default 0: a free one; printed as the second line)")
+    serve.add_argument("--mqtt-port", type=port_number, default=0,
+                       help="port of the MQTT device API (default 0: a free one; printed as `mqtt: URL`)")
     serve.add_argument("--product", metavar="PRODUCT_DIR[:ALIAS]",
                        help="serve a product solution too, which SOLUTION_DIR subscribes to as ALIAS (default: the "
                        "folder's name): its Interface operations are ALIAS's, its events reach `ALIAS <event>` "
@@ -194,7 +196,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json,
                       device_port=args.device_port, state_path=args.state, product=args.product,
-                      surfaces=(Console,))
+                      surfaces=(Console,), ports={"mqtt": args.mqtt_port})
 
 
 def _check(args: argparse.Namespace) -> int:

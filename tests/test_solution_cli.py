@@ -29,6 +29,7 @@ class Serving:
         self._watchdog.start()
         self.first_line = self.proc.stdout.readline().rstrip("\n")  # type: ignore[union-attr]
         self.devices_line = self.proc.stdout.readline().rstrip("\n")  # type: ignore[union-attr]
+        self.mqtt_line = self.proc.stdout.readline().rstrip("\n")  # type: ignore[union-attr]
 
     def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str, str]:
         self.proc.send_signal(sig)
@@ -112,6 +113,7 @@ def test_the_device_api_is_the_second_line_and_a_device_can_provision_and_write(
     serving = Serving(str(SOLUTIONS / "newer"))
     try:
         assert serving.devices_line.startswith("devices: http://127.0.0.1:"), serving.devices_line
+        assert serving.mqtt_line.startswith("mqtt: mqtts://127.0.0.1:"), serving.mqtt_line
         devices = serving.devices_line.removeprefix("devices: ")
         token = requests.post(devices + "/provision/activate", data={"id": "serve-1"}, timeout=10)
         assert token.status_code == 200

@@ -41,6 +41,9 @@ _TOP: dict[str, Any] = {
             "console_remote": {"type": "boolean"},
             # Host names the device API answers besides loopback (firmware pointed here via a hosts file).
             "device_hosts": {"type": "array", "items": {"type": "string", "minLength": 1}},
+            # The MQTT device port: TLS with a local CA (default) or plain TCP for firmware without TLS.
+            "mqtt_tls": {"type": "boolean"},
+            "mqtt_ca_dir": {"type": "string", "minLength": 1},  # where the local CA is kept (default: data dir)
             # Values a served endpoint's --#SECURITY credential must match (opt-in; empty: presence only).
             "security": {
                 "type": "object",

@@ -126,7 +126,8 @@ def main_serve(
     ports: Mapping[str, int] | None = None,
 ) -> int:
     """`murano-sim serve`: the base URL is the first stdout line, `devices: URL` (the device HTTP API)
-    the second; serves until SIGINT/SIGTERM, then 0.
+    the second, then `product ALIAS: URL` if any, then the other service ports (`mqtt: URL`);
+    serves until SIGINT/SIGTERM, then 0.
 
     state_path: the solution's state in a SQLite file (every service's data survives a restart).
     product: `PRODUCT_DIR[:ALIAS]`, a second solution the first subscribes to (link.py); it is served
@@ -157,10 +158,19 @@ def main_serve(
                 extra = [(label, servers.enter_context(start(listening, host, ports.get(label, 0))))
                          for label, start in service_listeners(listening)]
                 print(server.url, flush=True)
-                for label, listener in extra:
+                # `devices: URL` second and `product ALIAS: URL` third, as documented; other ports after them
+                extra.sort(key=lambda item: item[0] != "devices")
+                for label, listener in extra[:1]:
                     print(f"{label}: {listener.url}", flush=True)
                 if linked:
                     print(f"product {linked[1].alias}: {linked[0].url}", flush=True)
+                for label, listener in extra[1:]:
+                    print(f"{label}: {listener.url}", flush=True)
+                for label, listener in extra:
+                    note = getattr(listener, "note", None)  # e.g. the MQTT port's CA file
+                    if note:
+                        log.message(f"{label}: {note}")
+                if linked:
                     _announce(linked[0].app, linked[0].app.log, linked[0].app.runtime.config)
                 _announce(app, log, config)
                 log.message(f"console: {server.url}{DEV_PREFIX}/")

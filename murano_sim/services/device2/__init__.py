@@ -9,6 +9,7 @@ PLUGIN = ServicePlugin(
     control=f"{__name__}.control:factory",
     fixtures=("devices",),
     case_keys=("devices",),
-    listeners={"devices": f"{__name__}.device_api:serve_devices"},  # the device HTTP API (--device-port)
+    listeners={"devices": f"{__name__}.device_api:serve_devices",  # the device HTTP API (--device-port)
+               "mqtt": f"{__name__}.mqtt_api:serve_mqtt"},  # the MQTT device API (--mqtt-port)
     cli=f"{__name__}.cli:register",
 )

@@ -19,7 +19,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .. import ServiceError, ServiceHost
@@ -57,6 +57,8 @@ class Device2:
         self._changed = threading.Condition()  # set values changed: wakes the device API's long polls
         self._writes = itertools.count(1)
         self._set_versions: dict[tuple[str | None, str], int] = {}
+        # Called with (identity, values, µs) after setIdentityState: the MQTT port delivers them to devices.
+        self.set_listeners: list[Callable[[str, dict[str, Any], int], None]] = []
         # Identities, their state and tags: per solution, so a loop of addIdentity or data_in cannot fill the machine.
         limit = positive_setting(host.settings, "device2", "quota_bytes", DEFAULT_QUOTA_BYTES)
         self.quota = ByteQuota("Device2", limit, "services.device2.quota_bytes",
@@ -237,6 +239,8 @@ class Device2:
                            "ON CONFLICT(identity, alias) DO UPDATE SET set_value = excluded.set_value, "
                            "set_at = excluded.set_at", (identity, alias, json.dumps(value), now))
         self._bump(identity, checked)
+        for listener in list(self.set_listeners):
+            listener(identity, checked, now)
         # chosen: data_out carries what was set, in data_in's shape
         self._emit("data_out", identity, [{"timestamp": now, "values": checked}], timestamp=now)
 

@@ -1,0 +1,147 @@
+"""The MQTT device API with paho-mqtt as a real device, over TLS verified against the local CA."""
+
+from __future__ import annotations
+
+import queue
+import socket
+import ssl
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from murano_sim import Runtime
+from murano_sim.net.local_ca import LocalCA
+from murano_sim.services.device2.mqtt_api import serve_mqtt
+from murano_sim.state.clock import ManualClock
+
+RESOURCES = {"temperature": {"format": "number"}, "led": {"format": "boolean", "settable": True}}
+OK, BAD_CREDENTIALS = "Success", "Bad user name or password"  # CONNACK 0 and 4 (MQTT 3.1.1)
+WAIT = 30  # seconds: only so that a broken server cannot hang the suite
+
+
+class Device:
+    """A paho-mqtt client as firmware uses it: TLS against the CA, token as password."""
+
+    def __init__(self, port: int, ca: Path | None, token: str | None = None, username: str = "") -> None:
+        self.messages: queue.Queue[tuple[str, str]] = queue.Queue()
+        self.connacks: queue.Queue[str] = queue.Queue()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv311)
+        if ca is not None:
+            self.client.tls_set(ca_certs=str(ca))
+        if token is not None:
+            self.client.username_pw_set(username, token)
+        self.client.on_message = lambda c, u, m: self.messages.put((m.topic, m.payload.decode()))
+        # paho names CONNACK's return code
+        self.client.on_connect = lambda c, u, f, rc, p: self.connacks.put(rc.getName())
+        self.client.connect("127.0.0.1", port, keepalive=30)
+        self.client.loop_start()
+
+    def connack(self) -> str:
+        return self.connacks.get(timeout=WAIT)
+
+    def publish(self, topic: str, payload: str, qos: int = 1) -> None:
+        self.client.publish(topic, payload, qos=qos).wait_for_publish(timeout=WAIT)
+
+    def message(self) -> tuple[str, str]:
+        return self.messages.get(timeout=WAIT)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def served(tmp_path) -> Iterator[tuple[Runtime, int, Path]]:
+    config = {"serve": {"mqtt_ca_dir": str(tmp_path / "ca")}}
+    with Runtime(config, clock=ManualClock(), solution_configs={"device2": {"resources": RESOURCES}}) as runtime, \
+            serve_mqtt(runtime.platform) as server:
+        assert server.url.startswith("mqtts://127.0.0.1:")
+        yield runtime, int(server.url.rsplit(":", 1)[1]), LocalCA(tmp_path / "ca").ca_path
+
+
+def provision(port: int, ca: Path, identity: str) -> str:
+    device = Device(port, ca)
+    assert device.connack() == OK
+    device.publish(f"$provision/{identity}", "")
+    topic, token = device.message()
+    device.close()
+    assert topic == f"$provision/{identity}"
+    return token
+
+
+def events(runtime: Runtime) -> list[dict]:
+    return [e["payload"] for e in runtime.platform.events if e["service"] == "device2"]
+
+
+def test_provision_write_and_receive_a_set_value_over_tls(served):
+    runtime, port, ca = served
+    token = provision(port, ca, "mq-1")
+    assert len(token) == 40
+    device = Device(port, ca, token)
+    assert device.connack() == OK
+    device.publish("$resource/temperature", "21.5")
+    device.publish("$resource.batch", '[{"values": {"temperature": 22}}]', qos=0)
+    device.publish("$resource/temperature", "23")  # QoS 1 after QoS 0: both arrived once this is acknowledged
+    state = runtime.run("return Device2.getIdentityState{identity = 'mq-1'}").response.message
+    assert state["temperature"]["reported"] == 23
+    runtime.run("return Device2.setIdentityState{identity = 'mq-1', led = true}")
+    topic, value = device.message()
+    assert topic.startswith("$resource/led/") and int(topic.rsplit("/", 1)[1]) > 0 and value == "true"
+    device.close()
+    guard = time.monotonic() + WAIT  # the server sees the DISCONNECT after paho returns
+    while "disconnect" not in (kinds := [e["type"] for e in events(runtime)]) and time.monotonic() < guard:
+        time.sleep(0.01)
+    assert kinds == ["provisioned", "connect", "data_in", "data_in", "data_in", "data_out", "disconnect"]
+    data_in = events(runtime)[2]
+    assert data_in["identity"] == "mq-1" and data_in["payload"][0]["values"] == {"temperature": 21.5}
+
+
+def test_a_wrong_token_gets_bad_credentials_and_the_identity_is_accepted_as_username(served):
+    runtime, port, ca = served
+    token = provision(port, ca, "mq-2")
+    wrong = Device(port, ca, "0" * 40)
+    assert wrong.connack() == BAD_CREDENTIALS
+    wrong.close()
+    other = Device(port, ca, token, username="someone-else")
+    assert other.connack() == BAD_CREDENTIALS
+    other.close()
+    named = Device(port, ca, token, username="mq-2")
+    assert named.connack() == OK
+    named.close()
+
+
+def test_a_device_cannot_publish_outside_its_own_resources(served):
+    runtime, port, ca = served
+    token = provision(port, ca, "mq-3")
+    device = Device(port, ca, token)
+    assert device.connack() == OK
+    device.client.publish("$resource/other-device/temperature", "1", qos=1)
+    with pytest.raises(queue.Empty):  # nothing comes back on a closed connection
+        device.messages.get(timeout=1)
+    assert not any(e["type"] == "data_in" for e in events(runtime))
+    device.close()
+
+
+def test_garbage_is_disconnected_and_the_server_keeps_serving(served, caplog):
+    runtime, port, ca = served
+    context = ssl.create_default_context(cafile=str(ca))
+    with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as raw, \
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        tls.sendall(b"\xf0\x00GET / HTTP/1.1\r\n\r\n")
+        assert tls.recv(10) == b""  # closed by the server
+    assert any("disconnected" in r.getMessage() for r in caplog.records)
+    assert provision(port, ca, "mq-4")
+
+
+def test_plain_tcp_by_setting(tmp_path):
+    with Runtime({"serve": {"mqtt_tls": False}}, clock=ManualClock()) as runtime, \
+            serve_mqtt(runtime.platform) as server:
+        assert server.url.startswith("mqtt://") and server.note is None
+        device = Device(int(server.url.rsplit(":", 1)[1]), None)
+        assert device.connack() == OK
+        device.publish("$provision/plain-1", "")
+        assert device.message()[0] == "$provision/plain-1"
+        device.close()
