@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..config.era import CURRENT_ERA
 from ..state import State
 from ..state.clock import Clock, epoch_seconds
 from .spec import ServiceSpec
@@ -61,6 +62,8 @@ class ServiceHost:
     warnings: list[str] = field(default_factory=list)
     # While an operation runs: the script's deadline (time.monotonic()), for work that waits (Http).
     deadline: float | None = None
+    # Which year's Murano the solution was written for (config/era.py): a generic setting every service gets.
+    era: int = CURRENT_ERA
 
     @property
     def platform(self) -> Any:

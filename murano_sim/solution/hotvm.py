@@ -53,6 +53,7 @@ class SolutionVM:
         self._lock = threading.RLock()  # re-entrant: a handler may trigger another one inside its run
         self._context: Context | None = None
         self._init_pending = not runtime.state.initialized(str(solution.root))  # not on a restart with --state
+        runtime.services.use_era(solution.era)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def reload(self, solution: Solution) -> None:
@@ -60,6 +61,7 @@ class SolutionVM:
         with self._lock:
             self.solution = solution
             self.reuse_vm = reuse_vm(self.runtime, solution)
+            self.runtime.services.use_era(solution.era)
             self._context = None
 
     def reset(self) -> None:

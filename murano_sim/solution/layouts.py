@@ -17,6 +17,7 @@ from typing import Any
 from wcmatch import glob
 
 from ..config import yamlfile
+from ..config.era import CURRENT_ERA, MURANOCLI_ERA, SOLUTIONFILE_ERA
 from .model import GLOB_FLAGS, AssetDir
 
 LUA_INCLUDE = ("**/*.lua",)
@@ -75,6 +76,17 @@ class Layout:
     env_schema: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def era(self) -> int:
+        """Which year's Murano the layout was written for (config/era.py): Exosite's tools of the time
+        wrote it: Solutionfile.json 2016, MuranoCLI's `<name>.murano` and `.murano/config` 2017;
+        murano.yaml and plain folders are read as the current platform."""
+        if self.name == "Solutionfile.json":
+            return SOLUTIONFILE_ERA
+        if self.name == ".murano/config" or self.name.endswith(".murano"):
+            return MURANOCLI_ERA
+        return CURRENT_ERA
 
 
 def is_solution(root: Path) -> bool:
