@@ -28,6 +28,14 @@ def test_a_murano_config_folder_is_muranocli(tmp_path: Path) -> None:
     assert load_solution(tmp_path).era == 2017
 
 
+def test_muranoclis_first_default_folders_are_2017(tmp_path: Path) -> None:
+    (tmp_path / "eventhandlers").mkdir()
+    (tmp_path / "eventhandlers" / "timer_timer.lua").write_text("print('tick')\n")
+    assert load_solution(tmp_path).era == 2017
+    (tmp_path / "eventhandlers").rename(tmp_path / "services")
+    assert load_solution(tmp_path).era == 2021
+
+
 def _hosts(runtime: Runtime) -> dict[str, int]:
     return {alias: host.era for alias, _, host in runtime.services._local()}
 
