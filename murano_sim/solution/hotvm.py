@@ -54,7 +54,7 @@ class SolutionVM:
         self._lock = threading.RLock()  # re-entrant: a handler may trigger another one inside its run
         self._context: Context | None = None
         self._init_pending = not runtime.state.initialized(str(solution.root))  # not on a restart with --state
-        runtime.services.use_era(solution.era)
+        runtime.platform.use_era(solution.era)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def reload(self, solution: Solution) -> None:
@@ -62,7 +62,7 @@ class SolutionVM:
         with self._lock:
             self.solution = solution
             self.reuse_vm = reuse_vm(self.runtime, solution)
-            self.runtime.services.use_era(solution.era)
+            self.runtime.platform.use_era(solution.era)
             self._context = None
 
     def reset(self) -> None:
@@ -73,7 +73,7 @@ class SolutionVM:
 
     def _load_chunks(self) -> list[tuple[str, str]]:
         solution = self.solution
-        era = self.runtime.services.era  # the layout's, or config.yaml's: older eras scoped modules differently
+        era = self.runtime.platform.era  # the layout's, or config.yaml's: older eras scoped modules differently
         names = module_names(solution.modules)
         modules = [module_chunk(file, source, names.get(file), era) for file, source in solution.global_modules]
         return modules + [handler_definition(h) for h in solution.handlers.values()]
