@@ -17,6 +17,7 @@ import yaml
 
 from ..errors import ConfigError
 from . import yamlfile
+from .era import SCHEMA as ERA_SCHEMA
 from .service_settings import ServiceSettings
 
 _POSITIVE = {"type": "number", "exclusiveMinimum": 0}
@@ -33,6 +34,8 @@ _TOP: dict[str, Any] = {
         },
     },
     "env": {"type": "object", "additionalProperties": _SCALAR},
+    # Which year's Murano the solution was written for (config/era.py); the layout decides without it.
+    "era": ERA_SCHEMA,
     "serve": {
         "type": "object",
         "additionalProperties": False,

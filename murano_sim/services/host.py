@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..config.era import CURRENT_ERA
 from ..state import State
 from ..state.clock import Clock, epoch_seconds
 from .spec import ServiceSpec
@@ -43,6 +44,10 @@ class ServiceError(Exception):
 EventSink = Callable[[str, str, Any], None]
 # call(alias, operation, arguments) -> what Lua would get
 ServiceCall = Callable[[str, str, Any], Any]
+# translate(payload) -> [(event, payload), ...]: a service's own events for another service's event
+EventTranslation = Callable[[Any], list[tuple[str, Any]]]
+# subscribe(subscriber alias, source alias, source event, translate)
+EventSubscribe = Callable[[str, str, str, EventTranslation], None]
 
 
 @dataclass
@@ -61,6 +66,9 @@ class ServiceHost:
     warnings: list[str] = field(default_factory=list)
     # While an operation runs: the script's deadline (time.monotonic()), for work that waits (Http).
     deadline: float | None = None
+    # Which year's Murano the solution was written for (config/era.py): a generic setting every service gets.
+    era: int = CURRENT_ERA
+    subscribe_event: EventSubscribe | None = None  # the event router's (Services.subscribe)
 
     @property
     def platform(self) -> Any:
@@ -76,3 +84,9 @@ class ServiceHost:
 
     def call(self, alias: str, operation: str, arguments: Any = None) -> Any:
         return self.call_service(alias, operation, arguments)
+
+    def subscribe(self, alias: str, event: str, translate: EventTranslation) -> None:
+        """Offer this service's own events for each `event` of service `alias` (the older spelling of the
+        same happening): the solution runs the first of them that has a handler, never two."""
+        if self.subscribe_event is not None:
+            self.subscribe_event(self.alias, alias, event, translate)

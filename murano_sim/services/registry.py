@@ -20,6 +20,7 @@ from typing import Any
 import requests
 
 from ..config import Config, check_live_credentials, merge, yamlfile
+from ..config.era import effective_era
 from ..errors import ConfigError
 from ..state import State
 from ..state.clock import Clock, DueSource, OffsetClock, advance_through, is_manual
@@ -27,7 +28,7 @@ from ..state.ticker import Ticker
 from .control import Control, ModelControl
 from .dispatcher import CallOutcome, Dispatcher, LocalService, Service, load_model
 from .executors import LocalExecutor, WSGIAdapter
-from .host import EventSink, ServiceHost
+from .host import EventSink, EventTranslation, ServiceHost
 from .plugin import ServicePlugin, discover, loaded
 from .spec import ServiceSpec
 from .standin import standin_service
@@ -130,6 +131,10 @@ class Services(Mapping[str, Any]):
         self._ticker = Ticker(self.due_sources, self._defect, name="murano-sim-services-ticker")
         self.by_alias: dict[str, Any] = {}
         self._controls: dict[str, Control] = {}
+        # (alias, event) -> [(subscriber alias, translate)]: services offering their own events for another's
+        self._subscriptions: dict[tuple[str, str], list[tuple[str, EventTranslation]]] = {}
+        self._hosts: list[ServiceHost] = []  # every service's host: each is told the era (use_era)
+        self.era = effective_era(config.data.get("era"), None)
         check_live_credentials(config)
         try:
             self.plugins = {plugin.alias: plugin for plugin in discover(extra=plugins)}
@@ -226,12 +231,15 @@ class Services(Mapping[str, Any]):
 
     def _host(self, spec: ServiceSpec, section: Mapping[str, Any] | None = None) -> ServiceHost:
         section = dict(section if section is not None else self.config.services.get(spec.alias) or {})
-        return ServiceHost(
+        host = ServiceHost(
             alias=spec.alias, spec=spec, parameters=self._parameters_for(spec),
             settings={k: v for k, v in section.items()
                       if k in spec.settings or (spec.kind == "http" and k in HTTP_SETTINGS)},
             state=self.state, clock=self.clock, emit_event=self.emit, call_service=self.call_value, services=self,
+            era=self.era, subscribe_event=self.subscribe,
         )
+        self._hosts.append(host)
+        return host
 
     def _open_local(
         self, spec: ServiceSpec, make_model: Any = None, *, parameters_as_defaults: bool = False
@@ -317,6 +325,12 @@ class Services(Mapping[str, Any]):
             host.parameters.update(self._parameters_for(service.spec))
             _reconfigure(service)
 
+    def use_era(self, layout_era: int | None) -> None:
+        """A (re)loaded solution's era from its layout (config.yaml's `era` wins): every service's host is told."""
+        self.era = effective_era(self.config.data.get("era"), layout_era)
+        for host in self._hosts:
+            host.era = self.era
+
     def parameters_snapshot(self) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         """Every local service's parameters and the solution configs, to give back to restore_parameters."""
         local = {alias: copy.deepcopy(host.parameters) for alias, _, host in self._local()}
@@ -359,6 +373,18 @@ class Services(Mapping[str, Any]):
             self.on_event(alias, event, payload)
         else:
             self.events.append({"service": alias, "event": event, "payload": payload})
+
+    def subscribe(self, subscriber: str, alias: str, event: str, translate: EventTranslation) -> None:
+        """`subscriber` offers its own events for each `event` of `alias` (ServiceHost.subscribe)."""
+        self._subscriptions.setdefault((alias, event), []).append((subscriber, translate))
+
+    def alternatives(self, alias: str, event: str, payload: Any) -> list[tuple[str, str, Any]]:
+        """The other services' events offered for this one, as (alias, event, payload), in subscription
+        order: the solution runs the first that has a handler of its own, else the event itself."""
+        found: list[tuple[str, str, Any]] = []
+        for subscriber, translate in self._subscriptions.get((alias, event), ()):
+            found.extend((subscriber, own_event, own_payload) for own_event, own_payload in translate(payload))
+        return found
 
     # -- time ------------------------------------------------------------------------------------
     def due_sources(self) -> list[DueSource]:

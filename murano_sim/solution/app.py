@@ -340,25 +340,47 @@ class SolutionApp:
     ) -> ScriptResult | None:
         """Run the handler of (service, event) in the solution's VM; None if there is none.
 
-        Without one: a Device2 typed event goes to `device2 event` (with `type` set), else any
-        event goes to Config's `fallback`, whose `context` names the original service and event.
+        The first handler that exists runs, never two (DECISIONS.md, "Events from devices"): the
+        event's own handler (or, in a MuranoCLI project, the `{product.id}` one for a device event);
+        else another service's spelling of the same event that the router offers (Device v1's
+        `datapoint` for a device write, 2016-2017); else, for a Device2 typed event, `device2 event`
+        (with `type` set); else Config's `fallback`, whose `context` names the original event.
         """
         solution = self.solution
-        handler, routed = _handler_for(solution, service, event, frozenset(self.product_aliases))
+        products = frozenset(self.product_aliases)
+        handler, routed = _handler_for(solution, service, event, products)
+        if not _is_typed(handler, service, event, products):
+            offered = self._offered(solution, service, event, payload)
+            if offered is not None:
+                return offered
         if handler is None:
             return None
         context = {**(routed or {}), **(context or {})} or None
-        if handler.event == "event" and handler.service == "device2" and event != "event" and isinstance(payload, dict):
+        if handler.event == "event" and event != "event" and isinstance(payload, dict):
             payload = {"type": event, **payload}
         return self._run_handler(handler, {} if payload is None else payload, context)
+
+    def _offered(self, solution: Solution, service: str, event: str, payload: Any) -> ScriptResult | None:
+        """The first alternative event (Services.alternatives) with a handler of its own: that handler
+        runs for each of that service's events (one per dataport); None when none has a handler."""
+        alternatives = self.runtime.platform.alternatives(service, event, payload)
+        for alias, own_event in dict.fromkeys((a, e) for a, e, _ in alternatives):
+            handler = solution.handlers.get((alias, own_event))
+            if handler is None:
+                continue
+            result: ScriptResult | None = None
+            for _, _, own_payload in (x for x in alternatives if x[:2] == (alias, own_event)):
+                result = self._run_handler(handler, own_payload, None)
+            return result
+        return None
 
     def _event_over_http(self, request: Request, service: str, event: str) -> Response:
         payload = guards.event_payload(request, self.max_body_bytes)
         handler, _ = _handler_for(self.solution, service, event, frozenset(self.product_aliases))
         result = self.trigger_event(service, event, payload)
-        if handler is None or result is None:
+        if result is None:
             return _plain(404, f"no event handler for {service} {event}")
-        return self._respond(result, handler)
+        return self._respond(result, handler if handler is not None else f"{service} {event}")
 
     def _run_handler(self, handler: EventHandler, payload: Any, context: dict[str, Any] | None) -> ScriptResult:
         turns = getattr(self._executing, "turns", 0)
@@ -376,14 +398,15 @@ class SolutionApp:
         return result
 
     # -- running and logging --------------------------------------------------------------------
-    def _respond(self, result: ScriptResult, script: Endpoint | EventHandler) -> Response:
+    def _respond(self, result: ScriptResult, script: Endpoint | EventHandler | str) -> Response:
         """The HTTP response for a run: a script error or an unsendable response is a generic 500."""
         if result.error is not None:
             return _plain(500, "Internal Server Error")
         try:
             return guards.build_response(result)
         except BadResponse as exc:
-            self.log.message(f"{script.file}: {exc}; answered 500 instead", file=script.file, error=str(exc))
+            where = script if isinstance(script, str) else script.file
+            self.log.message(f"{where}: {exc}; answered 500 instead", file=where, error=str(exc))
             return _plain(500, "Internal Server Error")
 
     def _logged(
@@ -424,14 +447,29 @@ def _handler_for(
     handler = solution.handlers.get((service, event))
     if handler is not None:
         return handler, None
-    if service in products and (PRODUCT_PLACEHOLDER, event) in solution.handlers:
+    if _product_event(service, products) and (PRODUCT_PLACEHOLDER, event) in solution.handlers:
         return solution.handlers[(PRODUCT_PLACEHOLDER, event)], None
     if service == "device2" and ("device2", "event") in solution.handlers:
         return solution.handlers[("device2", "event")], None
+    if service == "device2" and not products and (PRODUCT_PLACEHOLDER, "event") in solution.handlers:
+        return solution.handlers[(PRODUCT_PLACEHOLDER, "event")], None
     fallback = solution.handlers.get(("config", "fallback"))
     if fallback is not None:
         return fallback, {"service": service, "event": event}
     return None, None
+
+
+def _product_event(service: str, products: frozenset[str]) -> bool:
+    """Whether a `{product.id}` handler answers this service's events: a linked product's alias, or, in
+    a MuranoCLI project that is its own product (nothing linked), the device events of Device2."""
+    return service in products or (service == "device2" and not products)
+
+
+def _is_typed(handler: EventHandler | None, service: str, event: str, products: frozenset[str]) -> bool:
+    """Whether `handler` is the event's own typed handler (exact, or `{product.id} <event>`)."""
+    if handler is None or handler.event != event:
+        return False
+    return handler.service == service or (handler.service == PRODUCT_PLACEHOLDER and _product_event(service, products))
 
 
 def _snapshot(root: Path) -> tuple[tuple[str, int, int, int], ...]:

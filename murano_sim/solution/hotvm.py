@@ -19,6 +19,7 @@ from ..lua.vm import Context
 from ..runtime import Runtime
 from ..runtime.result import ScriptResult
 from ..services.registry import argument_name
+from .eras import module_chunk, module_names
 from .loader import EventHandler, Solution
 
 EVENT_SLOT = "__murano_sim_event"  # where the trampoline picks up the handler's argument
@@ -53,6 +54,7 @@ class SolutionVM:
         self._lock = threading.RLock()  # re-entrant: a handler may trigger another one inside its run
         self._context: Context | None = None
         self._init_pending = not runtime.state.initialized(str(solution.root))  # not on a restart with --state
+        runtime.platform.use_era(solution.era)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def reload(self, solution: Solution) -> None:
@@ -60,6 +62,7 @@ class SolutionVM:
         with self._lock:
             self.solution = solution
             self.reuse_vm = reuse_vm(self.runtime, solution)
+            self.runtime.platform.use_era(solution.era)
             self._context = None
 
     def reset(self) -> None:
@@ -70,7 +73,10 @@ class SolutionVM:
 
     def _load_chunks(self) -> list[tuple[str, str]]:
         solution = self.solution
-        return list(solution.global_modules) + [handler_definition(h) for h in solution.handlers.values()]
+        era = self.runtime.platform.era  # the layout's, or config.yaml's: older eras scoped modules differently
+        names = module_names(solution.modules)
+        modules = [module_chunk(file, source, names.get(file), era) for file, source in solution.global_modules]
+        return modules + [handler_definition(h) for h in solution.handlers.values()]
 
     def _prepare(self) -> Context:
         """The context the next execution runs in, loaded (and init.lua run once per fresh state)."""

@@ -17,6 +17,7 @@ from typing import Any
 from wcmatch import glob
 
 from ..config import yamlfile
+from ..config.era import CURRENT_ERA, MURANOCLI_ERA, SOLUTIONFILE_ERA
 from .model import GLOB_FLAGS, AssetDir
 
 LUA_INCLUDE = ("**/*.lua",)
@@ -27,6 +28,7 @@ NOT_DEPLOYED = ("_test.lua", "_spec.lua")  # MuranoCLI's `*.ignoring` defaults, 
 ENDPOINT_DIRS = ("endpoints", "routes")
 SERVICE_DIRS = ("services", "eventhandlers", "event_handler")
 MODULE_DIRS = ("modules",)
+OLD_HANDLER_DIRS = ("eventhandlers", "event_handler")  # MuranoCLI's defaults before March 2017
 ASSET_DIRS = ("files", "assets")
 
 
@@ -75,6 +77,20 @@ class Layout:
     env_schema: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+    @property
+    def era(self) -> int:
+        """Which year's Murano the layout was written for (config/era.py): Exosite's tools of the time
+        wrote it: Solutionfile.json 2016, MuranoCLI's `<name>.murano` and `.murano/config` 2017, and so
+        are plain folders with its first default `eventhandlers/`; murano.yaml and other folders are
+        read as the current platform."""
+        if self.name == "Solutionfile.json":
+            return SOLUTIONFILE_ERA
+        if self.name == ".murano/config" or self.name.endswith(".murano"):
+            return MURANOCLI_ERA
+        if self.name == "folders" and any(s.location in OLD_HANDLER_DIRS for s in self.service_sections):
+            return MURANOCLI_ERA  # MuranoCLI's first default folders (Sep 2016 - Mar 2017)
+        return CURRENT_ERA
 
 
 def is_solution(root: Path) -> bool:

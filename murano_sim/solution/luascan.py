@@ -71,6 +71,33 @@ def has_top_level_return(source: str) -> bool:
     return False
 
 
+def top_level_locals(source: str) -> list[str]:
+    """The names a chunk declares `local` outside every block (`local function f`, `local a, b = ...`),
+    in order, without repeats."""
+    found: list[str] = []
+    depth = 0
+    toks = list(tokens(source))
+    for i, token in enumerate(toks):
+        if token.kind != "name":
+            continue
+        if token.text in _OPENERS:
+            depth += 1
+        elif token.text in _CLOSERS:
+            depth -= 1
+        elif token.text == "local" and depth == 0 and not _is_field(toks, i):
+            j = i + 1
+            if j < len(toks) and toks[j].text == "function":
+                j += 1
+            while j < len(toks) and toks[j].kind == "name" and toks[j].text not in _KEYWORDS:
+                if toks[j].text not in found:
+                    found.append(toks[j].text)
+                if j + 1 < len(toks) and toks[j + 1].text == ",":
+                    j += 2
+                    continue
+                break
+    return found
+
+
 def static_requires(source: str) -> list[tuple[str, int]]:
     """(module name, line) for each `require("name")` / `require "name"` with a constant name."""
     found = []

@@ -9,6 +9,8 @@ from typing import Any
 from wcmatch import glob
 from werkzeug.routing import Map
 
+from ..config.era import CURRENT_ERA
+
 # The methods an --#ENDPOINT header may name; WEBSOCKET endpoints are listed but not in url_map.
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 UNSERVED_METHODS = ("WEBSOCKET",)
@@ -77,6 +79,7 @@ class Solution:
 
     root: Path
     layout: str  # "murano.yaml" | "<name>.murano" | "Solutionfile.json" | ".murano/config" | "folders"
+    era: int = CURRENT_ERA  # the layout's era (config/era.py); config.yaml's `era` overrides it for services
     endpoints: list[Endpoint] = field(default_factory=list)
     url_map: Map = field(default_factory=lambda: Map(strict_slashes=False))
     handlers: dict[tuple[str, str], EventHandler] = field(default_factory=dict)

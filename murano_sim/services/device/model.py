@@ -15,6 +15,8 @@ from typing import Any
 from .. import ServiceError, ServiceHost
 
 PAGE = 50
+LAST_ERA = 2017  # Device v1 was deprecated in August 2017 (MuranoCLI's Config.rb)
+DEFAULT_PID = "murano-sim-product"  # services.device.pid unset: the product id datapoint events name
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS device_datapoint (seq INTEGER PRIMARY KEY AUTOINCREMENT, pid TEXT NOT NULL, "
            "sn TEXT NOT NULL, alias TEXT NOT NULL, ts INTEGER NOT NULL, value TEXT NOT NULL)")
 
@@ -29,6 +31,33 @@ class Device:
         self.host = host
         with host.state.transaction() as db:
             db.execute(_SCHEMA)
+        # A device writing through the device API raised Device v1's `datapoint` in 2016-2017 solutions;
+        # the router offers it for Device2's `data_in`, and the solution runs whichever it handles.
+        host.subscribe("device2", "data_in", self.datapoints_for)
+
+    def datapoints_for(self, event: Any) -> builtins.list[tuple[str, dict[str, Any]]]:
+        """Device2's data_in event as Device v1 `datapoint` events, one per dataport (2017 and before)."""
+        if self.host.era > LAST_ERA or not isinstance(event, Mapping):
+            return []
+        sn = str(event.get("identity") or "")
+        pid = str(self.host.settings.get("pid") or DEFAULT_PID)
+        written_us = event.get("timestamp")
+        now = int(self.host.now())
+        found: builtins.list[tuple[str, dict[str, Any]]] = []
+        for entry in event.get("payload") or []:
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("values"), Mapping):
+                continue
+            at_us = entry.get("timestamp")
+            # a value recorded at its own time (the device API's `record`) is api = "record"
+            api = "record" if isinstance(at_us, int) and at_us != written_us else "write"
+            at = at_us // 1_000_000 if isinstance(at_us, int) else now
+            for alias, value in entry["values"].items():
+                found.append(("datapoint", {
+                    "api": api, "pid": pid, "rid": resource_id(pid, sn, str(alias)), "seq": len(found) + 1,
+                    "alias": str(alias), "value": [at, value], "device_sn": sn, "source_ip": event.get("ip"),
+                    "timestamp": now,
+                }))
+        return found
 
     def reset(self) -> None:
         with self.host.state.transaction() as db:

@@ -9,12 +9,15 @@ Exosite's published device API; see docs/services/device2.md.
                                   reads those set values back (200)
   GET  /onep:v1/stack/alias?x&y   the set values, form-encoded (204 when none); Request-Timeout: <ms>
                                   (and If-Modified-Since) long-polls one alias: 200 or 304
+  POST /onep:v1/stack/record      X-Exosite-CIK: <token>, body alias=a&<ts>=<v>&<ts>=<v>&alias=b&... -> 204
+                                  (values at their own Unix times: one data_in event)
   GET  /timestamp                 the solution clock's Unix time
 """
 
 from __future__ import annotations
 
 import ipaddress
+import math
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -96,7 +99,11 @@ class DeviceAPI:
             return self._activate(request)
         if request.path == "/onep:v1/stack/alias" and request.method in ("GET", "POST"):
             return self._stack_alias(request)
-        if request.path in ("/timestamp", "/provision/activate", "/onep:v1/stack/alias"):
+        if route == ("POST", "/onep:v1/stack/record"):
+            return self._record(request)
+        if request.path == "/provision/download":  # gdc http content list|info|download
+            return _text(501, "the content area (/provision/download) is not emulated by murano-sim\n")
+        if request.path in ("/timestamp", "/provision/activate", "/onep:v1/stack/alias", "/onep:v1/stack/record"):
             return _text(405, f"{request.method} is not allowed on {request.path}\n")
         return _text(404, f"no device API at {request.path}\n")
 
@@ -132,6 +139,12 @@ class DeviceAPI:
             return _text(204)
         return _text(200, urlencode({k: number_text(v) for k, v in found.items()}), FORM)
 
+    def _record(self, request: Request) -> Response:
+        identity = self.model.authenticate(request.headers.get(TOKEN_HEADER))
+        entries = _recorded(self._form(request))
+        self.model.record(identity, entries, ip=request.remote_addr, connection_id=uuid.uuid4().hex)
+        return _text(204)
+
     def _long_poll(self, request: Request, identity: str, reads: list[str]) -> Response:
         if len(reads) != 1:
             raise RequestRefused(400, "long polling reads exactly one alias")
@@ -146,6 +159,28 @@ class DeviceAPI:
         response = _text(200, urlencode({reads[0]: number_text(value)}), FORM)
         response.headers["Last-Modified"] = str(at // 1_000_000)
         return response
+
+
+def _recorded(pairs: list[tuple[str, str]]) -> list[tuple[float, dict[str, str]]]:
+    """`alias=a&<ts>=<v>&...&alias=b&...` (the order matters) as [(ts, {alias: value}), ...]."""
+    entries: list[tuple[float, dict[str, str]]] = []
+    alias: str | None = None
+    for key, value in pairs:
+        if key == "alias":
+            alias = value
+            continue
+        if not alias:
+            raise RequestRefused(400, "record: give alias=<alias> before its <timestamp>=<value> pairs")
+        try:
+            at = float(key)
+        except ValueError:
+            raise RequestRefused(400, f"record: {key[:40]!r} is not a Unix timestamp") from None
+        if not math.isfinite(at) or at < 0:
+            raise RequestRefused(400, f"record: {key[:40]!r} is not a Unix timestamp")
+        entries.append((at, {alias: value}))
+    if not entries:
+        raise RequestRefused(400, "record: give alias=<alias>&<timestamp>=<value>")
+    return entries
 
 
 def _query_names(query: str) -> list[str]:

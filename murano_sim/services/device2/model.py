@@ -183,10 +183,15 @@ class Device2:
         self._emit("deleted", identity)
 
     def _state(self, identity: str) -> dict[str, Any]:
+        """The identity's state: its resources only (a device's value for an alias that is not one is kept
+        for the device to read back, not shown to the solution)."""
         state: dict[str, Any] = {}
+        resources = self.resources()
         for alias, reported, reported_at, set_value, set_at in self.host.state.db.execute(
                 "SELECT alias, reported, reported_at, set_value, set_at FROM device2_state WHERE identity = ? "
                 "ORDER BY alias", (identity,)):
+            if self._resource(alias, resources) is None:
+                continue
             entry: dict[str, Any] = {"timestamp": max(reported_at or 0, set_at or 0)}
             if reported is not None:
                 entry["reported"] = json.loads(reported)
@@ -405,31 +410,59 @@ class Device2:
 
     def data_in(self, identity: str, values: Mapping[str, Any], *, ip: str | None = None,
                 connection_id: str | None = None) -> dict[str, Any]:
-        """A device reports values: defined resources keep them as `reported` and `set`; every alias
-        reaches the solution in the data_in event. Returns the event's values."""
+        """A device reports values: defined resources keep them as `reported` and `set`, other aliases as
+        `reported` (what the device reads back); every alias reaches the solution in the data_in event.
+        Returns the event's values."""
+        now = self._now_us()
+        checked = self._store(identity, now, values, ip)
+        self._emit("data_in", identity, [{"timestamp": now, "values": checked}], ip=ip,
+                   connection_id=connection_id, timestamp=now)
+        return checked
+
+    def record(self, identity: str, entries: Iterable[tuple[float, Mapping[str, Any]]], *, ip: str | None = None,
+               connection_id: str | None = None) -> list[dict[str, Any]]:
+        """A device records values at their own times (Unix seconds, the device API's `record`): each is
+        stored as data_in would (a value older than the one kept does not replace it), and one data_in
+        event carries them all, each entry with its own timestamp. Returns the event's payload."""
+        payload = []
+        for at, values in sorted(entries, key=lambda entry: entry[0]):
+            at_us = int(round(at * 1_000_000))
+            payload.append({"timestamp": at_us, "values": self._store(identity, at_us, values, ip)})
+        if payload:
+            self._emit("data_in", identity, payload, ip=ip, connection_id=connection_id)
+        return payload
+
+    def _store(self, identity: str, at: int, values: Mapping[str, Any], ip: str | None) -> dict[str, Any]:
+        """Keep a device's values written at `at` (µs); returns them checked, as the event carries them."""
         resources = self.resources()
         checked: dict[str, Any] = {}
         stored: dict[str, Any] = {}
+        reported_only: dict[str, Any] = {}
         for alias, value in values.items():
             definition = self._resource(alias, resources)
             if definition is None:
-                checked[alias] = value  # not a resource: no state, but the event still carries it
+                checked[alias] = reported_only[alias] = value  # not a resource: kept as reported only
                 continue
             checked[alias] = stored[alias] = _conform(alias, definition, value)
-        now = self._now_us()
-        self._charge_state(identity, stored, now, reported=True)
+        self._charge_state(identity, {**stored, **reported_only}, at, reported=True)
         with self.host.state.transaction() as db:
             self._row(identity)
-            for alias, value in stored.items():
+            for alias, value in [*stored.items(), *reported_only.items()]:
                 encoded = json.dumps(value)
-                db.execute("INSERT INTO device2_state VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(identity, alias) DO "
-                           "UPDATE SET reported = excluded.reported, reported_at = excluded.reported_at, "
-                           "set_value = excluded.set_value, set_at = excluded.set_at",
-                           (identity, alias, encoded, now, encoded, now))
-            db.execute("UPDATE device2_identity SET lastip = ?, lastseen = ? WHERE identity = ?", (ip, now, identity))
-        self._bump(identity, stored)
-        self._emit("data_in", identity, [{"timestamp": now, "values": checked}], ip=ip,
-                   connection_id=connection_id, timestamp=now)
+                set_value = encoded if alias in stored else None
+                # the newer write wins each column: a recorded value older than the kept one stays history
+                db.execute(
+                    "INSERT INTO device2_state VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(identity, alias) DO UPDATE SET "
+                    "reported = CASE WHEN excluded.reported_at >= COALESCE(reported_at, 0) THEN excluded.reported "
+                    "ELSE reported END, reported_at = MAX(COALESCE(reported_at, 0), excluded.reported_at), "
+                    "set_value = CASE WHEN excluded.set_value IS NOT NULL AND excluded.set_at >= COALESCE(set_at, 0) "
+                    "THEN excluded.set_value ELSE set_value END, "
+                    "set_at = CASE WHEN excluded.set_value IS NOT NULL THEN MAX(COALESCE(set_at, 0), excluded.set_at) "
+                    "ELSE set_at END",
+                    (identity, alias, encoded, at, set_value, at if set_value is not None else None))
+            db.execute("UPDATE device2_identity SET lastip = ?, lastseen = ? WHERE identity = ?",
+                       (ip, self._now_us(), identity))
+        self._bump(identity, [*stored, *reported_only])
         return checked
 
     def connect(self, identity: str, *, ip: str | None = None) -> None:
@@ -446,23 +479,28 @@ class Device2:
         self._emit("connect" if online else "disconnect", identity, ip=ip)
 
     def read_set(self, identity: str, aliases: Iterable[str]) -> dict[str, Any]:
-        """The `set` values of the named aliases that have one (unknown aliases are left out)."""
+        """The latest value (device- or solution-written) of each named alias that has one."""
         self._row(identity)
-        wanted = list(aliases)
         out: dict[str, Any] = {}
-        for alias in wanted:
-            row = self.host.state.db.execute("SELECT set_value FROM device2_state WHERE identity = ? AND alias = ?",
-                                             (identity, alias)).fetchone()
-            if row is not None and row[0] is not None:
-                out[alias] = json.loads(row[0])
+        for alias in list(aliases):
+            latest = self._set_at(identity, alias)
+            if latest is not None:
+                out[alias] = latest[0]
         return out
 
     def _set_at(self, identity: str, alias: str) -> tuple[Any, int] | None:
+        """(value, µs) of the alias's latest value: `set` (device writes and setIdentityState assign it),
+        or `reported` when that is newer or the alias is not a resource (kept as reported only)."""
         with self.host.state.lock:
             row = self.host.state.db.execute(
-                "SELECT set_value, set_at FROM device2_state WHERE identity = ? AND alias = ?",
+                "SELECT set_value, set_at, reported, reported_at FROM device2_state WHERE identity = ? AND alias = ?",
                 (identity, alias)).fetchone()
-        return None if row is None or row[0] is None else (json.loads(row[0]), row[1])
+        if row is None:
+            return None
+        set_value, set_at, reported, reported_at = row
+        if reported is not None and (set_value is None or (reported_at or 0) > (set_at or 0)):
+            return json.loads(reported), reported_at
+        return None if set_value is None else (json.loads(set_value), set_at)
 
     def wait_set(self, identity: str, alias: str, timeout: float, since: float | None = None) -> tuple[Any, int] | None:
         """Long poll: (value, µs) of `alias`'s set value once it changes, or None after `timeout`
