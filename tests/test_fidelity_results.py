@@ -3,6 +3,8 @@ not emulate is the dispatcher's error table naming it, never Lua's "attempt to c
 
 from __future__ import annotations
 
+import json
+
 from murano_sim import Runtime
 
 
@@ -31,3 +33,47 @@ def test_the_generic_call_forms_say_the_same() -> None:
     got = result.response.message
     assert got["a"] == got["b"] and got["a"].startswith("Keystore.scan is not emulated by murano-sim")
     assert got["set"] is True  # emulated operations are untouched
+
+
+SIGN_UP = """
+local code = User.createUser{name = "Ann", email = "ann@example.com", password = "Tr0ub4dor&3-unique"}
+User.activateUser{code = code}
+local id = User.listUsers{filter = {"email::like::ann@example.com"}}[1].id
+local role = User.createRole{role_id = "owner", parameter = {{name = "sn"}}}
+local assigned = User.assignUser{id = id, roles = {{role_id = "owner", parameters = {{name = "sn", value = "1"}}}}}
+local dup = User.createUser{name = "Ann", email = "ann@example.com", password = "Tr0ub4dor&3-unique"}
+User.createUser{name = "Bob", email = "bob@example.com", password = "Tr0ub4dor&3-unique"}
+local inactive = User.getUserToken{email = "bob@example.com", password = "Tr0ub4dor&3-unique"}
+return {role = role == nil and "nil" or role, assigned = assigned == nil and "nil" or assigned,
+        dup = dup, inactive = inactive, dup_message = from_json(dup.error).message}
+"""
+
+
+def user_results(era: int | None) -> dict:
+    config: dict = {"services": {"user": {"hash_iterations": 1000}}}
+    if era is not None:
+        config["era"] = era
+    with Runtime(config) as rt:
+        result = rt.run(SIGN_UP)
+    assert result.error is None, result.error
+    return result.response.message
+
+
+def test_a_2016_solution_gets_nil_for_no_content_and_400_for_a_duplicate_or_inactive_user() -> None:
+    got = user_results(2016)
+    # 2016-2019 code reads any status as an error (`if resp ~= nil and resp.status ~= nil`): success is nil
+    assert got["role"] == "nil" and got["assigned"] == "nil"
+    # the 2016 solution's own tests, written against the platform, expect 400 for both
+    assert (got["dup"]["status"], got["dup"]["status_code"], got["dup"]["type"]) == (400, 400, "QueryError")
+    assert (got["inactive"]["status"], got["inactive"]["status_code"]) == (400, 400)
+    assert got["dup_message"] == got["dup"]["message"] == "a user with email ann@example.com already exists"
+    later = user_results(2019)  # the last era of nil successes; by then duplicates were 409
+    assert later["assigned"] == "nil" and later["dup"]["status"] == 409
+
+
+def test_the_current_platform_gives_the_204_table_and_409_403() -> None:
+    for got in (user_results(None), user_results(2021)):
+        assert got["role"] == {"status": 204, "status_code": 204} and got["assigned"] == got["role"]
+        assert got["dup"]["status"] == 409 and got["inactive"]["status"] == 403
+        assert got["dup_message"] == "a user with email ann@example.com already exists"
+        assert json.loads(got["inactive"]["error"])["message"] == "the user is not active"
