@@ -77,3 +77,48 @@ def test_the_current_platform_gives_the_204_table_and_409_403() -> None:
         assert got["dup"]["status"] == 409 and got["inactive"]["status"] == 403
         assert got["dup_message"] == "a user with email ann@example.com already exists"
         assert json.loads(got["inactive"]["error"])["message"] == "the user is not active"
+
+
+CONNECTOR_AUTH = """
+local auth = {}
+local function getDomain()
+  local config = Config.getParameters({service = "webservice"})
+  return config and config.parameters and config.parameters.domain
+end
+function auth.setToken()
+  local token = "t-" .. tostring(os.time())
+  local url = 'https://' .. getDomain() .. '/c2c/callback?token=' .. token
+  Keystore.set{key = "callback", value = to_json({token = token, url = url})}
+end
+function auth.getPeer(request)
+  local saved = from_json(Keystore.get{key = "callback"}.value)
+  if saved and request.parameters.token == saved.token then return "ok" end
+end
+return auth
+"""
+
+CALLBACK = """--#ENDPOINT GET /c2c/callback
+if require("c2c.auth").getPeer(request) ~= "ok" then
+  response.code = 401
+  return "unauthorized"
+end
+return from_json(Keystore.get{key = "callback"}.value)
+"""
+
+
+def test_the_2020_connector_init_builds_its_callback_url_from_the_webservice_domain(murano_solution, tmp_path):
+    # modelled on Exosite's cloud-to-cloud templates (modules/c2c/authentication.lua, init.lua)
+    (tmp_path / "murano.yaml").write_text("formatversion: 1.0.0\ninit_script: init.lua\n")
+    (tmp_path / "init.lua").write_text('require("c2c.auth").setToken()\n')
+    (tmp_path / "modules" / "c2c").mkdir(parents=True)
+    (tmp_path / "modules" / "c2c" / "auth.lua").write_text(CONNECTOR_AUTH)
+    (tmp_path / "endpoints").mkdir()
+    (tmp_path / "endpoints" / "callback.lua").write_text(CALLBACK)
+    served = murano_solution(tmp_path)
+    assert served.get("/c2c/callback").status_code == 401  # init ran: the token check is in force
+    domain = served.runtime.run("return Config.solution().domain").response.message
+    saved = served.get("/c2c/callback?token=nope")
+    assert saved.status_code == 401
+    token = served.runtime.run('return from_json(Keystore.get{key = "callback"}.value).token').response.message
+    ok = served.get(f"/c2c/callback?token={token}")
+    assert ok.status_code == 200 and ok.json()["url"] == f"https://{domain}/c2c/callback?token={token}"

@@ -26,8 +26,11 @@ EVENT_SLOT = "__murano_sim_event"  # where the trampoline picks up the handler's
 
 def handler_definition(handler: EventHandler) -> tuple[str, str]:
     """(file, source) of a chunk defining the handler's global function; the body keeps its lines."""
-    argument = argument_name(handler.service, handler.event)
-    alias = "local websocket_info = websocketInfo; " if argument == "websocketInfo" else ""
+    # "operation event": the parameter, then other names the era's templates read it under
+    argument, *also = argument_name(handler.service, handler.event).split()
+    if argument == "websocketInfo":
+        also.append("websocket_info")
+    alias = "".join(f"local {other} = {argument}; " for other in also)  # on the header line: body lines keep
     name = function_name(handler.service, handler.event)
     return handler.file, f"{name} = function({argument}, ...) {alias}{handler.source}\nend"
 
