@@ -122,3 +122,14 @@ def test_the_2020_connector_init_builds_its_callback_url_from_the_webservice_dom
     token = served.runtime.run('return from_json(Keystore.get{key = "callback"}.value).token').response.message
     ok = served.get(f"/c2c/callback?token={token}")
     assert ok.status_code == 200 and ok.json()["url"] == f"https://{domain}/c2c/callback?token={token}"
+
+
+def test_response_code_nil_is_the_default_200(murano_solution, tmp_path) -> None:
+    # code's default is 200 ([SG17], [SVC16b]); setting it nil removes the field, so the default answers
+    with Runtime() as rt:
+        result = rt.run('response.code = nil\nresponse.message = "fine"')
+    assert result.error is None and result.response.code == 200 and result.response.message == "fine"
+    (tmp_path / "endpoints").mkdir()
+    (tmp_path / "endpoints" / "nil.lua").write_text('--#ENDPOINT GET /nil\nresponse.code = nil\nreturn "fine"\n')
+    reply = murano_solution(tmp_path).get("/nil")
+    assert (reply.status_code, reply.text) == (200, "fine")
