@@ -573,9 +573,10 @@ for _, spec in ipairs(service_specs) do
 end
 
 -- An operation a service's spec lacks: a function that asks the dispatcher anyway (its answer is the error).
-local function unknown_operation(alias)
+local function unknown_operation(alias, emulated)
   return function(_, operation)
-    if type(operation) ~= "string" then return nil end
+    -- an emulated operation the script set to nil stays nil (its own copy, its own change)
+    if type(operation) ~= "string" or emulated[operation] ~= nil then return nil end
     return function(arguments)
       local result = call_service(alias, operation, arguments)
       if state.tripped then
@@ -701,7 +702,7 @@ local function new_env(env_vars, modules)
     -- An operation the spec lacks still reaches the dispatcher, which answers it with a clear
     -- error table ("User.getSocialLoginUrl is not emulated by murano-sim"), never Lua's
     -- "attempt to call field"; rawget and pairs still see only the emulated operations.
-    setmetatable(functions, { __index = unknown_operation(service.alias) })
+    setmetatable(functions, { __index = unknown_operation(service.alias, service.functions) })
     for _, name in ipairs(service.names) do
       env[name] = functions
     end
