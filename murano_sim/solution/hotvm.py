@@ -56,7 +56,7 @@ class SolutionVM:
         self._lock = threading.RLock()  # re-entrant: a handler may trigger another one inside its run
         self._context: Context | None = None
         self._init_pending = not runtime.state.initialized(str(solution.root))  # not on a restart with --state
-        runtime.services.use_era(solution.era)
+        runtime.platform.use_era(solution.era)  # a Runtime or the murano fixture's ScriptRunner
 
     # -- lifecycle ----------------------------------------------------------------------------
     def reload(self, solution: Solution) -> None:
