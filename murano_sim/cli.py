@@ -117,6 +117,10 @@ def build_parser() -> _Parser:
                        "folder's name): its Interface operations are ALIAS's, its events reach `ALIAS <event>` "
                        "handlers; it gets its own port (third line) and the device API serves its devices")
 
+    serve.add_argument("--no-rate-limit", action="store_true",
+                       help="do not enforce --#RATELIMIT and the Webservice rate_limit (all loopback clients "
+                       "share one per-address bucket)")
+
     check = commands.add_parser("check", description="load a solution without serving it and report what was found")
     check.add_argument("solution", metavar="SOLUTION_DIR", help="the solution's directory")
     check.add_argument("--json", action="store_true", help="print the report as one JSON object")
@@ -196,7 +200,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     return main_serve(args.solution, args.host, args.port, args.config, json_logs=args.json,
                       device_port=args.device_port, state_path=args.state, product=args.product,
-                      surfaces=(Console,), ports={"mqtt": args.mqtt_port})
+                      surfaces=(Console,), ports={"mqtt": args.mqtt_port}, rate_limits=not args.no_rate_limit)
 
 
 def _check(args: argparse.Namespace) -> int:

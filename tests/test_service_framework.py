@@ -197,7 +197,7 @@ def test_every_service_has_a_control_and_the_default_one_forwards_to_the_model()
 def test_alias_lists_are_data_from_the_specs_and_known_yaml():
     assert argument_name("scripts", "anyCustomEvent") == "data"  # scripts' spec: "*": data
     assert argument_name("interface", "subscriberAdded") == "subscription"
-    assert argument_name("interface", "myOperation") == "operation"
+    assert argument_name("interface", "myOperation") == "operation event"  # the parameter, then an alias
     assert argument_name("websocket", "websocket_info") == "websocketInfo"
     assert argument_name("webservice", "request") == "request"  # known.yaml: an event-only source
     assert argument_name("device2", "data_in") == "event" and argument_name("product123", "x") == "event"

@@ -29,3 +29,15 @@ def test_set_subscriber_fires_subscriber_added_and_lists_it(served):
     assert served.get("/value/subscriber").json() == {"value": "app-9"}
     listed = served.get("/subscribers").json()
     assert listed["total"] == 2 and [s["solution_id"] for s in listed["items"]] == ["app-9", "self"]
+
+
+def test_an_operation_handler_reads_its_argument_as_event_or_operation(murano_solution, tmp_path):
+    # Exosite's getting-started template reads `event.message` in services/interface/myOp.lua, the
+    # IoT-connector templates read `operation`: both name the one argument
+    (tmp_path / "services" / "interface").mkdir(parents=True)
+    (tmp_path / "services" / "interface" / "myOp.lua").write_text(
+        'local says = "Subscriber " .. context.caller_id .. " says " .. event.message\n'
+        "return {says = says, same = rawequal(event, operation)}\n")
+    served = murano_solution(tmp_path)
+    assert served.call_interface("myOp", {"message": "hi"}, caller_id="app-2") == {
+        "says": "Subscriber app-2 says hi", "same": True}

@@ -34,7 +34,9 @@ def test_canned_results_and_errors_per_operation_under_the_capitalised_alias():
         assert call(runtime, "return Spms.quiet() == nil") is True
         unknown = runtime.run("return Spms.other{}")
         result = runtime.run("return Spms.lookup{city = 'Paris'}")
-    assert "attempt to call field 'other'" in unknown.error  # only declared operations exist
+    # only declared operations exist: another name is the dispatcher's error table, never a Lua error
+    assert unknown.error is None and unknown.response.message["status"] == 404
+    assert unknown.response.message["error"].startswith("Spms.other is not emulated by murano-sim")
     assert result.calls[0]["service"] == "spms" and result.calls[0]["arguments"] == {"city": "Paris"}
 
 
@@ -56,7 +58,8 @@ def test_swagger_operations_validate_their_arguments():
         bad_city = call(runtime, "return Weather.getWeather{city = 'R2D2'}")
         bad_units = call(runtime, "return Weather.getWeather{city = 'Paris', units = 'kelvin'}")
         bad_days = call(runtime, "return Weather.getForecast{days = 'many'}")
-        restricted = call(runtime, "return Weather.setup == nil")
+        restricted = call(runtime, "return rawget(Weather, 'setup') == nil")
+        restricted_call = call(runtime, "return Weather.setup{}")
     assert now == {"temp": 18.5, "sky": "clear", "city": "Example"}  # the response schema's example
     assert no_city == {"error": "Weather.getWeather: city: is required", "status": 400, "type": "QueryError",
                        "status_code": 400}
@@ -64,6 +67,7 @@ def test_swagger_operations_validate_their_arguments():
     assert bad_units["status"] == 400 and "units: must be one of metric, imperial" in bad_units["error"]
     assert bad_days["status"] == 400 and "days: must be an integer" in bad_days["error"]
     assert restricted is True  # x-exosite-restricted: not exposed to Lua
+    assert restricted_call["status"] == 404 and "Weather.setup is not emulated" in restricted_call["error"]
 
 
 def test_swagger_body_parameters_are_expanded_and_204_is_the_status_table():
@@ -204,7 +208,8 @@ def test_a_lua_file_of_functions_implements_the_operations_inside_the_callers_ex
     assert missing == {"error": "no such city", "status": 404}  # the function's value, as it returned it
     assert boom == {"error": "weather.lua:9: kaput", "status": 500, "type": "ServerError"}
     assert nothing is True and hidden is True
-    assert "attempt to call field 'other'" in unknown.error
+    assert unknown.error is None and unknown.response.message["status"] == 404
+    assert unknown.response.message["error"].startswith("Weather.other is not emulated by murano-sim")
 
 
 def test_a_lua_standin_keeps_its_state_while_the_callers_environment_lives(tmp_path):

@@ -172,16 +172,46 @@ def test_timeseries_line_protocol_and_influxql_on_the_same_store(runtime):
 
 
 @pytest.mark.parametrize("q, unsupported", [
-    ("SHOW MEASUREMENTS", "SHOW statements"),
+    ("SHOW SERIES", "SHOW statements"),
     ("SELECT value FROM temp WHERE sn = 'a' OR sn = 'b'", "OR in WHERE"),
     ("SELECT derivative(value) FROM temp", "function derivative()"),
     ("SELECT value FROM /te.*/", "measurement '/te.*/'"),
-    ("SELECT mean(value) FROM temp WHERE time > now() - 1h GROUP BY time(1h), sn", "GROUP BY time(1h), sn"),
+    ("SELECT mean(value) FROM temp WHERE time > now() - 1h GROUP BY time(1h), time(2h)",
+     "GROUP BY time(1h), time(2h)"),
+    ("SELECT value FROM temp GROUP BY /s.*/", "GROUP BY /s.*/"),
     ("SELECT value FROM temp WHERE sn != 'a'", "condition \"sn != 'a'\""),
 ])
 def test_timeseries_outside_the_subset_is_a_clear_error(runtime, q, unsupported):
     out = run(runtime, f"return Timeseries.query{{q = [[{q}]]}}")
     assert out["status"] == 400 and "unsupported InfluxQL" in out["error"] and unsupported in out["error"]
+
+
+def test_timeseries_group_by_tag_and_the_common_show_statements(runtime):
+    ns = (NOON_S - 600) * 1_000_000_000
+    out = run(runtime, f"""
+        Timeseries.write{{query = 'room,sn=a,site=x value=10 {ns}\\nroom,sn=b,site=x value=20 {ns}\\n' ..
+                                  'room,sn=a,site=x value=30\\ngauge value=50'}}
+        return {{
+          by_sn = Timeseries.query{{q = "SELECT mean(value) FROM room WHERE time >= now() - 1h " ..
+                                       "GROUP BY time(1h), sn fill(none)", epoch = 's'}},
+          raw = Timeseries.query{{q = "SELECT value FROM room WHERE site = 'x' GROUP BY sn", epoch = 's'}},
+          m = Timeseries.query{{q = "SHOW MEASUREMENTS"}},
+          keys = Timeseries.query{{q = "SHOW TAG KEYS FROM room"}},
+          all_keys = Timeseries.query{{q = "SHOW TAG KEYS"}}}}""")
+    series = out["by_sn"]["results"][0]["series"]
+    assert [(s["tags"], s["values"]) for s in series] == [({"sn": "a"}, [[NOON_S - 3600, 10], [NOON_S, 30]]),
+                                                           ({"sn": "b"}, [[NOON_S - 3600, 20]])]
+    raw = out["raw"]["results"][0]["series"]
+    assert [(s["name"], s["tags"], s["values"]) for s in raw] == [
+        ("room", {"sn": "a"}, [[NOON_S - 600, 10], [NOON_S, 30]]), ("room", {"sn": "b"}, [[NOON_S - 600, 20]])]
+    listed = out["m"]["results"][0]["series"][0]
+    assert listed["name"] == "measurements" and listed["columns"] == ["name"]
+    assert {"room", "gauge", "temp", "hum"} <= {v[0] for v in listed["values"]}  # with the fixture's Tsdb writes
+    assert "temp.state" not in {v[0] for v in listed["values"]}  # a field, not a measurement
+    assert out["keys"]["results"][0]["series"] == [{"name": "room", "columns": ["tagKey"],
+                                                    "values": [["site"], ["sn"]]}]
+    named = [s["name"] for s in out["all_keys"]["results"][0]["series"]]
+    assert "room" in named and "gauge" not in named  # gauge's points have no tags
 
 
 def test_timeseries_bad_line_protocol_names_the_line(runtime):

@@ -4,6 +4,7 @@ password is ever kept or logged in plain text."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 from murano_sim import Runtime
@@ -68,7 +69,9 @@ def test_the_guide_error_checks_see_error_status_message_and_status_code():
                      same = login.error == nobody.error, code = dup.code, missing = User.getUser{{id = 99}}}}
         """).response.message
         assert result["dup"]["status"] == 409 and result["dup"]["status_code"] == 409 and result["code"] == 409
-        assert result["dup"]["type"] == "QueryError" and result["dup"]["message"] == result["dup"]["error"]
+        assert result["dup"]["type"] == "QueryError"
+        # error: the service's JSON answer as a string (from_json(ret.error).message), message as is
+        assert json.loads(result["dup"]["error"]) == {"message": result["dup"]["message"], "status": 409}
         assert "not found" in result["bad_message"]
         assert result["login"] is True and result["same"] is True
         assert result["missing"]["status"] == 404

@@ -42,6 +42,8 @@ _TOP: dict[str, Any] = {
         "properties": {
             "max_body_bytes": {"type": "integer", "minimum": 0},
             "console_remote": {"type": "boolean"},
+            # Enforce --#RATELIMIT and Webservice rate_limit (serve: on; pytest fixtures and cases: off).
+            "rate_limits": {"type": "boolean"},
             # Host names the device API answers besides loopback (firmware pointed here via a hosts file).
             "device_hosts": {"type": "array", "items": {"type": "string", "minLength": 1}},
             # The MQTT device port: TLS with a local CA (default) or plain TCP for firmware without TLS.

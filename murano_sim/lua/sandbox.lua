@@ -572,6 +572,21 @@ for _, spec in ipairs(service_specs) do
     size = #spec.operations }
 end
 
+-- An operation a service's spec lacks: a function that asks the dispatcher anyway (its answer is the error).
+local function unknown_operation(alias, emulated)
+  return function(_, operation)
+    -- an emulated operation the script set to nil stays nil (its own copy, its own change)
+    if type(operation) ~= "string" or emulated[operation] ~= nil then return nil end
+    return function(arguments)
+      local result = call_service(alias, operation, arguments)
+      if state.tripped then
+        error(state.tripped, 0)
+      end
+      return result
+    end
+  end
+end
+
 -- A Murano service murano-sim does not emulate: any operation is one clear error naming it.
 local function not_emulated(name, alias)
   return setmetatable({}, { __index = function(_, operation)
@@ -684,6 +699,10 @@ local function new_env(env_vars, modules)
   end
   for _, service in ipairs(service_functions) do
     local functions = copy(service.functions, service.size)  -- one table behind all its names
+    -- An operation the spec lacks still reaches the dispatcher, which answers it with a clear
+    -- error table ("User.getSocialLoginUrl is not emulated by murano-sim"), never Lua's
+    -- "attempt to call field"; rawget and pairs still see only the emulated operations.
+    setmetatable(functions, { __index = unknown_operation(service.alias, service.functions) })
     for _, name in ipairs(service.names) do
       env[name] = functions
     end

@@ -410,6 +410,9 @@ class LuaVM:
             return Outcome(False, 500, "Internal Server Error", {}, log.lines, problem)
         except Exception as exc:  # noqa: BLE001 - a malformed response is the script's error
             return Outcome(False, 500, "Internal Server Error", {}, log.lines, f"response: {exc}")
+        if code is None:
+            # `response.code = nil` removes the field: the router's default, 200 (docs/fidelity-results.md)
+            code = 200
         if not isinstance(code, int) or not 100 <= code <= 999:
             problem = f"response.code must be an HTTP status, got {code!r}"
             return Outcome(False, 500, "Internal Server Error", {}, log.lines, problem)

@@ -28,6 +28,7 @@ from .validation import ArgumentError, Request, check_call
 
 REDACTED = "[REDACTED]"
 STATUS_TOO_LARGE = 413
+STATUS_NOT_FOUND = 404
 
 __all__ = [
     "CallOutcome", "Dispatcher", "Executor", "LocalService", "QUERY_ERROR", "SERVER_ERROR", "STATUS_BAD_REQUEST",
@@ -114,8 +115,11 @@ class Dispatcher:
                                    STATUS_TOO_LARGE, True, [])
         op = self.spec.operations.get(operation)
         if op is None:
-            value = error_table(f"{label}: no such operation", STATUS_BAD_REQUEST, QUERY_ERROR)
-            return self._outcome(operation, arguments, value, started, warnings, STATUS_BAD_REQUEST, True)
+            # Returned like every service failure (an error table, not a raised Lua error); 404 as
+            # Murano's dispatcher answers a path it has no operation for (docs/fidelity.md).
+            value = error_table(f"{label} is not emulated by murano-sim (no such operation in its spec)",
+                                STATUS_NOT_FOUND, QUERY_ERROR)
+            return self._outcome(operation, arguments, value, started, warnings, STATUS_NOT_FOUND, True)
         shown = _hide_secret_arguments(arguments, op.arguments)
         given = _unwrap_body(arguments, op.arguments)
         if self.parameters_as_defaults is not None:

@@ -25,7 +25,7 @@ from requests.utils import get_encoding_from_headers
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from ..errors import ConfigError
-from .host import NO_CONTENT, ServiceError, ServiceHost
+from .host import ServiceError, ServiceHost, no_content
 from .spec import OperationSpec, ServiceSpec
 from .transport import Reply, Transport
 from .validation import Request
@@ -64,7 +64,7 @@ class LocalExecutor:
         finally:
             self.host.deadline = outer
         if op.returns == "status" and result is None:
-            return Reply(204, dict(NO_CONTENT))
+            return Reply(204, no_content(self.host.era))
         return Reply(200, result)
 
     def reset(self) -> None:

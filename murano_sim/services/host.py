@@ -20,6 +20,14 @@ QUERY_ERROR, SERVER_ERROR = "QueryError", "ServerError"
 STATUS_BAD_REQUEST = 400
 # What Murano hands a script for an HTTP 204 (`status_code` is the deprecated spelling code still reads).
 NO_CONTENT: dict[str, Any] = {"status": 204, "status_code": 204}
+# The last era whose platform gave nil for an operation without content: its code reads any
+# `status`/`status_code` as an error (docs/fidelity-results.md).
+LAST_NIL_ERA = 2019
+
+
+def no_content(era: int) -> dict[str, Any] | None:
+    """A successful operation without content, as the solution's era received it."""
+    return None if era <= LAST_NIL_ERA else dict(NO_CONTENT)
 
 
 def error_table(message: str, status: int, error_type: str) -> dict[str, Any]:

@@ -100,6 +100,15 @@ class PointStore:
     def metrics(self) -> list[str]:
         return [r[0] for r in self.state.db.execute(f"SELECT DISTINCT metric FROM {TABLE} ORDER BY metric")]
 
+    def tag_sets(self, metrics: Sequence[str]) -> list[dict[str, str]]:
+        """The distinct tag sets of these metrics' points."""
+        if not metrics:
+            return []
+        rows = self.state.db.execute(
+            f"SELECT DISTINCT tags FROM {TABLE} WHERE metric IN ({', '.join('?' * len(metrics))}) ORDER BY tags",
+            list(metrics))
+        return [json.loads(r[0]) for r in rows]
+
     def tags(self) -> dict[str, list[str]]:
         rows = self.state.db.execute(
             f"SELECT DISTINCT j.key, j.value FROM (SELECT DISTINCT tags FROM {TABLE}) t, json_each(t.tags) j "

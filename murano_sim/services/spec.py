@@ -128,7 +128,8 @@ def parse_spec(raw: Any, source: str) -> ServiceSpec:
         raise ConfigError(f"{source}: settings must map each murano-sim setting to its rules")
     events = raw.get("events") or {}
     if not isinstance(events, Mapping) or not all(isinstance(v, str) for v in events.values()):
-        raise ConfigError(f"{source}: events must map each event name to its handler's argument name")
+        raise ConfigError(f"{source}: events must map each event name to its handler's argument name "
+                          "(then, space-separated, other names it is also visible under)")
     auth = dict(raw.get("auth") or {"type": "none"})
     if auth.get("type") not in AUTH_TYPES:
         raise ConfigError(f"{source}: auth.type must be one of {', '.join(AUTH_TYPES)}")

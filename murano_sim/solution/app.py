@@ -25,10 +25,20 @@ from ..runtime.request import build_request
 from ..runtime.result import ScriptResult
 from ..state.clock import epoch_seconds
 from . import guards
-from .gateway import apply_cors, check_credential, cors_settings, endpoint_scheme, is_preflight, preflight, unauthorized
+from .gateway import (
+    apply_cors,
+    check_credential,
+    cors_settings,
+    credential,
+    endpoint_scheme,
+    is_preflight,
+    preflight,
+    unauthorized,
+)
 from .guards import BadResponse, RequestRefused
 from .hotvm import EVENT_SLOT, SolutionVM
 from .loader import Endpoint, EventHandler, Solution, load_solution
+from .ratelimit import RateLimiter, solution_rate_limit, too_many_requests
 from .requestlog import SolutionLog, script_records
 from .websocket import WebSockets, is_upgrade, script_source
 
@@ -81,7 +91,10 @@ class SolutionApp:
         log: SolutionLog | None = None,
         *,
         surfaces: Iterable[SurfaceFactory] = (),
+        rate_limits: bool | None = None,
     ) -> None:
+        """rate_limits: enforce --#RATELIMIT and the Webservice rate_limit; None: config.yaml's
+        serve.rate_limits, else off (`murano-sim serve` turns them on unless --no-rate-limit)."""
         self.root = Path(root)
         self.runtime = runtime
         self.log = log or SolutionLog(secrets=runtime.config.secrets())
@@ -112,6 +125,8 @@ class SolutionApp:
             lambda: epoch_seconds(runtime.clock), self.log.message, self.max_body_bytes,
         )
         self.console_remote = bool(serve.get("console_remote", False))
+        self.rate_limits = bool(serve.get("rate_limits", False)) if rate_limits is None else rate_limits
+        self.rate_limiter = RateLimiter()
         # What answers under /_murano-sim/ (the console): handed in by whoever composes serve.
         self.surfaces: list[Surface] = [make(self) for make in surfaces]
 
@@ -164,6 +179,7 @@ class SolutionApp:
         """A fresh state: every service back to its seed, a new environment, and init.lua runs again."""
         self.runtime.reset()
         self.vm.reset()
+        self.rate_limiter.reset()
 
     # -- events from services ---------------------------------------------------------------------
     def _on_service_event(self, service: str, event: str, payload: Any) -> None:
@@ -255,7 +271,30 @@ class SolutionApp:
             if refused is not None:
                 self.log.message(f"{request.method} {request.path} -> 401: {refused}")
                 return unauthorized(scheme, refused)
+        if self.rate_limits:
+            limited = self._rate_limited(endpoint, request, scheme, webservice)
+            if limited is not None:
+                return limited
         return self._endpoint(solution, endpoint, request, path_params)
+
+    def _rate_limited(
+        self, endpoint: Endpoint, request: Request, scheme: Any, webservice: Mapping[str, Any]
+    ) -> Response | None:
+        """429 when the request's bucket is full: the endpoint's --#RATELIMIT (its own bucket), else
+        the solution-wide Webservice rate_limit (one bucket across those endpoints)."""
+        own = getattr(endpoint, "ratelimit", None)
+        limit = own if isinstance(own, int) and own > 0 else solution_rate_limit(webservice)
+        if limit is None:
+            return None
+        scope = f"{endpoint.method} {endpoint.path}" if limit == own else "*"
+        # per token where the endpoint takes one, else per client address (loopback clients share one)
+        token = credential(request, scheme) if scheme is not None else None
+        client = f"token:{token}" if token else f"address:{request.remote_addr or ''}"
+        wait = self.rate_limiter.admit(scope, client, limit, epoch_seconds(self.runtime.clock))
+        if wait is None:
+            return None
+        self.log.message(f"{request.method} {request.path} -> 429: rate limit {limit} requests per minute")
+        return too_many_requests(limit, wait)
 
     def _static_file(self, request: Request) -> Response | None:
         """The asset for this path (the default page for a folder) from the first asset folder

@@ -106,6 +106,17 @@ def check_credential(request: Request, scheme: Scheme, accepted: Mapping[str, An
     return None if not allowed or key in [str(k) for k in allowed] else "invalid API key"
 
 
+def credential(request: Request, scheme: Scheme) -> str | None:
+    """The credential the request carries for the scheme (a rate-limit bucket's key), or None."""
+    if scheme.type in ("basic", "bearer"):
+        return request.headers.get("Authorization", "").strip() or None
+    if scheme.where == "query":
+        return request.args.get(scheme.name) or None
+    if scheme.where == "cookie":
+        return request.cookies.get(scheme.name) or None
+    return request.headers.get(scheme.name) or None
+
+
 def unauthorized(scheme: Scheme, reason: str) -> Response:
     response = Response(json.dumps({"error": reason}), status=401, content_type="application/json")
     if scheme.type in ("basic", "bearer"):

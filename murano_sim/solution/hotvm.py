@@ -27,8 +27,11 @@ EVENT_SLOT = "__murano_sim_event"  # where the trampoline picks up the handler's
 
 def handler_definition(handler: EventHandler) -> tuple[str, str]:
     """(file, source) of a chunk defining the handler's global function; the body keeps its lines."""
-    argument = argument_name(handler.service, handler.event)
-    alias = "local websocket_info = websocketInfo; " if argument == "websocketInfo" else ""
+    # "operation event": the parameter, then other names the era's templates read it under
+    argument, *also = argument_name(handler.service, handler.event).split()
+    if argument == "websocketInfo":
+        also.append("websocket_info")
+    alias = "".join(f"local {other} = {argument}; " for other in also)  # on the header line: body lines keep
     name = function_name(handler.service, handler.event)
     return handler.file, f"{name} = function({argument}, ...) {alias}{handler.source}\nend"
 
@@ -54,7 +57,7 @@ class SolutionVM:
         self._lock = threading.RLock()  # re-entrant: a handler may trigger another one inside its run
         self._context: Context | None = None
         self._init_pending = not runtime.state.initialized(str(solution.root))  # not on a restart with --state
-        runtime.platform.use_era(solution.era)
+        runtime.platform.use_era(solution.era)  # a Runtime or the murano fixture's ScriptRunner
 
     # -- lifecycle ----------------------------------------------------------------------------
     def reload(self, solution: Solution) -> None:

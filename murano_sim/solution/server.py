@@ -124,6 +124,7 @@ def main_serve(
     product: str | None = None,
     surfaces: Iterable[SurfaceFactory] = (),
     ports: Mapping[str, int] | None = None,
+    rate_limits: bool = True,
 ) -> int:
     """`murano-sim serve`: the base URL is the first stdout line, `devices: URL` (the device HTTP API)
     the second, then `product ALIAS: URL` if any, then the other service ports (`mqtt: URL`);
@@ -133,7 +134,8 @@ def main_serve(
     product: `PRODUCT_DIR[:ALIAS]`, a second solution the first subscribes to (link.py); it is served
     on its own port (`product ALIAS: URL`, the third line) and the device API serves its devices.
     surfaces: what answers under /_murano-sim/ (the CLI hands in the console).
-    ports: a port per extra listener a service opens (label -> port; `device_port` is ports["devices"])."""
+    ports: a port per extra listener a service opens (label -> port; `device_port` is ports["devices"]).
+    rate_limits: False (--no-rate-limit) turns them off; else config.yaml's serve.rate_limits, default on."""
     ports = {"devices": device_port, **(ports or {})}
 
     config = config_for(solution_dir, config_path)
@@ -143,7 +145,8 @@ def main_serve(
     with ExitStack() as stack:
         linked = _linked_product(stack, product, host, json_logs, state_path, surfaces) if product else None
         runtime = stack.enter_context(_runtime(config, state_path, host_services=[linked[1]] if linked else ()))
-        app = SolutionApp(solution_dir, runtime, log, surfaces=surfaces)
+        enforce = rate_limits and (config.data.get("serve") or {}).get("rate_limits", True) is not False
+        app = SolutionApp(solution_dir, runtime, log, surfaces=surfaces, rate_limits=enforce)
         if linked:
             link(app, linked[0].app, linked[1])
         start_lifecycles(runtime)

@@ -28,6 +28,7 @@ JSON_TYPES = {
     "string": "string", "integer": "integer", "number": "number", "boolean": "boolean", "object": "object",
     "list": "array", "array": "array",
 }
+WEBSERVICE = "webservice"
 
 
 def config_schema(spec: Any) -> dict[str, Any]:
@@ -67,6 +68,10 @@ class Config:
         if not self._known(alias):
             raise ServiceError(404, f"service {alias!r} is not configured in this solution")
         result: dict[str, Any] = {"parameters": dict(self.platform.parameters(alias))}
+        if alias == WEBSERVICE:
+            # The solution's domain is a Webservice parameter on Murano; the 2020 connector template
+            # builds its callback URL from it in init.lua (docs/fidelity-results.md)
+            result["parameters"].setdefault("domain", solution_identity(self.platform)["domain"])
         if args.get("includeSchema"):
             service = self.platform.by_alias.get(alias)
             result["schema"] = config_schema(getattr(service, "spec", None))

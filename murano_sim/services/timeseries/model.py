@@ -1,8 +1,9 @@
 """Timeseries: Murano's legacy (2016) InfluxDB 0.13 service, over the point store Tsdb uses.
 
 Writes take InfluxDB line protocol; queries take the InfluxQL subset 2016 solutions use
-(SELECT fields FROM measurements [WHERE tag = '...' AND time bounds] [GROUP BY time(...)]
-[fill(...)] [ORDER BY time ...] [LIMIT n]). Anything else is a 400 naming what is unsupported.
+(SELECT fields FROM measurements [WHERE tag = '...' AND time bounds] [GROUP BY time(...), tag, ...]
+[fill(...)] [ORDER BY time ...] [LIMIT n]), and SHOW MEASUREMENTS / SHOW TAG KEYS [FROM m]. Anything
+else is a 400 naming what is unsupported.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ _NAME = re.compile(r'^\s*("(?:[^"]+)"|[\w.\-]+)\s*$')
 _TIME_COND = re.compile(r"^time\s*(?P<op>>=|<=|>|<|=)\s*(?P<rhs>.+)$", re.IGNORECASE)
 _NOW = re.compile(r"^now\(\)\s*(?:(?P<sign>[-+])\s*(?P<n>\d+)(?P<unit>u|µ|ms|s|m|h|d|w))?$", re.IGNORECASE)
 _TAG_COND = re.compile(r"""^(?P<tag>"[^"]+"|\w+)\s*=\s*'(?P<value>(?:[^'\\]|\\.)*)'$""")
+_SHOW = re.compile(r"^\s*SHOW\s+(?P<what>MEASUREMENTS|TAG\s+KEYS)(?:\s+FROM\s+(?P<from>.+?))?\s*$",
+                   re.IGNORECASE | re.DOTALL)
 _GROUP_TIME = re.compile(r"^time\(\s*(?P<n>\d+)(?P<unit>u|ms|s|m|h|d|w)\s*\)$", re.IGNORECASE)
 
 
@@ -61,7 +64,25 @@ class Timeseries:
     def command(self, args: dict[str, Any]) -> dict[str, Any]:
         return self.query(args)
 
+    def _show(self, what: str, measurements: str | None) -> dict[str, Any]:
+        """SHOW MEASUREMENTS and SHOW TAG KEYS [FROM m, ...], shaped as InfluxDB 0.13 answers them."""
+        known = _measurements(self.store.metrics())
+        if what.upper() == "MEASUREMENTS":
+            return {"series": [{"name": "measurements", "columns": ["name"], "values": [[m] for m in known]}]} \
+                if known else {}
+        wanted = [_name(m) for m in _split_commas(measurements)] if measurements else known
+        series = []
+        for measurement in wanted:
+            metrics = [m for m in self.store.metrics() if _field_of(measurement, m) is not None]
+            keys = sorted({key for tags in self.store.tag_sets(metrics) for key in tags})
+            if keys:
+                series.append({"name": measurement, "columns": ["tagKey"], "values": [[k] for k in keys]})
+        return {"series": series} if series else {}
+
     def _select(self, statement: str, epoch: str | None) -> dict[str, Any]:
+        show = _SHOW.match(statement)
+        if show:
+            return self._show(" ".join(show.group("what").split()), show.group("from"))
         match = _STATEMENT.match(statement)
         if not match:
             first = statement.split(None, 1)[0].upper() if statement.split() else ""
@@ -72,7 +93,7 @@ class Timeseries:
         now = round(self.host.now() * 1_000_000)
         start, end, tags = _where(match.group("where"), now)
         fields = [_field(f) for f in _split_commas(match.group("fields"))]
-        size = _group(match.group("group"))
+        size, by_tags = _group(match.group("group"))
         fill = _fill(match.group("fill"))
         desc = _order(match.group("order"))
         limit = int(match.group("limit")) if match.group("limit") else None
@@ -92,11 +113,29 @@ class Timeseries:
                     names += [(fn, f) for m in known if (f := _field_of(measurement, m)) is not None]
                 else:
                     names.append((fn, field))
-            columns, rows = self._rows(measurement, names, start, end, tags, size, fill, desc, limit, now)
-            if rows:
-                series.append({"name": measurement, "columns": ["time", *columns],
-                               "values": [[_time(t, epoch), *cells] for t, cells in rows]})
+            for group in self._groups(measurement, known, by_tags, tags):
+                columns, rows = self._rows(measurement, names, start, end, {**tags, **group}, size, fill, desc,
+                                           limit, now)
+                if rows:
+                    found: dict[str, Any] = {"name": measurement}
+                    if by_tags:
+                        found["tags"] = {name: group.get(name, "") for name in by_tags}
+                    found.update({"columns": ["time", *columns],
+                                  "values": [[_time(t, epoch), *cells] for t, cells in rows]})
+                    series.append(found)
         return {"series": series} if series else {}
+
+    def _groups(self, measurement: str, known: list[str], by_tags: list[str],
+                where: Mapping[str, str]) -> list[dict[str, str]]:
+        """GROUP BY <tag>: one tag filter per distinct value combination the measurement's points carry
+        (points without one of the tags are left out); without tags, one group of everything."""
+        if not by_tags:
+            return [{}]
+        metrics = [m for m in known if _field_of(measurement, m) is not None]
+        combos = {tuple((name, tags[name]) for name in by_tags)
+                  for tags in self.store.tag_sets(metrics)
+                  if all(name in tags for name in by_tags) and all(tags.get(k) == v for k, v in where.items())}
+        return [dict(combo) for combo in sorted(combos)]
 
     def _rows(self, measurement: str, names: list[tuple[str | None, str]], start: int | None, end: int | None,
               tags: Mapping[str, str], size: int | None, fill: Any, desc: bool, limit: int | None,
@@ -210,15 +249,27 @@ def _instant(rhs: str, now: int) -> int:
     raise ServiceError(400, f"Timeseries.query: unsupported InfluxQL: time expression {rhs!r}")
 
 
-def _group(text: str | None) -> int | None:
+def _group(text: str | None) -> tuple[int | None, list[str]]:
+    """GROUP BY time(<duration>) and tag names, in any order: (bucket size in µs or None, tags)."""
     if not text:
-        return None
-    parts = _split_commas(text)
-    match = _GROUP_TIME.match(parts[0].strip())
-    if not match or len(parts) > 1:
-        raise ServiceError(400, f"Timeseries.query: unsupported InfluxQL: GROUP BY {text.strip()} "
-                                "(only GROUP BY time(<duration>) is supported)")
-    return int(match.group("n")) * US[match.group("unit")]
+        return None, []
+    size, tags = None, []
+    for part in (p.strip() for p in _split_commas(text)):
+        match = _GROUP_TIME.match(part)
+        if match and size is None:
+            size = int(match.group("n")) * US[match.group("unit")]
+        elif _NAME.match(part) and not part.lower().startswith("time("):
+            tags.append(_name(part))
+        else:
+            raise ServiceError(400, f"Timeseries.query: unsupported InfluxQL: GROUP BY {text.strip()} "
+                                    "(supported: GROUP BY time(<duration>) and tag names)")
+    return size, tags
+
+
+def _measurements(metrics: list[str]) -> list[str]:
+    """Measurement names from stored metrics (`m` holds field value, `m.f` field f): the part before
+    the first dot, so a measurement whose own name has a dot is listed by its first part."""
+    return sorted({metric.split(".", 1)[0] for metric in metrics})
 
 
 def _fill(text: str | None) -> Any:

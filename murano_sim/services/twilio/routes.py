@@ -235,7 +235,7 @@ class TwilioApp:
             status_callback=form.get("StatusCallback") or None,
             status_callback_method=(form.get("StatusCallbackMethod") or "POST").upper(),
             status_callback_events=events,
-            machine_detection=form.get("MachineDetection") or None,
+            machine_detection=form.get("MachineDetection") or _legacy_detection(form.get("IfMachine")),
             timeout=min(int(timeout), 600) if timeout else 60,
         ), self.credentials.get(account_sid, LIVE))
         return wire.json_response(wire.call_json(call), 201)
@@ -321,3 +321,10 @@ def _logged(request: Request, response: Response, when: str) -> dict[str, Any]:
         "time": when, "method": request.method, "path": request.path, "query": request.query_string.decode("latin-1"),
         "form": form, "status": response.status_code, "account_sid": auth.username if auth else None,
     }
+
+
+def _legacy_detection(if_machine: str | None) -> str | None:
+    """IfMachine (Continue | Hangup), the argument Murano's Twilio.createCall documents, is Twilio's
+    older spelling of answering-machine detection: it turns detection on (MachineDetection=Enable),
+    so the TwiML request and status callbacks carry AnsweredBy (docs/twilio.md)."""
+    return "Enable" if if_machine in ("Continue", "Hangup") else None

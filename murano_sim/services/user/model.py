@@ -18,10 +18,12 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote
 
+from ...config.era import MURANOCLI_ERA
 from .. import ServiceError, ServiceHost
 from ..bounds import DEFAULT_QUOTA_BYTES, ByteQuota, check_size, positive_setting, row_bytes, table_bytes
 
 NOT_ACTIVE, ACTIVE, DISABLED = 0, 1, 2
+STATUS_BAD_REQUEST = 400
 DEFAULT_TOKEN_TTL = 86400
 DEFAULT_ITERATIONS = 50_000
 WILDCARD = "\x00wildcard"  # the stored match key of {type = "wildcard"}: no real value can equal it
@@ -129,7 +131,7 @@ class UserService:
         self._admit([(0, args["name"], args["email"], stored, NOT_ACTIVE, self._timestamp()), (code, 0)])
         with self.host.state.transaction() as db:
             if db.execute("SELECT 1 FROM user_users WHERE email = ?", (args["email"],)).fetchone():
-                raise _error(409, f"a user with email {args['email']} already exists")
+                raise _error(self._by_era(409), f"a user with email {args['email']} already exists")
             cursor = db.execute(
                 "INSERT INTO user_users (name, email, password_hash, status, creation_date) VALUES (?, ?, ?, ?, ?)",
                 (args["name"], args["email"], stored, NOT_ACTIVE, self._timestamp()),
@@ -158,7 +160,8 @@ class UserService:
         if row is None or not password_matches(args["password"], row[1]):
             raise _error(401, "invalid email or password")
         if row[2] != ACTIVE:
-            raise _error(403, "the user is not active" if row[2] == NOT_ACTIVE else "the user is disabled")
+            why = "the user is not active" if row[2] == NOT_ACTIVE else "the user is disabled"
+            raise _error(self._by_era(403), why)
         ttl = args.get("time_to_live")
         if ttl is None:
             ttl = int(self.host.settings.get("token_ttl_seconds") or DEFAULT_TOKEN_TTL)
@@ -499,6 +502,11 @@ class UserService:
             return None
 
     # -- helpers -------------------------------------------------------------------------------------------
+    def _by_era(self, status: int) -> int:
+        """A refusal's status as the solution's era had it: the 2016-2017 platform answered a duplicate
+        user and an inactive user's login 400 (docs/fidelity-results.md)."""
+        return STATUS_BAD_REQUEST if self.host.era <= MURANOCLI_ERA else status
+
     def _iterations(self) -> int:
         return int(self.host.settings.get("hash_iterations") or DEFAULT_ITERATIONS)
 
@@ -592,7 +600,11 @@ def _error(status: int, message: str) -> ServiceError:
 
 class UserError(ServiceError):
     def table(self) -> dict[str, Any]:
-        return {**super().table(), "message": self.message, "status_code": self.status, "code": self.status}
+        # error: the User service's own JSON answer as a string, as Murano passes it on; solutions of
+        # every era parse it (from_json(ret.error).message), older ones read .message directly.
+        body = json.dumps({"message": self.message, "status": self.status})
+        return {**super().table(), "error": body, "message": self.message, "status_code": self.status,
+                "code": self.status}
 
 
 def _user_row(row: Iterable[Any]) -> dict[str, Any]:
