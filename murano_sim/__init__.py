@@ -1,14 +1,20 @@
 """murano-sim: run Exosite Murano Lua scripts locally, sandboxed, with Murano's services run locally."""
 
-from .config import Config
 from .errors import ConfigError, MuranoSimError, UsageError
-from .runtime.result import Response, ScriptResult
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
     # Runtime pulls in lupa, requests and every service: loaded on first use, not on import.
+    if name == "Config":  # config pulls in yaml and jsonschema: not before a command needs them
+        from .config import Config
+
+        return Config
+    if name in ("Response", "ScriptResult"):
+        from .runtime import result
+
+        return getattr(result, name)
     if name == "Runtime":
         from .runtime import Runtime
 

@@ -36,9 +36,26 @@ class LocalExecutor:
 
     prefix_argument_errors = True  # "Keystore.set: key: is required" (an http API's own errors carry no label)
 
-    def __init__(self, model: Any, host: ServiceHost) -> None:
-        self.model = model
+    def __init__(self, model: Any, host: ServiceHost, *, make: Callable[[ServiceHost], Any] | None = None) -> None:
+        """make(host): builds the model on first use instead (a script that never calls the service
+        never imports its model: no fakeredis for a run that uses no Keystore)."""
+        self._model = model
+        self._make = make
         self.host = host
+
+    @property
+    def model(self) -> Any:
+        if self._model is None and self._make is not None:
+            self._model, self._make = self._make(self.host), None
+        return self._model
+
+    @model.setter
+    def model(self, model: Any) -> None:
+        self._model, self._make = model, None
+
+    @property
+    def built(self) -> bool:
+        return self._make is None
 
     def secrets(self) -> list[str]:
         """The values of its secret parameters now (a solution's services/<alias>.yaml may set them
@@ -70,6 +87,8 @@ class LocalExecutor:
             reset()
 
     def close(self) -> None:
+        if not self.built:
+            return  # never used: nothing to close
         close = getattr(self.model, "close", None)
         if close is not None:
             close()

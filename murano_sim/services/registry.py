@@ -236,10 +236,10 @@ class Services(Mapping[str, Any]):
     def _open_local(
         self, spec: ServiceSpec, make_model: Any = None, *, parameters_as_defaults: bool = False
     ) -> None:
-        """make_model(host): the model, when it is not the spec's implementation class (stand-ins, plugins)."""
+        """make_model(host): the model, when it is not the spec's implementation class (stand-ins, plugins);
+        built on the service's first use."""
         host = self._host(spec)  # keys checked by config/schema.py
-        model = make_model(host) if make_model is not None else None
-        service = LocalService(spec, host, model, parameters_as_defaults=parameters_as_defaults)
+        service = LocalService(spec, host, parameters_as_defaults=parameters_as_defaults, make=make_model)
         self.by_alias[spec.alias] = service
         self.state.on_reset(service.reset)
 

@@ -12,6 +12,7 @@ from ..runtime import Runtime
 from ..runtime.result import ScriptResult
 from .hotvm import SolutionVM
 from .loader import Endpoint, load_solution
+from .solution_config import config_for
 
 # A folder holding any of these is a solution's root.
 SOLUTION_FILES = ("murano.yaml", "Solutionfile.json")
@@ -48,8 +49,6 @@ def run_script(
     endpoint: str | None = None,
 ) -> ScriptResult:
     """Run a script (None: it came from stdin) alone, or inside its solution when there is one."""
-    from .server import config_for
-
     root = Path(solution) if solution else enclosing_solution(script.parent if script else Path.cwd())
     name = script.name if script else "stdin.lua"
     if root is None:
