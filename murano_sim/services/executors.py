@@ -22,7 +22,6 @@ from requests import PreparedRequest, Response
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
-from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from ..errors import ConfigError
 from .host import NO_CONTENT, ServiceError, ServiceHost
@@ -223,6 +222,8 @@ class WSGIAdapter(BaseAdapter):
         cert: Any = None,
         proxies: Any = None,
     ) -> Response:
+        from werkzeug.test import EnvironBuilder, run_wsgi_app  # here: a run that mounts nothing never loads it
+
         parts = urlsplit(request.url or "")
         builder = EnvironBuilder(
             path=parts.path or "/",

@@ -143,6 +143,8 @@ class Services(Mapping[str, Any]):
                 else:
                     self._open_local(spec, self._model_factory(plugin))
             self._open_standins()
+            if self.state.path is not None:
+                self.build_all()  # a state file: every service restores from it now (a bad row: one line at start)
         except BaseException:
             self.close()
             raise
@@ -197,6 +199,14 @@ class Services(Mapping[str, Any]):
             return None
         reference = plugin.model
         return lambda host: load_model(host.spec, host, reference)
+
+    def build_all(self) -> None:
+        """Build every model and local backend now, not on first use (each restores what the state holds)."""
+        for alias in self.backends:
+            self.backends[alias]
+        for service in self.by_alias.values():
+            if isinstance(service, Dispatcher) and isinstance(service.executor, LocalExecutor):
+                _ = service.executor.model
 
     def _refuse_emulated_standins(self, emulated: set[str]) -> None:
         for alias, section in self.config.services.items():
