@@ -41,6 +41,7 @@ class LocalExecutor:
         self._model = model
         self._make = make
         self.host = host
+        self._secret_keys = host.spec.secret_keys()  # the spec does not change; the parameters may
 
     @property
     def model(self) -> Any:
@@ -59,7 +60,9 @@ class LocalExecutor:
     def secrets(self) -> list[str]:
         """The values of its secret parameters now (a solution's services/<alias>.yaml may set them
         after start, Config.setParameters may change them), longest first."""
-        found = {v for k in self.host.spec.secret_keys() for v in _secret_strings(self.host.parameters.get(k))}
+        if not self._secret_keys:
+            return []  # most services have no secret parameter: asked after every run, answered at once
+        found = {v for k in self._secret_keys for v in _secret_strings(self.host.parameters.get(k))}
         return sorted(found, key=len, reverse=True)
 
     def execute(

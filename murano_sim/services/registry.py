@@ -132,6 +132,9 @@ class Services(Mapping[str, Any]):
         self.by_alias: dict[str, Any] = {}
         self._controls: dict[str, Control] = {}
         check_live_credentials(config)
+        # The config's secrets, read once: a loaded config does not change (SolutionLog reads them once too);
+        # what does change, the services' parameters, is asked each time.
+        self._config_secrets = config.secrets()
         try:
             self.plugins = {plugin.alias: plugin for plugin in discover(extra=plugins)}
             specs = [*(plugin.read_spec() for plugin in self.plugins.values()), *extra_specs]
@@ -307,7 +310,7 @@ class Services(Mapping[str, Any]):
     def secrets(self) -> list[str]:
         """Every secret any service holds now (config.yaml's, and the parameters that services'
         specs mark secret, wherever they came from), longest first: what output must never show."""
-        found = set(self.config.secrets())
+        found = set(self._config_secrets)
         for service in self.by_alias.values():
             found.update(getattr(service, "secrets", ()))
         return sorted((s for s in found if s), key=len, reverse=True)
