@@ -213,11 +213,15 @@ def redacted_record(
 
 def redacted(node: Any, secrets: list[str]) -> Any:
     """A copy of a JSON-like value with every secret replaced (the last line of defence)."""
-    if isinstance(node, str):
-        return redact(node, secrets) if any(s in node for s in secrets) else node
-    if isinstance(node, Mapping):
+    kind = type(node)  # exact types first: every call's arguments and result pass here
+    if kind is str or (kind is not dict and kind is not list and isinstance(node, str)):
+        for secret in secrets:
+            if secret and secret in node:
+                return redact(node, secrets)
+        return node
+    if kind is dict or (kind is not list and isinstance(node, Mapping)):
         return {redacted(k, secrets): redacted(v, secrets) for k, v in node.items()}
-    if isinstance(node, list):
+    if kind is list or isinstance(node, list):
         return [redacted(v, secrets) for v in node]
     return node
 
