@@ -1,6 +1,14 @@
 """murano-sim: run Exosite Murano Lua scripts locally, sandboxed, with Murano's services run locally."""
 
+from typing import TYPE_CHECKING
+
 from .errors import ConfigError, MuranoSimError, UsageError
+
+if TYPE_CHECKING:  # for type checkers; at run time each loads on first use (below)
+    from .config import Config
+    from .runtime import Runtime
+    from .runtime.result import Response, ScriptResult
+    from .services.settings import load_config
 
 __version__ = "0.1.0"
 
