@@ -15,7 +15,7 @@ from . import __version__
 from .config import trust
 from .config.trust import TRUST_ENV
 from .errors import MuranoSimError, UsageError
-from .net.listen import port_number
+from .net.ports import port_number
 from .runtime.request import check_request
 from .services.plugin import discover, load_attribute
 

@@ -38,6 +38,13 @@ ALLOWED_LOCAL_IMPORTS = {
         "`requests` loads only for `murano-sim device`",
     ("murano_sim.services.email.cli", "murano_sim.services.email.model"):
         "smtplib and ssl load only for `murano-sim outbox`",
+    # issue 21: `murano-sim run` pays only for what the script uses
+    ("murano_sim.services.twilio.local", "murano_sim.services.twilio.app"):
+        "the emulator (its models, Werkzeug) loads with the first request that reaches Twilio",
+    ("murano_sim.services.twilio.settings", "murano_sim.services.twilio.models"):
+        "the emulator's models load for the config check only when emulator.numbers has rules",
+    **{("murano_sim.solution.scriptrun", target): "a script run alone needs neither the solution's loader "
+       "nor its VM" for target in ("murano_sim.solution.hotvm", "murano_sim.solution.loader")},
 }
 
 # Files outside services/twilio/ that may name Twilio (plan §7): Runtime.emulator, a documented

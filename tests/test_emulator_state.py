@@ -221,9 +221,10 @@ def test_in_memory_the_records_reach_the_state_on_save_and_reset_comes_through_t
 
     state = State()
     with Runtime({}, state=state, clock=ManualClock()) as runtime:
+        emulator = runtime.emulator  # built on first use: its tables are there from now on
         runtime.state.save()
         before = state.db.execute("SELECT count(*) FROM twilio_records").fetchone()[0]
-        runtime.emulator._backend.create_message(runtime.emulator.primary_account_sid, _message_request())
+        emulator._backend.create_message(runtime.emulator.primary_account_sid, _message_request())
         assert state.db.execute("SELECT count(*) FROM twilio_records").fetchone()[0] == before  # not yet
         state.save()
         assert state.db.execute("SELECT count(*) FROM twilio_records").fetchone()[0] == before + 1

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import jsonschema
 import yaml
 
 from ..errors import ConfigError
 from . import yamlfile
 from .era import SCHEMA as ERA_SCHEMA
 from .service_settings import ServiceSettings
+
+if TYPE_CHECKING:
+    import jsonschema
 
 _POSITIVE = {"type": "number", "exclusiveMinimum": 0}
 _COUNT = {"type": "integer", "exclusiveMinimum": 0}
@@ -88,6 +90,10 @@ def config_schema(services: Sequence[ServiceSettings] = ()) -> dict[str, Any]:
 def check_config(raw: Any, source: str, text: str | None = None, services: Sequence[ServiceSettings] = ()) -> None:
     """Raise ConfigError for the first problem, as `file:line: key.path: what (did you mean ...?)`."""
     schema = config_schema(services)
+    if raw == {} and "required" not in schema:
+        return  # no file, or an empty one: nothing to check (and jsonschema, 50 ms, stays unimported)
+    import jsonschema  # here: a run with the built-in defaults never needs it
+
     errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(raw), key=lambda e: list(e.absolute_path))
     if not errors:
         return

@@ -10,7 +10,6 @@ client cannot hold every thread.
 
 from __future__ import annotations
 
-import argparse
 import socket
 import threading
 from collections.abc import Callable, Iterable
@@ -25,8 +24,8 @@ from werkzeug.serving import (
 )
 
 from ..errors import UsageError
+from .ports import check_port
 
-MAX_PORT = 65535
 READ_TIMEOUT_SECONDS = 5.0  # per read on a connection: a request line, headers or a body chunk
 MAX_CONNECTIONS = 128  # open at once per server (WebSockets and live streams count too)
 DRAIN_SECONDS = 5.0  # on shutdown, how long requests still running may take to finish
@@ -93,23 +92,6 @@ class QuietHandler(WSGIRequestHandler):
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
-
-
-def port_number(text: str) -> int:
-    """argparse type of --port options: 0-65535 (0 picks a free port)."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= port <= MAX_PORT:
-        raise argparse.ArgumentTypeError(f"{port} is outside 0-{MAX_PORT}")
-    return port
-
-
-def check_port(port: int, what: str = "port") -> int:
-    if not 0 <= port <= MAX_PORT:
-        raise UsageError(f"{what} {port} is outside 0-{MAX_PORT}")
-    return port
 
 
 def listen(

@@ -9,30 +9,17 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from .marker import MARKER_HEADER
+from .marker import MARKER_VALUE as MARKER_VALUE  # where the surfaces' callers look for it
+
 MAX_BODY_BYTES = 1024 * 1024
 _SAFE = {"GET", "HEAD", "OPTIONS"}
-
-# Set by the host on every request it sends for a solution (Http, webhooks, TwiML fetches, ...),
-# after removing any copy a script gave: a local surface that sees it refuses the request, so a
-# script cannot drive the console or the emulator's control plane as if it were the developer.
-MARKER_HEADER = "X-Murano-Sim-Sent-For"
-MARKER_VALUE = "solution"
-
-
-def mark(headers: MutableMapping[str, str]) -> MutableMapping[str, str]:
-    """Remove any header named MARKER_HEADER (in any case), then set it; returns `headers`."""
-    for name in [k for k in headers if str(k).lower() == MARKER_HEADER.lower()]:
-        del headers[name]
-    headers[MARKER_HEADER] = MARKER_VALUE
-    return headers
-
 
 def check_unmarked(request: Request) -> None:
     """Refused(403) if a solution's own outbound request (its marker header) reached a local surface."""

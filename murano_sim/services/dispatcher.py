@@ -9,7 +9,7 @@ here, once.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -169,10 +169,19 @@ def Service(  # noqa: N802 - the former http engine's name, kept for callers tha
 
 
 def LocalService(  # noqa: N802 - the former local engine's name, kept for callers that build one directly
-    spec: ServiceSpec, host: ServiceHost, model: Any = None, *, parameters_as_defaults: bool = False
+    spec: ServiceSpec,
+    host: ServiceHost,
+    model: Any = None,
+    *,
+    parameters_as_defaults: bool = False,
+    make: Callable[[ServiceHost], Any] | None = None,
 ) -> Dispatcher:
-    """A local service: a Dispatcher over a LocalExecutor (model default: the spec's implementation class)."""
-    executor = LocalExecutor(model if model is not None else load_model(spec, host), host)
+    """A local service: a Dispatcher over a LocalExecutor. The model: the one given, else make(host), else
+    the spec's implementation class; the latter two built on first use."""
+    if model is not None:
+        executor = LocalExecutor(model, host)
+    else:
+        executor = LocalExecutor(None, host, make=make or (lambda built_over: load_model(spec, built_over)))
     return Dispatcher(spec, executor, parameters=host.parameters if parameters_as_defaults else None)
 
 
@@ -208,11 +217,15 @@ def redacted_record(
 
 def redacted(node: Any, secrets: list[str]) -> Any:
     """A copy of a JSON-like value with every secret replaced (the last line of defence)."""
-    if isinstance(node, str):
-        return redact(node, secrets) if any(s in node for s in secrets) else node
-    if isinstance(node, Mapping):
+    kind = type(node)  # exact types first: every call's arguments and result pass here
+    if kind is str or (kind is not dict and kind is not list and isinstance(node, str)):
+        for secret in secrets:
+            if secret and secret in node:
+                return redact(node, secrets)
+        return node
+    if kind is dict or (kind is not list and isinstance(node, Mapping)):
         return {redacted(k, secrets): redacted(v, secrets) for k, v in node.items()}
-    if isinstance(node, list):
+    if kind is list or isinstance(node, list):
         return [redacted(v, secrets) for v in node]
     return node
 

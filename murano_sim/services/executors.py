@@ -22,7 +22,6 @@ from requests import PreparedRequest, Response
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
-from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from ..errors import ConfigError
 from .host import ServiceError, ServiceHost, no_content
@@ -36,17 +35,34 @@ class LocalExecutor:
 
     prefix_argument_errors = True  # "Keystore.set: key: is required" (an http API's own errors carry no label)
 
-    def __init__(self, model: Any, host: ServiceHost) -> None:
-        self.model = model
+    def __init__(self, model: Any, host: ServiceHost, *, make: Callable[[ServiceHost], Any] | None = None) -> None:
+        """make(host): builds the model on first use instead (a script that never calls the service
+        never imports its model: no fakeredis for a run that uses no Keystore)."""
+        self._model = model
+        self._make = make
         self.host = host
+        self._secret_keys = host.spec.secret_keys()  # the spec does not change; the parameters may
+
+    @property
+    def model(self) -> Any:
+        if self._model is None and self._make is not None:
+            self._model, self._make = self._make(self.host), None
+        return self._model
+
+    @model.setter
+    def model(self, model: Any) -> None:
+        self._model, self._make = model, None
+
+    @property
+    def built(self) -> bool:
+        return self._make is None
 
     def secrets(self) -> list[str]:
         """The values of its secret parameters now (a solution's services/<alias>.yaml may set them
         after start, Config.setParameters may change them), longest first."""
-        keys = self.host.spec.secret_keys()
-        if not keys:
-            return []
-        found = {v for k in keys for v in _secret_strings(self.host.parameters.get(k))}
+        if not self._secret_keys:
+            return []  # most services have no secret parameter: asked after every run, answered at once
+        found = {v for k in self._secret_keys for v in _secret_strings(self.host.parameters.get(k))}
         return sorted(found, key=len, reverse=True)
 
     def execute(
@@ -73,6 +89,8 @@ class LocalExecutor:
             reset()
 
     def close(self) -> None:
+        if not self.built:
+            return  # never used: nothing to close
         close = getattr(self.model, "close", None)
         if close is not None:
             close()
@@ -207,6 +225,8 @@ class WSGIAdapter(BaseAdapter):
         cert: Any = None,
         proxies: Any = None,
     ) -> Response:
+        from werkzeug.test import EnvironBuilder, run_wsgi_app  # here: a run that mounts nothing never loads it
+
         parts = urlsplit(request.url or "")
         builder = EnvironBuilder(
             path=parts.path or "/",

@@ -25,6 +25,7 @@ from ..errors import ConfigError
 from ..state import State
 from ..state.clock import Clock, DueSource, OffsetClock, advance_through, is_manual
 from ..state.ticker import Ticker
+from .backends import LocalBackends
 from .control import Control, ModelControl
 from .dispatcher import CallOutcome, Dispatcher, LocalService, Service, load_model
 from .executors import LocalExecutor, WSGIAdapter
@@ -126,7 +127,7 @@ class Services(Mapping[str, Any]):
         self.events: list[dict[str, Any]] = []  # emitted while no sink is attached
         self.on_event: EventSink | None = None
         self.call_counts: collections.Counter[str] = collections.Counter()
-        self.backends: dict[str, Any] = {}  # alias -> the local backend mounted behind an http service
+        self.backends = LocalBackends(self.state)  # alias -> the local backend behind an http service
         self._sessions: list[requests.Session] = []
         self._ticker = Ticker(self.due_sources, self._defect, name="murano-sim-services-ticker")
         self.by_alias: dict[str, Any] = {}
@@ -136,6 +137,9 @@ class Services(Mapping[str, Any]):
         self._hosts: list[ServiceHost] = []  # every service's host: each is told the era (use_era)
         self.era = effective_era(config.data.get("era"), None)
         check_live_credentials(config)
+        # The config's secrets, read once: a loaded config does not change (SolutionLog reads them once too);
+        # what does change, the services' parameters, is asked each time.
+        self._config_secrets = config.secrets()
         try:
             self.plugins = {plugin.alias: plugin for plugin in discover(extra=plugins)}
             specs = [*(plugin.read_spec() for plugin in self.plugins.values()), *extra_specs]
@@ -147,6 +151,8 @@ class Services(Mapping[str, Any]):
                 else:
                     self._open_local(spec, self._model_factory(plugin))
             self._open_standins()
+            if self.state.path is not None:
+                self.build_all()  # a state file: every service restores from it now (a bad row: one line at start)
         except BaseException:
             self.close()
             raise
@@ -183,17 +189,14 @@ class Services(Mapping[str, Any]):
         if wire is None:
             raise ConfigError(f"{self.config.source}: services.{spec.alias}.backend: local: {spec.alias} has no "
                               "local backend (use backend: live)")
-        backend = wire(self._host(spec, section), given)
-        self.backends[spec.alias] = backend
-        reset = getattr(backend, "reset", None)
-        # A backend whose records live in the solution's State registers its own reset with it; one that keeps
-        # its own store (a handed-in one, on its own state) resets after State's transaction.
-        if reset is not None and getattr(backend, "state", None) is not self.state:
-            self.state.on_reset(reset, in_transaction=False)
+        host = self._host(spec, section)
+        self.backends.add(spec.alias, lambda: wire(host, given))
+        if given is not None:
+            self.backends[spec.alias]  # a handed-in backend is there already: registered (its reset) now
         # The backend sits behind the transport: it receives byte for byte what the live API would.
         url = LOCAL_BASE_URL.format(alias=spec.alias)
         session = requests.Session()
-        session.mount(url, WSGIAdapter(backend.wsgi_app))
+        session.mount(url, WSGIAdapter(self.backends.app(spec.alias)))
         self._sessions.append(session)
         self.by_alias[spec.alias] = Service(spec, section, base_url=url, session=session)
 
@@ -204,6 +207,14 @@ class Services(Mapping[str, Any]):
             return None
         reference = plugin.model
         return lambda host: load_model(host.spec, host, reference)
+
+    def build_all(self) -> None:
+        """Build every model and local backend now, not on first use (each restores what the state holds)."""
+        for alias in self.backends:
+            self.backends[alias]
+        for service in self.by_alias.values():
+            if isinstance(service, Dispatcher) and isinstance(service.executor, LocalExecutor):
+                _ = service.executor.model
 
     def _refuse_emulated_standins(self, emulated: set[str]) -> None:
         for alias, section in self.config.services.items():
@@ -244,10 +255,12 @@ class Services(Mapping[str, Any]):
     def _open_local(
         self, spec: ServiceSpec, make_model: Any = None, *, parameters_as_defaults: bool = False
     ) -> None:
-        """make_model(host): the model, when it is not the spec's implementation class (stand-ins, plugins)."""
+        """make_model(host): the model, when it is not the spec's implementation class (stand-ins, plugins);
+        built on the service's first use when nothing configures it (a run pays only for the services it uses)."""
         host = self._host(spec)  # keys checked by config/schema.py
-        model = make_model(host) if make_model is not None else None
-        service = LocalService(spec, host, model, parameters_as_defaults=parameters_as_defaults)
+        service = LocalService(spec, host, parameters_as_defaults=parameters_as_defaults, make=make_model)
+        if self.config.services.get(spec.alias) or self.solution_configs.get(spec.alias):
+            _ = service.model  # settings of the user's: the model checks them now, at start (config stays strict)
         self.by_alias[spec.alias] = service
         self.state.on_reset(service.reset)
 
@@ -305,7 +318,7 @@ class Services(Mapping[str, Any]):
     def secrets(self) -> list[str]:
         """Every secret any service holds now (config.yaml's, and the parameters that services'
         specs mark secret, wherever they came from), longest first: what output must never show."""
-        found = set(self.config.secrets())
+        found = set(self._config_secrets)
         for service in self.by_alias.values():
             found.update(getattr(service, "secrets", ()))
         return sorted((s for s in found if s), key=len, reverse=True)
@@ -430,7 +443,7 @@ class Services(Mapping[str, Any]):
                 close()
         for session in self._sessions:
             session.close()
-        for backend in self.backends.values():
+        for backend in self.backends.built():
             close = getattr(backend, "close", None)
             if close is not None:
                 close()

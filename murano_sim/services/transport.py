@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 
-from ..net.local_surface import mark
+from ..net.marker import mark
 from .host import QUERY_ERROR, SERVER_ERROR
 
 # Stand-in statuses for failures that have no HTTP status of their own.

@@ -5,14 +5,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..runtime import Runtime
 from ..runtime.result import ScriptResult
-from .hotvm import SolutionVM
-from .loader import Endpoint, load_solution
-from .server import config_for
+from .solution_config import config_for
+
+if TYPE_CHECKING:
+    from .loader import Endpoint
 
 # A folder holding any of these is a solution's root.
 SOLUTION_FILES = ("murano.yaml", "Solutionfile.json")
@@ -56,6 +57,9 @@ def run_script(
             raise UsageError("--endpoint needs a solution: pass --solution DIR or run a script inside one")
         with Runtime(config) as runtime:
             return runtime.run(source, request, name=name)
+    from .hotvm import SolutionVM  # a script alone needs neither the solution's loader nor its VM
+    from .loader import load_solution
+
     loaded = load_solution(root)
     chosen = _endpoint_of(loaded.endpoints, root, script, endpoint)
     full_request = dict(request or {})

@@ -7,7 +7,6 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -15,11 +14,11 @@ from ..config import Config, check_live_credentials
 from ..net.listen import BackgroundServer
 from ..runtime import Runtime
 from ..services.plugin import discover, load_attribute, loaded
-from ..services.settings import load_config
 from ..state import State
 from .app import DEV_PREFIX, SolutionApp, SurfaceFactory
 from .link import ProductService, link, parse_product
 from .requestlog import SolutionLog
+from .solution_config import config_for
 
 
 class SolutionServer(BackgroundServer):
@@ -74,14 +73,6 @@ def start_lifecycles(runtime: Runtime) -> None:
     solution waits for the runtime that the calling script holds.
     """
     runtime.platform.start_ticker()
-
-
-def config_for(solution_dir: str | os.PathLike[str], config_path: str | os.PathLike[str] | None) -> Config:
-    """--config FILE, else SOLUTION_DIR/config.yaml, else ./config.yaml, else the built-in defaults."""
-    if config_path is not None:
-        return load_config(config_path)
-    beside = Path(solution_dir) / "config.yaml"
-    return load_config(beside if beside.is_file() else None)
 
 
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

@@ -21,7 +21,7 @@ import requests
 
 from ...errors import ConfigError
 from ...net.hosts import is_allowed_host, unambiguous_host
-from ...net.local_surface import mark
+from ...net.marker import mark
 from ..bounds import MAX_ARGUMENT_BYTES
 from ..host import SERVER_ERROR, ServiceError, ServiceHost
 

@@ -1,16 +1,27 @@
 """The Twilio service: its spec, its live API (the http executor) and its local emulator, a stateful,
 wire-compatible stand-in for Twilio's REST API behind the same transport."""
 
+from importlib import import_module
 from pathlib import Path
+from typing import Any
 
-from ...state.clock import Clock, ManualClock, SystemClock
 from ..plugin import ServicePlugin
 from . import settings
-from .adapter import WSGIAdapter
-from .app import Emulator
-from .errors import TwilioError
-from .server import EmulatorServer, main_serve, serve
-from .webhooks import deliver, sign
+
+# The public names, imported on first use: discovering the plugin imports no model and no Werkzeug.
+_EXPORTS = {
+    "Clock": "...state.clock", "ManualClock": "...state.clock", "SystemClock": "...state.clock",
+    "WSGIAdapter": ".adapter", "Emulator": ".app", "TwilioError": ".errors",
+    "EmulatorServer": ".server", "main_serve": ".server", "serve": ".server",
+    "deliver": ".webhooks", "sign": ".webhooks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name], __name__), name)
+
 
 PLUGIN = ServicePlugin(
     spec=Path(__file__).parent / "spec.yaml",

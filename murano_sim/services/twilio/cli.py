@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Callable
 
 from ...config.trust import TRUST_ENV
-from ...net.listen import port_number
+from ...net.ports import port_number
 
 
 def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argparse.Namespace], int]]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..host import ServiceHost
-from .app import Emulator
+
+if TYPE_CHECKING:
+    from .app import Emulator
 
 
 def local_backend(host: ServiceHost, given: Emulator | None = None) -> Emulator:
@@ -11,4 +15,6 @@ def local_backend(host: ServiceHost, given: Emulator | None = None) -> Emulator:
     solution's clock, its records in the solution's State (it registers its reset there)."""
     if given is not None:
         return given
+    from .app import Emulator  # the emulator (its models, Werkzeug) loads with the first request that needs it
+
     return Emulator(host.services.config, clock=host.clock, state=host.state)

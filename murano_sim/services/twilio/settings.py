@@ -14,7 +14,6 @@ from ...config import Config
 from ...errors import ConfigError
 from ...net.hosts import is_allowed_host
 from ..settings import load_config
-from .models import number_rule
 from .options import TwilioSettings
 
 # Credentials that only the local emulator accepts: a fresh checkout runs with no account.
@@ -140,6 +139,8 @@ def _check_emulator(emulator: dict[str, Any], source: str) -> None:
         if not isinstance(rule, dict):
             raise _fail(source, f"emulator.numbers.{number}", "must be a mapping (sms, call, answered_by, ...)")
         try:
+            from .models import number_rule  # the emulator's models: imported only when numbers are configured
+
             number_rule(number, rule, from_config=True)
         except ValueError as exc:
             raise _fail(source, "emulator", str(exc)) from None

@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import requests
 
 from ...net.hosts import is_allowed_host
-from ...net.local_surface import mark
+from ...net.marker import mark
 
 log = logging.getLogger("murano_sim.emulator")
 
