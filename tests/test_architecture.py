@@ -23,6 +23,8 @@ SERVICES = PACKAGE / "services"
 # (source module, imported module) -> why
 ALLOWED_LOCAL_IMPORTS = {
     ("murano_sim", "murano_sim.runtime"): "`murano_sim.Runtime` loads lupa and every service on first use only",
+    ("murano_sim", "murano_sim.config"): "`murano_sim.Config` loads yaml and jsonschema on first use only",
+    ("murano_sim", "murano_sim.runtime.result"): "`murano_sim.ScriptResult` loads on first use, as Runtime does",
     ("murano_sim", "murano_sim.services.settings"):
         "`murano_sim.load_config` discovers every service's plugin on first use only",
     **{("murano_sim.cli", target): "each command loads what it needs when it runs (start-up time)" for target in (

@@ -1,4 +1,4 @@
-"""The local backends mounted behind http services (Twilio's emulator), each built on its first use:
+"""The local backends mounted behind http services (a phone service's emulator), each built on its first use:
 a script that never reaches the service never imports its backend."""
 
 from __future__ import annotations
