@@ -7,7 +7,7 @@ Exosite's device client; the rules murano-sim had to infer are in docs/services/
   anonymous CONNECT, PUBLISH $provision/<identity>   -> a message on $provision/<identity>: the token
   CONNECT password=<token> (username empty or the identity); a wrong token -> CONNACK 4 (bad credentials)
   PUBLISH $resource/<alias> <value>                  -> Device2 data_in, as an HTTP write
-  PUBLISH $resource.batch [{"values": {...}}, ...]   -> one data_in per item (or a JSON object: one)
+  PUBLISH $resource.batch [{"timestamp": µs, "values": {...}}, ...] -> one data_in (a record, as HTTP's)
   Device2.setIdentityState                           -> PUBLISH $resource/<alias>/<µs> <value> to the device
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import socket
 import ssl
 import threading
@@ -53,6 +54,7 @@ log = logging.getLogger("murano_sim.mqtt")
 T = TypeVar("T")
 
 IDLE_SECONDS = 300.0  # a connection with keep-alive 0 is dropped after this long without a packet
+SECONDS_BOUND = 10**11  # a batch timestamp below it is seconds (year 5138), above it µs (1970-01-02)
 MAX_QUEUED = 100  # setIdentityState messages waiting for one device; beyond it the oldest are dropped
 # CONNACK return codes (MQTT 3.1.1, 3.2.2.3)
 ACCEPTED, BAD_PROTOCOL, BAD_CREDENTIALS, NOT_AUTHORIZED = 0, 1, 4, 5
@@ -278,13 +280,19 @@ class _Connection:
         if topic == "$resource.batch":
             batches = _batch(text)
         elif topic.startswith("$resource/") and "/" not in topic[len("$resource/"):] and topic != "$resource/":
-            batches = [{topic[len("$resource/"):]: text}]
+            batches = [(None, {topic[len("$resource/"):]: text})]
         else:  # a device names only its own resources; any other topic is someone else's
             raise Refused(f"a device publishes to $resource/<alias> or $resource.batch, not {topic!r}")
-        for values in batches:
+        model = self.server.model
+        # timestamped items are a record (one data_in event, each entry at its own time), as HTTP record
+        recorded = [(at, values) for at, values in batches if at is not None]
+        calls = [partial(model.data_in, identity, values, ip=self.ip, connection_id=self.connection_id)
+                 for at, values in batches if at is None]
+        if recorded:
+            calls.append(partial(model.record, identity, recorded, ip=self.ip, connection_id=self.connection_id))
+        for call in calls:
             try:
-                await self._call(partial(self.server.model.data_in, identity, values, ip=self.ip,
-                                         connection_id=self.connection_id))
+                await self._call(call)
             except ServiceError as exc:  # the device sees no error over MQTT: the write is dropped, logged
                 log.warning("mqtt: %s (%s) write dropped: %s", self.peer, identity, exc.message)
 
@@ -299,18 +307,25 @@ class _Connection:
             self._send(PublishPacket.build(f"$resource/{alias}/{at}", body.encode(), None, False, 0, False))
 
 
-def _batch(text: str) -> list[dict[str, Any]]:
+def _batch(text: str) -> list[tuple[float | None, dict[str, Any]]]:
+    """$resource.batch's items as (Unix seconds or None, values). murano-client sends each item's
+    `timestamp` in microseconds (int(time.time() * 1e6)); its `gdc mqtt publish` help shows seconds:
+    a timestamp below SECONDS_BOUND is taken as seconds."""
     try:
         data = json.loads(text)
     except ValueError:
         raise Refused("$resource.batch takes JSON") from None
     items = data if isinstance(data, list) else [{"values": data}]
-    out: list[dict[str, Any]] = []
+    out: list[tuple[float | None, dict[str, Any]]] = []
     for item in items:
         values = item.get("values") if isinstance(item, dict) else None
         if not isinstance(values, dict):
             raise Refused('$resource.batch takes {"alias": value, ...} or [{"values": {...}}, ...]')
-        out.append(values)
+        at = item.get("timestamp")
+        if at is not None and (isinstance(at, bool) or not isinstance(at, (int, float))
+                               or not math.isfinite(at) or at < 0):
+            raise Refused(f"$resource.batch: timestamp {str(at)[:40]!r} is not a Unix time (µs or s)")
+        out.append((None if at is None else at if at < SECONDS_BOUND else at / 1_000_000, values))
     return out
 
 
