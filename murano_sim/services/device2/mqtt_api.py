@@ -286,8 +286,9 @@ class _Connection:
         model = self.server.model
         # timestamped items are a record (one data_in event, each entry at its own time), as HTTP record
         recorded = [(at, values) for at, values in batches if at is not None]
-        calls = [partial(model.data_in, identity, values, ip=self.ip, connection_id=self.connection_id)
-                 for at, values in batches if at is None]
+        calls: list[Callable[[], object]] = [
+            partial(model.data_in, identity, values, ip=self.ip, connection_id=self.connection_id)
+            for at, values in batches if at is None]
         if recorded:
             calls.append(partial(model.record, identity, recorded, ip=self.ip, connection_id=self.connection_id))
         for call in calls:
