@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -19,7 +19,8 @@ from .net.ports import port_number
 from .runtime.request import check_request
 from .services.plugin import discover, load_attribute
 
-EXIT_OK, EXIT_SCRIPT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_SCRIPT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
 
 DESCRIPTION = """\
 Run Exosite Murano Lua scripts locally, sandboxed and limited as Murano runs them.
@@ -32,6 +33,13 @@ demonstration credentials). A bad port or address is one line and exit status 2.
 A config file that is not trusted reads only murano-sim's own ${{VAR}}s (MURANO_SIM_* and the
 variables a service names for its credentials) and reaches only loopback: see `trust`, --trust,
 MURANO_SIM_TRUST=1.
+
+exit status:
+  0    done (serve: stopped by Ctrl-C or SIGTERM)
+  1    the script failed (error or limit); check: the solution has errors
+  2    a usage or configuration error (one line on stderr)
+  3    an internal error of murano-sim (MURANO_SIM_DEBUG=1 shows the traceback)
+  130  interrupted by Ctrl-C
 """
 
 # The core commands' lines in --help; a service's commands show their parser's description.
@@ -42,9 +50,9 @@ CORE_HELP = {
             "2 for a usage or configuration error"),
     "serve": ("serve SOLUTION_DIR", "serve a whole Murano solution over HTTP (endpoints, the console;\n"
               "the services' own ports, such as the device API, beside it)"),
-    "check": ("check SOLUTION_DIR", "load a solution without serving it; print what was found and every\n"
-              "warning; exit 0 when it loads without errors, 1 on errors (e.g. a\n"
-              "Lua syntax error), 2 for a usage error"),
+    "check": ("check SOLUTION_DIR", "load a solution and its config.yaml without serving it; print what\n"
+              "was found and every warning; exit 0 when it loads without errors,\n"
+              "1 on errors (e.g. a Lua syntax error), 2 for a usage or config error"),
     "trust": ("trust [DIR]", "trust DIR/config.yaml as it is now: its ${VAR}s and hosts beyond loopback\n"
               "(--revoke forgets it; a change to the file needs trust again)"),
 }
@@ -65,9 +73,11 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with usage errors as one line on stderr (exit 2)."""
 
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {}  # the top parser's: command -> handler
+    commands: Mapping[str, argparse.ArgumentParser] = {}  # the top parser's: command -> its parser
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"murano-sim: {message} (see murano-sim --help)\n")
+        # self.prog is "murano-sim check" for a subcommand's parser: its help is the one that helps.
+        self.exit(EXIT_USAGE, f"murano-sim: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> _Parser:
@@ -124,6 +134,8 @@ def build_parser() -> _Parser:
     check = commands.add_parser("check", description="load a solution without serving it and report what was found")
     check.add_argument("solution", metavar="SOLUTION_DIR", help="the solution's directory")
     check.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    check.add_argument("--config", metavar="FILE",
+                       help="config.yaml to validate (default: SOLUTION_DIR/config.yaml, else ./config.yaml)")
 
     trust = commands.add_parser("trust", description="trust a solution's config.yaml as it is now: its ${VAR}s "
                                 "and its hosts beyond loopback (recorded in the user's data directory)")
@@ -135,6 +147,7 @@ def build_parser() -> _Parser:
                              help="let the config file read any ${VAR} and reach hosts beyond loopback "
                              f"(as {TRUST_ENV}=1; see murano-sim trust)")
 
+    parser.commands = commands.choices
     parser.handlers = {"run": _run, "serve": _serve, "check": _check, "trust": _trust}
     for plugin in discover():
         if plugin.cli:
@@ -206,7 +219,10 @@ def _serve(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from .solution.loader import load_solution
     from .solution.report import format_report, solution_report
+    from .solution.solution_config import config_for
 
+    # As serve reads it: a typo, a YAML error or a tab is one line with file:line and exit 2.
+    config_for(args.solution, args.config)
     report = solution_report(load_solution(args.solution))
     print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
     return EXIT_SCRIPT_FAILED if report["errors"] else EXIT_OK
@@ -224,8 +240,17 @@ def _trust(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the parser or a service's commands load
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse reports these from the top parser; the subcommand's help is the one that lists its options
+        parser.commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     handler = parser.handlers[args.command]
     try:
         # The command line is where a repository's config.yaml is untrusted; the library API is not.
@@ -235,13 +260,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"murano-sim: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        return EXIT_OK
+        print("murano-sim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - a defect of ours: one line, traceback only on request
         if os.environ.get("MURANO_SIM_DEBUG"):
             raise
         print(f"murano-sim: internal error: {type(exc).__name__}: {exc} (set MURANO_SIM_DEBUG=1 for details)",
               file=sys.stderr)
-        return 3
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

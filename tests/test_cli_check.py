@@ -84,7 +84,7 @@ def test_an_unreadable_file_fails_the_check(tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["/no/such/dir"], "murano-sim: /no/such/dir: no such solution directory"),
-    ([], "murano-sim: the following arguments are required: SOLUTION_DIR (see murano-sim --help)"),
+    ([], "murano-sim: the following arguments are required: SOLUTION_DIR (see murano-sim check --help)"),
 ])
 def test_usage_errors_exit_2_in_one_line(args, message):
     proc = check(*args)

@@ -63,11 +63,19 @@ def load_document(text: str, where: str, loader: Any = SafeLoader) -> tuple[yaml
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = str(getattr(exc, "problem", None) or exc).strip() or "invalid YAML"
+        if mark and _tab_at(text, mark.line, mark.column):
+            problem += " (a tab: YAML indents with spaces only)"
         raise YamlFileError(where, mark.line + 1 if mark else None, problem) from None
     except RecursionError:
         raise YamlFileError(where, None, "nested too deeply; refused") from None
     finally:
         parser.dispose()
+
+
+def _tab_at(text: str, line: int, column: int) -> bool:
+    """Whether the parser stopped at a tab, the error whose own message does not say so."""
+    lines = text.splitlines()
+    return line < len(lines) and column < len(lines[line]) and lines[line][column] == "\t"
 
 
 def parse(text: str, where: str, loader: Any = SafeLoader) -> Any:
