@@ -7,9 +7,7 @@ Each gdc command is one subprocess, as a developer types it; the solution's hand
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,20 +15,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from test_device_gdc import GDC, HANDLER
 from test_solution_cli import Serving
 
-GDC = shutil.which("gdc", path=str(Path(sys.executable).parent)) or shutil.which("gdc")
 pytestmark = pytest.mark.skipif(GDC is None, reason="murano-client (gdc) is not installed (Python <= 3.11)")
 
-HANDLERS = """--#EVENT device2 data_in
-local seen = Keystore.get{key = "data_in"}.value or ""
-for _, entry in ipairs(event.payload) do
-  for alias, value in pairs(entry.values) do
-    seen = seen .. alias .. "=" .. tostring(value) .. "@" .. tostring(math.floor(entry.timestamp / 1000000)) .. ";"
-  end
-end
-Keystore.set{key = "data_in", value = seen}
-"""
 CONNECT = """--#EVENT device2 connect
 Keystore.set{key = "connected", value = event.identity}
 """
@@ -71,7 +60,7 @@ def served(tmp_path_factory) -> Iterator[Served]:
     (root / "endpoints").mkdir()
     (root / "endpoints" / "api.lua").write_text(ENDPOINTS)
     (root / "services").mkdir()
-    (root / "services" / "device2_data_in.lua").write_text(HANDLERS)
+    (root / "services" / "device2_data_in.lua").write_text(HANDLER)
     (root / "services" / "device2_connect.lua").write_text(CONNECT)
     (root / "services" / "device2.yaml").write_text("resources:\n  config_io: {format: string, settable: true}\n")
     data = tmp_path_factory.mktemp("gdc-mqtt-data")  # the local CA is made here, not in the user's home

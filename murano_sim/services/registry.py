@@ -137,9 +137,6 @@ class Services(Mapping[str, Any]):
         self._hosts: list[ServiceHost] = []  # every service's host: each is told the era (use_era)
         self.era = effective_era(config.data.get("era"), None)
         check_live_credentials(config)
-        # The config's secrets, read once: a loaded config does not change (SolutionLog reads them once too);
-        # what does change, the services' parameters, is asked each time.
-        self._config_secrets = config.secrets()
         try:
             self.plugins = {plugin.alias: plugin for plugin in discover(extra=plugins)}
             specs = [*(plugin.read_spec() for plugin in self.plugins.values()), *extra_specs]
@@ -318,7 +315,7 @@ class Services(Mapping[str, Any]):
     def secrets(self) -> list[str]:
         """Every secret any service holds now (config.yaml's, and the parameters that services'
         specs mark secret, wherever they came from), longest first: what output must never show."""
-        found = set(self._config_secrets)
+        found = set(self.config.secrets())  # read once per loaded config (Config.secrets)
         for service in self.by_alias.values():
             found.update(getattr(service, "secrets", ()))
         return sorted((s for s in found if s), key=len, reverse=True)
