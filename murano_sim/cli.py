@@ -17,6 +17,7 @@ from .config.trust import TRUST_ENV
 from .errors import MuranoSimError, UsageError
 from .net.ports import port_number
 from .runtime.request import check_request
+from .scaffold.cli import add_commands as scaffold_commands
 from .services.plugin import discover, load_attribute
 
 EXIT_OK, EXIT_SCRIPT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -148,7 +149,7 @@ def build_parser() -> _Parser:
                              f"(as {TRUST_ENV}=1; see murano-sim trust)")
 
     parser.commands = commands.choices
-    parser.handlers = {"run": _run, "serve": _serve, "check": _check, "trust": _trust}
+    parser.handlers = {"run": _run, "serve": _serve, "check": _check, "trust": _trust, **scaffold_commands(commands)}
     for plugin in discover():
         if plugin.cli:
             parser.handlers.update(load_attribute(plugin.cli)(commands))

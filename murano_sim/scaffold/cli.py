@@ -1,0 +1,73 @@
+"""`murano-sim stubs [DIR]` and `murano-sim init [DIR]`: a solution's editor files, and a new solution."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, UsageError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def add_commands(commands: Any) -> dict[str, Handler]:
+    """Add `stubs` and `init` to the command line; {command: handler}."""
+    stubs = commands.add_parser(
+        "stubs", description="write the editor files of a solution from the service specs: LuaLS definitions "
+        "(.murano-sim/murano.d.lua, .luarc.json) and a .luacheckrc that knows Murano's globals")
+    stubs.add_argument("solution", nargs="?", default=".", metavar="DIR", help="the solution's directory (default: .)")
+    stubs.add_argument("--force", action="store_true", help="overwrite files edited since murano-sim wrote them")
+    init = commands.add_parser(
+        "init", description="make a new solution in DIR that passes its own tests: an endpoint, an event "
+        "handler, a module, config.yaml, a pytest test and a yaml case, editor files, a CI workflow")
+    init.add_argument("solution", nargs="?", default=".", metavar="DIR", help="an empty or new directory (default: .)")
+    return {"stubs": _stubs, "init": _init}
+
+
+def write_stubs(root: Path, *, force: bool = False) -> list[Path]:
+    """Write root's editor files, knowing the globals of the solution there (if it is one)."""
+    from ..solution.loader import load_solution
+    from .luaglobals import (
+        Globals,
+        extended_fields,
+        handler_arguments,
+        sandbox_globals,
+        solution_globals,
+        solution_sources,
+        test_helpers,
+    )
+    from .stubs import editor_files, write_files
+
+    if not root.is_dir():
+        raise UsageError(f"{root}: no such directory")
+    platform = sandbox_globals()
+    own: tuple[str, ...] = ()
+    extended: tuple[tuple[str, str], ...] = ()
+    try:
+        solution = load_solution(root)
+    except ConfigError:  # not a solution (yet): the platform's globals only
+        pass
+    else:
+        own = solution_globals(solution)
+        extended = extended_fields(solution_sources(solution), {n for n, g in platform.items() if g.kind == "table"})
+    found = Globals(platform=platform, execution=("request", "response", "context", *handler_arguments()),
+                    solution=own, extended=extended, tests=test_helpers())
+    return write_files(root, editor_files(found), force=force)
+
+
+def _stubs(args: argparse.Namespace) -> int:
+    for path in write_stubs(Path(args.solution), force=args.force):
+        print(f"murano-sim: wrote {path}")
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from .template import create_solution
+
+    root = Path(args.solution)
+    create_solution(root)
+    write_stubs(root)
+    print(f"murano-sim: made a solution in {root}; try: cd {root} && pytest")
+    return 0
