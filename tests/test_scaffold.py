@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import lupa.luajit21 as lupa
 import pytest
+
+from murano_sim.lua.engine import lupa_lua as lupa
+from murano_sim.services.plugin import ENTRY_POINT_GROUP
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = [ROOT / "scripts" / "example-solution", *sorted((ROOT / "tests" / "solutions").glob("real-*"))]
@@ -117,3 +120,21 @@ def test_init_refuses_a_non_empty_directory(tmp_path):
     assert refused.returncode == 2
     assert refused.stderr.count("\n") == 1 and "not an empty directory" in refused.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.lua"]
+
+
+def test_an_installed_service_is_in_the_editor_files(tmp_path):
+    """An out-of-tree service (tests/oot_service, declared in the entry-point group) gets its
+    definitions and luacheck fields, as the built-in ones do."""
+    dist = tmp_path / "site" / "oot_exchange-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: oot-exchange\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\nexchange = oot_service:PLUGIN\n")
+    solution = tmp_path / "solution"
+    (solution / "endpoints").mkdir(parents=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests"), str(tmp_path / "site")])}
+    done = subprocess.run([sys.executable, "-m", "murano_sim", "stubs", str(solution)], capture_output=True,
+                          text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    meta = (solution / ".murano-sim/murano.d.lua").read_text(encoding="utf-8")
+    assert "function Exchange.convert(arguments) end" in meta and "---@class Exchange.setRate.arguments" in meta
+    assert '["convert"] = {}' in (solution / ".luacheckrc").read_text(encoding="utf-8")

@@ -30,12 +30,14 @@ def write_stubs(root: Path, *, force: bool = False) -> list[Path]:
     """Write root's editor files, knowing the globals of the solution there (if it is one)."""
     from ..solution.loader import load_solution
     from .luaglobals import (
+        EXECUTION_GLOBALS,
         Globals,
         extended_fields,
         handler_arguments,
         sandbox_globals,
         solution_globals,
         solution_sources,
+        standard_globals,
         test_helpers,
     )
     from .stubs import editor_files, write_files
@@ -52,7 +54,8 @@ def write_stubs(root: Path, *, force: bool = False) -> list[Path]:
     else:
         own = solution_globals(solution)
         extended = extended_fields(solution_sources(solution), {n for n, g in platform.items() if g.kind == "table"})
-    found = Globals(platform=platform, execution=("request", "response", "context", *handler_arguments()),
+    found = Globals(platform=platform, standard=standard_globals(),
+                    execution=(*EXECUTION_GLOBALS, *handler_arguments()),
                     solution=own, extended=extended, tests=test_helpers())
     return write_files(root, editor_files(found), force=force)
 

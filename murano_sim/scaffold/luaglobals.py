@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 
 from ..config.era import MURANOCLI_ERA, SOLUTIONFILE_ERA
+from ..lua.engine import lupa_lua
 from ..lua.handlers import function_name
 from ..runtime import Runtime
 from ..services.registry import event_arguments
@@ -28,7 +29,7 @@ for name, value in pairs(_G) do
     local fields = {}
     if type(value) == "table" and name ~= "_G" then
       for key in pairs(value) do
-        if type(key) == "string" then fields[#fields + 1] = key end
+        if type(key) == "string" then fields[#fields + 1] = key .. ":" .. type(value[key]) end
       end
       table.sort(fields)
     end
@@ -44,12 +45,15 @@ class LuaGlobal:
     name: str
     kind: str  # Lua's type(): table, function, string
     fields: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()  # the fields that hold tables (json.null, murano.services), not functions
 
 
 @dataclass(frozen=True)
 class Globals:
     platform: dict[str, LuaGlobal]  # what every script's environment holds (services included)
     execution: tuple[str, ...]  # request, response, context and every handler argument name
+    # a plain Lua's globals and their fields: the editor knows these, the definitions add the rest
+    standard: dict[str, frozenset[str]] = field(default_factory=dict)
     solution: tuple[str, ...] = field(default=())  # globals the solution's own files define
     # fields the solution adds to platform tables (`function table.contains(...)` in a 2017 module)
     extended: tuple[tuple[str, str], ...] = field(default=())
@@ -63,9 +67,27 @@ def sandbox_globals() -> dict[str, LuaGlobal]:
         raise RuntimeError(f"listing the sandbox's globals failed: {result.error}")
     found = json.loads(str(result.response.message))
     return {
-        name: LuaGlobal(name, str(value["kind"]), tuple(value["fields"] or ()))
+        name: LuaGlobal(name, str(value["kind"]), tuple(f.partition(":")[0] for f in value["fields"] or ()),
+                        tuple(f.partition(":")[0] for f in value["fields"] or () if f.endswith(":table")))
         for name, value in sorted(found.items()) if name not in EXECUTION_GLOBALS
     }
+
+
+def standard_globals() -> dict[str, frozenset[str]]:
+    """A plain Lua's globals (what LuaLS already knows), each with its table's string keys."""
+    lua = lupa_lua.LuaRuntime()
+    listed = lua.eval("""function()
+      local found = {}
+      for name, value in pairs(_G) do
+        local fields = {}
+        if type(value) == "table" and name ~= "_G" then
+          for key in pairs(value) do if type(key) == "string" then fields[#fields + 1] = key end end
+        end
+        found[name] = table.concat(fields, " ")
+      end
+      return found
+    end""")()
+    return {str(name): frozenset(str(fields).split()) for name, fields in listed.items()}
 
 
 def handler_arguments() -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import UsageError
 from ..services.plugin import discover
 from ..services.spec import ArgumentSpec, OperationSpec, ServiceSpec
-from .luaglobals import Globals, LuaGlobal
+from .luaglobals import EXECUTION_GLOBALS, Globals, LuaGlobal
 
 META_FILE = ".murano-sim/murano.d.lua"
 LUARC_FILE = ".luarc.json"
@@ -54,6 +54,14 @@ def _field(owner: str, name: str) -> str:
     return f'{owner}["{name}"]' if name in _LUA_KEYWORDS or not name.isidentifier() else f"{owner}.{name}"
 
 
+def _function(owner: str, name: str, parameters: str) -> str:
+    """A function definition; `t["end"] = function` where the name cannot follow a dot."""
+    target = _field(owner, name)
+    if "[" in target:
+        return f"{target} = function({parameters}) end"
+    return f"function {target}({parameters}) end"
+
+
 def _argument_type(arg: ArgumentSpec) -> str:
     if arg.enum:
         return "|".join(json.dumps(value) for value in arg.enum)
@@ -68,13 +76,14 @@ def _operation(owner: str, op: OperationSpec) -> list[str]:
         lines.append(f"---@field {arg.name}{optional} {_argument_type(arg)}")
     if op.additional_arguments or not op.arguments:
         lines.append("---@field [string] any")
+    lines.append("")  # the class's block ends here; the next one documents the function
     if op.summary:
         lines.append(f"--- {op.summary.strip().splitlines()[0]}")
     required = any(arg.required for arg in op.arguments.values())
     lines += [
         f"---@param arguments{'' if required else '?'} {args_class}",
         f"---@return {_RESULTS.get(op.returns, 'any')}|MuranoError",
-        f"function {_field(owner, op.name)}(arguments) end",
+        _function(owner, op.name, "arguments"),
         "",
     ]
     return lines
@@ -129,22 +138,29 @@ def render_meta(services: Sequence[ServiceSpec], globals_: Globals) -> str:
     for item in globals_.platform.values():
         if item.name in by_global or item.name in _DEFINED_HERE:
             continue
-        lines += _platform_global(item)
+        lines += _platform_global(item, globals_.standard.get(item.name))
     return "\n".join(lines).rstrip() + "\n"
 
 
-EXECUTION_DEFINED = frozenset({"request", "response", "context"})
+EXECUTION_DEFINED = frozenset(EXECUTION_GLOBALS)
 # Globals render_meta declares itself, or that LuaLS's LuaJIT runtime already knows as they are.
 _DEFINED_HERE = EXECUTION_DEFINED | {"_G", "_VERSION"}
 
 
-def _platform_global(item: LuaGlobal) -> list[str]:
+def _platform_global(item: LuaGlobal, standard: frozenset[str] | None) -> list[str]:
+    """A global beyond plain Lua's (json, log, to_json), or plain Lua's table with Murano's additions (os.now)."""
+    if standard is not None and item.kind != "table":
+        return []  # the editor's own definition of a standard function is better than `(...) -> any`
     if item.kind == "function":
         return ["---@param ... any", "---@return any", f"function {item.name}(...) end", ""]
     if item.kind != "table":
-        return [f"{item.name} = nil ---@type {item.kind}", ""]
-    lines = [f"{item.name} = {item.name} or {{}}"]
-    lines += [f"{_field(item.name, key)} = {_field(item.name, key)} or function(...) end" for key in item.fields]
+        return [f"---@type {item.kind}", f"{item.name} = nil", ""]
+    extra = [key for key in item.fields if standard is None or key not in standard]
+    if standard is not None and not extra:
+        return []
+    lines = [] if standard is not None else [f"{item.name} = {{}}"]
+    lines += [f"{_field(item.name, key)} = {{}}" if key in item.tables else _function(item.name, key, "...")
+              for key in extra]
     return lines + [""]
 
 
