@@ -261,7 +261,10 @@ def write_files(root: Path, files: dict[str, str], *, force: bool = False) -> li
     written = []
     for relative, content in files.items():
         path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot write ({exc.strerror or exc})") from None
         written.append(path)
     return written

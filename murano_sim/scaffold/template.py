@@ -29,7 +29,10 @@ def create_solution(root: Path) -> list[Path]:
     written = []
     for relative, entry in _files(resources.files(__package__).joinpath("template")):
         path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(entry.read_bytes())
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(entry.read_bytes())
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot write ({exc.strerror or exc})") from None
         written.append(path)
     return written
