@@ -75,6 +75,7 @@ class Layout:
     cors: dict[str, Any] | None = None
     cors_file: str | None = None
     env_schema: dict[str, Any] | None = None
+    product_id: str | None = None  # MuranoCLI's `.murano/config` product.id, whatever the layout
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -110,7 +111,7 @@ def discover(root: Path) -> Layout:
 
     A descriptor that cannot be read is an error in the result, and the next way is tried.
     """
-    layout = Layout("folders")
+    layout = Layout("folders", product_id=project_product_id(root))
     if (root / "murano.yaml").is_file():
         doc = _read_descriptor(root, "murano.yaml", layout)
         if doc is not None:
@@ -257,16 +258,30 @@ def _from_solutionfile(root: Path, layout: Layout, doc: dict[str, Any]) -> Layou
 # -- .murano/config and folder conventions ----------------------------------------------------
 def _murano_config(root: Path) -> dict[str, str] | None:
     """MuranoCLI's `.murano/config` keys as "section.key" -> value; None without location keys."""
-    path = root / ".murano" / "config"
+    keys = _ini_keys(root / ".murano" / "config")
+    return keys if any(k.startswith("location.") for k in keys) else None
+
+
+def project_product_id(root: Path) -> str | None:
+    """The product id MuranoCLI saved for the project (`murano config product.id`, `--save`): its
+    `.murano/config`, else MrMurano's `.mrmuranorc` (which MuranoCLI migrates), else None."""
+    for path in (root / ".murano" / "config", root / ".mrmuranorc"):
+        product = _ini_keys(path).get("product.id")
+        if product:
+            return product
+    return None
+
+
+def _ini_keys(path: Path) -> dict[str, str]:
+    """An INI file's keys as "section.key" -> value; {} when it is missing or unreadable."""
     if not path.is_file():
-        return None
+        return {}
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     try:
-        parser.read_string(path.read_text(encoding="utf-8", errors="replace"), source=".murano/config")
-    except configparser.Error:
-        return None  # MuranoCLI's INI dialect is lenient; an unreadable file just means folders
-    keys = {f"{s}.{k}": v.strip().strip("'\"") for s in parser.sections() for k, v in parser.items(s)}
-    return keys if any(k.startswith("location.") for k in keys) else None
+        parser.read_string(path.read_text(encoding="utf-8", errors="replace"), source=str(path.name))
+    except (configparser.Error, OSError):
+        return {}  # MuranoCLI's INI dialect is lenient; an unreadable file just means folders
+    return {f"{s}.{k}": v.strip().strip("'\"") for s in parser.sections() for k, v in parser.items(s)}
 
 
 def _from_folders(root: Path, layout: Layout, config: dict[str, str]) -> Layout:

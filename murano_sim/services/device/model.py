@@ -9,14 +9,15 @@ from __future__ import annotations
 import builtins
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .. import ServiceError, ServiceHost
+from ..identity import solution_identity
 
 PAGE = 50
 LAST_ERA = 2017  # Device v1 was deprecated in August 2017 (MuranoCLI's Config.rb)
-DEFAULT_PID = "murano-sim-product"  # services.device.pid unset: the product id datapoint events name
+DEFAULT_PID = "murano-sim-product"  # no solution identity to ask (a model built outside Services)
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS device_datapoint (seq INTEGER PRIMARY KEY AUTOINCREMENT, pid TEXT NOT NULL, "
            "sn TEXT NOT NULL, alias TEXT NOT NULL, ts INTEGER NOT NULL, value TEXT NOT NULL)")
 
@@ -34,16 +35,24 @@ class Device:
         # A device writing through the device API raised Device v1's `datapoint` in 2016-2017 solutions;
         # the router offers it for Device2's `data_in`, and the solution runs whichever it handles.
         host.subscribe("device2", "data_in", self.datapoints_for)
+        # Device v1 kept those datapoints whatever ran: rpcCall read/info and list return them.
+        host.observe("device2", "data_in", self.keep_written)
 
-    def datapoints_for(self, event: Any) -> builtins.list[tuple[str, dict[str, Any]]]:
-        """Device2's data_in event as Device v1 `datapoint` events, one per dataport (2017 and before)."""
+    def pid(self) -> str:
+        """The product id of the device API's devices: services.device.pid, else the solution's product
+        (config.yaml's, a MuranoCLI project's `.murano/config` product.id, else a stable id)."""
+        given = self.host.settings.get("pid")
+        if given:
+            return str(given)
+        products = solution_identity(self.host.platform)["products"] if self.host.platform is not None else []
+        return str(products[0]) if products else DEFAULT_PID
+
+    def _written(self, event: Any) -> Iterator[tuple[str, int, str, Any]]:
+        """(api, ts in seconds, alias, value) for each value of Device2's data_in (2017 and before)."""
         if self.host.era > LAST_ERA or not isinstance(event, Mapping):
-            return []
-        sn = str(event.get("identity") or "")
-        pid = str(self.host.settings.get("pid") or DEFAULT_PID)
+            return
         written_us = event.get("timestamp")
         now = int(self.host.now())
-        found: builtins.list[tuple[str, dict[str, Any]]] = []
         for entry in event.get("payload") or []:
             if not isinstance(entry, Mapping) or not isinstance(entry.get("values"), Mapping):
                 continue
@@ -52,12 +61,31 @@ class Device:
             api = "record" if isinstance(at_us, int) and at_us != written_us else "write"
             at = at_us // 1_000_000 if isinstance(at_us, int) else now
             for alias, value in entry["values"].items():
-                found.append(("datapoint", {
-                    "api": api, "pid": pid, "rid": resource_id(pid, sn, str(alias)), "seq": len(found) + 1,
-                    "alias": str(alias), "value": [at, value], "device_sn": sn, "source_ip": event.get("ip"),
-                    "timestamp": now,
-                }))
+                yield api, at, str(alias), value
+
+    def datapoints_for(self, event: Any) -> builtins.list[tuple[str, dict[str, Any]]]:
+        """Device2's data_in event as Device v1 `datapoint` events, one per dataport (2017 and before)."""
+        found: builtins.list[tuple[str, dict[str, Any]]] = []
+        if not isinstance(event, Mapping):
+            return found
+        sn, pid, now = str(event.get("identity") or ""), self.pid(), int(self.host.now())
+        for api, at, alias, value in self._written(event):
+            found.append(("datapoint", {
+                "api": api, "pid": pid, "rid": resource_id(pid, sn, alias), "seq": len(found) + 1,
+                "alias": alias, "value": [at, value], "device_sn": sn, "source_ip": event.get("ip"),
+                "timestamp": now,
+            }))
         return found
+
+    def keep_written(self, event: Any) -> None:
+        """Device2's data_in stored as this product's datapoints (2017 and before), as Device v1 kept them."""
+        if not isinstance(event, Mapping):
+            return
+        sn, pid = str(event.get("identity") or ""), self.pid()
+        rows = [(pid, sn, alias, at, json.dumps(value)) for _, at, alias, value in self._written(event)]
+        if rows:
+            with self.host.state.transaction() as db:
+                db.executemany("INSERT INTO device_datapoint (pid, sn, alias, ts, value) VALUES (?, ?, ?, ?, ?)", rows)
 
     def reset(self) -> None:
         with self.host.state.transaction() as db:
@@ -140,7 +168,7 @@ class Device:
         limit = options.get("limit", 1)
         limit = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else 1
         rows = db.execute("SELECT ts, value FROM device_datapoint WHERE pid = ? AND sn = ? AND alias = ? "
-                          "ORDER BY seq DESC LIMIT ?", (pid, sn, alias, limit)).fetchall()
+                          "ORDER BY ts DESC, seq DESC LIMIT ?", (pid, sn, alias, limit)).fetchall()
         return {"id": call_id, "status": "ok", "result": [[ts, json.loads(value)] for ts, value in rows]}
 
 
