@@ -30,6 +30,7 @@ SERVICE_DIRS = ("services", "eventhandlers", "event_handler")
 MODULE_DIRS = ("modules",)
 OLD_HANDLER_DIRS = ("eventhandlers", "event_handler")  # MuranoCLI's defaults before March 2017
 ASSET_DIRS = ("files", "assets")
+MURANOCLI_ENDPOINT_DIR = "routes"  # MuranoCLI's location.endpoints default from March 2017 to its last release
 
 
 @dataclass(frozen=True)
@@ -84,13 +85,15 @@ class Layout:
         """Which year's Murano the layout was written for (config/era.py): Exosite's tools of the time
         wrote it: Solutionfile.json 2016, MuranoCLI's `<name>.murano` and `.murano/config` 2017, and so
         are plain folders with its first default `eventhandlers/`; murano.yaml and other folders are
-        read as the current platform."""
+        read as the current platform, except plain folders with MuranoCLI's later `routes/` (2017)."""
         if self.name == "Solutionfile.json":
             return SOLUTIONFILE_ERA
         if self.name == ".murano/config" or self.name.endswith(".murano"):
             return MURANOCLI_ERA
         if self.name == "folders" and any(s.location in OLD_HANDLER_DIRS for s in self.service_sections):
             return MURANOCLI_ERA  # MuranoCLI's first default folders (Sep 2016 - Mar 2017)
+        if self.name == "folders" and any(s.location == MURANOCLI_ENDPOINT_DIR for s in self.endpoint_sections):
+            return MURANOCLI_ERA  # MuranoCLI's later default (routes/): no platform template used it
         return CURRENT_ERA
 
 
