@@ -225,3 +225,32 @@ def test_a_muranocli_projects_product_id_comes_from_its_murano_config(murano_sol
     assert served.get("/seen/pid").text == "p4q5r6s7t8"
     got = served.get("/history/sensor-7").json()
     assert (got["pid"], got["read"][0][1], got["devices"]) == ("p4q5r6s7t8", "21.5", ["sensor-7"])
+
+
+# The 2016 bootcamp's pattern: the device's rid from a `lookup` by serial number on the product,
+# then reads and writes with auth.client_id = that rid.
+BY_RID = """--#ENDPOINT POST /state/{sn}/{value}
+local pid = Config.solution().products[1]
+local sn = request.parameters.sn
+local found = Device.rpcCall{pid = pid, calls = {{id = "1", procedure = "lookup", arguments = {"alias", sn}}}}
+if found[1].status ~= "ok" then return {lookup = found[1].status} end
+local rid = found[1].result
+local rpc = Device.rpcCall{pid = pid, auth = {client_id = rid}, calls = {
+  {id = "w", procedure = "write", arguments = {{alias = "state"}, request.parameters.value}},
+  {id = "t", procedure = "read", arguments = {{alias = "temperature"}, {limit = 1}}},
+  {id = "s", procedure = "read", arguments = {{alias = "state"}, {limit = 1}}}}}
+return {rid = rid, write = rpc[1].status, temperature = rpc[2].result[1][2], state = rpc[3].result[1][2]}
+"""
+
+
+def test_a_device_is_found_by_lookup_and_addressed_by_its_rid(murano_solution, tmp_path):
+    seen = '--#EVENT device datapoint\nKeystore.set{key = "datapoints", value = data.alias .. "@" .. data.device_sn}\n'
+    root = _muranocli(tmp_path, seen)
+    (root / "routes" / "state.lua").write_text(BY_RID)
+    served = murano_solution(root)
+    assert served.post("/state/bulb-1/1").json() == {"lookup": "fail"}  # never wrote: not found
+    _write(served, "bulb-1", temperature="71")
+    got = served.post("/state/bulb-1/1").json()
+    assert (got["write"], got["temperature"], got["state"]) == ("ok", "71", "1")
+    assert len(got["rid"]) == 40
+    assert served.get("/seen/datapoints").text == "state@bulb-1"  # the rid's write is the device's own

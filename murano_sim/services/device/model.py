@@ -134,8 +134,17 @@ class Device:
 
     def rpcCall(self, args: dict[str, Any]) -> builtins.list[dict[str, Any]]:  # noqa: N802
         auth = args.get("auth") or {}
-        sn = auth.get("client_id") if isinstance(auth, Mapping) else None
+        client = auth.get("client_id") if isinstance(auth, Mapping) else None
+        sn = self._serial(args["pid"], client) if isinstance(client, str) else None
         return [self._rpc(args["pid"], sn, call, index) for index, call in enumerate(args["calls"], 1)]
+
+    def _serial(self, pid: str, client: str) -> str:
+        """auth.client_id names the device by its rid (what `lookup` and `list` give, as 2016 code
+        passes it) or by its serial number."""
+        for (sn,) in self.host.state.db.execute("SELECT DISTINCT sn FROM device_datapoint WHERE pid = ?", (pid,)):
+            if resource_id(pid, sn) == client:
+                return str(sn)
+        return client
 
     def _rpc(self, pid: str, sn: Any, call: Any, index: int) -> dict[str, Any]:
         if not isinstance(call, Mapping):
@@ -143,11 +152,13 @@ class Device:
         call_id = call.get("id", index)
         procedure = call.get("procedure")
         arguments = call.get("arguments") or []
+        if procedure == "lookup":  # the product's own client: no auth needed
+            return self._lookup(pid, call_id, arguments)
         if not isinstance(sn, str):
-            return _fail(call_id, 401, "auth.client_id must name the device's serial number")
+            return _fail(call_id, 401, "auth.client_id must name the device (its rid or serial number)")
         alias = arguments[0].get("alias") if arguments and isinstance(arguments[0], Mapping) else None
         if procedure not in ("read", "write", "info"):
-            return _fail(call_id, 400, f"procedure {procedure!r} is not emulated (read, write, info)")
+            return _fail(call_id, 400, f"procedure {procedure!r} is not emulated (lookup, read, write, info)")
         if not isinstance(alias, str):
             return _fail(call_id, 400, "the first argument must be {alias = ...}")
         if procedure == "write":
@@ -170,6 +181,18 @@ class Device:
         rows = db.execute("SELECT ts, value FROM device_datapoint WHERE pid = ? AND sn = ? AND alias = ? "
                           "ORDER BY ts DESC, seq DESC LIMIT ?", (pid, sn, alias, limit)).fetchall()
         return {"id": call_id, "status": "ok", "result": [[ts, json.loads(value)] for ts, value in rows]}
+
+    def _lookup(self, pid: str, call_id: Any, arguments: Any) -> dict[str, Any]:
+        """One Platform `lookup ["alias", <sn>]` on the product: the device's rid (devices are the
+        product's children aliased by serial number); a device that never wrote is not found."""
+        if len(arguments) < 2 or arguments[0] != "alias" or not isinstance(arguments[1], str):
+            return _fail(call_id, 400, 'lookup takes "alias" and a serial number')
+        sn = arguments[1]
+        found = self.host.state.db.execute(
+            "SELECT 1 FROM device_datapoint WHERE pid = ? AND sn = ? LIMIT 1", (pid, sn)).fetchone()
+        if found is None:
+            return _fail(call_id, 404, f"no device {sn!r} in product {pid!r}")
+        return {"id": call_id, "status": "ok", "result": resource_id(pid, sn)}
 
 
 def _fail(call_id: Any, code: int, message: str) -> dict[str, Any]:
