@@ -42,12 +42,16 @@ def _solutionfile(root: Path, handlers: dict[str, str]) -> Path:
     return root
 
 
-def _write(served, identity: str, **values: str) -> None:
+def _write(served, identity: str, *writes: dict[str, str], **values: str) -> None:
+    """Activate, then each write (or the one given as keywords), the solution's clock moving 60 s between."""
     with serve_devices(served.runtime.platform) as api:
         token = requests.post(f"{api.url}/provision/activate", data={"id": identity}, timeout=10).text
-        wrote = requests.post(f"{api.url}/onep:v1/stack/alias", data=values, headers={"X-Exosite-CIK": token},
-                              timeout=10)
-        assert wrote.status_code == 204, wrote.text
+        for index, write in enumerate(writes or (values,)):
+            if index:
+                served.runtime.platform.advance(60)
+            wrote = requests.post(f"{api.url}/onep:v1/stack/alias", data=write, headers={"X-Exosite-CIK": token},
+                                  timeout=10)
+            assert wrote.status_code == 204, wrote.text
 
 
 def _record(served, identity: str, body: str) -> None:
@@ -156,3 +160,97 @@ def test_config_yaml_era_brings_the_device_v1_event_back(murano_solution, tmp_pa
     served = murano_solution(_current(tmp_path, f"era: {era}\n"))
     _write(served, "sensor-7", temperature="21.5")
     assert served.get("/seen/datapoints").text.startswith("write temperature=21.5 from sensor-7")
+
+
+# -- the datapoints a device wrote, as Device v1 kept them ----------------------------------------
+# An old solution reads its devices' dataports with Device.rpcCall / Device.list, for the product it
+# finds in Config.solution().products[1] (the HVAC application's pattern).
+HISTORY = """--#ENDPOINT GET /history/{sn}
+local pid = Config.solution().products[1]
+local sn = request.parameters.sn
+local rpc = Device.rpcCall{pid = pid, auth = {client_id = sn}, calls = {
+  {id = 1, procedure = "read", arguments = {{alias = "temperature"}, {limit = 5}}},
+  {id = 2, procedure = "info", arguments = {{alias = "temperature"}}}}}
+local listed = {}
+for _, device in ipairs(Device.list{pid = pid}) do listed[#listed + 1] = device.sn end
+return {pid = pid, read = rpc[1].result, count = rpc[2].result.count, devices = listed}
+"""
+
+
+def _with_history(root: Path) -> Path:
+    (root / "history.lua").write_text(HISTORY)
+    return root
+
+
+def test_a_2016_solution_reads_back_what_its_device_wrote_through_rpccall(murano_solution, tmp_path):
+    root = _solutionfile(tmp_path, {"device datapoint": DATAPOINT})
+    doc = json.loads((root / "Solutionfile.json").read_text())
+    (root / "api.lua").write_text(READ_BACK + "\n" + HISTORY)
+    (root / "Solutionfile.json").write_text(json.dumps(doc))
+    served = murano_solution(root)
+    at = int(served.runtime.clock.now().timestamp())
+    _write(served, "sensor-7", {"temperature": "21.5"}, {"temperature": "22"})
+    got = served.get("/history/sensor-7").json()
+    assert got["read"] == [[at + 60, "22"], [at, "21.5"]]  # newest first, the values as the device sent them
+    assert (got["count"], got["devices"]) == (2, ["sensor-7"])
+    assert served.get("/history/sensor-8").json()["count"] == 0
+
+
+def test_datapoints_are_kept_whichever_handler_runs_and_recorded_ones_by_their_own_time(murano_solution, tmp_path):
+    root = _solutionfile(tmp_path, {"device2 data_in": DATA_IN})
+    (root / "api.lua").write_text(READ_BACK + "\n" + HISTORY)
+    served = murano_solution(root)
+    _record(served, "sensor-7", "alias=temperature&1600000060=20&1600000000=19")
+    assert served.get("/seen/data_in").text != "none"  # the device2 handler ran, not a datapoint one
+    assert served.get("/history/sensor-7").json()["read"] == [[1600000060, "20"], [1600000000, "19"]]
+
+
+def test_a_current_solution_keeps_no_device_v1_datapoints(murano_solution, tmp_path):
+    root = _current(tmp_path)
+    (root / "endpoints" / "history.lua").write_text(HISTORY)
+    served = murano_solution(root)
+    _write(served, "sensor-7", temperature="21.5")
+    assert served.get("/history/sensor-7").json()["count"] == 0
+
+
+def test_a_muranocli_projects_product_id_comes_from_its_murano_config(murano_solution, tmp_path):
+    fields = '--#EVENT device datapoint\nKeystore.set{key = "pid", value = data.pid}\n'
+    root = _muranocli(tmp_path, fields)
+    (root / ".murano" / "config").write_text(
+        "[business]\nid = b1x2y3\n[product]\nid = p4q5r6s7t8\n[location]\nendpoints = routes\n"
+        "eventhandlers = services\n")
+    (root / "routes" / "history.lua").write_text(HISTORY)
+    served = murano_solution(root)
+    _write(served, "sensor-7", temperature="21.5")
+    assert served.get("/seen/pid").text == "p4q5r6s7t8"
+    got = served.get("/history/sensor-7").json()
+    assert (got["pid"], got["read"][0][1], got["devices"]) == ("p4q5r6s7t8", "21.5", ["sensor-7"])
+
+
+# The 2016 bootcamp's pattern: the device's rid from a `lookup` by serial number on the product,
+# then reads and writes with auth.client_id = that rid.
+BY_RID = """--#ENDPOINT POST /state/{sn}/{value}
+local pid = Config.solution().products[1]
+local sn = request.parameters.sn
+local found = Device.rpcCall{pid = pid, calls = {{id = "1", procedure = "lookup", arguments = {"alias", sn}}}}
+if found[1].status ~= "ok" then return {lookup = found[1].status} end
+local rid = found[1].result
+local rpc = Device.rpcCall{pid = pid, auth = {client_id = rid}, calls = {
+  {id = "w", procedure = "write", arguments = {{alias = "state"}, request.parameters.value}},
+  {id = "t", procedure = "read", arguments = {{alias = "temperature"}, {limit = 1}}},
+  {id = "s", procedure = "read", arguments = {{alias = "state"}, {limit = 1}}}}}
+return {rid = rid, write = rpc[1].status, temperature = rpc[2].result[1][2], state = rpc[3].result[1][2]}
+"""
+
+
+def test_a_device_is_found_by_lookup_and_addressed_by_its_rid(murano_solution, tmp_path):
+    seen = '--#EVENT device datapoint\nKeystore.set{key = "datapoints", value = data.alias .. "@" .. data.device_sn}\n'
+    root = _muranocli(tmp_path, seen)
+    (root / "routes" / "state.lua").write_text(BY_RID)
+    served = murano_solution(root)
+    assert served.post("/state/bulb-1/1").json() == {"lookup": "fail"}  # never wrote: not found
+    _write(served, "bulb-1", temperature="71")
+    got = served.post("/state/bulb-1/1").json()
+    assert (got["write"], got["temperature"], got["state"]) == ("ok", "71", "1")
+    assert len(got["rid"]) == 40
+    assert served.get("/seen/datapoints").text == "state@bulb-1"  # the rid's write is the device's own

@@ -79,6 +79,20 @@ def test_the_guide_error_checks_see_error_status_message_and_status_code():
         assert invalid.response.message["status"] == 400 and "email" in invalid.response.message["error"]
 
 
+def test_a_missing_argument_is_refused_as_the_services_own_errors_are():
+    # Exosite's 2019 home-automation example answers every createUser failure with
+    # tostring(from_json(ret.error).message), a missing password included.
+    with runtime() as rt:
+        refused = rt.run("""
+            local ret = User.createUser{name = "bob", email = "bob@example.com"}
+            return {status = ret.status, message = tostring(from_json(ret.error).message), type = ret.type}
+        """).response.message
+        assert refused["status"] == 400 and refused["type"] == "QueryError"
+        assert "password" in refused["message"] and "required" in refused["message"]
+        other = rt.run('return Keystore.set{value = "v"}').response.message  # other services: Murano's table
+        assert other["status"] == 400 and other["error"].startswith("Keystore.set: key")
+
+
 def test_a_token_expires_on_the_solution_clock():
     with runtime() as rt:
         user = signed_up(rt)

@@ -59,3 +59,25 @@ def test_config_yaml_overrides_the_layout() -> None:
 def test_an_unknown_era_is_a_config_error(value: object) -> None:
     with pytest.raises(ConfigError, match="era"):
         Runtime({"era": value})
+
+
+def test_muranoclis_later_default_routes_folder_is_2017(tmp_path: Path) -> None:
+    # MuranoCLI's Config.rb defaults from March 2017: location.endpoints = routes, eventhandlers = services
+    (tmp_path / "routes").mkdir()
+    (tmp_path / "routes" / "status.get.lua").write_text("return 'ok'\n")
+    (tmp_path / "services").mkdir()
+    assert load_solution(tmp_path).era == 2017
+    (tmp_path / "routes").rename(tmp_path / "endpoints")  # the platform templates' folder
+    assert load_solution(tmp_path).era == 2021
+
+
+def test_a_projects_product_id_is_read_from_muranocli_files(tmp_path: Path) -> None:
+    (tmp_path / "routes").mkdir()
+    assert load_solution(tmp_path).product_id is None
+    (tmp_path / ".mrmuranorc").write_text("[product]\nid = olderpid\n")  # MrMurano's file, before MuranoCLI
+    assert load_solution(tmp_path).product_id == "olderpid"
+    (tmp_path / ".murano").mkdir()
+    (tmp_path / ".murano" / "config").write_text("[business]\nid = b1\n[product]\nid = 'p2x9'\n")
+    assert load_solution(tmp_path).product_id == "p2x9"
+    (tmp_path / ".murano" / "config").write_text("[product\nid = broken")  # unreadable: no product id from it
+    assert load_solution(tmp_path).product_id == "olderpid"

@@ -4,6 +4,7 @@ per token or per client address, on the solution clock; off in fixtures unless a
 from __future__ import annotations
 
 import pytest
+from simple_websocket import Client
 
 from murano_sim.cli import build_parser
 
@@ -76,3 +77,36 @@ def test_rate_limit_zero_is_no_limit(murano_solution, solution):
 def test_serve_takes_no_rate_limit():
     assert build_parser().parse_args(["serve", ".", "--no-rate-limit"]).no_rate_limit is True
     assert build_parser().parse_args(["serve", "."]).no_rate_limit is False
+
+
+SOCKET = """--#ENDPOINT WEBSOCKET /feed
+--#RATELIMIT 1
+if websocketInfo.type == "data" then return "echo " .. websocketInfo.message end
+"""
+UPGRADE = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+           "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+
+
+@pytest.mark.murano(config={"serve": {"rate_limits": True}})
+def test_a_websocket_upgrade_counts_against_its_endpoints_limit(murano_solution, solution):
+    (solution / "endpoints" / "feed.lua").write_text(SOCKET)
+    served = murano_solution(solution)
+    client = Client.connect(served.url.replace("http://", "ws://") + "/feed")
+    try:
+        client.send("one")
+        assert client.receive(timeout=60) == "echo one"  # the first upgrade within the minute is served
+    finally:
+        client.close()
+    refused = served.get("/feed", headers=UPGRADE)  # the second is refused as an HTTP answer, not upgraded
+    assert refused.status_code == 429 and refused.json()["status"] == 429
+    assert refused.headers.get("Upgrade") is None
+    served.advance(61)
+    again = Client.connect(served.url.replace("http://", "ws://") + "/feed")
+    again.close()
+
+
+def test_websocket_upgrades_are_not_limited_in_fixtures_unless_turned_on(murano_solution, solution):
+    (solution / "endpoints" / "feed.lua").write_text(SOCKET)
+    served = murano_solution(solution)
+    for _ in range(3):
+        Client.connect(served.url.replace("http://", "ws://") + "/feed").close()

@@ -129,7 +129,7 @@ class Dispatcher:
         except ArgumentError as exc:
             warnings.extend(getattr(exc, "warnings", ()))
             message = f"{label}: {exc}" if self.executor.prefix_argument_errors else str(exc)
-            value = error_table(message, STATUS_BAD_REQUEST, QUERY_ERROR)
+            value = _refused(self.executor, message, STATUS_BAD_REQUEST)
             return self._outcome(operation, shown, value, started, warnings, STATUS_BAD_REQUEST, True)
         warnings.extend(request.warnings)
         reply = self.executor.execute(operation, op, request, deadline, warnings)
@@ -166,6 +166,13 @@ def Service(  # noqa: N802 - the former http engine's name, kept for callers tha
 ) -> Dispatcher:
     """An http service: a Dispatcher over an HttpExecutor."""
     return Dispatcher(spec, HttpExecutor(spec, config_section, base_url=base_url, session=session))
+
+
+def _refused(executor: Executor, message: str, status: int) -> dict[str, Any]:
+    """A refused call's error table: shaped as the service's own errors where its model says how
+    (`refusal_table(message, status)`), else Murano's {error, status, type}."""
+    shape = getattr(getattr(executor, "model", None), "refusal_table", None)
+    return shape(message, status) if callable(shape) else error_table(message, status, QUERY_ERROR)
 
 
 def LocalService(  # noqa: N802 - the former local engine's name, kept for callers that build one directly

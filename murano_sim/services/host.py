@@ -56,6 +56,8 @@ ServiceCall = Callable[[str, str, Any], Any]
 EventTranslation = Callable[[Any], list[tuple[str, Any]]]
 # subscribe(subscriber alias, source alias, source event, translate)
 EventSubscribe = Callable[[str, str, str, EventTranslation], None]
+# observe(source alias, source event, callback): callback(payload) for every such event, handled or not
+EventObserve = Callable[[str, str, Callable[[Any], None]], None]
 
 
 @dataclass
@@ -77,6 +79,7 @@ class ServiceHost:
     # Which year's Murano the solution was written for (config/era.py): a generic setting every service gets.
     era: int = CURRENT_ERA
     subscribe_event: EventSubscribe | None = None  # the event router's (Services.subscribe)
+    observe_event: EventObserve | None = None  # the event router's (Services.observe)
 
     @property
     def platform(self) -> Any:
@@ -98,3 +101,9 @@ class ServiceHost:
         same happening): the solution runs the first of them that has a handler, never two."""
         if self.subscribe_event is not None:
             self.subscribe_event(self.alias, alias, event, translate)
+
+    def observe(self, alias: str, event: str, callback: Callable[[Any], None]) -> None:
+        """callback(payload) for every `event` of service `alias`, before the solution's handler runs and
+        whether or not it has one (Device v1 keeps the datapoints of Device2's writes)."""
+        if self.observe_event is not None:
+            self.observe_event(alias, event, callback)

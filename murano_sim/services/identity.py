@@ -23,13 +23,15 @@ def solution_identity(platform: Any) -> dict[str, Any]:
     name = str(given.get("name") or _domain_label(folder.name if folder is not None else "") or "solution")
     solution_id = str(given.get("id") or _stable_id("solution", name))
     products = given.get("products")
+    layout_product = getattr(platform, "layout_product", None)  # a MuranoCLI project's .murano/config
     return {
         "id": solution_id,
         "name": name,
         "domain": str(given.get("domain") or f"{_domain_label(name) or solution_id}.apps.exosite.io"),
         # 2016-2017 solutions read Config.solution().products[1] as the pid for Device calls, and a
         # deployed solution was linked to its product: one stable product id unless configured
-        "products": [str(p) for p in products] if isinstance(products, list) else [_stable_id("product", name)],
+        "products": [str(p) for p in products] if isinstance(products, list)
+        else [layout_product or _stable_id("product", name)],
         "business_id": str(given.get("business_id") or _stable_id("business", name)),
     }
 

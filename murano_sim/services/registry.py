@@ -12,7 +12,7 @@ from __future__ import annotations
 import collections
 import copy
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -134,8 +134,11 @@ class Services(Mapping[str, Any]):
         self._controls: dict[str, Control] = {}
         # (alias, event) -> [(subscriber alias, translate)]: services offering their own events for another's
         self._subscriptions: dict[tuple[str, str], list[tuple[str, EventTranslation]]] = {}
+        # (alias, event) -> [callback(payload)]: services keeping what another's events carry (ServiceHost.observe)
+        self._observers: dict[tuple[str, str], list[Callable[[Any], None]]] = {}
         self._hosts: list[ServiceHost] = []  # every service's host: each is told the era (use_era)
         self.era = effective_era(config.data.get("era"), None)
+        self.layout_product: str | None = None  # the solution's product id from its layout (use_product)
         check_live_credentials(config)
         try:
             self.plugins = {plugin.alias: plugin for plugin in discover(extra=plugins)}
@@ -244,7 +247,7 @@ class Services(Mapping[str, Any]):
             settings={k: v for k, v in section.items()
                       if k in spec.settings or (spec.kind == "http" and k in HTTP_SETTINGS)},
             state=self.state, clock=self.clock, emit_event=self.emit, call_service=self.call_value, services=self,
-            era=self.era, subscribe_event=self.subscribe,
+            era=self.era, subscribe_event=self.subscribe, observe_event=self.observe,
         )
         self._hosts.append(host)
         return host
@@ -341,6 +344,11 @@ class Services(Mapping[str, Any]):
         for host in self._hosts:
             host.era = self.era
 
+    def use_product(self, product_id: str | None) -> None:
+        """A (re)loaded solution's own product id (a MuranoCLI project's); config.yaml's
+        services.config.solution.products wins (services/identity.py)."""
+        self.layout_product = product_id
+
     def parameters_snapshot(self) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
         """Every local service's parameters and the solution configs, to give back to restore_parameters."""
         local = {alias: copy.deepcopy(host.parameters) for alias, _, host in self._local()}
@@ -378,7 +386,10 @@ class Services(Mapping[str, Any]):
 
     # -- events ------------------------------------------------------------------------------
     def emit(self, alias: str, event: str, payload: Any) -> None:
-        """A service's event for the solution's handlers (kept in `events` while none is attached)."""
+        """A service's event for the solution's handlers (kept in `events` while none is attached);
+        the services observing it see it first."""
+        for observe in self._observers.get((alias, event), ()):
+            observe(payload)
         if self.on_event is not None:
             self.on_event(alias, event, payload)
         else:
@@ -387,6 +398,10 @@ class Services(Mapping[str, Any]):
     def subscribe(self, subscriber: str, alias: str, event: str, translate: EventTranslation) -> None:
         """`subscriber` offers its own events for each `event` of `alias` (ServiceHost.subscribe)."""
         self._subscriptions.setdefault((alias, event), []).append((subscriber, translate))
+
+    def observe(self, alias: str, event: str, callback: Callable[[Any], None]) -> None:
+        """callback(payload) for every `event` of `alias`, handled or not (ServiceHost.observe)."""
+        self._observers.setdefault((alias, event), []).append(callback)
 
     def alternatives(self, alias: str, event: str, payload: Any) -> list[tuple[str, str, Any]]:
         """The other services' events offered for this one, as (alias, event, payload), in subscription

@@ -355,13 +355,17 @@ class SolutionApp:
     def _websocket(
         self, endpoint: Endpoint, request: Request, path_params: Mapping[str, str], webservice: Mapping[str, Any]
     ) -> Response:
-        """A WEBSOCKET endpoint's upgrade (after its --#SECURITY check): served until it closes."""
+        """A WEBSOCKET endpoint's upgrade (after its --#SECURITY check and rate limit): served until it closes."""
         scheme = endpoint_scheme(endpoint.security, webservice)
         if scheme is not None:
             refused = check_credential(request, scheme, self.runtime.config.data.get("serve", {}).get("security", {}))
             if refused is not None:
                 self.log.message(f"WEBSOCKET {request.path} -> 401: {refused}")
                 return unauthorized(scheme, refused)
+        if self.rate_limits:  # an upgrade is a request to the endpoint: it counts, and is refused as one
+            limited = self._rate_limited(endpoint, request, scheme, webservice)
+            if limited is not None:
+                return limited
         return self.websockets.serve(endpoint, path_params, request)
 
     def _websocket_event(self, endpoint: Endpoint, info: dict[str, Any]) -> ScriptResult:

@@ -58,6 +58,7 @@ class SolutionVM:
         self._context: Context | None = None
         self._init_pending = not runtime.state.initialized(str(solution.root))  # not on a restart with --state
         runtime.platform.use_era(solution.era)  # a Runtime or the murano fixture's ScriptRunner
+        runtime.platform.use_product(solution.product_id)
 
     # -- lifecycle ----------------------------------------------------------------------------
     def reload(self, solution: Solution) -> None:
@@ -66,6 +67,7 @@ class SolutionVM:
             self.solution = solution
             self.reuse_vm = reuse_vm(self.runtime, solution)
             self.runtime.platform.use_era(solution.era)
+            self.runtime.platform.use_product(solution.product_id)
             self._context = None
 
     def reset(self) -> None:

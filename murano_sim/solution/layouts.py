@@ -30,6 +30,7 @@ SERVICE_DIRS = ("services", "eventhandlers", "event_handler")
 MODULE_DIRS = ("modules",)
 OLD_HANDLER_DIRS = ("eventhandlers", "event_handler")  # MuranoCLI's defaults before March 2017
 ASSET_DIRS = ("files", "assets")
+MURANOCLI_ENDPOINT_DIR = "routes"  # MuranoCLI's location.endpoints default from March 2017 to its last release
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Layout:
     cors: dict[str, Any] | None = None
     cors_file: str | None = None
     env_schema: dict[str, Any] | None = None
+    product_id: str | None = None  # MuranoCLI's `.murano/config` product.id, whatever the layout
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -83,13 +85,15 @@ class Layout:
         """Which year's Murano the layout was written for (config/era.py): Exosite's tools of the time
         wrote it: Solutionfile.json 2016, MuranoCLI's `<name>.murano` and `.murano/config` 2017, and so
         are plain folders with its first default `eventhandlers/`; murano.yaml and other folders are
-        read as the current platform."""
+        read as the current platform, except plain folders with MuranoCLI's later `routes/` (2017)."""
         if self.name == "Solutionfile.json":
             return SOLUTIONFILE_ERA
         if self.name == ".murano/config" or self.name.endswith(".murano"):
             return MURANOCLI_ERA
         if self.name == "folders" and any(s.location in OLD_HANDLER_DIRS for s in self.service_sections):
             return MURANOCLI_ERA  # MuranoCLI's first default folders (Sep 2016 - Mar 2017)
+        if self.name == "folders" and any(s.location == MURANOCLI_ENDPOINT_DIR for s in self.endpoint_sections):
+            return MURANOCLI_ERA  # MuranoCLI's later default (routes/): no platform template used it
         return CURRENT_ERA
 
 
@@ -110,7 +114,7 @@ def discover(root: Path) -> Layout:
 
     A descriptor that cannot be read is an error in the result, and the next way is tried.
     """
-    layout = Layout("folders")
+    layout = Layout("folders", product_id=project_product_id(root))
     if (root / "murano.yaml").is_file():
         doc = _read_descriptor(root, "murano.yaml", layout)
         if doc is not None:
@@ -257,16 +261,30 @@ def _from_solutionfile(root: Path, layout: Layout, doc: dict[str, Any]) -> Layou
 # -- .murano/config and folder conventions ----------------------------------------------------
 def _murano_config(root: Path) -> dict[str, str] | None:
     """MuranoCLI's `.murano/config` keys as "section.key" -> value; None without location keys."""
-    path = root / ".murano" / "config"
+    keys = _ini_keys(root / ".murano" / "config")
+    return keys if any(k.startswith("location.") for k in keys) else None
+
+
+def project_product_id(root: Path) -> str | None:
+    """The product id MuranoCLI saved for the project (`murano config product.id`, `--save`): its
+    `.murano/config`, else MrMurano's `.mrmuranorc` (which MuranoCLI migrates), else None."""
+    for path in (root / ".murano" / "config", root / ".mrmuranorc"):
+        product = _ini_keys(path).get("product.id")
+        if product:
+            return product
+    return None
+
+
+def _ini_keys(path: Path) -> dict[str, str]:
+    """An INI file's keys as "section.key" -> value; {} when it is missing or unreadable."""
     if not path.is_file():
-        return None
+        return {}
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     try:
-        parser.read_string(path.read_text(encoding="utf-8", errors="replace"), source=".murano/config")
-    except configparser.Error:
-        return None  # MuranoCLI's INI dialect is lenient; an unreadable file just means folders
-    keys = {f"{s}.{k}": v.strip().strip("'\"") for s in parser.sections() for k, v in parser.items(s)}
-    return keys if any(k.startswith("location.") for k in keys) else None
+        parser.read_string(path.read_text(encoding="utf-8", errors="replace"), source=str(path.name))
+    except (configparser.Error, OSError):
+        return {}  # MuranoCLI's INI dialect is lenient; an unreadable file just means folders
+    return {f"{s}.{k}": v.strip().strip("'\"") for s in parser.sections() for k, v in parser.items(s)}
 
 
 def _from_folders(root: Path, layout: Layout, config: dict[str, str]) -> Layout:

@@ -53,7 +53,7 @@ def load_solution(root: str | os.PathLike[str]) -> Solution:
     layout = discover(base)
     solution = Solution(
         root=base, layout=layout.name, era=layout.era, assets=layout.assets, default_page=layout.default_page,
-        cors=layout.cors, env_schema=layout.env_schema,
+        cors=layout.cors, product_id=layout.product_id, env_schema=layout.env_schema,
         warnings=list(layout.warnings), errors=list(layout.errors),
     )
     reader = _Reader(base, solution)

@@ -80,6 +80,7 @@ class Solution:
     root: Path
     layout: str  # "murano.yaml" | "<name>.murano" | "Solutionfile.json" | ".murano/config" | "folders"
     era: int = CURRENT_ERA  # the layout's era (config/era.py); config.yaml's `era` overrides it for services
+    product_id: str | None = None  # a MuranoCLI project's product (.murano/config product.id)
     endpoints: list[Endpoint] = field(default_factory=list)
     url_map: Map = field(default_factory=lambda: Map(strict_slashes=False))
     handlers: dict[tuple[str, str], EventHandler] = field(default_factory=dict)

@@ -9,14 +9,15 @@ from __future__ import annotations
 import builtins
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .. import ServiceError, ServiceHost
+from ..identity import solution_identity
 
 PAGE = 50
 LAST_ERA = 2017  # Device v1 was deprecated in August 2017 (MuranoCLI's Config.rb)
-DEFAULT_PID = "murano-sim-product"  # services.device.pid unset: the product id datapoint events name
+DEFAULT_PID = "murano-sim-product"  # no solution identity to ask (a model built outside Services)
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS device_datapoint (seq INTEGER PRIMARY KEY AUTOINCREMENT, pid TEXT NOT NULL, "
            "sn TEXT NOT NULL, alias TEXT NOT NULL, ts INTEGER NOT NULL, value TEXT NOT NULL)")
 
@@ -34,16 +35,24 @@ class Device:
         # A device writing through the device API raised Device v1's `datapoint` in 2016-2017 solutions;
         # the router offers it for Device2's `data_in`, and the solution runs whichever it handles.
         host.subscribe("device2", "data_in", self.datapoints_for)
+        # Device v1 kept those datapoints whatever ran: rpcCall read/info and list return them.
+        host.observe("device2", "data_in", self.keep_written)
 
-    def datapoints_for(self, event: Any) -> builtins.list[tuple[str, dict[str, Any]]]:
-        """Device2's data_in event as Device v1 `datapoint` events, one per dataport (2017 and before)."""
+    def pid(self) -> str:
+        """The product id of the device API's devices: services.device.pid, else the solution's product
+        (config.yaml's, a MuranoCLI project's `.murano/config` product.id, else a stable id)."""
+        given = self.host.settings.get("pid")
+        if given:
+            return str(given)
+        products = solution_identity(self.host.platform)["products"] if self.host.platform is not None else []
+        return str(products[0]) if products else DEFAULT_PID
+
+    def _written(self, event: Any) -> Iterator[tuple[str, int, str, Any]]:
+        """(api, ts in seconds, alias, value) for each value of Device2's data_in (2017 and before)."""
         if self.host.era > LAST_ERA or not isinstance(event, Mapping):
-            return []
-        sn = str(event.get("identity") or "")
-        pid = str(self.host.settings.get("pid") or DEFAULT_PID)
+            return
         written_us = event.get("timestamp")
         now = int(self.host.now())
-        found: builtins.list[tuple[str, dict[str, Any]]] = []
         for entry in event.get("payload") or []:
             if not isinstance(entry, Mapping) or not isinstance(entry.get("values"), Mapping):
                 continue
@@ -52,12 +61,31 @@ class Device:
             api = "record" if isinstance(at_us, int) and at_us != written_us else "write"
             at = at_us // 1_000_000 if isinstance(at_us, int) else now
             for alias, value in entry["values"].items():
-                found.append(("datapoint", {
-                    "api": api, "pid": pid, "rid": resource_id(pid, sn, str(alias)), "seq": len(found) + 1,
-                    "alias": str(alias), "value": [at, value], "device_sn": sn, "source_ip": event.get("ip"),
-                    "timestamp": now,
-                }))
+                yield api, at, str(alias), value
+
+    def datapoints_for(self, event: Any) -> builtins.list[tuple[str, dict[str, Any]]]:
+        """Device2's data_in event as Device v1 `datapoint` events, one per dataport (2017 and before)."""
+        found: builtins.list[tuple[str, dict[str, Any]]] = []
+        if not isinstance(event, Mapping):
+            return found
+        sn, pid, now = str(event.get("identity") or ""), self.pid(), int(self.host.now())
+        for api, at, alias, value in self._written(event):
+            found.append(("datapoint", {
+                "api": api, "pid": pid, "rid": resource_id(pid, sn, alias), "seq": len(found) + 1,
+                "alias": alias, "value": [at, value], "device_sn": sn, "source_ip": event.get("ip"),
+                "timestamp": now,
+            }))
         return found
+
+    def keep_written(self, event: Any) -> None:
+        """Device2's data_in stored as this product's datapoints (2017 and before), as Device v1 kept them."""
+        if not isinstance(event, Mapping):
+            return
+        sn, pid = str(event.get("identity") or ""), self.pid()
+        rows = [(pid, sn, alias, at, json.dumps(value)) for _, at, alias, value in self._written(event)]
+        if rows:
+            with self.host.state.transaction() as db:
+                db.executemany("INSERT INTO device_datapoint (pid, sn, alias, ts, value) VALUES (?, ?, ?, ?, ?)", rows)
 
     def reset(self) -> None:
         with self.host.state.transaction() as db:
@@ -106,8 +134,17 @@ class Device:
 
     def rpcCall(self, args: dict[str, Any]) -> builtins.list[dict[str, Any]]:  # noqa: N802
         auth = args.get("auth") or {}
-        sn = auth.get("client_id") if isinstance(auth, Mapping) else None
+        client = auth.get("client_id") if isinstance(auth, Mapping) else None
+        sn = self._serial(args["pid"], client) if isinstance(client, str) else None
         return [self._rpc(args["pid"], sn, call, index) for index, call in enumerate(args["calls"], 1)]
+
+    def _serial(self, pid: str, client: str) -> str:
+        """auth.client_id names the device by its rid (what `lookup` and `list` give, as 2016 code
+        passes it) or by its serial number."""
+        for (sn,) in self.host.state.db.execute("SELECT DISTINCT sn FROM device_datapoint WHERE pid = ?", (pid,)):
+            if resource_id(pid, sn) == client:
+                return str(sn)
+        return client
 
     def _rpc(self, pid: str, sn: Any, call: Any, index: int) -> dict[str, Any]:
         if not isinstance(call, Mapping):
@@ -115,11 +152,13 @@ class Device:
         call_id = call.get("id", index)
         procedure = call.get("procedure")
         arguments = call.get("arguments") or []
+        if procedure == "lookup":  # the product's own client: no auth needed
+            return self._lookup(pid, call_id, arguments)
         if not isinstance(sn, str):
-            return _fail(call_id, 401, "auth.client_id must name the device's serial number")
+            return _fail(call_id, 401, "auth.client_id must name the device (its rid or serial number)")
         alias = arguments[0].get("alias") if arguments and isinstance(arguments[0], Mapping) else None
         if procedure not in ("read", "write", "info"):
-            return _fail(call_id, 400, f"procedure {procedure!r} is not emulated (read, write, info)")
+            return _fail(call_id, 400, f"procedure {procedure!r} is not emulated (lookup, read, write, info)")
         if not isinstance(alias, str):
             return _fail(call_id, 400, "the first argument must be {alias = ...}")
         if procedure == "write":
@@ -140,8 +179,20 @@ class Device:
         limit = options.get("limit", 1)
         limit = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else 1
         rows = db.execute("SELECT ts, value FROM device_datapoint WHERE pid = ? AND sn = ? AND alias = ? "
-                          "ORDER BY seq DESC LIMIT ?", (pid, sn, alias, limit)).fetchall()
+                          "ORDER BY ts DESC, seq DESC LIMIT ?", (pid, sn, alias, limit)).fetchall()
         return {"id": call_id, "status": "ok", "result": [[ts, json.loads(value)] for ts, value in rows]}
+
+    def _lookup(self, pid: str, call_id: Any, arguments: Any) -> dict[str, Any]:
+        """One Platform `lookup ["alias", <sn>]` on the product: the device's rid (devices are the
+        product's children aliased by serial number); a device that never wrote is not found."""
+        if len(arguments) < 2 or arguments[0] != "alias" or not isinstance(arguments[1], str):
+            return _fail(call_id, 400, 'lookup takes "alias" and a serial number')
+        sn = arguments[1]
+        found = self.host.state.db.execute(
+            "SELECT 1 FROM device_datapoint WHERE pid = ? AND sn = ? LIMIT 1", (pid, sn)).fetchone()
+        if found is None:
+            return _fail(call_id, 404, f"no device {sn!r} in product {pid!r}")
+        return {"id": call_id, "status": "ok", "result": resource_id(pid, sn)}
 
 
 def _fail(call_id: Any, code: int, message: str) -> dict[str, Any]:

@@ -97,6 +97,11 @@ class UserService:
         if not host.state.db.execute("SELECT 1 FROM user_users UNION ALL SELECT 1 FROM user_roles").fetchone():
             self._seed()
 
+    def refusal_table(self, message: str, status: int) -> dict[str, Any]:
+        """An argument Murano's dispatcher refuses, shaped as the User service's own errors: solutions
+        parse every User error the same way (from_json(ret.error).message)."""
+        return UserError(status, message).table()
+
     # -- lifetime ------------------------------------------------------------------------------------
     def reset(self) -> None:
         with self.host.state.transaction() as db:
