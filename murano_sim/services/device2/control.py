@@ -91,10 +91,14 @@ class Device2Control(ServiceControl):
             raise FixtureError(f"devices: {exc.message} (status {exc.status})") from None
 
     def inspect(self, view: str | None = None, **query: Any) -> dict[str, Any]:
-        """{"devices": [...], "resources": {...}}."""
+        """{"devices": [...], "resources": {...}}; each device's `connected` lists the protocols it is
+        connected over now ("mqtt"; "http" while a long poll waits)."""
         with self.host.state.lock:
             devices = self.model.listIdentities({"limit": 1000}).get("devices", [])
             resources = self.model.resources()
+        connected = self.model.connected()
+        for device in devices:
+            device["connected"] = connected.get(device["identity"], [])
         return {"devices": devices, "resources": resources}
 
     @property
