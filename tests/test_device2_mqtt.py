@@ -158,13 +158,13 @@ def set_led(runtime: Runtime, identity: str, value: bool) -> None:
 def test_set_values_go_at_qos_1_and_are_resent_on_reconnect_until_acknowledged(served):
     runtime, port, ca = served
     token = provision(port, ca, "mq-q1")
-    device = Device(port, ca, token, client_id="mq-q1", clean=False, manual_ack=True)
+    device = Device(port, ca, token, manual_ack=True)  # clean session 1 and client id "", as murano-client
     assert device.connack() == OK
     set_led(runtime, "mq-q1", True)
     first = device.received.get(timeout=WAIT)
     assert first.qos == 1 and not first.dup and first.payload == b"true"
     device.close()  # without the PUBACK: the server keeps the delivery for the next connection
-    again = Device(port, ca, token, client_id="mq-q1", clean=False, manual_ack=True)
+    again = Device(port, ca, token, manual_ack=True)  # Murano ignores Clean Session: the session is the identity's
     assert again.connack() == OK
     resent = again.received.get(timeout=WAIT)
     assert (resent.topic, resent.payload, resent.dup) == (first.topic, b"true", True)

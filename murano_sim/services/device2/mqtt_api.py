@@ -78,8 +78,8 @@ class MqttDeviceServer:
                  resend_seconds: float = RESEND_SECONDS) -> None:
         self.model = model
         self.resend_seconds = resend_seconds
-        # identity -> deliveries not acknowledged when its last persistent (clean session 0) connection ended
-        self.kept: dict[str, list[tuple[str, bytes]]] = {}
+        # identity -> deliveries not acknowledged when its connection ended: sent again on its next CONNECT
+        self.kept: dict[str, list[tuple[str, bytes, bool]]] = {}  # (topic, body, sent before: DUP)
         self.remote = remote  # serve.console_remote: answer clients that are not on loopback
         self.max_payload_bytes = max_payload_bytes
         self.max_connections = max_connections
@@ -100,9 +100,15 @@ class MqttDeviceServer:
     def _on_set(self, identity: str, values: dict[str, Any], at: int) -> None:
         """Device2.setIdentityState (any thread): to every connection of that device."""
         def deliver() -> None:
+            reached = False
             for connection in self.connections:
                 if connection.identity == identity:
                     connection.deliver(values, at)
+                    reached = True
+            if not reached:  # Murano syncs values set while the device was offline when it connects
+                kept = self.kept.setdefault(identity, [])
+                kept.extend((f"$resource/{alias}/{at}", delivery_body(value), False) for alias, value in values.items())
+                del kept[:-MAX_QUEUED]
         if not self._stopped:
             self.loop.call_soon_threadsafe(deliver)
 
@@ -159,7 +165,6 @@ class _Connection:
         self.identity: str | None = None
         self.connection_id = uuid.uuid4().hex
         self.idle = READ_TIMEOUT_SECONDS  # until CONNECT; then the keep-alive's 1.5 times
-        self.persistent = False  # CONNECT's clean session flag was 0: deliveries outlive the connection
         self.inflight: OrderedDict[int, tuple[str, bytes]] = OrderedDict()  # packet id -> QoS 1 delivery
         self.waiting: deque[tuple[str, bytes]] = deque()  # deliveries beyond MAX_INFLIGHT
         self._next_id = 0
@@ -186,10 +191,11 @@ class _Connection:
                 self._resender.cancel()
             if self.identity is not None:
                 identity, self.identity = self.identity, None
-                if self.persistent:  # MQTT 3.1.1 4.4: unacknowledged QoS 1 messages are resent on reconnect
-                    kept = [*self.inflight.values(), *self.waiting]
-                    if kept:
-                        self.server.kept[identity] = kept[-MAX_QUEUED:]
+                # Murano ignores Clean Session, acting as 0: unacknowledged deliveries go again on reconnect
+                kept = [*((t, b, True) for t, b in self.inflight.values()), *((t, b, False) for t, b in self.waiting)]
+                others = any(c is not self and c.identity == identity for c in self.server.connections)
+                if kept and not others:  # another open connection of the device has them too
+                    self.server.kept[identity] = kept[-MAX_QUEUED:]
                 await self._call(lambda: model.disconnect(identity, ip=self.ip, protocol="mqtt"))
 
     async def _read(self) -> MQTTPacket[Any, Any, Any] | None:
@@ -241,12 +247,11 @@ class _Connection:
                 raise Refused("CONNACK refused: the username is neither empty nor the token's identity")
             await self._call(lambda: self.server.model.connect(identity, ip=self.ip, protocol="mqtt"))
             self.identity = identity
-            self.persistent = not connect.clean_session_flag
         kept = self.server.kept.pop(self.identity, []) if self.identity is not None else []
-        self._send(ConnackPacket.build(1 if kept and self.persistent else 0, ACCEPTED))  # session present
-        if self.persistent:
-            for topic, body in kept:
-                self._queue(topic, body, dup=True)
+        # session present only where MQTT 3.1.1 allows it (3.2.2.2: clean session 0)
+        self._send(ConnackPacket.build(1 if kept and not connect.clean_session_flag else 0, ACCEPTED))
+        for topic, body, dup in kept:
+            self._queue(topic, body, dup)
         await self.writer.drain()
         return True
 
@@ -295,7 +300,10 @@ class _Connection:
         try:
             token = await self._call(lambda: self.server.model.activate(identity, ip=self.ip))
         except ServiceError as exc:
-            raise Refused(f"provisioning {identity!r} refused: {exc.message}") from None
+            # No token and no close (MQTT has no negative PUBACK): murano-client waits for a token and
+            # crashes its network thread on a dropped connection, so Murano cannot be closing it.
+            log.warning("mqtt: %s provisioning %r refused: %s", self.peer, identity, exc.message)
+            return
         self._send(PublishPacket.build(f"$provision/{identity}", token.encode(), None, False, 0, False))
 
     async def _write(self, topic: str, text: str) -> None:
@@ -324,9 +332,7 @@ class _Connection:
     def deliver(self, values: dict[str, Any], at: int) -> None:
         """Set values to this device, one message per alias (QoS 1, no subscription needed)."""
         for alias, value in values.items():
-            body = value if isinstance(value, str) else number_text(value) if isinstance(value, (int, float)) \
-                else json.dumps(value)
-            self._queue(f"$resource/{alias}/{at}", body.encode())
+            self._queue(f"$resource/{alias}/{at}", delivery_body(value))
 
     def _queue(self, topic: str, body: bytes, dup: bool = False) -> None:
         """Send a QoS 1 delivery now if fewer than MAX_INFLIGHT await their PUBACK, else keep it waiting."""
@@ -353,6 +359,13 @@ class _Connection:
         for packet_id, (topic, body) in self.inflight.items():
             self._send(PublishPacket.build(topic, body, packet_id, True, 1, False))
         self._resender = self.server.loop.call_later(self.server.resend_seconds, self._resend)
+
+
+def delivery_body(value: Any) -> bytes:
+    """A set value as the device receives it: text, numbers as the HTTP API writes them, objects as JSON."""
+    text = value if isinstance(value, str) else number_text(value) if isinstance(value, (int, float)) \
+        else json.dumps(value)
+    return text.encode()
 
 
 def _batch(text: str) -> list[tuple[float | None, dict[str, Any]]]:
