@@ -38,6 +38,8 @@ ALLOWED_LOCAL_IMPORTS = {
         "the documented `from murano_sim.testing import TwilioControl`, lazy so the package works without the folder",
     ("murano_sim.services.device2.cli", "murano_sim.services.device2.client"):
         "`requests` loads only for `murano-sim device`",
+    ("murano_sim.services.device2.cli", "murano_sim.services.device2.mqtt_client"):
+        "paho-mqtt loads only for `murano-sim device --mqtt`",
     ("murano_sim.services.email.cli", "murano_sim.services.email.model"):
         "smtplib and ssl load only for `murano-sim outbox`",
     # issue 21: `murano-sim run` pays only for what the script uses
