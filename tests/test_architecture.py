@@ -40,6 +40,10 @@ ALLOWED_LOCAL_IMPORTS = {
         "`requests` loads only for `murano-sim device`",
     ("murano_sim.services.device2.cli", "murano_sim.services.device2.mqtt_client"):
         "paho-mqtt loads only for `murano-sim device --mqtt`",
+    ("murano_sim.services.device2.control", "murano_sim.services.device2.mqtt_api"):
+        "asyncio and amqtt load only for a test that connects a device over MQTT (devices.mqtt)",
+    ("murano_sim.services.device2.control", "murano_sim.services.device2.mqtt_client"):
+        "paho-mqtt loads only for a test that connects a device over MQTT (devices.mqtt)",
     ("murano_sim.services.email.cli", "murano_sim.services.email.model"):
         "smtplib and ssl load only for `murano-sim outbox`",
     # issue 21: `murano-sim run` pays only for what the script uses

@@ -94,6 +94,7 @@ class MqttDeviceServer:
             asyncio.start_server(self._accept, sock=sock, ssl=tls), self.loop).result()
         shown = f"[{host}]" if ":" in host else host
         self.url = f"{'mqtts' if tls else 'mqtt'}://{shown}:{sock.getsockname()[1]}"
+        self.ca_path = ca_path
         self.note = f"CA {ca_path} (verify the MQTT port's certificate with it)" if ca_path else None
         model.set_listeners.append(self._on_set)
 

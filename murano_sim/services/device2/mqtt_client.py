@@ -13,6 +13,7 @@ import ssl
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
@@ -24,8 +25,9 @@ from .client import DEFAULT_TOKEN_FILE, EXIT_OK, EXIT_REFUSED, TIMEOUT, _pairs, 
 WAIT_SECONDS = 30.0  # read: how long to wait for the named values
 
 
-class _Device:
-    """A paho-mqtt client connected as one device (or anonymously, to provision)."""
+class MqttDevice:
+    """A paho-mqtt client connected as one device (or anonymously, to provision): what the CLI and
+    the `devices.mqtt(identity)` fixture use. Refusals raise MqttRefused (one line)."""
 
     def __init__(self, url: str, ca: Path | None, token: str | None) -> None:
         parts = urlsplit(url)
@@ -57,22 +59,36 @@ class _Device:
             raise UsageError(f"{url}: no CONNACK within {TIMEOUT:g} s") from None
         if answer != "Success":
             self.close()
-            raise _Refused(f"the MQTT port refused the connection: {answer}")
+            raise MqttRefused(f"the MQTT port refused the connection: {answer}")
 
     def publish(self, topic: str, payload: str) -> None:
         """At QoS 1: returns once the PUBACK arrived (the handler ran)."""
         info = self.client.publish(topic, payload, qos=1)
         info.wait_for_publish(timeout=TIMEOUT)
         if not info.is_published():
-            raise _Refused(f"no PUBACK for {topic} (the connection closed: serve's log says why)")
+            raise MqttRefused(f"no PUBACK for {topic} (the connection closed: serve's log says why)")
+
+    def write(self, **values: Any) -> None:
+        """One data_in with these values ($resource.batch, QoS 1): returns once the handler ran."""
+        self.publish("$resource.batch", json.dumps(values))
+
+    def receive(self, timeout: float = TIMEOUT) -> tuple[str, str]:
+        """The next set value delivered to the device: (alias, value as text)."""
+        try:
+            message = self.messages.get(timeout=timeout)
+        except queue.Empty:
+            raise MqttRefused(f"no set value arrived within {timeout:g} s") from None
+        if message is None:
+            raise MqttRefused("the MQTT port closed the connection")
+        return message[0].split("/")[1], message[1]
 
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
 
 
-class _Refused(Exception):
-    """The server refused: one line, exit 1."""
+class MqttRefused(AssertionError):
+    """The server refused or did not answer (one line): the CLI exits 1, a test fails with it."""
 
 
 def main_mqtt_device(url: str, command: str, identity: str, items: list[str], token_file: str | None,
@@ -84,15 +100,15 @@ def main_mqtt_device(url: str, command: str, identity: str, items: list[str], to
             return _provision(url, ca_path, path, identity)
         token = _token(path, url, identity)
         if command == "write":
-            return _write(_Device(url, ca_path, token), identity, _pairs(items))
-        return _read(_Device(url, ca_path, token), items, WAIT_SECONDS if wait is None else wait)
-    except _Refused as exc:
+            return _write(MqttDevice(url, ca_path, token), identity, _pairs(items))
+        return _read(MqttDevice(url, ca_path, token), items, WAIT_SECONDS if wait is None else wait)
+    except MqttRefused as exc:
         print(f"murano-sim: {exc}", file=sys.stderr)
         return EXIT_REFUSED
 
 
 def _provision(url: str, ca: Path | None, path: Path, identity: str) -> int:
-    device = _Device(url, ca, None)
+    device = MqttDevice(url, ca, None)
     try:
         device.publish(f"$provision/{identity}", "")
         # the token is sent before the PUBACK on the same stream, and paho handles packets in order
@@ -102,13 +118,14 @@ def _provision(url: str, ca: Path | None, path: Path, identity: str) -> int:
     finally:
         device.close()
     if answer is None or answer[0] != f"$provision/{identity}":
-        raise _Refused(f"no token for {identity}: provisioning was refused (already provisioned? serve's log says why)")
+        raise MqttRefused(f"no token for {identity}: provisioning was refused "
+                          "(already provisioned? serve's log says why)")
     _store(path, url, identity, answer[1])
     print(f"provisioned {identity}; token stored in {path}")
     return EXIT_OK
 
 
-def _write(device: _Device, identity: str, pairs: list[tuple[str, str]]) -> int:
+def _write(device: MqttDevice, identity: str, pairs: list[tuple[str, str]]) -> int:
     try:
         if len(pairs) == 1:
             device.publish(f"$resource/{pairs[0][0]}", pairs[0][1])
@@ -120,7 +137,7 @@ def _write(device: _Device, identity: str, pairs: list[tuple[str, str]]) -> int:
     return EXIT_OK
 
 
-def _read(device: _Device, aliases: list[str], wait: float) -> int:
+def _read(device: MqttDevice, aliases: list[str], wait: float) -> int:
     """Print the set values delivered to the device (`alias=value`) until each named alias came once,
     or `wait` seconds passed (no aliases: every delivery until then)."""
     missing, deadline = set(aliases), time.monotonic() + wait
@@ -131,7 +148,7 @@ def _read(device: _Device, aliases: list[str], wait: float) -> int:
             except queue.Empty:
                 break
             if message is None:
-                raise _Refused("the MQTT port closed the connection (serve's log says why)")
+                raise MqttRefused("the MQTT port closed the connection (serve's log says why)")
             alias = message[0].split("/")[1] if message[0].count("/") == 2 else None
             if alias is not None and (not aliases or alias in aliases):
                 print(f"{alias}={message[1]}", flush=True)
