@@ -34,20 +34,27 @@ class Devices:
         CA) to this runtime's MQTT device API, provisioned first if it is not yet: an MqttDevice with
         write(**values) (returns once the data_in handler ran) and receive() -> (alias, value) for
         what the solution sets. Closed at the test's end."""
-        from .mqtt_api import serve_mqtt  # asyncio, amqtt and paho load only for a test that uses MQTT
-        from .mqtt_client import MqttDevice
+        from .mqtt_client import MqttDevice  # paho loads only for a test that uses MQTT
 
-        if self._mqtt_server is None:
-            self._mqtt_server = serve_mqtt(self._services)
+        server = self.mqtt_port()
         known = identity in self.identities()
         status = self.gateway.getIdentity({"identity": identity}).get("status") if known else None
         token = self.provision(identity) if status in (None, "whitelisted") else None
         if token is None:  # provisioned before this call: a fresh token, as re-provisioning gives (a provisioned event)
             self.gateway.updateIdentity({"identity": identity, "reprovision": True})
             token = self.provision(identity)
-        device = MqttDevice(self._mqtt_server.url, self._mqtt_server.ca_path, token)
+        device = MqttDevice(server.url, server.ca_path, token)
         self._mqtt_devices.append(device)
         return device
+
+    def mqtt_port(self) -> Any:
+        """This runtime's MQTT device API, started on first use (as serve's, from serve.* settings):
+        `.url` (mqtts://127.0.0.1:PORT) and `.ca_path` for a device of the test's own. Closed at the test's end."""
+        from .mqtt_api import serve_mqtt  # asyncio and amqtt load only for a test that uses MQTT
+
+        if self._mqtt_server is None:
+            self._mqtt_server = serve_mqtt(self._services)
+        return self._mqtt_server
 
     def close(self) -> None:
         """The MQTT devices and port the test opened (the fixture calls it at teardown)."""
