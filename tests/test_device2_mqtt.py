@@ -5,16 +5,19 @@ from __future__ import annotations
 import queue
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+import requests
 
 from murano_sim import Runtime
 from murano_sim.net.local_ca import LocalCA
-from murano_sim.services.device2.mqtt_api import serve_mqtt
+from murano_sim.services.device2.device_api import serve_devices
+from murano_sim.services.device2.mqtt_api import MAX_INFLIGHT, serve_mqtt
 from murano_sim.state.clock import ManualClock
 
 RESOURCES = {"temperature": {"format": "number"}, "led": {"format": "boolean", "settable": True}}
@@ -192,8 +195,6 @@ def test_an_unacknowledged_delivery_is_resent_after_the_timeout(tmp_path):
 
 
 def test_in_flight_deliveries_are_capped_per_connection(served):
-    from murano_sim.services.device2.mqtt_api import MAX_INFLIGHT
-
     runtime, port, ca = served
     device = Device(port, ca, provision(port, ca, "mq-cap"), manual_ack=True)
     assert device.connack() == OK
@@ -220,3 +221,22 @@ def test_the_control_shows_which_devices_are_connected_and_over_which_protocol(s
     while control.inspect()["devices"][0]["connected"] and time.monotonic() < guard:
         time.sleep(0.01)
     assert control.inspect()["devices"][0]["connected"] == []
+
+
+def test_a_long_polling_http_device_shows_as_connected_over_http(tmp_path):
+    with Runtime({}, clock=ManualClock(), solution_configs={"device2": {"resources": RESOURCES}}) as runtime, \
+            serve_devices(runtime.platform) as server:
+        control = runtime.platform.control("device2")
+        token = requests.post(f"{server.url}/provision/activate", data={"id": "poller"}, timeout=WAIT).text
+        answers: list[int] = []
+        poll = threading.Thread(target=lambda: answers.append(requests.get(
+            f"{server.url}/onep:v1/stack/alias?led", headers={"X-Exosite-CIK": token, "Request-Timeout": "60000"},
+            timeout=WAIT * 3).status_code))
+        poll.start()
+        guard = time.monotonic() + WAIT
+        while control.inspect()["devices"][0]["connected"] != ["http"] and time.monotonic() < guard:
+            time.sleep(0.01)
+        assert control.inspect()["devices"][0]["connected"] == ["http"]
+        set_led(runtime, "poller", True)  # answers the long poll
+        poll.join(WAIT * 3)
+        assert answers == [200] and control.inspect()["devices"][0]["connected"] == []
