@@ -233,3 +233,6 @@ def test_the_devices_fixture_connects_a_device_over_mqtt(murano, devices, monkey
     assert device.receive() == ("led", "true")
     assert murano.runtime.platform.control("device2").inspect()["devices"][0]["connected"] == ["mqtt"]
     assert [e["type"] for e in devices.events()][:3] == ["provisioned", "connect", "data_in"]
+    devices.provision("mq-known")  # provisioned before: mqtt() re-provisions it for a token of its own
+    devices.mqtt("mq-known").write(temp=3)
+    assert devices.state("mq-known")["temp"]["reported"] == 3
