@@ -38,6 +38,12 @@ ALLOWED_LOCAL_IMPORTS = {
         "the documented `from murano_sim.testing import TwilioControl`, lazy so the package works without the folder",
     ("murano_sim.services.device2.cli", "murano_sim.services.device2.client"):
         "`requests` loads only for `murano-sim device`",
+    ("murano_sim.services.device2.cli", "murano_sim.services.device2.mqtt_client"):
+        "paho-mqtt loads only for `murano-sim device --mqtt`",
+    ("murano_sim.services.device2.control", "murano_sim.services.device2.mqtt_api"):
+        "asyncio and amqtt load only for a test that connects a device over MQTT (devices.mqtt)",
+    ("murano_sim.services.device2.control", "murano_sim.services.device2.mqtt_client"):
+        "paho-mqtt loads only for a test that connects a device over MQTT (devices.mqtt)",
     ("murano_sim.services.email.cli", "murano_sim.services.email.model"):
         "smtplib and ssl load only for `murano-sim outbox`",
     **{("murano_sim.scaffold.cli", target): "each command loads what it needs when it runs (start-up time)"

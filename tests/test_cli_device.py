@@ -50,3 +50,44 @@ def test_usage_errors_are_one_line(tmp_path, capsys):
     args = ["device", "--url", "http://127.0.0.1:9", "--token-file", str(token_file)]
     assert main([*args, "write", "d", "novalue"]) == 2
     assert "alias=value" in capsys.readouterr().err
+
+
+def test_mqtt_device_provisions_writes_and_reads_over_tls_verified_against_the_local_ca(tmp_path, capsys):
+    from murano_sim.net.local_ca import LocalCA
+    from murano_sim.services.device2.mqtt_api import serve_mqtt
+
+    token_file, ca_dir = tmp_path / "tokens.json", tmp_path / "ca"
+    config = {"serve": {"mqtt_ca_dir": str(ca_dir)}}
+    with Runtime(config, clock=ManualClock(), solution_configs={"device2": {"resources": RESOURCES}}) as runtime, \
+            serve_mqtt(runtime.platform) as server:
+        base = ["device", "--mqtt", server.url, "--ca", str(LocalCA(ca_dir).ca_path), "--token-file", str(token_file)]
+        assert main([*base, "provision", "mq-cli"]) == 0
+        token = json.loads(token_file.read_text())[server.url]["mq-cli"]
+        assert token not in capsys.readouterr().out
+
+        assert main([*base, "write", "mq-cli", "temperature=19.5"]) == 0  # QoS 1: returns after the handler ran
+        capsys.readouterr()
+        state = runtime.run("return Device2.getIdentityState{identity = 'mq-cli'}").response.message
+        assert state["temperature"]["reported"] == 19.5
+
+        runtime.run("Device2.setIdentityState{identity = 'mq-cli', led = true}")  # set while offline: synced on connect
+        assert main([*base, "read", "mq-cli", "led"]) == 0
+        assert capsys.readouterr().out.splitlines() == ["led=true"]
+
+        assert main([*base, "provision", "mq-cli"]) == 1  # already provisioned: refused, one line
+        err = capsys.readouterr().err
+        assert "provisioning was refused" in err and len(err.splitlines()) == 1
+
+
+def test_mqtt_device_refuses_a_server_its_ca_does_not_sign(tmp_path, capsys):
+    from murano_sim.net.local_ca import LocalCA
+    from murano_sim.services.device2.mqtt_api import serve_mqtt
+
+    other = LocalCA(tmp_path / "other")
+    other.ensure()
+    with Runtime({"serve": {"mqtt_ca_dir": str(tmp_path / "ca")}}, clock=ManualClock()) as runtime, \
+            serve_mqtt(runtime.platform) as server:
+        code = main(["device", "--mqtt", server.url, "--ca", str(other.ca_path),
+                     "--token-file", str(tmp_path / "t.json"), "provision", "x"])
+    err = capsys.readouterr().err
+    assert code == 2 and "CERTIFICATE_VERIFY_FAILED" in err and len(err.splitlines()) == 1

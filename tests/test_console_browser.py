@@ -9,11 +9,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
 import requests
 
 from murano_sim import Runtime
 from murano_sim.console import Console
+from murano_sim.services.device2.mqtt_api import serve_mqtt
 from murano_sim.solution import SolutionLog, serve_solution
 from murano_sim.testing import browser
 
@@ -174,3 +176,26 @@ def test_a_narrow_screen_needs_no_sideways_scrolling(driver, served):
             assert overflow <= 0, f"{view} is {overflow}px wider than a 400px screen"
     finally:
         driver.set_window_size(1280, 900)
+
+
+def test_the_devices_panel_shows_which_devices_are_connected_and_over_which_protocol(driver):
+    with Runtime({"serve": {"mqtt_tls": False}}) as runtime, open(os.devnull, "w") as quiet, \
+            serve_mqtt(runtime.platform) as port:
+        server = serve_solution(SOLUTION, runtime, log=SolutionLog(quiet), surfaces=(Console,))
+        devices = runtime.platform.control("device2").fixture()
+        devices.provision("idle-1")
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv311)
+        client.username_pw_set("", devices.provision("pump-7"))
+        client.connect("127.0.0.1", int(port.url.rsplit(":", 1)[1]))
+        client.loop_start()
+        try:
+            client.publish("$resource/t", "1", qos=1).wait_for_publish(WAIT)  # acknowledged: connected by now
+            open_view(driver, server.url, "data/devices")
+            wait_for(driver, "#devices", "pump-7")
+            rows = {row.split()[0]: row for row in wait_for(driver, "#devices").text.splitlines()
+                    if row.startswith(("pump-7", "idle-1"))}
+            assert rows["pump-7"].split()[1] == "mqtt" and rows["idle-1"].split()[1] == "no", rows
+        finally:
+            client.disconnect()
+            client.loop_stop()
+            server.shutdown()

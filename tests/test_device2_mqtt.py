@@ -5,16 +5,19 @@ from __future__ import annotations
 import queue
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import pytest
+import requests
 
 from murano_sim import Runtime
 from murano_sim.net.local_ca import LocalCA
-from murano_sim.services.device2.mqtt_api import serve_mqtt
+from murano_sim.services.device2.device_api import serve_devices
+from murano_sim.services.device2.mqtt_api import MAX_INFLIGHT, serve_mqtt
 from murano_sim.state.clock import ManualClock
 
 RESOURCES = {"temperature": {"format": "number"}, "led": {"format": "boolean", "settable": True}}
@@ -25,15 +28,19 @@ WAIT = 30  # seconds: only so that a broken server cannot hang the suite
 class Device:
     """A paho-mqtt client as firmware uses it: TLS against the CA, token as password."""
 
-    def __init__(self, port: int, ca: Path | None, token: str | None = None, username: str = "") -> None:
+    def __init__(self, port: int, ca: Path | None, token: str | None = None, username: str = "", *,
+                 client_id: str = "", clean: bool = True, manual_ack: bool = False) -> None:
         self.messages: queue.Queue[tuple[str, str]] = queue.Queue()
+        self.received: queue.Queue[mqtt.MQTTMessage] = queue.Queue()  # the same messages, with mid and dup
         self.connacks: queue.Queue[str] = queue.Queue()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="", protocol=mqtt.MQTTv311)
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
+                                  clean_session=clean, manual_ack=manual_ack)
         if ca is not None:
             self.client.tls_set(ca_certs=str(ca))
         if token is not None:
             self.client.username_pw_set(username, token)
-        self.client.on_message = lambda c, u, m: self.messages.put((m.topic, m.payload.decode()))
+        self.client.on_message = lambda c, u, m: (self.messages.put((m.topic, m.payload.decode())),
+                                                  self.received.put(m))
         # paho names CONNACK's return code
         self.client.on_connect = lambda c, u, f, rc, p: self.connacks.put(rc.getName())
         self.client.connect("127.0.0.1", port, keepalive=30)
@@ -145,3 +152,91 @@ def test_plain_tcp_by_setting(tmp_path):
         device.publish("$provision/plain-1", "")
         assert device.message()[0] == "$provision/plain-1"
         device.close()
+
+
+def set_led(runtime: Runtime, identity: str, value: bool) -> None:
+    runtime.run(f"return Device2.setIdentityState{{identity = '{identity}', led = {str(value).lower()}}}")
+
+
+def test_set_values_go_at_qos_1_and_are_resent_on_reconnect_until_acknowledged(served):
+    runtime, port, ca = served
+    token = provision(port, ca, "mq-q1")
+    device = Device(port, ca, token, manual_ack=True)  # clean session 1 and client id "", as murano-client
+    assert device.connack() == OK
+    set_led(runtime, "mq-q1", True)
+    first = device.received.get(timeout=WAIT)
+    assert first.qos == 1 and not first.dup and first.payload == b"true"
+    device.close()  # without the PUBACK: the server keeps the delivery for the next connection
+    again = Device(port, ca, token, manual_ack=True)  # Murano ignores Clean Session: the session is the identity's
+    assert again.connack() == OK
+    resent = again.received.get(timeout=WAIT)
+    assert (resent.topic, resent.payload, resent.dup) == (first.topic, b"true", True)
+    again.client.ack(resent.mid, resent.qos)
+    again.close()
+    clean = Device(port, ca, token, client_id="mq-q1", clean=False)
+    assert clean.connack() == OK
+    set_led(runtime, "mq-q1", False)  # the acknowledged value is not sent again: the next message is the new one
+    assert clean.message()[1] == "false"
+    clean.close()
+
+
+def test_an_unacknowledged_delivery_is_resent_after_the_timeout(tmp_path):
+    config = {"serve": {"mqtt_ca_dir": str(tmp_path / "ca"), "mqtt_resend_seconds": 0.2}}
+    with Runtime(config, clock=ManualClock(), solution_configs={"device2": {"resources": RESOURCES}}) as runtime, \
+            serve_mqtt(runtime.platform) as server:
+        port, ca = int(server.url.rsplit(":", 1)[1]), LocalCA(tmp_path / "ca").ca_path
+        device = Device(port, ca, provision(port, ca, "mq-t"), manual_ack=True)
+        assert device.connack() == OK
+        set_led(runtime, "mq-t", True)
+        first = device.received.get(timeout=WAIT)
+        resent = device.received.get(timeout=WAIT)
+        assert (resent.mid, resent.dup, first.dup) == (first.mid, True, False)
+        device.close()
+
+
+def test_in_flight_deliveries_are_capped_per_connection(served):
+    runtime, port, ca = served
+    device = Device(port, ca, provision(port, ca, "mq-cap"), manual_ack=True)
+    assert device.connack() == OK
+    for n in range(MAX_INFLIGHT + 2):
+        set_led(runtime, "mq-cap", n % 2 == 0)
+    got = [device.received.get(timeout=WAIT) for _ in range(MAX_INFLIGHT)]
+    with pytest.raises(queue.Empty):  # the rest wait for an acknowledgement
+        device.received.get(timeout=1)
+    device.client.ack(got[0].mid, 1)
+    assert device.received.get(timeout=WAIT).payload == b"true"  # the 17th (n = 16)
+    device.close()
+
+
+def test_the_control_shows_which_devices_are_connected_and_over_which_protocol(served):
+    runtime, port, ca = served
+    control = runtime.platform.control("device2")
+    device = Device(port, ca, provision(port, ca, "mq-on"))
+    assert device.connack() == OK
+    device.publish("$resource/temperature", "1")  # acknowledged after CONNACK: the connect is recorded
+    [shown] = control.inspect()["devices"]
+    assert (shown["identity"], shown["connected"], shown["online"]) == ("mq-on", ["mqtt"], True)
+    device.close()
+    guard = time.monotonic() + WAIT
+    while control.inspect()["devices"][0]["connected"] and time.monotonic() < guard:
+        time.sleep(0.01)
+    assert control.inspect()["devices"][0]["connected"] == []
+
+
+def test_a_long_polling_http_device_shows_as_connected_over_http(tmp_path):
+    with Runtime({}, clock=ManualClock(), solution_configs={"device2": {"resources": RESOURCES}}) as runtime, \
+            serve_devices(runtime.platform) as server:
+        control = runtime.platform.control("device2")
+        token = requests.post(f"{server.url}/provision/activate", data={"id": "poller"}, timeout=WAIT).text
+        answers: list[int] = []
+        poll = threading.Thread(target=lambda: answers.append(requests.get(
+            f"{server.url}/onep:v1/stack/alias?led", headers={"X-Exosite-CIK": token, "Request-Timeout": "60000"},
+            timeout=WAIT * 3).status_code))
+        poll.start()
+        guard = time.monotonic() + WAIT
+        while control.inspect()["devices"][0]["connected"] != ["http"] and time.monotonic() < guard:
+            time.sleep(0.01)
+        assert control.inspect()["devices"][0]["connected"] == ["http"]
+        set_led(runtime, "poller", True)  # answers the long poll
+        poll.join(WAIT * 3)
+        assert answers == [200] and control.inspect()["devices"][0]["connected"] == []

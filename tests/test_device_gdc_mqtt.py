@@ -161,3 +161,14 @@ def test_a_wrong_token_is_refused_and_nothing_is_written(served):
     # CONNACK 4 (bad credentials): gdc stops its loop, and its publish fails (paho's own error, in gdc)
     assert done.returncode != 0 and "not currently connected" in done.stderr, done.stderr
     assert "data_in=nope" not in seen(served)
+
+
+def test_activate_again_gets_no_token_and_the_first_token_still_works(served, token, request):
+    """As against Murano: no second token over MQTT (HTTP answers 409). murano-client only waits for
+    a token, so it gives up at --disconnect-after and prints None; the device keeps its first token."""
+    done = subprocess.run(served.gdc("activate", "--disconnect-after", "3", identity=identity_of(request)),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert done.stdout.strip() == "None"
+    assert served.run("publish", "$resource/data_in", '{"again": 1}', token=token) == ""
+    assert 'data_in={"again": 1}@' in seen(served)

@@ -154,3 +154,27 @@ def test_the_case_keys_come_from_the_services_plugins():
 
     assert SEED_KEYS == ("keystore", "tsdb", "users", "devices")  # devices last: their events see the rest
     assert set(EXPECT_SERVICE_KEYS) == {"keystore", "tsdb", "outbox"}
+
+
+def test_a_case_device_can_write_over_mqtt(app, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(app.path / "data"))  # the local CA is made here
+    result = run_cases(app, """
+solution: app
+cases:
+  - name: the same handlers whichever protocol carries the write
+    devices:
+      sensor-1: {protocol: mqtt, data_in: [{temp: "20"}, {temp: "21"}]}
+      sensor-2: {protocol: http, data_in: {temp: "5"}}
+    expect:
+      keystore: {"sensor-1:temp": "21", "sensor-2:temp": "5"}
+      tsdb: [{metrics: {temp: 20}, tags: {identity: sensor-1}}, {metrics: {temp: 21}}, {metrics: {temp: 5}}]
+""")
+    result.assert_outcomes(passed=1)
+    result = run_cases(app, """
+solution: app
+cases:
+  - name: an unknown protocol is named at collection
+    devices: {sensor-1: {protocol: coap}}
+""")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*devices.sensor-1.protocol: 'coap' is not one of http, mqtt*"])

@@ -220,3 +220,19 @@ def test_the_devices_fixture_acts_as_a_device(murano, devices):
     devices.disconnect("sim-1")
     assert [e["type"] for e in devices.events()] == ["provisioned", "data_in", "data_out", "connect", "disconnect"]
     assert devices.identities() == ["sim-1"]
+
+
+@pytest.mark.murano(config={"services": {"device2": {"resources": {"temp": {"format": "number"},
+                                                                   "led": {"format": "boolean", "settable": True}}}}})
+def test_the_devices_fixture_connects_a_device_over_mqtt(murano, devices, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # the local CA is made here, not in the home folder
+    device = devices.mqtt("mq-fix")
+    device.write(temp=20.5)  # returns once the data_in handler ran
+    assert devices.state("mq-fix")["temp"]["reported"] == 20.5
+    murano.run("return Device2.setIdentityState{identity = 'mq-fix', led = true}")
+    assert device.receive() == ("led", "true")
+    assert murano.runtime.platform.control("device2").inspect()["devices"][0]["connected"] == ["mqtt"]
+    assert [e["type"] for e in devices.events()][:3] == ["provisioned", "connect", "data_in"]
+    devices.provision("mq-known")  # provisioned before: mqtt() re-provisions it for a token of its own
+    devices.mqtt("mq-known").write(temp=3)
+    assert devices.state("mq-known")["temp"]["reported"] == 3

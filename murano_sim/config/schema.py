@@ -51,6 +51,7 @@ _TOP: dict[str, Any] = {
             # The MQTT device port: TLS with a local CA (default) or plain TCP for firmware without TLS.
             "mqtt_tls": {"type": "boolean"},
             "mqtt_ca_dir": {"type": "string", "minLength": 1},  # where the local CA is kept (default: data dir)
+            "mqtt_resend_seconds": {"type": "number", "exclusiveMinimum": 0},  # an unacknowledged delivery is resent
             # Values a served endpoint's --#SECURITY credential must match (opt-in; empty: presence only).
             "security": {
                 "type": "object",

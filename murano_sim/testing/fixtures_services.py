@@ -3,7 +3,8 @@ control's `fixture()` on the `murano` runtime (`keystore`, `tsdb`, `users`, `out
 `timers`, `murano_services_config`, a phone service's control, ... whatever the installed services declare).
 
 A fixture object may say what fails its test at teardown: its `problems()` (a list of one-line
-texts, e.g. faults set but never used) fails the test with them, named by the fixture.
+texts, e.g. faults set but never used) fails the test with them, named by the fixture. Its
+`close()`, when it has one, runs at teardown first (connections it opened).
 
 `murano_solution`'s served object gives the same objects from its own runtime (`app.keystore`).
 """
@@ -50,7 +51,12 @@ def fixture_problems(name: str, value: Any) -> None:
 def _make(name: str, alias: str) -> Callable[..., Any]:
     def fixture(murano: ScriptRunner) -> Iterator[Any]:
         value = service_fixture(murano.runtime.platform, name)
-        yield value
+        try:
+            yield value
+        finally:
+            close = getattr(value, "close", None)  # what the fixture opened (e.g. devices.mqtt's connections)
+            if callable(close):
+                close()
         fixture_problems(name, value)
 
     fixture.__name__ = name

@@ -57,7 +57,8 @@ class ServedSolution:
         gives, over the served data (device events reach the solution's handlers)."""
         if name.startswith("_") or name not in fixture_aliases():
             raise AttributeError(name)
-        return service_fixture(self.runtime.platform, name)
+        value = self.__dict__[name] = service_fixture(self.runtime.platform, name)  # one per name: close() closes it
+        return value
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", HTTP_TIMEOUT)
@@ -114,6 +115,10 @@ class ServedSolution:
 
     def close(self) -> None:
         self._session.close()
+        for name in fixture_aliases():
+            close = getattr(self.__dict__.get(name), "close", None)  # what a fixture opened (devices.mqtt)
+            if callable(close):
+                close()
         self.server.shutdown()
 
     def __enter__(self) -> ServedSolution:

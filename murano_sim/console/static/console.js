@@ -316,7 +316,7 @@
   async function loadDevices() {
     let d;
     try { d = await api("/devices"); } catch (err) { fill("devices", empty(err.message)); return; }
-    fill("devices", d.devices.length ? table(["Identity", "Online", "Last seen", "State"], d.devices.map((v) => [v.identity, String(!!v.online), v.lastseen ? String(v.lastseen) : "", pre(v.state || {})])) : empty("No devices."));
+    fill("devices", d.devices.length ? table(["Identity", "Connected", "Last seen", "State"], d.devices.map((v) => [v.identity, (v.connected || []).join(", ") || "no", v.lastseen ? String(v.lastseen) : "", pre(v.state || {})])) : empty("No devices."));
     const sel = $("din-identity"), current = sel.value;
     sel.replaceChildren(...d.devices.map((v) => el("option", { value: v.identity, selected: v.identity === current }, v.identity)));
   }

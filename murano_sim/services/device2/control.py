@@ -16,7 +16,8 @@ from .. import ServiceError
 from ..control import CaseDataError, FixtureError, ServiceControl, mapping
 
 DEVICE_IP = "127.0.0.1"
-DEVICE_KEYS = ("data_in",)
+DEVICE_KEYS = ("data_in", "protocol")
+PROTOCOLS = ("http", "mqtt")  # a case's device writes as the HTTP device API's would (default), or over MQTT
 
 
 class Devices:
@@ -25,6 +26,44 @@ class Devices:
     def __init__(self, gateway: Any, services: Any) -> None:
         self._gateway = gateway
         self._services = services
+        self._mqtt_server: Any = None  # the MQTT device API, started by the first mqtt() call
+        self._mqtt_devices: list[Any] = []
+
+    def mqtt(self, identity: str) -> Any:
+        """`identity` connected over a real MQTT connection (paho-mqtt, TLS verified against the local
+        CA) to this runtime's MQTT device API, provisioned first if it is not yet: an MqttDevice with
+        write(**values) (returns once the data_in handler ran) and receive() -> (alias, value) for
+        what the solution sets. Closed at the test's end."""
+        from .mqtt_client import MqttDevice  # paho loads only for a test that uses MQTT
+
+        server = self.mqtt_port()
+        known = identity in self.identities()
+        status = self.gateway.getIdentity({"identity": identity}).get("status") if known else None
+        token = self.provision(identity) if status in (None, "whitelisted") else None
+        if token is None:  # provisioned before this call: a fresh token, as re-provisioning gives (a provisioned event)
+            self.gateway.updateIdentity({"identity": identity, "reprovision": True})
+            token = self.provision(identity)
+        device = MqttDevice(server.url, server.ca_path, token)
+        self._mqtt_devices.append(device)
+        return device
+
+    def mqtt_port(self) -> Any:
+        """This runtime's MQTT device API, started on first use (as serve's, from serve.* settings):
+        `.url` (mqtts://127.0.0.1:PORT) and `.ca_path` for a device of the test's own. Closed at the test's end."""
+        from .mqtt_api import serve_mqtt  # asyncio and amqtt load only for a test that uses MQTT
+
+        if self._mqtt_server is None:
+            self._mqtt_server = serve_mqtt(self._services)
+        return self._mqtt_server
+
+    def close(self) -> None:
+        """The MQTT devices and port the test opened (the fixture calls it at teardown)."""
+        for device in self._mqtt_devices:
+            device.close()
+        self._mqtt_devices.clear()
+        if self._mqtt_server is not None:
+            self._mqtt_server.shutdown()
+            self._mqtt_server = None
 
     @property
     def gateway(self) -> Any:
@@ -82,19 +121,32 @@ class Device2Control(ServiceControl):
         devices = self.fixture()
         seeds = self.check_case("devices", "devices", data, expect=False)
         try:
+            over_mqtt = {str(identity): devices.mqtt(str(identity))
+                         for identity, spec in mapping(data, "devices").items()
+                         if isinstance(spec, Mapping) and spec.get("protocol") == "mqtt"}
             for identity in seeds:
-                devices.provision(identity)
+                if identity not in over_mqtt:
+                    devices.provision(identity)
             for identity, writes in seeds.items():
                 for values in writes:
-                    devices.data_in(identity, **values)
+                    if identity in over_mqtt:
+                        over_mqtt[identity].write(**values)
+                    else:
+                        devices.data_in(identity, **values)
         except ServiceError as exc:
             raise FixtureError(f"devices: {exc.message} (status {exc.status})") from None
+        finally:
+            devices.close()
 
     def inspect(self, view: str | None = None, **query: Any) -> dict[str, Any]:
-        """{"devices": [...], "resources": {...}}."""
+        """{"devices": [...], "resources": {...}}; each device's `connected` lists the protocols it is
+        connected over now ("mqtt"; "http" while a long poll waits)."""
         with self.host.state.lock:
             devices = self.model.listIdentities({"limit": 1000}).get("devices", [])
             resources = self.model.resources()
+        connected = self.model.connected()
+        for device in devices:
+            device["connected"] = connected.get(device["identity"], [])
         return {"devices": devices, "resources": resources}
 
     @property
@@ -121,6 +173,9 @@ class Device2Control(ServiceControl):
             if unknown:
                 raise CaseDataError(f"{where}.{identity}: unknown key {sorted(unknown)[0]!r} "
                                     f"(known: {', '.join(DEVICE_KEYS)})")
+            if spec.get("protocol", "http") not in PROTOCOLS:
+                raise CaseDataError(f"{where}.{identity}.protocol: {spec['protocol']!r} is not one of "
+                                    f"{', '.join(PROTOCOLS)}")
             writes = spec.get("data_in") or []
             writes = [writes] if isinstance(writes, Mapping) else writes
             if not isinstance(writes, list) or not all(isinstance(w, Mapping) for w in writes):

@@ -19,6 +19,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -59,6 +60,9 @@ class Device2:
         self._set_versions: dict[tuple[str | None, str], int] = {}
         # Called with (identity, values, µs) after setIdentityState: the MQTT port delivers them to devices.
         self.set_listeners: list[Callable[[str, dict[str, Any], int], None]] = []
+        # Live connections per identity and protocol ("mqtt"; "http" while a long poll waits), for the console.
+        self._links: dict[str, Counter[str]] = {}
+        self._links_lock = threading.Lock()
         # Identities, their state and tags: per solution, so a loop of addIdentity or data_in cannot fill the machine.
         limit = positive_setting(host.settings, "device2", "quota_bytes", DEFAULT_QUOTA_BYTES)
         self.quota = ByteQuota("Device2", limit, "services.device2.quota_bytes",
@@ -68,6 +72,8 @@ class Device2:
                 db.execute(statement)
 
     def reset(self) -> None:
+        with self._links_lock:
+            self._links.clear()
         with self.host.state.transaction() as db:
             for table in _TABLES:
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
@@ -465,11 +471,32 @@ class Device2:
         self._bump(identity, [*stored, *reported_only])
         return checked
 
-    def connect(self, identity: str, *, ip: str | None = None) -> None:
+    def connect(self, identity: str, *, ip: str | None = None, protocol: str | None = None) -> None:
+        if protocol:
+            self._link(identity, protocol, 1)
         self._presence(identity, True, ip)
 
-    def disconnect(self, identity: str, *, ip: str | None = None) -> None:
+    def disconnect(self, identity: str, *, ip: str | None = None, protocol: str | None = None) -> None:
+        if protocol:
+            self._link(identity, protocol, -1)
         self._presence(identity, False, ip)
+        if identity in self.connected():  # another connection of the device is still open
+            with self.host.state.transaction() as db:
+                db.execute("UPDATE device2_identity SET online = 1 WHERE identity = ?", (identity,))
+
+    def _link(self, identity: str, protocol: str, step: int) -> None:
+        with self._links_lock:
+            links = self._links.setdefault(identity, Counter())
+            links[protocol] += step
+            if links[protocol] <= 0:
+                del links[protocol]
+            if not links:
+                del self._links[identity]
+
+    def connected(self) -> dict[str, list[str]]:
+        """identity -> the protocols it is connected over now (mqtt; http while a long poll waits)."""
+        with self._links_lock:
+            return {identity: sorted(links) for identity, links in self._links.items()}
 
     def _presence(self, identity: str, online: bool, ip: str | None) -> None:
         with self.host.state.transaction() as db:
@@ -509,6 +536,14 @@ class Device2:
         self._row(identity)
         deadline = time.monotonic() + min(max(timeout, 0.0), MAX_LONG_POLL_SECONDS)  # the device's HTTP wait
         key = (identity, alias)
+        self._link(identity, "http", 1)  # a long-polling HTTP device is connected while it waits
+        try:
+            return self._wait(identity, alias, key, deadline, since)
+        finally:
+            self._link(identity, "http", -1)
+
+    def _wait(self, identity: str, alias: str, key: tuple[str, str], deadline: float,
+              since: float | None) -> tuple[Any, int] | None:
         with self._changed:
             start = self._set_versions.get(key, 0)
             while True:

@@ -21,6 +21,7 @@ import socket
 import ssl
 import threading
 import uuid
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -55,7 +56,9 @@ T = TypeVar("T")
 
 IDLE_SECONDS = 300.0  # a connection with keep-alive 0 is dropped after this long without a packet
 SECONDS_BOUND = 10**11  # a batch timestamp below it is seconds (year 5138), above it µs (1970-01-02)
-MAX_QUEUED = 100  # setIdentityState messages waiting for one device; beyond it the oldest are dropped
+MAX_INFLIGHT = 16  # QoS 1 deliveries sent to one connection and not yet acknowledged; the rest wait
+MAX_QUEUED = 100  # deliveries waiting behind them (or kept for a reconnect); beyond it the oldest are dropped
+RESEND_SECONDS = 30.0  # an unacknowledged delivery is sent again (DUP) after this long
 # CONNACK return codes (MQTT 3.1.1, 3.2.2.3)
 ACCEPTED, BAD_PROTOCOL, BAD_CREDENTIALS, NOT_AUTHORIZED = 0, 1, 4, 5
 _FROM_CLIENTS = (ConnectPacket, PublishPacket, PubackPacket, SubscribePacket, UnsubscribePacket, PingReqPacket)
@@ -71,8 +74,12 @@ class MqttDeviceServer:
 
     def __init__(self, model: Device2, host: str = "127.0.0.1", port: int = 0, *, tls: ssl.SSLContext | None = None,
                  ca_path: Path | None = None, max_payload_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 max_connections: int = MAX_CONNECTIONS, remote: bool = False) -> None:
+                 max_connections: int = MAX_CONNECTIONS, remote: bool = False,
+                 resend_seconds: float = RESEND_SECONDS) -> None:
         self.model = model
+        self.resend_seconds = resend_seconds
+        # identity -> deliveries not acknowledged when its connection ended: sent again on its next CONNECT
+        self.kept: dict[str, list[tuple[str, bytes, bool]]] = {}  # (topic, body, sent before: DUP)
         self.remote = remote  # serve.console_remote: answer clients that are not on loopback
         self.max_payload_bytes = max_payload_bytes
         self.max_connections = max_connections
@@ -87,15 +94,22 @@ class MqttDeviceServer:
             asyncio.start_server(self._accept, sock=sock, ssl=tls), self.loop).result()
         shown = f"[{host}]" if ":" in host else host
         self.url = f"{'mqtts' if tls else 'mqtt'}://{shown}:{sock.getsockname()[1]}"
+        self.ca_path = ca_path
         self.note = f"CA {ca_path} (verify the MQTT port's certificate with it)" if ca_path else None
         model.set_listeners.append(self._on_set)
 
     def _on_set(self, identity: str, values: dict[str, Any], at: int) -> None:
         """Device2.setIdentityState (any thread): to every connection of that device."""
         def deliver() -> None:
+            reached = False
             for connection in self.connections:
                 if connection.identity == identity:
                     connection.deliver(values, at)
+                    reached = True
+            if not reached:  # Murano syncs values set while the device was offline when it connects
+                kept = self.kept.setdefault(identity, [])
+                kept.extend((f"$resource/{alias}/{at}", delivery_body(value), False) for alias, value in values.items())
+                del kept[:-MAX_QUEUED]
         if not self._stopped:
             self.loop.call_soon_threadsafe(deliver)
 
@@ -152,7 +166,10 @@ class _Connection:
         self.identity: str | None = None
         self.connection_id = uuid.uuid4().hex
         self.idle = READ_TIMEOUT_SECONDS  # until CONNECT; then the keep-alive's 1.5 times
-        self.queued = 0
+        self.inflight: OrderedDict[int, tuple[str, bytes]] = OrderedDict()  # packet id -> QoS 1 delivery
+        self.waiting: deque[tuple[str, bytes]] = deque()  # deliveries beyond MAX_INFLIGHT
+        self._next_id = 0
+        self._resender: asyncio.TimerHandle | None = None
 
     async def run(self) -> None:
         model = self.server.model
@@ -171,9 +188,16 @@ class _Connection:
             pass  # dropped: the disconnect event below says so
         finally:
             self.writer.close()
+            if self._resender is not None:
+                self._resender.cancel()
             if self.identity is not None:
                 identity, self.identity = self.identity, None
-                await self._call(lambda: model.disconnect(identity, ip=self.ip))
+                # Murano ignores Clean Session, acting as 0: unacknowledged deliveries go again on reconnect
+                kept = [*((t, b, True) for t, b in self.inflight.values()), *((t, b, False) for t, b in self.waiting)]
+                others = any(c is not self and c.identity == identity for c in self.server.connections)
+                if kept and not others:  # another open connection of the device has them too
+                    self.server.kept[identity] = kept[-MAX_QUEUED:]
+                await self._call(lambda: model.disconnect(identity, ip=self.ip, protocol="mqtt"))
 
     async def _read(self) -> MQTTPacket[Any, Any, Any] | None:
         """The next packet from the client (None at a clean end), within the idle timeout."""
@@ -222,9 +246,13 @@ class _Connection:
             if connect.username and connect.username != identity:
                 self._send(ConnackPacket.build(0, BAD_CREDENTIALS))
                 raise Refused("CONNACK refused: the username is neither empty nor the token's identity")
-            await self._call(lambda: self.server.model.connect(identity, ip=self.ip))
+            await self._call(lambda: self.server.model.connect(identity, ip=self.ip, protocol="mqtt"))
             self.identity = identity
-        self._send(ConnackPacket.build(0, ACCEPTED))
+        kept = self.server.kept.pop(self.identity, []) if self.identity is not None else []
+        # session present only where MQTT 3.1.1 allows it (3.2.2.2: clean session 0)
+        self._send(ConnackPacket.build(1 if kept and not connect.clean_session_flag else 0, ACCEPTED))
+        for topic, body, dup in kept:
+            self._queue(topic, body, dup)
         await self.writer.drain()
         return True
 
@@ -241,7 +269,9 @@ class _Connection:
         elif isinstance(packet, UnsubscribePacket):
             self._send(UnsubackPacket.build(packet.packet_id))
         elif isinstance(packet, PubackPacket):
-            pass  # deliveries go at QoS 0: nothing is waiting for it
+            self.inflight.pop(packet.packet_id, None)  # a delivery acknowledged: the next waiting one goes
+            while self.waiting and len(self.inflight) < MAX_INFLIGHT:
+                self._queue(*self.waiting.popleft())
         else:  # DISCONNECT: a clean end
             raise ConnectionResetError
         await self.writer.drain()
@@ -271,7 +301,10 @@ class _Connection:
         try:
             token = await self._call(lambda: self.server.model.activate(identity, ip=self.ip))
         except ServiceError as exc:
-            raise Refused(f"provisioning {identity!r} refused: {exc.message}") from None
+            # No token and no close (MQTT has no negative PUBACK): murano-client waits for a token and
+            # crashes its network thread on a dropped connection, so Murano cannot be closing it.
+            log.warning("mqtt: %s provisioning %r refused: %s", self.peer, identity, exc.message)
+            return
         self._send(PublishPacket.build(f"$provision/{identity}", token.encode(), None, False, 0, False))
 
     async def _write(self, topic: str, text: str) -> None:
@@ -298,14 +331,42 @@ class _Connection:
                 log.warning("mqtt: %s (%s) write dropped: %s", self.peer, identity, exc.message)
 
     def deliver(self, values: dict[str, Any], at: int) -> None:
-        """Set values to this device, one message per alias (QoS 0, no subscription needed)."""
-        if self.writer.transport.get_write_buffer_size() > MAX_QUEUED * 1024:
-            log.warning("mqtt: %s (%s) is not reading; a set value was dropped", self.peer, self.identity)
-            return
+        """Set values to this device, one message per alias (QoS 1, no subscription needed)."""
         for alias, value in values.items():
-            body = value if isinstance(value, str) else number_text(value) if isinstance(value, (int, float)) \
-                else json.dumps(value)
-            self._send(PublishPacket.build(f"$resource/{alias}/{at}", body.encode(), None, False, 0, False))
+            self._queue(f"$resource/{alias}/{at}", delivery_body(value))
+
+    def _queue(self, topic: str, body: bytes, dup: bool = False) -> None:
+        """Send a QoS 1 delivery now if fewer than MAX_INFLIGHT await their PUBACK, else keep it waiting."""
+        if len(self.inflight) >= MAX_INFLIGHT:
+            if len(self.waiting) >= MAX_QUEUED:
+                self.waiting.popleft()
+                log.warning("mqtt: %s (%s) is not acknowledging; the oldest waiting set value was dropped",
+                            self.peer, self.identity)
+            self.waiting.append((topic, body))
+            return
+        self._next_id = self._next_id % 0xFFFF + 1
+        while self._next_id in self.inflight:  # ids of unacknowledged messages are not reused
+            self._next_id = self._next_id % 0xFFFF + 1
+        self.inflight[self._next_id] = (topic, body)
+        self._send(PublishPacket.build(topic, body, self._next_id, dup, 1, False))
+        if self._resender is None:
+            self._resender = self.server.loop.call_later(self.server.resend_seconds, self._resend)
+
+    def _resend(self) -> None:
+        """Send every unacknowledged delivery again, flagged DUP, while some remain."""
+        self._resender = None
+        if not self.inflight or self.writer.is_closing():
+            return
+        for packet_id, (topic, body) in self.inflight.items():
+            self._send(PublishPacket.build(topic, body, packet_id, True, 1, False))
+        self._resender = self.server.loop.call_later(self.server.resend_seconds, self._resend)
+
+
+def delivery_body(value: Any) -> bytes:
+    """A set value as the device receives it: text, numbers as the HTTP API writes them, objects as JSON."""
+    text = value if isinstance(value, str) else number_text(value) if isinstance(value, (int, float)) \
+        else json.dumps(value)
+    return text.encode()
 
 
 def _batch(text: str) -> list[tuple[float | None, dict[str, Any]]]:
@@ -356,4 +417,5 @@ def serve_mqtt(services: Any, host: str = "127.0.0.1", port: int = 0) -> MqttDev
         tls, ca_path = ca.server_context(), ca.ca_path
     return MqttDeviceServer(service.model, host, port, tls=tls, ca_path=ca_path,
                             max_payload_bytes=int(serve.get("max_body_bytes") or DEFAULT_MAX_BODY_BYTES),
-                            remote=bool(serve.get("console_remote", False)))
+                            remote=bool(serve.get("console_remote", False)),
+                            resend_seconds=float(serve.get("mqtt_resend_seconds") or RESEND_SECONDS))
