@@ -68,11 +68,12 @@ class SolutionVM:
             self.runtime.platform.use_era(solution.era)
             self._context = None
 
-    def reset(self) -> None:
-        """A fresh state: a new environment, and init.lua runs again before the next execution."""
+    def reset(self, *, init: bool = True) -> None:
+        """A fresh state: a new environment, and init.lua runs again before the next execution
+        (init=False: a loaded snapshot whose init.lua had run)."""
         with self._lock:
             self._context = None
-            self._init_pending = True
+            self._init_pending = init
 
     def _load_chunks(self) -> list[tuple[str, str]]:
         solution = self.solution
