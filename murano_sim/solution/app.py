@@ -177,10 +177,22 @@ class SolutionApp:
             surface.close()
 
     def reset(self) -> None:
-        """A fresh state: every service back to its seed, a new environment, and init.lua runs again."""
+        """A fresh state: every service back to its seed, a new environment, and init.lua runs again
+        now, as a deploy runs it (its events reach their handlers when it ends)."""
         self.runtime.reset()
         self.vm.reset()
         self.rate_limiter.reset()
+        self._start_vm()
+
+    def _start_vm(self) -> None:
+        """The environment loaded now (init.lua first, when pending), outside any request."""
+        self._executing.depth = getattr(self._executing, "depth", 0) + 1
+        try:
+            self.vm.start()
+        finally:
+            self._executing.depth -= 1
+        if not self._executing.depth:
+            self.deliver_events()
 
     # -- named snapshots of the whole state (state/snapshots.py) ----------------------------------
     def save_snapshot(self, name: Any) -> dict[str, Any]:
@@ -193,6 +205,7 @@ class SolutionApp:
         self.runtime.services.load_snapshot(snapshots.check_name(name), key)
         self.vm.reset(init=not self.runtime.state.initialized(key))
         self.rate_limiter.reset()
+        self._start_vm()
 
     def _state_key(self) -> str:
         return str(self.vm.solution.root)  # the name the state's init.lua marker uses (hotvm.py)

@@ -75,6 +75,11 @@ class SolutionVM:
             self._context = None
             self._init_pending = init
 
+    def start(self) -> None:
+        """Load the environment now, running init.lua first if this state has not run it (after a reset)."""
+        with self._lock:
+            self._prepare()
+
     def _load_chunks(self) -> list[tuple[str, str]]:
         solution = self.solution
         era = self.runtime.platform.era  # the layout's, or config.yaml's: older eras scoped modules differently
