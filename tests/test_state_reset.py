@@ -197,3 +197,21 @@ def test_a_snapshot_of_another_solution_is_refused(serve, tmp_path):
     done = s.cli("snapshot", "load", "theirs")
     assert done.returncode == 2 and "is of the solution" in done.stderr and "nothing loaded" in done.stderr
     assert s.held() == before
+
+
+def test_the_murano_solution_fixture_snapshots_and_restores(murano_solution):
+    from murano_sim.errors import UsageError
+
+    app = murano_solution(SOLUTION)
+    app.post("/write", json={"name": "dev-1"})
+    app.snapshot("one")
+    at = app.runtime.clock.now()
+    app.post("/write", json={"name": "dev-2"})
+    app.advance(3600)
+    app.restore("one")
+    assert app.get("/written").json() == {"written": "dev-1"}
+    assert app.runtime.clock.now() == at  # a manual clock is back exactly where it was
+    devices = app.runtime.platform.control("device2").inspect()["devices"]
+    assert sorted(d["identity"] for d in devices) == ["dev-1", "from-init"]
+    with pytest.raises(UsageError, match="no snapshot 'two'"):
+        app.restore("two")
