@@ -145,3 +145,18 @@ def test_plain_tcp_by_setting(tmp_path):
         device.publish("$provision/plain-1", "")
         assert device.message()[0] == "$provision/plain-1"
         device.close()
+
+
+def test_a_reset_closes_the_device_connections_and_the_old_token_is_refused(served):
+    runtime, port, ca = served
+    token = provision(port, ca, "mq-1")
+    device = Device(port, ca, token)
+    assert device.connack() == OK
+    dropped: queue.Queue[bool] = queue.Queue()
+    device.client.on_disconnect = lambda *args: dropped.put(True)
+    runtime.reset()  # the identity is gone: its connection must not go on writing to nothing
+    assert dropped.get(timeout=WAIT)
+    device.close()
+    again = Device(port, ca, token)
+    assert again.connack() == BAD_CREDENTIALS
+    again.close()
