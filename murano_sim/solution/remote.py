@@ -72,7 +72,7 @@ def register(subparsers: Any) -> Mapping[str, Callable[[argparse.Namespace], int
 def _reset(args: argparse.Namespace) -> int:
     answer = console_request(args.url, "POST", "/reset")
     print(f"reset {serve_url(args.url)}: {len(answer.get('services', []))} services back to their seed; "
-          "init.lua runs before the next execution")
+          "init.lua ran")
     return 0
 
 
