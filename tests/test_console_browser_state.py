@@ -50,6 +50,21 @@ def answer_confirm(page, accept: bool) -> str:
     return str(question)
 
 
+def click(page, css: str) -> None:
+    """Click what `css` finds, finding it again if the list was drawn anew in between."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def clicked(driver) -> bool:
+        try:
+            driver.find_element("css selector", css).click()
+        except StaleElementReferenceException:
+            return False
+        return True
+
+    WebDriverWait(page, 60).until(clicked)
+
+
 def test_the_reset_button_asks_first_then_resets(page, served):
     requests.post(served + "/write", json={"name": "dev-1"}, timeout=10)
     open_view(page, served, "state")
@@ -72,7 +87,7 @@ def test_a_snapshot_saved_and_loaded_from_the_page(page, served):
     answer_confirm(page, accept=True)
     wait_for(page, "#snapshots", "before-demo")
     requests.post(served + "/write", json={"name": "later"}, timeout=10)
-    page.find_element("css selector", "[data-load='before-demo']").click()
+    click(page, "[data-load='before-demo']")
     assert "replaced" in answer_confirm(page, accept=True)
     wait_for(page, "#state-result", "Loaded before-demo")
     assert written(served) == "kept"
