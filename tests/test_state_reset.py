@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 import subprocess
@@ -94,6 +95,10 @@ def test_reset_removes_what_the_solution_wrote_and_keeps_the_seeds(serve):
     assert done.stdout.startswith(f"reset {s.url}: ")
     assert s.held() == SEEDED  # init.lua ran again (the console's inspect runs no script: the GET below does)
     assert s.written() == "nothing"
+    s.write("dev-2")
+    as_json = s.cli("reset", "--json")
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["reset"] is True
+    assert s.held() == SEEDED
 
 
 def test_a_snapshot_brings_back_every_service_and_the_clock(serve, tmp_path):

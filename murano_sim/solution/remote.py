@@ -59,6 +59,7 @@ def register(subparsers: Any) -> Mapping[str, Callable[[argparse.Namespace], int
     reset = subparsers.add_parser(
         "reset", description="reset a running serve: every service back to its seeded state, then init.lua runs")
     reset.add_argument("--url", help=url_help)
+    reset.add_argument("--json", action="store_true", help="print the answer as one JSON object")
     snapshot = subparsers.add_parser(
         "snapshot", description="save, load, list or delete named snapshots of a running serve's whole state "
         "(every service's data and the clock)")
@@ -71,8 +72,9 @@ def register(subparsers: Any) -> Mapping[str, Callable[[argparse.Namespace], int
 
 def _reset(args: argparse.Namespace) -> int:
     answer = console_request(args.url, "POST", "/reset")
-    print(f"reset {serve_url(args.url)}: {len(answer.get('services', []))} services back to their seed; "
-          "init.lua ran")
+    services = len(answer.get("services", []))
+    print(json.dumps(answer) if args.json
+          else f"reset {serve_url(args.url)}: {services} services back to their seed; init.lua ran")
     return 0
 
 
