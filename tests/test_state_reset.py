@@ -220,3 +220,31 @@ def test_the_murano_solution_fixture_snapshots_and_restores(murano_solution):
     assert sorted(d["identity"] for d in devices) == ["dev-1", "from-init"]
     with pytest.raises(UsageError, match="no snapshot 'two'"):
         app.restore("two")
+
+
+def test_a_table_the_state_lacks_comes_back_with_its_index_and_counter():
+    from datetime import timezone
+
+    from murano_sim.state import State, snapshots
+
+    state = State()
+    reloads: list[bool] = []
+    state.on_load(lambda: reloads.append(True))
+    with state.transaction() as db:
+        db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY AUTOINCREMENT, text TEXT)")
+        db.execute("CREATE INDEX notes_text ON notes (text)")
+        db.executemany("INSERT INTO notes (text) VALUES (?)", [("a",), ("b",), ("c",)])
+        db.execute("DELETE FROM notes WHERE text = 'c'")  # the counter stays at 3
+    at = datetime(2030, 1, 2, tzinfo=timezone.utc)
+    snapshots.save(state, "one", solution="here", clock=at)
+    with state.transaction() as db:
+        db.execute("DROP TABLE notes")
+    assert snapshots.load(state, "one", solution="here") == at and reloads == [True]
+    assert state.db.execute("SELECT id, text FROM notes ORDER BY id").fetchall() == [(1, "a"), (2, "b")]
+    indexes = state.db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'notes'")
+    assert indexes.fetchall() == [("notes_text",)]
+    with state.transaction() as db:
+        assert db.execute("INSERT INTO notes (text) VALUES ('d')").lastrowid == 4
+    with pytest.raises(Exception, match="is of the solution here, not there; nothing loaded"):
+        snapshots.load(state, "one", solution="there")
+    assert reloads == [True]

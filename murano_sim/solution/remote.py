@@ -19,6 +19,8 @@ from ..errors import UsageError
 
 SERVE_PORT = 8080  # `murano-sim serve`'s default --port
 API = "/_murano-sim/api"
+# No proxy from the environment: the serve is on this machine, and its answers stay here.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def serve_url(url: str | None = None) -> str:
@@ -36,7 +38,7 @@ def console_request(url: str | None, method: str, path: str, body: Mapping[str, 
     request = urllib.request.Request(f"{base}{API}{path}", data=data, method=method,
                                      headers={"Content-Type": "application/json"} if data else {})
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - http(s) only, checked above
+        with _OPENER.open(request, timeout=60) as response:
             return json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         raise UsageError(f"{base}: {_reason(exc)}") from None

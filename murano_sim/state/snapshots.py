@@ -120,8 +120,15 @@ def _replace(state: State, source: sqlite3.Connection, name: str) -> None:
         for table, sql in wanted.items():
             if table not in present:
                 if table.startswith("sqlite_") or not sql:
-                    continue
-                db.execute(sql)  # a service built since the snapshot was not, or the other way round
+                    if table not in _tables(db):  # sqlite_sequence: made by the AUTOINCREMENT tables just created
+                        continue
+                else:
+                    db.execute(sql)  # a service built since the snapshot was not, or the other way round
+                    for (index,) in source.execute("SELECT sql FROM sqlite_master WHERE type = 'index' "
+                                                   "AND tbl_name = ? AND sql IS NOT NULL", (table,)):
+                        db.execute(index)
+            if table == "sqlite_sequence":  # the inserts above counted their own rows: the snapshot's counters win
+                db.execute("DELETE FROM sqlite_sequence")
             rows = source.execute(f'SELECT * FROM "{table}"').fetchall()
             if rows:
                 marks = ", ".join("?" * len(rows[0]))
