@@ -248,3 +248,17 @@ def test_a_table_the_state_lacks_comes_back_with_its_index_and_counter():
     with pytest.raises(Exception, match="is of the solution here, not there; nothing loaded"):
         snapshots.load(state, "one", solution="there")
     assert reloads == [True]
+
+
+def test_with_a_state_file_snapshots_survive_a_restart(serve, tmp_path):
+    state = tmp_path / "state.db"
+    first = serve(SOLUTION, "--state", str(state))
+    first.write("dev-1")
+    kept = first.held()
+    assert first.cli("snapshot", "save", "kept").returncode == 0
+    first.write("dev-2")
+    first.stop()
+    again = serve(SOLUTION, "--state", str(state))
+    assert again.written() == "dev-2"
+    assert again.cli("snapshot", "load", "kept").returncode == 0
+    assert again.held() == kept
