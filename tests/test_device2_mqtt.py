@@ -240,3 +240,18 @@ def test_a_long_polling_http_device_shows_as_connected_over_http(tmp_path):
         set_led(runtime, "poller", True)  # answers the long poll
         poll.join(WAIT * 3)
         assert answers == [200] and control.inspect()["devices"][0]["connected"] == []
+
+
+def test_a_reset_closes_the_device_connections_and_the_old_token_is_refused(served):
+    runtime, port, ca = served
+    token = provision(port, ca, "mq-1")
+    device = Device(port, ca, token)
+    assert device.connack() == OK
+    dropped: queue.Queue[bool] = queue.Queue()
+    device.client.on_disconnect = lambda *args: dropped.put(True)
+    runtime.reset()  # the identity is gone: its connection must not go on writing to nothing
+    assert dropped.get(timeout=WAIT)
+    device.close()
+    again = Device(port, ca, token)
+    assert again.connack() == BAD_CREDENTIALS
+    again.close()

@@ -39,6 +39,9 @@ _ROUTES = [
     Rule(f"{API}/clock", endpoint="clock", methods=["GET"]),
     Rule(f"{API}/clock/advance", endpoint="advance", methods=["POST"]),
     Rule(f"{API}/reset", endpoint="reset", methods=["POST"]),
+    Rule(f"{API}/snapshots", endpoint="snapshots", methods=["GET", "POST"]),
+    Rule(f"{API}/snapshots/<name>", endpoint="snapshot", methods=["DELETE"]),
+    Rule(f"{API}/snapshots/<name>/load", endpoint="snapshot_load", methods=["POST"]),
     # Every service, through its control (services/control.py).
     Rule(f"{API}/services", endpoint="services", methods=["GET"]),
     Rule(f"{API}/services/<alias>", endpoint="service", methods=["GET"]),
@@ -187,6 +190,21 @@ class Console:
         """Every service back to its seeded state, and init.lua runs again."""
         self.app.reset()
         return _json({"reset": True, "services": sorted(self.app.runtime.platform.by_alias)})
+
+    def _snapshots(self, request: Request) -> Response:
+        """GET: every snapshot; POST {"name": ...}: save the whole state (and the clock) under that name."""
+        if request.method == "POST":
+            return _json({"saved": self.app.save_snapshot(_fields(request).get("name"))})
+        return _json({"snapshots": self.app.snapshots()})
+
+    def _snapshot(self, request: Request, name: str) -> Response:
+        self.app.delete_snapshot(name)
+        return _json({"deleted": name})
+
+    def _snapshot_load(self, request: Request, name: str) -> Response:
+        """The state as saved (atomic: a bad snapshot is a 400 and nothing changes), the clock with it."""
+        self.app.load_snapshot(name)
+        return _json({"loaded": name, "clock": views.clock_view(self.app)})
 
     def _services(self, request: Request) -> Response:
         return _json(views.services_view(self.app))

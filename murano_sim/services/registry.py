@@ -22,7 +22,7 @@ import requests
 from ..config import Config, check_live_credentials, merge, yamlfile
 from ..config.era import effective_era
 from ..errors import ConfigError
-from ..state import State
+from ..state import State, snapshots
 from ..state.clock import Clock, DueSource, OffsetClock, advance_through, is_manual
 from ..state.ticker import Ticker
 from .backends import LocalBackends
@@ -446,6 +446,20 @@ class Services(Mapping[str, Any]):
         self.state.reset()
         self.events.clear()
         self.call_counts.clear()
+
+    def save_snapshot(self, name: str, solution: str) -> dict[str, Any]:
+        """The whole state and the clock's position, kept under `name` (state/snapshots.py)."""
+        self.build_all()  # every service's tables exist in every snapshot
+        return snapshots.save(self.state, name, solution=solution, clock=self.clock.now())
+
+    def load_snapshot(self, name: str, solution: str) -> None:
+        """The state as saved under `name`, and the clock back at its position then (UsageError: nothing changed)."""
+        self.build_all()
+        position = snapshots.load(self.state, name, solution=solution)
+        move = getattr(self.clock, "set", None)
+        if move is not None:  # a SystemClock stays where it is
+            move(position)
+        self.events.clear()
 
     def close(self) -> None:
         self._ticker.stop()

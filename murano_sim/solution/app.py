@@ -23,6 +23,7 @@ from ..net import limits, local_surface
 from ..runtime import Runtime
 from ..runtime.request import build_request
 from ..runtime.result import ScriptResult
+from ..state import snapshots
 from ..state.clock import epoch_seconds
 from . import guards
 from .gateway import (
@@ -176,10 +177,44 @@ class SolutionApp:
             surface.close()
 
     def reset(self) -> None:
-        """A fresh state: every service back to its seed, a new environment, and init.lua runs again."""
+        """A fresh state: every service back to its seed, a new environment, and init.lua runs again
+        now, as a deploy runs it (its events reach their handlers when it ends)."""
         self.runtime.reset()
         self.vm.reset()
         self.rate_limiter.reset()
+        self._start_vm()
+
+    def _start_vm(self) -> None:
+        """The environment loaded now (init.lua first, when pending), outside any request."""
+        self._executing.depth = getattr(self._executing, "depth", 0) + 1
+        try:
+            self.vm.start()
+        finally:
+            self._executing.depth -= 1
+        if not self._executing.depth:
+            self.deliver_events()
+
+    # -- named snapshots of the whole state (state/snapshots.py) ----------------------------------
+    def save_snapshot(self, name: Any) -> dict[str, Any]:
+        return self.runtime.services.save_snapshot(snapshots.check_name(name), self._state_key())
+
+    def load_snapshot(self, name: Any) -> None:
+        """The state and clock as saved; a new environment (modules run again), init.lua only if the
+        snapshot was taken before it ran."""
+        key = self._state_key()
+        self.runtime.services.load_snapshot(snapshots.check_name(name), key)
+        self.vm.reset(init=not self.runtime.state.initialized(key))
+        self.rate_limiter.reset()
+        self._start_vm()
+
+    def _state_key(self) -> str:
+        return str(self.vm.solution.root)  # the name the state's init.lua marker uses (hotvm.py)
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        return snapshots.listing(self.runtime.state)
+
+    def delete_snapshot(self, name: Any) -> None:
+        snapshots.delete(self.runtime.state, snapshots.check_name(name))
 
     # -- events from services ---------------------------------------------------------------------
     def _on_service_event(self, service: str, event: str, payload: Any) -> None:

@@ -70,11 +70,17 @@ class SolutionVM:
             self.runtime.platform.use_product(solution.product_id)
             self._context = None
 
-    def reset(self) -> None:
-        """A fresh state: a new environment, and init.lua runs again before the next execution."""
+    def reset(self, *, init: bool = True) -> None:
+        """A fresh state: a new environment, and init.lua runs again before the next execution
+        (init=False: a loaded snapshot whose init.lua had run)."""
         with self._lock:
             self._context = None
-            self._init_pending = True
+            self._init_pending = init
+
+    def start(self) -> None:
+        """Load the environment now, running init.lua first if this state has not run it (after a reset)."""
+        with self._lock:
+            self._prepare()
 
     def _load_chunks(self) -> list[tuple[str, str]]:
         solution = self.solution

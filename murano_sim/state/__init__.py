@@ -36,6 +36,7 @@ class State:
         self._resets: list[Callable[[], None]] = []
         self._resets_after: list[Callable[[], None]] = []
         self._savers: list[Callable[[], None]] = []
+        self._loaders: list[Callable[[], None]] = []
 
     @contextmanager
     def restoring(self) -> Iterator[None]:
@@ -65,6 +66,17 @@ class State:
         """Register a service's reset: it empties the service and re-applies its seed. in_transaction=False:
         a service whose data is not (yet) in this database resets after the shared transaction commits."""
         (self._resets if in_transaction else self._resets_after).append(reset)
+
+    def on_load(self, reload: Callable[[], None]) -> None:
+        """Register a service that keeps a copy in memory: reload() reads it again from this database
+        after a snapshot replaced its rows (state/snapshots.py)."""
+        self._loaders.append(reload)
+
+    def reloaded(self) -> None:
+        """The rows were replaced underneath the services (a snapshot load): each copy in memory is read again."""
+        with self.lock:
+            for reload in self._loaders:
+                reload()
 
     def on_save(self, save: Callable[[], None]) -> None:
         """Register a service that keeps data outside SQLite (fakeredis): save() copies it in."""

@@ -96,6 +96,13 @@ class OffsetClock:
             self._offset += timedelta(seconds=seconds)
         return self.now()
 
+    def set(self, now: datetime) -> datetime:
+        """Jump to `now`, backwards too; time then passes on from there. Only for a loaded snapshot,
+        whose services' data were saved at that time."""
+        with self._lock:
+            self._offset = now.astimezone(timezone.utc) - datetime.now(timezone.utc)
+        return self.now()
+
     def __repr__(self) -> str:
         return f"OffsetClock(offset={self._offset.total_seconds():g}s)"
 

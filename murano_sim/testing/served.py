@@ -30,6 +30,7 @@ class ServedSolution:
     `.trigger(service, event, payload)` runs an event handler (ScriptResult, or None without
     one); `.logs` are the solution log's records (script runs and service calls); `.results`
     every execution's ScriptResult; `.reset()` gives a fresh state (init.lua runs again);
+    `.snapshot(name)`/`.restore(name)` keep and bring back the whole state and the clock;
     `.advance(seconds)` moves the solution's clock.
     """
 
@@ -84,6 +85,14 @@ class ServedSolution:
 
     def reset(self) -> None:
         self.server.app.reset()
+
+    def snapshot(self, name: str) -> None:
+        """Keep the whole state (every service's data and the clock) under `name`, for restore(name)."""
+        self.server.app.save_snapshot(name)
+
+    def restore(self, name: str) -> None:
+        """The state and clock as snapshot(name) kept them (a UsageError, and nothing changed, when it cannot)."""
+        self.server.app.load_snapshot(name)
 
     def call_interface(self, operation: str, arguments: Any = None, *, caller_id: str = "subscriber") -> Any:
         """Call one of the solution's exposed Interface operations (services/interface/<op>.lua) as a

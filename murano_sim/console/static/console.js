@@ -45,7 +45,7 @@
   function fail(id, err) { $(id).textContent = err ? err.message || String(err) : ""; }
 
   // -- navigation ------------------------------------------------------------------------------
-  const VIEWS = ["requests", "solution", "twilio", "phone", "data", "clock"];
+  const VIEWS = ["requests", "solution", "twilio", "phone", "data", "clock", "state"];
   function route() {
     const [view, arg] = (location.hash.slice(1) || "requests").split("/");
     state.view = VIEWS.includes(view) ? view : "requests";
@@ -62,7 +62,7 @@
 
   function refresh(view) {
     const loaders = { requests: loadExecutions, solution: loadSolution, twilio: loadTwilio, phone: loadPhone,
-      data: loadData, clock: loadClock };
+      data: loadData, clock: loadClock, state: loadSnapshots };
     return loaders[view]().catch((err) => console.error(err));
   }
   document.addEventListener("click", (ev) => {
@@ -349,6 +349,45 @@
           el("ul", { id: "clock-ran" }, r.ran.map((x) => el("li", {}, el("a", { href: `#requests/${x.id}` }, `${x.service} ${x.event}`), ` → ${x.error ? "error" : x.status}`))))
           : el("p", { id: "clock-ran-none" }, "Nothing became due."));
     } catch (err) { fail("clock-error", err); }
+  });
+
+  // -- State: reset and snapshots (every change asks first) -------------------------------------
+  async function loadSnapshots() {
+    const { snapshots } = await api("/snapshots");
+    fill("snapshots", snapshots.length ? table(["Snapshot", "Clock", "Saved", ""], snapshots.map((x) => [
+      x.name, x.clock, x.created,
+      el("span", {},
+        el("button", { type: "button", "data-load": x.name, "aria-label": `Load ${x.name}` }, "Load…"), " ",
+        el("button", { type: "button", "data-delete": x.name, "aria-label": `Delete ${x.name}` }, "Delete…"))]))
+      : empty("No snapshots yet."));
+  }
+  async function stateChange(question, path, options, done) {
+    fail("state-error");
+    if (!window.confirm(question)) return;
+    try {
+      const r = await api(path, options);
+      $("state-result").textContent = done(r);
+      state.twilio = null;
+      await loadSnapshots();
+    } catch (err) { fail("state-error", err); }
+  }
+  $("state-reset").addEventListener("click", () => stateChange(
+    "Reset every service to its seeded state and run init.lua again? What the solution wrote is lost.",
+    "/reset", { method: "POST" }, (r) => `Reset: ${r.services.length} services back to their seed; init.lua ran.`));
+  $("snapshot-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const name = $("snapshot-name").value;
+    stateChange(`Save the whole state as “${name}” (replacing a snapshot of that name)?`, "/snapshots",
+      { method: "POST", body: { name } }, (r) => `Saved ${r.saved.name} (clock ${r.saved.clock}).`);
+  });
+  $("snapshots").addEventListener("click", (ev) => {
+    const load = ev.target.closest("[data-load]");
+    const del = ev.target.closest("[data-delete]");
+    if (load) stateChange(`Load “${load.dataset.load}”? The current state and clock are replaced.`,
+      `/snapshots/${encodeURIComponent(load.dataset.load)}/load`, { method: "POST" },
+      (r) => `Loaded ${r.loaded} (clock ${r.clock.now}).`);
+    if (del) stateChange(`Delete the snapshot “${del.dataset.delete}”?`,
+      `/snapshots/${encodeURIComponent(del.dataset.delete)}`, { method: "DELETE" }, (r) => `Deleted ${r.deleted}.`);
   });
 
   // -- live updates ----------------------------------------------------------------------------

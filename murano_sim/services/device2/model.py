@@ -63,6 +63,9 @@ class Device2:
         # Live connections per identity and protocol ("mqtt"; "http" while a long poll waits), for the console.
         self._links: dict[str, Counter[str]] = {}
         self._links_lock = threading.Lock()
+        # Called after a reset or a snapshot load replaced every identity: the MQTT port drops its devices.
+        self.replaced_listeners: list[Callable[[], None]] = []
+        host.state.on_load(self._replaced)
         # Identities, their state and tags: per solution, so a loop of addIdentity or data_in cannot fill the machine.
         limit = positive_setting(host.settings, "device2", "quota_bytes", DEFAULT_QUOTA_BYTES)
         self.quota = ByteQuota("Device2", limit, "services.device2.quota_bytes",
@@ -77,8 +80,14 @@ class Device2:
         with self.host.state.transaction() as db:
             for table in _TABLES:
                 db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+        self._replaced()
+
+    def _replaced(self) -> None:
+        """Every identity was replaced (reset, snapshot load): counts and the connected devices follow."""
         self.quota.forget()
         self._bump()
+        for listener in self.replaced_listeners:
+            listener()
 
     # -- time and events -----------------------------------------------------------------------
     def _now_us(self) -> int:

@@ -97,6 +97,20 @@ class MqttDeviceServer:
         self.ca_path = ca_path
         self.note = f"CA {ca_path} (verify the MQTT port's certificate with it)" if ca_path else None
         model.set_listeners.append(self._on_set)
+        model.replaced_listeners.append(self._drop_devices)
+
+    def _drop_devices(self) -> None:
+        """The identities were replaced (reset, snapshot load): every device connection is closed, with no
+        disconnect event for an identity that may not exist any more; a device reconnects with its token
+        (refused if the new state does not know it) or provisions again."""
+        def drop() -> None:
+            self.kept.clear()  # values kept for offline devices belong to the replaced identities
+            for connection in self.connections:
+                if connection.identity is not None:
+                    connection.identity = None
+                    connection.writer.close()
+        if not self._stopped:
+            self.loop.call_soon_threadsafe(drop)
 
     def _on_set(self, identity: str, values: dict[str, Any], at: int) -> None:
         """Device2.setIdentityState (any thread): to every connection of that device."""
@@ -137,6 +151,8 @@ class MqttDeviceServer:
             self._stopped = True
         if self._on_set in self.model.set_listeners:
             self.model.set_listeners.remove(self._on_set)
+        if self._drop_devices in self.model.replaced_listeners:
+            self.model.replaced_listeners.remove(self._drop_devices)
 
         async def stop() -> None:
             self._server.close()

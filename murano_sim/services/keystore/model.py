@@ -180,6 +180,7 @@ class Keystore:
             "expire_at_ms INTEGER)"
         )
         host.state.on_save(self.save)
+        host.state.on_load(self.reload)  # (a real Redis server, above, is not part of a snapshot)
         if fresh:
             self._seed()
             self.save()
@@ -377,6 +378,14 @@ class Keystore:
             db.executemany(f"INSERT OR REPLACE INTO {TABLE} VALUES (?, ?, ?, ?)", rows)
         self._dirty.clear()
         self._all_dirty = False
+
+    def reload(self) -> None:
+        """State.reloaded(): what the table holds now (a snapshot load) replaces what fakeredis held."""
+        self.client.flushdb()
+        self._dirty.clear()
+        self._all_dirty = False
+        self._sizes_known = False
+        self._restore()
 
     def _restore(self) -> None:
         now_ms = round(self.host.now() * 1000)

@@ -94,6 +94,8 @@ class Emulator:
         if isinstance(store, StateStore):
             if not store.write_through:
                 self.state.on_save(self._save)  # type: ignore[union-attr]  # a StateStore has a state
+            if not self._owns_state:
+                self.state.on_load(self._reload)  # type: ignore[union-attr]  # a snapshot loaded
             with self._backend.lock:
                 store.flush()  # a migrated or freshly seeded state is written once now
         self.wsgi_app = TwilioApp(self._backend, self._accounts, self._take_fault, self._defect,
@@ -139,6 +141,16 @@ class Emulator:
             return MemoryStore()
         with self.state.restoring():
             return StateStore(self.state, write_through=self.state.path is not None)
+
+    def _reload(self) -> None:
+        """State.reloaded(): the records read again from the State, as a snapshot left them."""
+        with self._backend.lock:
+            store = self._backend.store
+            if isinstance(store, StateStore):
+                store.reload()
+            self._backend.reloaded()
+            self.deliveries.clear()
+            self.requests.clear()
 
     def _save(self) -> None:
         """State.save(): the records changed in memory since the last save, written into the State."""

@@ -673,6 +673,14 @@ class TwilioBackend:
                 self.store.set_meta("opt_outs", [])
             self.reschedule()
 
+    def reloaded(self) -> None:
+        """The store was read again (a snapshot load): opt-outs and the pending steps follow it."""
+        with self.lock:
+            self.generation += 1
+            self._pending_hooks.clear()
+            self.opt_outs = {tuple(x) for x in self.store.get_meta("opt_outs") or []}
+            self.reschedule()
+
     def add_seeded(self, record: Record, media_urls: Sequence[str] = ()) -> None:
         with self.lock:
             self.store.add(record)

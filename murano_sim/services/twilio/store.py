@@ -207,6 +207,16 @@ class StateStore(MemoryStore):
             self._dirty = {r.sid: r for r in rows}
             self._dirty_meta = dict(meta)
 
+    def reload(self) -> None:
+        """Read every record and meta value again from the State (its rows were replaced: a snapshot load)."""
+        rows, meta, _ = read_state(self.state.db, str(self.state.path or "memory"))
+        MemoryStore._clear(self)
+        self._dirty, self._gone, self._dirty_meta, self._wipe = {}, set(), {}, False
+        for record in rows:
+            self._insert(record)
+        self._meta = meta
+        self._next_seq = max(self._next_seq, int(meta.get("next_seq") or 1))
+
     def add(self, record: Record) -> Record:
         record = super().add(record)
         self.set_meta("next_seq", self._next_seq)
