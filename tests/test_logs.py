@@ -217,3 +217,29 @@ def test_the_store_keeps_its_cap_dropping_the_oldest(tmp_path):
     state.close()
     kept = read_state_file(path, LogFilter(grep="record 4"))
     assert [r["message"] for r in kept] == ["record 4"]
+
+
+def test_a_websocket_endpoints_runs_pass_the_endpoint_filter_and_not_the_handler_one():
+    from simple_websocket import Client
+
+    folder = SOLUTION.parent / "websocket"
+    with Runtime({"services": {"websocket": {"messages_per_second": 1000}}}) as runtime, \
+            open(os.devnull, "w") as quiet:
+        server = serve_solution(folder, runtime, log=SolutionLog(quiet), surfaces=(Console,))
+        try:
+            client = Client.connect(server.url.replace("http://", "ws://") + "/chat")
+            client.receive(timeout=WAIT)  # the open run's answer
+            client.send("hello")
+            client.receive(timeout=WAIT)  # the message run's echo
+            client.close()
+            requests.get(f"{server.url}/status", timeout=10)
+            runs = [r["event"] for r in _logs(server.url, endpoint="/ch*")["records"]
+                    if r["type"] == "script"]
+            assert runs and all(event.startswith("WEBSOCKET /chat ") for event in runs), runs
+            assert runs[:2] == ["WEBSOCKET /chat open", "WEBSOCKET /chat data"]
+            with_method = _logs(server.url, endpoint="WEBSOCKET /chat")["records"]
+            assert [r["event"] for r in with_method if r["type"] == "script"][:len(runs)] == runs
+            assert _logs(server.url, handler="websocket")["records"] == []
+            assert [r["event"] for r in _logs(server.url, endpoint="/status")["records"]] == ["GET /status"]
+        finally:
+            server.shutdown()

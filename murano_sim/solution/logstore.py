@@ -27,6 +27,7 @@ _CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCRE
 # rsyslog severities, as Murano's log entries and MuranoCLI's `murano logs` name them (0 most severe).
 SEVERITIES = ("emergency", "alert", "critical", "error", "warning", "notice", "info", "debug")
 _ALIASES = {"emerg": 0, "crit": 2, "err": 3, "warn": 4, "informational": 6}
+_ENDPOINT_SERVICES = ("webservice", "websocket")  # runs of an endpoint, not of an event handler
 _OUTPUT_LEVELS = {"error": 3, "warn": 4, "info": 6, "debug": 7}  # log.warn(...) prints "[warn]\t..."
 
 
@@ -95,13 +96,16 @@ class LogFilter:
     def matches(self, record: Mapping[str, Any]) -> bool:
         service, event = str(record.get("service") or ""), str(record.get("event") or "")
         if self.endpoint is not None:
+            # An endpoint run's event is "GET /route"; a WEBSOCKET endpoint's "WEBSOCKET /route open".
+            method, _, rest = event.partition(" ")
+            route = rest.split(" ", 1)[0]
             pattern = self.endpoint.strip()
-            subject = event if " " in pattern else event.partition(" ")[2]  # "GET /x" or "/x"
-            if service != "webservice" or not fnmatch.fnmatchcase(subject, pattern):
+            subject = f"{method} {route}" if " " in pattern else route
+            if service not in _ENDPOINT_SERVICES or not fnmatch.fnmatchcase(subject, pattern):
                 return False
         if self.handler is not None:
             words = self.handler.split()
-            if service in ("webservice", "") or record.get("type") not in ("script", "service_call"):
+            if service in (*_ENDPOINT_SERVICES, "") or record.get("type") not in ("script", "service_call"):
                 return False
             if len(words) == 2 and (service, event) != (words[0], words[1]):
                 return False
