@@ -240,6 +240,8 @@ def test_a_websocket_endpoints_runs_pass_the_endpoint_filter_and_not_the_handler
             with_method = _logs(server.url, endpoint="WEBSOCKET /chat")["records"]
             assert [r["event"] for r in with_method if r["type"] == "script"][:len(runs)] == runs
             assert _logs(server.url, handler="websocket")["records"] == []
-            assert [r["event"] for r in _logs(server.url, endpoint="/status")["records"]] == ["GET /status"]
+            status = _logs(server.url, endpoint="/status")["records"]
+            assert [(r["type"], r["event"]) for r in status] == [("script", "GET /status"),
+                                                                  ("service_call", "GET /status")]
         finally:
             server.shutdown()
