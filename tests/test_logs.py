@@ -207,16 +207,25 @@ def test_the_api_long_polls_and_answers_loopback_unmarked_requests_only(console_
     assert foreign.status_code == 403
 
 
-def test_the_store_keeps_its_cap_dropping_the_oldest(tmp_path):
+def test_the_store_keeps_its_cap_dropping_the_oldest_and_a_restart_goes_on_from_the_file(tmp_path):
     path = tmp_path / "state.db"
     state = State(path)
     store = LogStore(state, cap=3)
     for n in range(5):
         store.add([{"type": "server", "timestamp": "t", "message": f"record {n}"}])
     assert [r["message"] for r in store.records()] == ["record 2", "record 3", "record 4"]
+    store.close()  # writes what is pending
     state.close()
     kept = read_state_file(path, LogFilter(grep="record 4"))
-    assert [r["message"] for r in kept] == ["record 4"]
+    assert [(r["id"], r["message"]) for r in kept] == [(5, "record 4")]
+    state = State(path)
+    again = LogStore(state, cap=3)
+    again.add([{"type": "server", "timestamp": "t", "message": "after the restart"}])
+    assert [(r["id"], r["message"]) for r in again.records(after=3)] == [
+        (4, "record 3"), (5, "record 4"), (6, "after the restart")]
+    again.close()
+    state.close()
+    assert [r["message"] for r in read_state_file(path)] == ["record 3", "record 4", "after the restart"]
 
 
 def test_a_websocket_endpoints_runs_pass_the_endpoint_filter_and_not_the_handler_one():

@@ -1,18 +1,20 @@
-"""The solution log kept for `murano-sim logs` and the console: records in the state's SQLite, filtered.
+"""The solution log kept for `murano-sim logs`: the served solution's records, filtered.
 
-Every record the solution log writes (already redacted) is kept in the table `murano_sim_log` of the
-solution's State: in memory by default, in the `--state` file when there is one, so a stopped run's
-history can be read back. At most LOG_CAP records are kept; the oldest are dropped first.
+Every record the solution log writes (already redacted) is kept in memory and, when the solution's
+State is a `--state` file, in its table `murano_sim_log`, so a stopped run's history can be read
+back. At most LOG_CAP records are kept; the oldest are dropped first.
 """
 
 from __future__ import annotations
 
+import collections
 import fnmatch
+import itertools
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from ..errors import UsageError
 from ..state import State
 
 LOG_CAP = 10_000  # records kept per state (docs/logs.md)
+FLUSH_DELAY = 0.2  # seconds the state file's writer gathers records before it commits them
 TABLE = "murano_sim_log"
 _CREATE = f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, record TEXT NOT NULL)"
 
@@ -124,28 +127,59 @@ class LogFilter:
 
 
 class LogStore:
-    """The log records of one served solution, newest last, in its State; readers can wait for new ones."""
+    """The log records of one served solution, newest last; readers can wait for new ones.
+
+    Readers are served from memory. With a state file the records are also written to it, by a
+    writer thread in batches, so a request never waits for the file's commit (a few ms: an fsync).
+    A restarted serve on the same file goes on from the records it finds there.
+    """
 
     def __init__(self, state: State, cap: int = LOG_CAP) -> None:
         self._state = state
         self.cap = cap
+        self._items: collections.deque[tuple[int, dict[str, Any]]] = collections.deque(maxlen=cap)
+        self._pending: list[tuple[int, str]] = []
         self._changed = threading.Condition()
         self._closed = False
-        with state.transaction() as db:
-            db.execute(_CREATE)
-            self._last = int(db.execute(f"SELECT COALESCE(MAX(id), 0) FROM {TABLE}").fetchone()[0])
+        self._last = 0
+        self._writer: threading.Thread | None = None
+        if state.path is not None:
+            with state.transaction() as db:
+                db.execute(_CREATE)
+                rows = db.execute(f"SELECT id, record FROM {TABLE} ORDER BY id DESC LIMIT ?", (cap,)).fetchall()
+            for row_id, record in _decoded(reversed(rows)):
+                self._items.append((row_id, record))
+            self._last = max((row[0] for row in rows), default=0)
+            self._writer = threading.Thread(target=self._write, name="murano-sim-log-writer", daemon=True)
+            self._writer.start()
 
     def add(self, records: Iterable[dict[str, Any]]) -> None:
-        rows = [(json.dumps(record, ensure_ascii=False, default=str),) for record in annotate(records)]
-        if not rows or self._closed:  # closed: the server stops and its state closes next ("stopped")
-            return
-        with self._state.transaction() as db:
-            db.executemany(f"INSERT INTO {TABLE} (record) VALUES (?)", rows)
-            last = int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
-            db.execute(f"DELETE FROM {TABLE} WHERE id <= ?", (last - self.cap,))
+        annotated = annotate(records)
         with self._changed:
-            self._last = last
+            if self._closed:  # the server stops and its state closes next ("stopped" is not kept)
+                return
+            for record in annotated:
+                self._last += 1
+                self._items.append((self._last, record))
+                if self._writer is not None:
+                    self._pending.append((self._last, json.dumps(record, ensure_ascii=False, default=str)))
             self._changed.notify_all()
+
+    def _write(self) -> None:
+        """The writer thread: pending records into the state file, one transaction per batch, until close."""
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: bool(self._pending) or self._closed)
+                # gather what comes in the next moment: one commit (an fsync) for many records
+                self._changed.wait_for(lambda: self._closed, timeout=FLUSH_DELAY)
+                rows, self._pending = self._pending, []
+                closing = self._closed
+            if rows:
+                with self._state.transaction() as db:
+                    db.executemany(f"INSERT INTO {TABLE} (id, record) VALUES (?, ?)", rows)
+                    db.execute(f"DELETE FROM {TABLE} WHERE id <= ?", (rows[-1][0] - self.cap,))
+            if closing:
+                return
 
     def last_id(self) -> int:
         with self._changed:
@@ -153,9 +187,10 @@ class LogStore:
 
     def records(self, after: int = 0, where: LogFilter = LogFilter(), limit: int = LOG_CAP) -> list[dict[str, Any]]:
         """The records after id `after` that pass `where` (each with its "id"), oldest first."""
-        with self._state.lock:
-            rows = self._state.db.execute(f"SELECT id, record FROM {TABLE} WHERE id > ? ORDER BY id", (after,))
-            return _matching(rows.fetchall(), where, limit)
+        with self._changed:
+            # from the newest back: a poll looks at the few new records only
+            newer = list(itertools.takewhile(lambda item: item[0] > after, reversed(self._items)))
+        return _matching(reversed(newer), where, limit)
 
     def wait(self, after: int, timeout: float) -> int:
         """Block until a record newer than `after` exists, the store closes or `timeout` passes; the last id."""
@@ -164,10 +199,12 @@ class LogStore:
             return self._last
 
     def close(self) -> None:
-        """Wake every waiting reader (the server is stopping)."""
+        """Wake every waiting reader and write what is pending (the server is stopping)."""
         with self._changed:
             self._closed = True
             self._changed.notify_all()
+        if self._writer is not None:
+            self._writer.join()
 
     def poll(
         self, after: int, where: LogFilter, *, wait: float = 0.0, limit: int = LOG_CAP
@@ -201,16 +238,19 @@ def read_state_file(path: str | Path, where: LogFilter = LogFilter(), after: int
             db.close()
     except sqlite3.DatabaseError as exc:
         raise UsageError(f"{target}: not a murano-sim state file ({exc})") from None
-    return _matching(rows, where, LOG_CAP)
+    return _matching(_decoded(rows), where, LOG_CAP)
 
 
-def _matching(rows: Iterable[tuple[int, str]], where: LogFilter, limit: int) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def _decoded(rows: Iterable[tuple[int, str]]) -> Iterator[tuple[int, dict[str, Any]]]:
     for row_id, text in rows:
         try:
             record = json.loads(text)
         except ValueError:
             continue  # a row edited by hand is skipped, not a crash
-        if isinstance(record, dict) and where.matches(record):
-            out.append({"id": row_id, **record})
-    return out[-limit:] if limit else []
+        if isinstance(record, dict):
+            yield row_id, record
+
+
+def _matching(rows: Iterable[tuple[int, dict[str, Any]]], where: LogFilter, limit: int) -> list[dict[str, Any]]:
+    found = [{"id": row_id, **record} for row_id, record in rows if where.matches(record)]
+    return found[-limit:] if limit else []
