@@ -181,8 +181,10 @@ def test_the_filters_over_the_api_and_the_cli(console_url, capsys):
     assert events(severity="error") == [("script", "GET /boom")]
     assert events(service="keystore") == [("service_call", "GET /greeting")]
     assert events(grep="SMS FROM +1555") == [("script", "POST /sms")]
-    bad = requests.get(f"{console_url}/_murano-sim/api/logs", params={"severity": "loud"}, timeout=10)
-    assert bad.status_code == 400 and bad.json()["error"].startswith("severity: expected one of")
+    for query, message in (({"severity": "loud"}, "severity: expected one of"), ({"wait": "nan"}, "wait: expected"),
+                           ({"after": "x"}, "after: expected a whole number")):
+        bad = requests.get(f"{console_url}/_murano-sim/api/logs", params=query, timeout=10)
+        assert bad.status_code == 400 and bad.json()["error"].startswith(message), bad.text
     # The CLI asks the same API: pretty text by default.
     assert main(["logs", "--url", console_url, "--endpoint", "/sms"]) == 0
     out = capsys.readouterr().out

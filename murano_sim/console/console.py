@@ -7,6 +7,7 @@ after the local-surface checks (murano_sim/local_surface.py).
 from __future__ import annotations
 
 import json
+import math
 from importlib import resources
 from typing import Any
 
@@ -78,7 +79,7 @@ class Console:
         self.routes = Map(rules, strict_slashes=False, redirect_defaults=False)
         self.executions = Executions(app.runtime.config.secrets())
         app.execution_listeners.append(self._record)
-        # What `murano-sim logs` reads: the solution log's records, kept in the state (logstore.py).
+        # What `murano-sim logs` reads: the solution log's records (in memory, and in a --state file).
         self.logs = LogStore(app.runtime.state)
         app.log.batch_listeners.append(self.logs.add)
 
@@ -152,9 +153,12 @@ class Console:
         after = _int(request.args.get("after", "0"), "after")
         limit = min(max(_int(request.args.get("limit", str(LOG_CAP)), "limit"), 0), LOG_CAP)
         try:
-            wait = min(max(float(request.args.get("wait", "0")), 0.0), MAX_LOG_WAIT)
+            wait = float(request.args.get("wait", "0"))
         except ValueError:
-            raise BadInput(f"wait: expected a number of seconds, got {request.args.get('wait')!r}") from None
+            wait = math.nan
+        if not math.isfinite(wait):
+            raise BadInput(f"wait: expected a number of seconds, got {request.args.get('wait')!r}")
+        wait = min(max(wait, 0.0), MAX_LOG_WAIT)
         records, last = self.logs.poll(after, where, wait=wait, limit=limit)
         return _json({"records": records, "last": last, "cap": self.logs.cap})
 
