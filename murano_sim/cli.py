@@ -19,7 +19,7 @@ from .net.ports import port_number
 from .runtime.request import check_request
 from .scaffold.cli import add_commands as scaffold_commands
 from .services.plugin import discover, load_attribute
-from .solution import remote
+from .solution import logs_cli, remote
 
 EXIT_OK, EXIT_SCRIPT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command stopped by Ctrl-C
@@ -152,6 +152,7 @@ def build_parser() -> _Parser:
     parser.commands = commands.choices
     parser.handlers = {"run": _run, "serve": _serve, "check": _check, "trust": _trust, **scaffold_commands(commands)}
     parser.handlers.update(remote.register(commands))  # reset, snapshot: a running serve's state
+    parser.handlers.update(logs_cli.add_commands(commands))
     for plugin in discover():
         if plugin.cli:
             parser.handlers.update(load_attribute(plugin.cli)(commands))

@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -223,8 +223,6 @@ def test_the_murano_solution_fixture_snapshots_and_restores(murano_solution):
 
 
 def test_a_table_the_state_lacks_comes_back_with_its_index_and_counter():
-    from datetime import timezone
-
     from murano_sim.state import State, snapshots
 
     state = State()
@@ -262,3 +260,22 @@ def test_with_a_state_file_snapshots_survive_a_restart(serve, tmp_path):
     assert again.written() == "dev-2"
     assert again.cli("snapshot", "load", "kept").returncode == 0
     assert again.held() == kept
+
+
+def test_the_log_is_history_a_snapshot_load_leaves_it_as_it_is():
+    from murano_sim.solution import logstore
+    from murano_sim.state import State, snapshots
+
+    state = State()
+    with state.transaction() as db:
+        db.execute(logstore._CREATE)
+        db.execute(f"INSERT INTO {logstore.TABLE} (record) VALUES ('before')")
+    at = datetime(2030, 1, 2, tzinfo=timezone.utc)
+    snapshots.save(state, "one", solution="here", clock=at)
+    with state.transaction() as db:
+        db.execute(f"INSERT INTO {logstore.TABLE} (record) VALUES ('after')")
+    snapshots.load(state, "one", solution="here")
+    rows = state.db.execute(f"SELECT id, record FROM {logstore.TABLE} ORDER BY id").fetchall()
+    assert rows == [(1, "before"), (2, "after")]  # what ran after the save is still in the log
+    with state.transaction() as db:
+        assert db.execute(f"INSERT INTO {logstore.TABLE} (record) VALUES ('next')").lastrowid == 3

@@ -7,6 +7,7 @@ after the local-surface checks (murano_sim/local_surface.py).
 from __future__ import annotations
 
 import json
+import math
 from importlib import resources
 from typing import Any
 
@@ -21,18 +22,21 @@ from ..net.local_surface import error as json_error
 from ..services.host import ServiceError
 from ..services.plugin import discover, load_attribute
 from ..solution.app import DEV_PREFIX, Execution
+from ..solution.logstore import LOG_CAP, LogFilter, LogStore
 from . import views
 from .executions import Executions
 from .views import BadInput
 
 API = f"{DEV_PREFIX}/api"
+MAX_LOG_WAIT = 25.0  # seconds a long poll of /api/logs may hold: under common proxies' idle limits
 STATIC = {"console.css": "text/css", "console.js": "text/javascript"}
 
 _ROUTES = [
     Rule(f"{DEV_PREFIX}/", endpoint="page", methods=["GET"]),
     Rule(f"{DEV_PREFIX}/static/<name>", endpoint="static", methods=["GET"]),
     Rule(f"{API}/solution", endpoint="solution", methods=["GET"]),
-    Rule(f"{API}/executions", endpoint="executions", methods=["GET"]),
+    Rule(f"{API}/executions", endpoint="executions", methods=["GET", "DELETE"]),
+    Rule(f"{API}/logs", endpoint="logs", methods=["GET"]),
     Rule(f"{API}/executions/<int:execution_id>", endpoint="execution", methods=["GET"]),
     Rule(f"{API}/executions/<int:execution_id>/replay", endpoint="replay", methods=["POST"]),
     Rule(f"{API}/stream", endpoint="stream", methods=["GET"]),
@@ -78,12 +82,16 @@ class Console:
         self.routes = Map(rules, strict_slashes=False, redirect_defaults=False)
         self.executions = Executions(app.runtime.config.secrets())
         app.execution_listeners.append(self._record)
+        # What `murano-sim logs` reads: the solution log's records (in memory, and in a --state file).
+        self.logs = LogStore(app.runtime.state)
+        app.log.batch_listeners.append(self.logs.add)
 
     def _record(self, execution: Execution) -> None:
         self.executions.add(execution)
 
     def close(self) -> None:
         self.executions.close()
+        self.logs.close()
 
     def handle(self, request: Request) -> Response:
         if request.path == DEV_PREFIX:
@@ -129,8 +137,33 @@ class Console:
         return _json(views.solution_view(self.app))
 
     def _executions(self, request: Request) -> Response:
+        if request.method == "DELETE":  # the console's clear button; the log (`murano-sim logs`) keeps them
+            self.executions.clear()
+            return _json({"executions": []})
         since = _int(request.args.get("since", "0"), "since")
-        return _json({"executions": self.executions.list(since)})
+        kind, level = request.args.get("kind") or None, request.args.get("level") or None
+        if kind not in (None, "endpoint", "event", "timer"):
+            raise BadInput(f"kind: expected endpoint, event or timer, got {kind!r}")
+        if level not in (None, "warn", "error"):
+            raise BadInput(f"level: expected warn or error, got {level!r}")
+        found = self.executions.list(since, text=request.args.get("q") or None, kind=kind, level=level)
+        return _json({"executions": found})
+
+    def _logs(self, request: Request) -> Response:
+        """The log records after `after` that pass the filters (docs/logs.md); `wait` seconds (at most
+        MAX_LOG_WAIT) long-polls for the first new one."""
+        where = LogFilter.from_query(request.args)
+        after = _int(request.args.get("after", "0"), "after")
+        limit = min(max(_int(request.args.get("limit", str(LOG_CAP)), "limit"), 0), LOG_CAP)
+        try:
+            wait = float(request.args.get("wait", "0"))
+        except ValueError:
+            wait = math.nan
+        if not math.isfinite(wait):
+            raise BadInput(f"wait: expected a number of seconds, got {request.args.get('wait')!r}")
+        wait = min(max(wait, 0.0), MAX_LOG_WAIT)
+        records, last = self.logs.poll(after, where, wait=wait, limit=limit)
+        return _json({"records": records, "last": last, "cap": self.logs.cap})
 
     def _execution(self, request: Request, execution_id: int) -> Response:
         found = self.executions.get(execution_id)

@@ -48,6 +48,7 @@ class Executions:
         self._secrets = list(secrets)
         self._items: collections.deque[dict[str, Any]] = collections.deque(maxlen=limit)
         self._ids = itertools.count(1)
+        self._last = 0
         self._lock = threading.Lock()
         self._subscribers: list[queue.SimpleQueue[str | None]] = []
 
@@ -75,22 +76,40 @@ class Executions:
         # Redact the serialised form, as the solution log does: nothing configured as a secret leaves.
         safe = json.loads(redact(json.dumps(record, default=str), self._secrets))
         with self._lock:
-            safe["id"] = next(self._ids)
+            safe["id"] = self._last = next(self._ids)
             self._items.append(safe)
         self.publish("execution", summary(safe))
         return safe
 
-    def list(self, since: int = 0) -> list[dict[str, Any]]:
+    def list(self, since: int = 0, *, text: str | None = None, kind: str | None = None,
+             level: str | None = None) -> list[dict[str, Any]]:
+        """Summaries of the executions after `since`; text: found anywhere in the execution (request,
+        logs, calls, response; case-insensitive); kind: endpoint, event or timer; level: warn (warnings
+        and errors) or error."""
         with self._lock:
-            return [summary(item) for item in self._items if item["id"] > since]
+            items = [item for item in self._items if item["id"] > since]
+        if kind:
+            items = [item for item in items if item["kind"] == kind]
+        if level:
+            floor = LEVELS.index(level) if level in LEVELS else 0
+            items = [item for item in items if LEVELS.index(level_of(item)) >= floor]
+        if text:
+            needle = text.lower()
+            items = [item for item in items if needle in json.dumps(item, ensure_ascii=False).lower()]
+        return [summary(item) for item in items]
 
     def get(self, execution_id: int) -> dict[str, Any] | None:
         with self._lock:
             return next((item for item in self._items if item["id"] == execution_id), None)
 
+    def clear(self) -> None:
+        """Forget every execution (ids go on counting, so a page's `since` stays right)."""
+        with self._lock:
+            self._items.clear()
+
     def last_id(self) -> int:
         with self._lock:
-            return self._items[-1]["id"] if self._items else 0
+            return self._last
 
     # -- the live feed --------------------------------------------------------------------------
     def publish(self, event: str, data: Any) -> None:
@@ -127,6 +146,20 @@ class Executions:
                 subscriber.put(None)
 
 
+LEVELS = ("info", "warn", "error")  # an execution's level, the console's filter
+
+
+def level_of(record: dict[str, Any]) -> str:
+    """error: the script failed, answered 5xx or logged an error; warn: it logged a warning or answered 4xx."""
+    logged = {entry["level"] for entry in record.get("logs") or []}
+    status = record.get("status")
+    if record.get("error") or "error" in logged or (isinstance(status, int) and status >= 500):
+        return "error"
+    if "warn" in logged or (isinstance(status, int) and status >= 400):
+        return "warn"
+    return "info"
+
+
 def summary(record: dict[str, Any]) -> dict[str, Any]:
     """What the list shows for one execution."""
     request = record.get("request") or {}
@@ -134,5 +167,5 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
         "id": record["id"], "kind": record["kind"], "service": record["service"], "event": record["event"],
         "path": request.get("path"), "method": request.get("method"), "at": record["at"],
         "duration_ms": record["duration_ms"], "status": record["status"], "error": record["error"],
-        "calls": len(record["calls"]), "logs": len(record["logs"]),
+        "calls": len(record["calls"]), "logs": len(record["logs"]), "level": level_of(record),
     }

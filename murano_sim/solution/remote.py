@@ -1,7 +1,8 @@
 """Commands that act on a running `serve` through its console API: `reset` and `snapshot`.
 
-`serve_url` is the one place that says how a command finds the serve (`--url`, else serve's
-default address); `console_request` makes one call to its /_murano-sim/api. Standard library only:
+`serve_url` is the one place that says how a command finds the serve (`--url`, else the serve
+that recorded itself for the current folder or one above it: never a guess); `console_request`
+makes one call to its /_murano-sim/api. Standard library only:
 these commands start fast.
 """
 
@@ -10,25 +11,38 @@ from __future__ import annotations
 import argparse
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from ..errors import UsageError
+from ..net.hosts import is_loopback_host, unambiguous_host
+from . import servefile
 
-SERVE_PORT = 8080  # `murano-sim serve`'s default --port
 API = "/_murano-sim/api"
 # No proxy from the environment: the serve is on this machine, and its answers stay here.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def serve_url(url: str | None = None) -> str:
-    """The running serve's base URL: `url` as given, else serve's default address on loopback."""
-    url = (url or f"http://127.0.0.1:{SERVE_PORT}").rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"--url {url!r}: expected http://HOST:PORT, as `murano-sim serve` prints it")
-    return url
+def serve_url(given: str | None = None) -> str:
+    """The running serve's base URL: `given` (--url), else the live serve recorded for the current folder
+    or the nearest one above it; loopback only (the console API is a local surface)."""
+    if given is None:
+        found = servefile.find(Path.cwd())
+        if found is None:
+            raise UsageError(f"no running `murano-sim serve` of {Path.cwd()} or a folder above it "
+                             "(serve records its URL when it starts); pass --url URL")
+        given = str(found["url"])
+    parts = urllib.parse.urlsplit(given)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"--url: expected http://HOST:PORT, as `murano-sim serve` prints it, got {given!r}")
+    host = unambiguous_host(given)
+    if host is None or not is_loopback_host(host):
+        raise UsageError(f"--url: {parts.hostname} is not a loopback address; the console API answers loopback only")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def console_request(url: str | None, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
@@ -57,7 +71,7 @@ def _reason(exc: urllib.error.HTTPError) -> str:
 
 
 def register(subparsers: Any) -> Mapping[str, Callable[[argparse.Namespace], int]]:
-    url_help = f"the running serve (default http://127.0.0.1:{SERVE_PORT}, serve's default address)"
+    url_help = "the running serve's URL (default: the serve of the current folder or one above it)"
     reset = subparsers.add_parser(
         "reset", description="reset a running serve: every service back to its seeded state, then init.lua runs")
     reset.add_argument("--url", help=url_help)

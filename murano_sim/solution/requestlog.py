@@ -101,6 +101,8 @@ class SolutionLog:
         self._secrets = list(secrets)
         self._lock = threading.Lock()
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        # Called once per write with all its records (a run's script record, then its calls): the log store.
+        self.batch_listeners: list[Callable[[list[dict[str, Any]]], None]] = []
 
     def write(self, records: Iterable[dict[str, Any]]) -> None:
         # Redact the serialised form, so listeners and both output modes see the same safe records.
@@ -108,6 +110,8 @@ class SolutionLog:
         for listener in self.listeners:
             for record in safe:
                 listener(record)
+        for batch_listener in self.batch_listeners:
+            batch_listener(safe)
         render = _compact if self.json_lines else render_text
         text = "\n".join(render(record) for record in safe)
         stream = self._stream or sys.stdout

@@ -15,6 +15,7 @@ from ..net.listen import BackgroundServer
 from ..runtime import Runtime
 from ..services.plugin import discover, load_attribute, loaded
 from ..state import State
+from . import servefile
 from .app import DEV_PREFIX, SolutionApp, SurfaceFactory
 from .link import ProductService, link, parse_product
 from .requestlog import SolutionLog
@@ -152,6 +153,8 @@ def main_serve(
                 extra = [(label, servers.enter_context(start(listening, host, ports.get(label, 0))))
                          for label, start in service_listeners(listening)]
                 print(server.url, flush=True)
+                servefile.write(solution_dir, server.url)  # `murano-sim logs` in the folder finds it
+                servers.callback(servefile.remove, solution_dir)
                 # `devices: URL` second and `product ALIAS: URL` third, as documented; other ports after them
                 extra.sort(key=lambda item: item[0] != "devices")
                 for label, listener in extra[:1]:

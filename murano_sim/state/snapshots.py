@@ -1,6 +1,7 @@
 """Named snapshots of a solution's whole state, kept in the state's own SQLite (table murano_sim_snapshots).
 
-A snapshot is a copy of every table (the snapshots themselves left out), the solution it belongs
+A snapshot is a copy of every table (the snapshots themselves and history tables such as the log
+left out: see `keep_out`), the solution it belongs
 to and the clock's position. Load is one transaction: a damaged, foreign or older-format snapshot is
 one UsageError and the state is left as it was. docs/state.md says why they live here.
 """
@@ -19,7 +20,14 @@ TABLE = "murano_sim_snapshots"
 FORMAT = 1  # bump when a snapshot's content changes meaning; an older one is then refused, not misread
 _CREATE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (name TEXT PRIMARY KEY, format INTEGER NOT NULL, "
            "solution TEXT NOT NULL, clock TEXT NOT NULL, created TEXT NOT NULL, data BLOB NOT NULL)")
+# Tables that record what happened rather than the solution's data: neither saved nor replaced.
+_KEPT_OUT: set[str] = {TABLE}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def keep_out(table: str) -> None:
+    """Leave `table` out of every snapshot and load: it is history (e.g. the log), not the solution's state."""
+    _KEPT_OUT.add(table)
 
 
 def check_name(name: Any) -> str:
@@ -105,7 +113,7 @@ def _exists(state: State) -> bool:
 def _tables(db: sqlite3.Connection) -> dict[str, str | None]:
     rows = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
     # sqlite_sequence (AUTOINCREMENT's counters) last: the tables that use it exist by then
-    return {n: s for n, s in sorted(rows, key=lambda r: r[0] == "sqlite_sequence") if n != TABLE}
+    return {n: s for n, s in sorted(rows, key=lambda r: r[0] == "sqlite_sequence") if n not in _KEPT_OUT}
 
 
 def _replace(state: State, source: sqlite3.Connection, name: str) -> None:

@@ -80,12 +80,37 @@
         el("span", { class: statusClass(x.status, x.error) }, x.error ? "error" : x.status),
         el("span", { class: "meta" }, `${x.at} · ${x.duration_ms.toFixed(1)} ms · ${x.calls} call(s) · ${x.logs} log line(s)`)));
   }
-  async function loadExecutions() {
-    const data = await api("/executions");
-    fill("executions", data.executions.slice().reverse().map(executionItem));
-    if (!data.executions.length) fill("executions", el("li", {}, empty("Nothing ran yet: make a request to the solution.")));
+  // The list's search and filters: answered by the server, which searches the whole execution.
+  function executionQuery() {
+    const query = new URLSearchParams();
+    if ($("exec-search").value.trim()) query.set("q", $("exec-search").value.trim());
+    if ($("exec-kind").value) query.set("kind", $("exec-kind").value);
+    if ($("exec-level").value) query.set("level", $("exec-level").value);
+    return query.toString();
   }
+  async function loadExecutions() {
+    const query = executionQuery();
+    const data = await api("/executions" + (query ? "?" + query : ""));
+    fill("executions", data.executions.slice().reverse().map(executionItem));
+    if (!data.executions.length) {
+      fill("executions", el("li", {}, empty(query ? "No execution matches." : "Nothing ran yet: make a request to the solution.")));
+    }
+  }
+  let searchTimer = null;
+  $("exec-search").addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => loadExecutions().catch((err) => console.error(err)), 150);
+  });
+  for (const id of ["exec-kind", "exec-level"]) $(id).addEventListener("change", () => loadExecutions().catch((err) => console.error(err)));
+  $("exec-filter").addEventListener("submit", (ev) => { ev.preventDefault(); loadExecutions().catch((err) => console.error(err)); });
+  $("exec-clear").addEventListener("click", async () => {
+    await api("/executions", { method: "DELETE" });
+    state.selected = null;
+    fill("execution", el("p", { class: "hint" }, "Cleared. New executions appear as they end (murano-sim logs keeps the log)."));
+    fill("executions", el("li", {}, empty("Cleared.")));
+  });
   function addExecution(x) {
+    if (executionQuery()) { loadExecutions().catch((err) => console.error(err)); return; }  // the server filters
     const list = $("executions");
     if (list.querySelector(`li[data-id="${x.id}"]`)) return;
     if (!list.querySelector("li[data-id]")) list.replaceChildren();
