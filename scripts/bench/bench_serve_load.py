@@ -25,7 +25,6 @@ from __future__ import annotations
 import http.client
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -224,7 +223,8 @@ def main() -> int:
                         if mix == "mixed" and lat["url"]:
                             endpoint_median = _pct(lat["url"], 0.5)
                         if mix in ("devices", "mixed") and lat["devices"] and endpoint_median:
-                            line += f"; device writes median / endpoints' {_pct(lat['devices'], 0.5) / endpoint_median:.2f}"
+                            devices = _pct(lat["devices"], 0.5) / endpoint_median
+                            line += f"; device writes median / endpoints' {devices:.2f}"
                         print(line, flush=True)
                         for error in (errors + floor_errors)[:5]:
                             print(f"    error: {error}")
