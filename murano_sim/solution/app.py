@@ -246,13 +246,13 @@ class SolutionApp:
         except ConfigError as exc:
             self.log.message(f"{request.method} {request.path} -> 500: solution does not load: {exc}", error=str(exc))
             return _plain(500, "Internal Server Error")
-        dev = _DEV_ROUTES.bind_to_environ(request.environ)
-        try:
-            _, args = dev.match()
-        except HTTPException:
-            pass
-        else:
-            return self._event_over_http(request, args["service"], args["event"])
+        if request.path.startswith(DEV_PREFIX + "/"):  # no route map bound for every solution request
+            try:
+                _, args = _DEV_ROUTES.bind_to_environ(request.environ).match()
+            except HTTPException:
+                pass
+            else:
+                return self._event_over_http(request, args["service"], args["event"])
         webservice = solution.service_configs.get("webservice") or {}
         if is_upgrade(request):
             matched = self.websockets.match(solution, request)
@@ -342,13 +342,14 @@ class SolutionApp:
     def _endpoint(
         self, solution: Solution, endpoint: Endpoint, request: Request, path_params: Mapping[str, str]
     ) -> Response:
+        headers = _headers(request)
         # The one request builder `run` uses too: it merges the query string (path parameters win).
         murano_request = build_request({
             "method": request.method,
             "uri": request.url,
             "route": endpoint.path,
             "parameters": dict(path_params),
-            "headers": _headers(request),
+            "headers": headers,
             "body": guards.script_body(request, self.max_body_bytes),
             "request_id": uuid.uuid4().hex,
             "server_ip": request.environ.get("SERVER_NAME", "127.0.0.1"),
@@ -361,7 +362,7 @@ class SolutionApp:
                 endpoint.file, murano_request, f"{endpoint.method} {endpoint.path}", "webservice", parameters,
                 lambda: self.vm.run_script(endpoint.source, endpoint.file, murano_request, bounded=True),
                 http={"method": request.method, "path": request.full_path.rstrip("?"),
-                      "headers": _headers(request), "body": request.get_data(as_text=True)},
+                      "headers": dict(headers), "body": request.get_data(as_text=True)},
             )
         except QueueFull as full:
             self.log.message(f"{request.method} {request.path} -> 503: {full} (serve.max_queued)")
