@@ -42,10 +42,12 @@ def listed(driver) -> list[str]:
 
 
 def shows(driver, expected: list[str]) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    try:
-        WebDriverWait(driver, WAIT).until(lambda d: listed(d) == expected)
+    try:  # the list is redrawn as executions arrive: an item read mid-redraw is stale, read again
+        WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: listed(d) == expected)
     except Exception:  # noqa: BLE001 - selenium's timeout: say what the list showed instead
         raise AssertionError(f"the list shows {listed(driver)}, not {expected}") from None
 

@@ -43,6 +43,9 @@ _TOP: dict[str, Any] = {
         "additionalProperties": False,
         "properties": {
             "max_body_bytes": {"type": "integer", "minimum": 0},
+            # Endpoint requests that may wait for the solution's VM (FIFO); beyond it 503 + Retry-After.
+            "max_queued": {"type": "integer", "minimum": 1},
+            "retry_after_seconds": {"type": "integer", "minimum": 1},
             "console_remote": {"type": "boolean"},
             # Enforce --#RATELIMIT and Webservice rate_limit (serve: on; pytest fixtures and cases: off).
             "rate_limits": {"type": "boolean"},

@@ -41,45 +41,76 @@ def error_location(error: str | None) -> dict[str, Any] | None:
     return {"file": found.group(1), "line": int(found.group(2))} if found else None
 
 
+class _Entry:
+    """One execution, made into its redacted record when first read (not on the request's path)."""
+
+    __slots__ = ("id", "execution", "built")
+
+    def __init__(self, execution_id: int, execution: Execution) -> None:
+        self.id = execution_id
+        self.execution: Execution | None = execution
+        self.built: dict[str, Any] | None = None
+
+    def record(self, secrets: list[str]) -> dict[str, Any]:
+        # execution first: it is cleared only after `built` is set, so one of the two is always found
+        execution = self.execution
+        built = self.built
+        if built is None and execution is not None:  # two readers at once build the same record
+            built = self.built = _record(self.id, execution, secrets)
+            self.execution = None
+        assert built is not None
+        return built
+
+
+def _record(execution_id: int, execution: Execution, secrets: list[str]) -> dict[str, Any]:
+    result = execution.result
+    record = {
+        "kind": kind_of(execution.service, execution.event),
+        "service": execution.service,
+        "event": execution.event,
+        "file": execution.file,
+        "at": execution.started_at.isoformat(timespec="milliseconds"),
+        "duration_ms": round(execution.duration_ms, 3),
+        "status": result.response.code,
+        "request": execution.http,
+        "parameters": execution.parameters,
+        "response": {
+            "code": result.response.code, "headers": dict(result.response.headers),
+            "body": result.response.message,
+        },
+        "logs": [log_entry(line) for line in result.logs],
+        "calls": list(result.calls),
+        "error": result.error,
+        "error_location": error_location(result.error),
+    }
+    # Redact the serialised form, as the solution log does: nothing configured as a secret leaves.
+    safe: dict[str, Any] = json.loads(redact(json.dumps(record, default=str), secrets))
+    safe["id"] = execution_id
+    return safe
+
+
 class Executions:
-    """Every execution the solution ran (newest last), redacted, and the subscribers to new ones."""
+    """Every execution the solution ran (newest last), redacted, and the subscribers to new ones.
+
+    An execution's record is built (and redacted) when the console first reads it, or at once
+    when a live feed is open: under load, requests do not pay for a console nobody is watching."""
 
     def __init__(self, secrets: Iterable[str] = (), limit: int = MAX_EXECUTIONS) -> None:
         self._secrets = list(secrets)
-        self._items: collections.deque[dict[str, Any]] = collections.deque(maxlen=limit)
+        self._items: collections.deque[_Entry] = collections.deque(maxlen=limit)
         self._ids = itertools.count(1)
         self._last = 0
         self._lock = threading.Lock()
         self._subscribers: list[queue.SimpleQueue[str | None]] = []
 
-    def add(self, execution: Execution) -> dict[str, Any]:
-        result = execution.result
-        record = {
-            "kind": kind_of(execution.service, execution.event),
-            "service": execution.service,
-            "event": execution.event,
-            "file": execution.file,
-            "at": execution.started_at.isoformat(timespec="milliseconds"),
-            "duration_ms": round(execution.duration_ms, 3),
-            "status": result.response.code,
-            "request": execution.http,
-            "parameters": execution.parameters,
-            "response": {
-                "code": result.response.code, "headers": dict(result.response.headers),
-                "body": result.response.message,
-            },
-            "logs": [log_entry(line) for line in result.logs],
-            "calls": list(result.calls),
-            "error": result.error,
-            "error_location": error_location(result.error),
-        }
-        # Redact the serialised form, as the solution log does: nothing configured as a secret leaves.
-        safe = json.loads(redact(json.dumps(record, default=str), self._secrets))
+    def add(self, execution: Execution) -> None:
         with self._lock:
-            safe["id"] = self._last = next(self._ids)
-            self._items.append(safe)
-        self.publish("execution", summary(safe))
-        return safe
+            entry = _Entry(next(self._ids), execution)
+            self._last = entry.id
+            self._items.append(entry)
+            live = bool(self._subscribers)
+        if live:
+            self.publish("execution", summary(entry.record(self._secrets)))
 
     def list(self, since: int = 0, *, text: str | None = None, kind: str | None = None,
              level: str | None = None) -> list[dict[str, Any]]:
@@ -87,7 +118,8 @@ class Executions:
         logs, calls, response; case-insensitive); kind: endpoint, event or timer; level: warn (warnings
         and errors) or error."""
         with self._lock:
-            items = [item for item in self._items if item["id"] > since]
+            entries = [entry for entry in self._items if entry.id > since]
+        items = [entry.record(self._secrets) for entry in entries]
         if kind:
             items = [item for item in items if item["kind"] == kind]
         if level:
@@ -100,7 +132,8 @@ class Executions:
 
     def get(self, execution_id: int) -> dict[str, Any] | None:
         with self._lock:
-            return next((item for item in self._items if item["id"] == execution_id), None)
+            found = next((entry for entry in self._items if entry.id == execution_id), None)
+        return found.record(self._secrets) if found is not None else None
 
     def clear(self) -> None:
         """Forget every execution (ids go on counting, so a page's `since` stays right)."""

@@ -41,6 +41,7 @@ from .hotvm import EVENT_SLOT, SolutionVM
 from .loader import Endpoint, EventHandler, Solution, load_solution
 from .ratelimit import RateLimiter, solution_rate_limit, too_many_requests
 from .requestlog import SolutionLog, script_records
+from .turns import QueueFull
 from .websocket import WebSockets, is_upgrade, script_source
 
 # Routes of the local server itself, outside any solution's namespace.
@@ -76,6 +77,8 @@ SurfaceFactory = Callable[["SolutionApp"], Surface]  # e.g. console.Console
 # as on Murano. The default asset folders are left out of reload snapshots.
 ASSET_DIRS = ("files", "assets")
 
+DEFAULT_RETRY_AFTER = 1  # serve.retry_after_seconds: the Retry-After of a 503 when the VM's queue is full
+
 
 class SolutionApp:
     """Serves one solution directory through a Runtime; reloads it when any of its files change.
@@ -100,10 +103,8 @@ class SolutionApp:
         self.runtime = runtime
         self.log = log or SolutionLog(secrets=runtime.config.secrets())
         self._lock = threading.Lock()
-        # re-entrant: a handler whose service calls emit events (Device2.setIdentityState emits
-        # data_out) has them delivered when it ends, still inside its own turn
-        self._event_lock = threading.RLock()
         self._snapshot = _snapshot(self.root)
+        self._scanned_at = time.monotonic()  # when the last scan started
         self._solution: Solution | None = load_solution(self.root)  # a load error at start is the caller's
         self._load_error: str | None = None
         self.result_listeners: list[Callable[[ScriptResult], None]] = []  # every execution's result
@@ -121,6 +122,7 @@ class SolutionApp:
         self._forwards: dict[str, SolutionApp] = {}
         serve = runtime.config.data.get("serve") or {}
         self.max_body_bytes: int = int(serve.get("max_body_bytes", limits.DEFAULT_MAX_BODY_BYTES))
+        self.retry_after: int = int(serve.get("retry_after_seconds", DEFAULT_RETRY_AFTER))  # on a 503 when full
         self.websockets = WebSockets(
             runtime.platform.by_alias["websocket"].model, self._websocket_event,
             lambda: epoch_seconds(runtime.clock), self.log.message, self.max_body_bytes,
@@ -133,9 +135,17 @@ class SolutionApp:
 
     @property
     def solution(self) -> Solution:
-        """The current solution, reloaded first if a file changed (ConfigError if it no longer loads)."""
+        """The current solution, reloaded first if a file changed (ConfigError if it no longer loads).
+
+        A request burst shares one scan: a scan that started after this thread's request arrived
+        saw every edit finished before it, so the request does not scan again."""
         with self._lock:
-            snapshot = _snapshot(self.root)
+            arrived = getattr(self._executing, "arrived", None)
+            if arrived is not None and self._scanned_at >= arrived:
+                snapshot = self._snapshot
+            else:
+                self._scanned_at = time.monotonic()
+                snapshot = _snapshot(self.root)
             if snapshot != self._snapshot:
                 self._snapshot = snapshot
                 try:
@@ -154,12 +164,15 @@ class SolutionApp:
     # -- WSGI -----------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
+        self._executing.arrived = time.monotonic()
         try:
             limits.check_length(request, self.max_body_bytes)  # before anything reads the body
             response = self.handle(request)
         except RequestRefused as refused:
             self.log.message(f"{request.method} {request.path} -> {refused.status}: {refused.reason}")
             response = _plain(refused.status, refused.reason)
+        finally:
+            self._executing.arrived = None  # events this thread delivers later scan for themselves
         return response(environ, start_response)
 
     def _surface(self, request: Request) -> Response:
@@ -268,13 +281,13 @@ class SolutionApp:
         except ConfigError as exc:
             self.log.message(f"{request.method} {request.path} -> 500: solution does not load: {exc}", error=str(exc))
             return _plain(500, "Internal Server Error")
-        dev = _DEV_ROUTES.bind_to_environ(request.environ)
-        try:
-            _, args = dev.match()
-        except HTTPException:
-            pass
-        else:
-            return self._event_over_http(request, args["service"], args["event"])
+        if request.path.startswith(DEV_PREFIX + "/"):  # no route map bound for every solution request
+            try:
+                _, args = _DEV_ROUTES.bind_to_environ(request.environ).match()
+            except HTTPException:
+                pass
+            else:
+                return self._event_over_http(request, args["service"], args["event"])
         webservice = solution.service_configs.get("webservice") or {}
         if is_upgrade(request):
             matched = self.websockets.match(solution, request)
@@ -364,13 +377,14 @@ class SolutionApp:
     def _endpoint(
         self, solution: Solution, endpoint: Endpoint, request: Request, path_params: Mapping[str, str]
     ) -> Response:
+        headers = _headers(request)
         # The one request builder `run` uses too: it merges the query string (path parameters win).
         murano_request = build_request({
             "method": request.method,
             "uri": request.url,
             "route": endpoint.path,
             "parameters": dict(path_params),
-            "headers": _headers(request),
+            "headers": headers,
             "body": guards.script_body(request, self.max_body_bytes),
             "request_id": uuid.uuid4().hex,
             "server_ip": request.environ.get("SERVER_NAME", "127.0.0.1"),
@@ -378,12 +392,16 @@ class SolutionApp:
         parameters = murano_request["parameters"]
         # The header's third field is the request content type the endpoint accepts; the response's
         # content type comes from the script (or its message), never from that field.
-        result = self._logged(
-            endpoint.file, murano_request, f"{endpoint.method} {endpoint.path}", "webservice", parameters,
-            lambda: self.vm.run_script(endpoint.source, endpoint.file, murano_request),
-            http={"method": request.method, "path": request.full_path.rstrip("?"), "headers": _headers(request),
-                  "body": request.get_data(as_text=True)},
-        )
+        try:
+            result = self._logged(
+                endpoint.file, murano_request, f"{endpoint.method} {endpoint.path}", "webservice", parameters,
+                lambda: self.vm.run_script(endpoint.source, endpoint.file, murano_request, bounded=True),
+                http={"method": request.method, "path": request.full_path.rstrip("?"),
+                      "headers": dict(headers), "body": request.get_data(as_text=True)},
+            )
+        except QueueFull as full:
+            self.log.message(f"{request.method} {request.path} -> 503: {full} (serve.max_queued)")
+            return _busy(self.retry_after)
         return self._respond(result, endpoint)
 
     # -- websocket endpoints ----------------------------------------------------------------------
@@ -464,11 +482,12 @@ class SolutionApp:
         turns = getattr(self._executing, "turns", 0)
         self._executing.turns = turns + 1
         try:
-            with self._event_lock:  # one event at a time, as before; endpoints may interleave
-                result = self._logged(
-                    handler.file, {"request_id": uuid.uuid4().hex}, handler.event, handler.service, payload,
-                    lambda: self.vm.run_handler(handler, payload, context=context),
-                )
+            # In the VM's one queue with the endpoints, first come first served (hotvm.SolutionVM.turns):
+            # a device write waits for its handler's turn only, not for every other device's too.
+            result = self._logged(
+                handler.file, {"request_id": uuid.uuid4().hex}, handler.event, handler.service, payload,
+                lambda: self.vm.run_handler(handler, payload, context=context),
+            )
         finally:
             self._executing.turns = turns
         if not turns:
@@ -586,6 +605,12 @@ def _headers(request: Request) -> dict[str, str]:
         key = name.lower()
         out[key] = f"{out[key]}, {value}" if key in out else value
     return out
+
+
+def _busy(retry_after: int) -> Response:
+    response = _plain(503, "Service Unavailable: too many requests are waiting for the solution; retry")
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _plain(code: int, text: str) -> Response:

@@ -9,7 +9,6 @@ executions unless the solution's Config sets `reuse_vm: false`. Limits apply per
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -21,6 +20,9 @@ from ..runtime.result import ScriptResult
 from ..services.registry import argument_name
 from .eras import module_chunk, module_names
 from .loader import EventHandler, Solution
+from .turns import Turns
+
+DEFAULT_MAX_QUEUED = 100  # serve.max_queued: endpoint requests that may wait for the VM; more get a 503
 
 EVENT_SLOT = "__murano_sim_event"  # where the trampoline picks up the handler's argument
 
@@ -54,7 +56,10 @@ class SolutionVM:
         self.solution = solution
         self.reuse_vm = reuse_vm(runtime, solution)
         self._notify = notify or (lambda line: None)
-        self._lock = threading.RLock()  # re-entrant: a handler may trigger another one inside its run
+        # One execution at a time, first come first served; re-entrant: a handler may trigger another
+        # one inside its run. Endpoint requests beyond serve.max_queued waiting are refused (QueueFull).
+        serve = runtime.config.data.get("serve") or {}
+        self.turns = Turns(int(serve.get("max_queued", DEFAULT_MAX_QUEUED)))
         self._context: Context | None = None
         self._init_pending = not runtime.state.initialized(str(solution.root))  # not on a restart with --state
         runtime.platform.use_era(solution.era)  # a Runtime or the murano fixture's ScriptRunner
@@ -63,7 +68,7 @@ class SolutionVM:
     # -- lifecycle ----------------------------------------------------------------------------
     def reload(self, solution: Solution) -> None:
         """New sources: a new environment whose modules run again; init.lua does not."""
-        with self._lock:
+        with self.turns.turn():
             self.solution = solution
             self.reuse_vm = reuse_vm(self.runtime, solution)
             self.runtime.platform.use_era(solution.era)
@@ -73,13 +78,13 @@ class SolutionVM:
     def reset(self, *, init: bool = True) -> None:
         """A fresh state: a new environment, and init.lua runs again before the next execution
         (init=False: a loaded snapshot whose init.lua had run)."""
-        with self._lock:
+        with self.turns.turn():
             self._context = None
             self._init_pending = init
 
     def start(self) -> None:
         """Load the environment now, running init.lua first if this state has not run it (after a reset)."""
-        with self._lock:
+        with self.turns.turn():
             self._prepare()
 
     def _load_chunks(self) -> list[tuple[str, str]]:
@@ -124,12 +129,13 @@ class SolutionVM:
     # -- executions ---------------------------------------------------------------------------
     def run_script(
         self, source: str, name: str, request: Mapping[str, Any], *, service: str = "webservice",
-        event: str = "request", globals: Mapping[str, Any] | None = None,
+        event: str = "request", globals: Mapping[str, Any] | None = None, bounded: bool = False,
     ) -> ScriptResult:
         """An endpoint (or any script) in the solution's environment, with a fresh request and response.
 
-        `globals`: more per-execution values (a websocket endpoint's websocketInfo)."""
-        with self._lock:
+        `globals`: more per-execution values (a websocket endpoint's websocketInfo).
+        `bounded`: QueueFull, without running, when serve.max_queued executions wait already."""
+        with self.turns.turn(bounded):
             context = self._prepare()
             globals = {"context": _context(service, event), **(globals or {})}
             return self._finish(self._run(context, source, name, request, globals))
@@ -143,7 +149,7 @@ class SolutionVM:
             f"local argument = {EVENT_SLOT}; {EVENT_SLOT} = nil; request = nil\n"
             f"return {function_name(handler.service, handler.event)}(argument)"
         )
-        with self._lock:
+        with self.turns.turn():
             ctx = self._prepare()
             globals = {"context": fields, EVENT_SLOT: payload}
             return self._finish(self._run(ctx, trampoline, f"{handler.file} (event)", {}, globals))
