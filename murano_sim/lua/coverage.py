@@ -22,23 +22,33 @@ from .engine import lupa_lua
 # Run outside the sandbox, on a plain runtime of its own: the chunk is compiled, never run.
 # Every bytecode of every prototype, the header (pc 0, FUNCF: its line never fires the hook)
 # left out, names its line in the debug info; jit.util reads it (LuaJIT's own jit.bc does too).
+# A nested function's implicit return shares its `end` line with the FNEW that makes it.
 _LINES_OF = b"""
 local source, name = ...
-local util = require("jit.util")
+local util, band = require("jit.util"), bit.band
 local chunk, err = loadstring(source, name)
 if not chunk then return nil, err end
+local RET0 = band(util.funcbc(loadstring(""), 1), 0xff)  -- an empty chunk is FUNCV, RET0
 local lines = {}
-local function walk(fn)
+local function walk(fn, main)
   local info = util.funcinfo(fn)
-  for pc = 1, info.bytecodes - 1 do
+  local last = info.bytecodes - 1
+  for pc = 1, last do
     lines[#lines + 1] = util.funcinfo(fn, pc).currentline
+  end
+  -- The main chunk's implicit final return sits on its last line (an `end`, say) and fires only
+  -- when the chunk runs to its end: that line is no statement of its own, so it is left out.
+  if main and last >= 1 and band(util.funcbc(fn, last), 0xff) == RET0 then
+    local line = lines[#lines]
+    lines[#lines] = nil
+    for i = 1, #lines do if lines[i] == line then lines[#lines + 1] = line break end end
   end
   for k = 1, info.gcconsts do
     local const = util.funck(fn, -k)
-    if type(const) == "proto" then walk(const) end
+    if type(const) == "proto" then walk(const, false) end
   end
 end
-walk(chunk)
+walk(chunk, true)
 return lines
 """
 

@@ -188,9 +188,6 @@ def _on_file(hits: dict[int, int], chunk_lines: list[str], text: str, name: str)
         if theirs != mine and not (mine.strip() and theirs.endswith(mine)):
             return None
         counts[line] = n
-    if own is not None:
-        counts.update((line, 0) for line in own if line not in counts and line <= len(chunk_lines)
-                      and chunk_lines[line - 1] == file_lines[line - 1])
     return counts
 
 
