@@ -75,7 +75,7 @@ def _executable(data: bytes, name: str) -> frozenset[int]:
                 raise UsageError("--murano-cov needs LuaJIT (this lupa wheel runs Lua 5.1)")
             _executable_runtime = runtime.compile(_LINES_OF)
         lines = _executable_runtime(data, ("=" + name).encode())
-    if lines is None:
+    if isinstance(lines, tuple):  # nil, the syntax error
         return frozenset()
     last = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     return frozenset(int(n) for n in lines.values() if 0 < int(n) <= last)
