@@ -167,8 +167,22 @@ def test_a_file_no_test_ran_is_listed_at_zero_under_its_source(pytester):
     result.stdout.fnmatch_lines(["solution/endpoints/greet.lua *6    0     0%  3-10"])
 
 
+def test_xdist_workers_counts_come_back_to_the_controller(pytester):
+    _inner(pytester)
+    result = pytester.runpytest_subprocess(
+        "solution", "-n", "2", "--murano-cov", "--murano-cov-report=lcov:cov.lcov",
+    )
+    result.assert_outcomes(passed=3)
+    records = _lcov_records((pytester.path / "cov.lcov").read_text())
+    names = records["solution/modules/names.lua"]["DA"]
+    assert [n for n, hits in names.items() if not hits] == [12]  # type: ignore[attr-defined]
+    assert names[6] == 1  # type: ignore[index] # the Lua test's, from whichever worker ran it
+    assert (records["solution/endpoints/greet.lua"]["LF"], records["solution/endpoints/greet.lua"]["LH"]) == (6, 4)
+
+
 @pytest.mark.parametrize("args, message", [
-    (["--murano-cov", "--murano-cov-report=html"], "--murano-cov-report html: expected term, lcov[:PATH] or xml[:PATH]"),
+    (["--murano-cov", "--murano-cov-report=html"],
+     "--murano-cov-report html: expected term, lcov[:PATH] or xml[:PATH]"),
     (["--murano-cov-report=term"], "--murano-cov-report and --murano-cov-source need --murano-cov"),
     (["--murano-cov", "--murano-cov-source=nowhere"], "--murano-cov-source */nowhere: not a folder"),
 ])
