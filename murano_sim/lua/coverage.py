@@ -153,6 +153,7 @@ class LineCoverage:
 
 
 _active: LineCoverage | None = None
+_outer: list[LineCoverage | None] = []  # what start() replaced (a pytest session inside another)
 
 
 def active() -> LineCoverage | None:
@@ -161,11 +162,14 @@ def active() -> LineCoverage | None:
 
 
 def start() -> LineCoverage:
+    """Count from now on, in a new LineCoverage, until stop()."""
     global _active
+    _outer.append(_active)
     _active = LineCoverage()
     return _active
 
 
 def stop() -> None:
+    """Stop the coverage start() began: the one it replaced, if any, counts again."""
     global _active
-    _active = None
+    _active = _outer.pop() if _outer else None
