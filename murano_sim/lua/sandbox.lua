@@ -8,7 +8,7 @@ local host, service_specs, missing_services = ...
 -- Everything the sandbox needs, captured before any script can touch a shared table.
 local type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmetatable, rawget, rawset =
   type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmetatable, rawget, rawset
-local loadstring, setfenv, unpack = loadstring or load, setfenv, unpack or table.unpack
+local loadstring, setfenv, getfenv, unpack = loadstring or load, setfenv, getfenv, unpack or table.unpack
 local string_byte, string_format, table_concat = string.byte, string.format, table.concat
 local debug_sethook, debug_getinfo, debug_getregistry = debug.sethook, debug.getinfo, debug.getregistry
 local math_randomseed = math.randomseed
@@ -113,6 +113,12 @@ local function trip(message)
   error(message, 0)
 end
 
+-- Coverage's tables (see compile_file below).
+local coverage_hits = setmetatable({}, { __mode = "k" })  -- proxy -> hits
+-- hits -> env -> proxy, weak both ways: a proxy refers to its env, and LuaJIT's weak tables are
+-- no ephemerons; the chunk's functions keep their proxy alive.
+local coverage_proxies = setmetatable({}, { __mode = "k" })
+
 local function on_tick()
   if state.tripped then
     error(state.tripped, 0)
@@ -141,6 +147,20 @@ local function on_tick()
   if state.snippet_deadline and now() > state.snippet_deadline then
     error("Scripts.sandbox: the snippet ran past its timeout", 0)  -- the snippet's own limit only
   end
+end
+
+-- The hook while coverage is on: a line event counts the line of a covered chunk (see
+-- compile_file), a count event is on_tick's, unchanged.
+local function on_line_or_tick(event, line)
+  if event == "line" then
+    local hits = coverage_hits[getfenv(2)]
+    if hits then
+      local n = hits[line]
+      if n then hits[line] = n + 1 end
+    end
+    return
+  end
+  return on_tick()
 end
 
 local function check_deadline()
@@ -294,6 +314,36 @@ local function compile(source, name, env)
   end
   setfenv(chunk, env)
   return chunk
+end
+
+-- Line coverage (pytest --murano-cov, docs/coverage.md). Off, `state.coverage` is nil and none
+-- of this runs. On, the host hands each run a table chunk name -> hits (executable line -> count,
+-- every key present, so counting allocates nothing within the script's memory budget). A covered
+-- chunk runs in a proxy of its environment (reads and writes go through to it), so the line
+-- hook tells the chunk, and every function it defines, by getfenv(2), which allocates nothing,
+-- where debug.getinfo would build a table per line. Scripts cannot reach debug, getfenv or this.
+
+local function coverage_proxy(env, hits)
+  local by_env = coverage_proxies[hits]
+  if by_env == nil then
+    by_env = setmetatable({}, { __mode = "kv" })
+    coverage_proxies[hits] = by_env
+  end
+  local proxy = by_env[env]
+  if proxy == nil then
+    proxy = setmetatable({}, { __index = env, __newindex = env, __metatable = false })
+    by_env[env] = proxy
+    coverage_hits[proxy] = hits
+  end
+  return proxy
+end
+
+-- compile for the solution's own files (never a script's load): covered when coverage is on.
+local function compile_file(source, name, env)
+  local chunk, err = compile(source, name, env)
+  local hits = chunk and state.coverage and state.coverage[name]
+  if hits then setfenv(chunk, coverage_proxy(env, hits)) end
+  return chunk, err
 end
 
 local function make_load(env)
@@ -731,7 +781,7 @@ local function new_env(env_vars, modules)
     if source == nil then
       error(string_format("module '%s' not found", safe_tostring(name)), 2)
     end
-    local chunk, err = compile(source, "=" .. modules.files[name], env)
+    local chunk, err = compile_file(source, "=" .. modules.files[name], env)
     if not chunk then error(err, 0) end
     local value = chunk(name)
     if value == nil then value = true end
@@ -831,7 +881,8 @@ end
 -- an earlier run to reuse (event handlers of one solution share one context), else a fresh one.
 -- Returns "ok", env, first result   |   "error", env, message
 -- `globals` holds per-execution values (context, a handler's argument) set before it starts.
-local function run(source, chunkname, request, response, env_vars, modules, limits, deadline, prelude, env, globals)
+local function run(source, chunkname, request, response, env_vars, modules, limits, deadline, prelude, env, globals,
+                   coverage)
   modules = modules or { sources = {}, files = {}, loaded = {} }
   state.ticks, state.tripped, state.where = 0, nil, nil
   c_depth, uncounted, credit, work, in_host = 0, 0, 0, 0, 0
@@ -843,9 +894,13 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   state.memory_msg = limits.memory_msg
   state.scratch = limits.scratch
   state.env_vars = env_vars  -- a Lua stand-in's environment sees the same os.getenv
+  state.coverage = coverage
   runs = runs + 1
   math_randomseed((seed_base + runs * 7919) % 2147483647)
   env = env or new_env(env_vars, modules)
+  if coverage then  -- every proxy made before the budget starts (modules compile within it)
+    for _, hits in pairs(coverage) do coverage_proxy(env, hits) end
+  end
   env.request, env.response = request, response
   if globals then
     for name, value in pairs(globals) do env[name] = value end
@@ -853,11 +908,11 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   string_mt.__index = env.string
   local chunks = {}
   for i, part in ipairs(prelude or {}) do
-    local chunk, err = compile(part[2], "=" .. part[1], env)
+    local chunk, err = compile_file(part[2], "=" .. part[1], env)
     if not chunk then return "error", env, err end
     chunks[i] = chunk
   end
-  local main, err = compile(source, chunkname, env)
+  local main, err = compile_file(source, chunkname, env)
   if not main then
     return "error", env, err
   end
@@ -868,7 +923,11 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   reserve_scratch(limits.scratch)
   pace_gc(limits.scratch)
   memory_limit(true, true)  -- the budget starts here: the sandbox's setup above is not the script's
-  debug_sethook(on_tick, "", limits.step)
+  if coverage then
+    debug_sethook(on_line_or_tick, "l", limits.step)
+  else
+    debug_sethook(on_tick, "", limits.step)
+  end
   local outer_env = current_env
   current_env = env
   local results = { finish(xpcall(body, on_error, request, response)) }

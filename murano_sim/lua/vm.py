@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from ..config import LuaLimits
+from . import coverage
 from .convert import JSON_NULL, Budget, LimitReached, Unconvertible, from_lua, text, to_lua
 from .engine import LuaError, LuaMemoryError, lupa_lua
 from .render import format_duration, render
@@ -145,6 +146,7 @@ class LuaVM:
         self._abort: BaseException | None = None
         self._limit_tables: dict[LuaLimits, Any] = {}
         self._env_cache: tuple[dict[str, str], Any] | None = None
+        self._coverage_tables: dict[tuple[str, bytes], Any] = {}  # while coverage is on (coverage.py)
         host = {
             "now": time.monotonic,
             "random_seed": lambda: random.randrange(1, 2**31),
@@ -366,6 +368,11 @@ class LuaVM:
             )
             module_table[b"loaded"] = lua.table()
         source_bytes = source.encode("utf-8") if isinstance(source, str) else source
+        covering = coverage.active()
+        covered = None if covering is None else covering.tables(self, lua, self._coverage_tables, [
+            (name, source_bytes), *((n, s.encode("utf-8")) for n, s in prelude),
+            *((f, s.encode("utf-8")) for f, s in (modules or {}).values()),
+        ])
         self._memory_cap = lua.get_memory_used() + limits.max_memory  # until sandbox.lua starts the budget
         try:
             status, run_env, *rest = self._run(
@@ -373,7 +380,7 @@ class LuaVM:
                 module_table, self._limits_table(limits), deadline,
                 to_lua(lua, [list(p) for p in prelude]) if prelude else None,
                 context.env if context is not None else None,
-                self._to_lua(dict(globals)) if globals else None,
+                self._to_lua(dict(globals)) if globals else None, covered,
             )
             if context is not None:
                 context.env = run_env

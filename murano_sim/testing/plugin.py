@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ..errors import MuranoSimError
+from . import coverage
 from .collect import CaseFile, LuaTestFile, is_case_file, is_lua_test_file
 from .fixtures import murano, murano_config, murano_snapshot, murano_solution
 from .fixtures_services import generated
@@ -42,6 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="allow a config.yaml found beside the tests to use a service's live backend "
         "(services.<alias>.backend: live, the real service)",
     )
+    coverage.add_options(group)
     parser.addini("murano_config", "base config.yaml for murano-sim tests, relative to the ini file", default="")
 
 
@@ -64,6 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
         except MuranoSimError as exc:
             raise pytest.UsageError(str(exc)) from None
     config.stash[SETTINGS_KEY] = settings
+    coverage.configure(config)
 
 
 def _config_path(config: pytest.Config) -> Path | None:
@@ -80,6 +83,7 @@ def _config_path(config: pytest.Config) -> Path | None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if SETTINGS_KEY in config.stash:
         settings_of(config).close()
+    coverage.unconfigure(config)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -104,6 +108,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             "written": [str(p) for p in settings.snapshots_written],
             "unused": [str(p) for p in settings.snapshots_unused],
         }
+        coverage.worker_output(config, workeroutput)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -111,6 +116,8 @@ def pytest_testnodedown(node: object, error: object) -> None:
     """xdist's controller: gather what each worker wrote and found (see pytest_sessionfinish)."""
     output = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
     config = getattr(node, "config", None)
+    if config is not None:
+        coverage.merge_worker(config, getattr(node, "workeroutput", {}))
     if not output or config is None or SETTINGS_KEY not in config.stash:
         return
     settings = settings_of(config)
@@ -126,6 +133,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     if SETTINGS_KEY not in config.stash:
         return
+    coverage.report(config, terminalreporter.write_line)
     settings = settings_of(config)
     written, unused = set(settings.snapshots_written), sorted(set(settings.snapshots_unused))
     if written:
