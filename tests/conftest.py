@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
+import pkgutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import murano_sim
 from murano_sim import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# pytester puts sys.modules back after every test that uses it, so a module murano-sim imports lazily
+# (the Twilio emulator, on first use) would be imported again by the next test, and an object made by
+# the first copy (a pooled runtime's records) would meet the second copy's classes. Import them all
+# once, before any test takes its snapshot.
+for _module in pkgutil.walk_packages(murano_sim.__path__, "murano_sim."):
+    if not _module.name.endswith("__main__"):
+        importlib.import_module(_module.name)
 
 
 @pytest.fixture(scope="module")
