@@ -93,7 +93,9 @@ local debug_getmetatable = debug.getmetatable
 local function mark_empty_array(t)
   return setmetatable(t, EMPTY_ARRAY)
 end
+local build_pending  -- a service table not built yet is built when the host reads it (below)
 local function is_empty_array(t)
+  if build_pending(t) then return "built" end  -- the host reads it again
   return debug_getmetatable(t) == EMPTY_ARRAY
 end
 
@@ -637,6 +639,48 @@ local function copier(source, slots)
   return loadstring(table_concat(parts), "=sandbox.lua")(values)
 end
 
+-- A run's service tables are built when first touched: most scripts use one or two of the
+-- fourteen, and building all of them was half of each run's environment (docs/sandbox.md).
+-- Until then a service's table is empty, under a metatable shared by every run that builds it
+-- on the first read or write through it; the functions that see a table's raw contents or its
+-- metatable (next, pairs, rawget, rawset, getmetatable, setmetatable, table.foreach, and the
+-- host's conversions through is_empty_array) build it first, so no script can tell.
+local pending_service = {}  -- a pending metatable -> its service
+
+local function build(t, service)
+  local lift = current_env ~= nil and in_host == 0  -- in a run: the table is the sandbox's, not the script's
+  if lift then memory_limit(false) end
+  setmetatable(t, { __index = service.unknown })
+  for name, fn in pairs(service.functions) do rawset(t, name, fn) end
+  if lift and memory_limit(true) then trip(state.memory_msg) end
+end
+
+function build_pending(t)
+  local service = pending_service[debug_getmetatable(t)]
+  if service == nil then return false end
+  build(t, service)
+  return true
+end
+
+for _, service in ipairs(service_functions) do
+  service.unknown = unknown_operation(service.alias, service.functions)
+  local pending = {
+    __index = function(t, key) build(t, service) return t[key] end,
+    __newindex = function(t, key, value) build(t, service) t[key] = value end,
+  }
+  pending_service[pending] = service
+  service.pending = pending
+end
+
+-- A function that sees raw contents: a pending service table given to it is built first (a
+-- tail call with the caller's arguments, so its errors read as the function's own).
+local function building(native)
+  return function(...)
+    build_pending((...))
+    return native(...)
+  end
+end
+
 local pristine = {
   string = copy(string),
   table = copy(table),
@@ -647,6 +691,7 @@ pristine.string.find, pristine.string.match, pristine.string.gmatch, pristine.st
   safe_find, safe_match, safe_gmatch, safe_gsub
 pristine.string.format = safe_format
 pristine.table.sort = safe_sort
+pristine.table.foreach = pristine.table.foreach and building(pristine.table.foreach)
 pristine.coroutine = {
   create = coroutine_create, resume = safe_resume, wrap = safe_wrap, yield = coroutine_yield,
   status = coroutine_status, running = coroutine_running, isyieldable = coroutine_isyieldable,
@@ -659,6 +704,9 @@ local BASE = {
 local base_values = {}
 for _, name in ipairs(BASE) do base_values[name] = _G[name] end
 base_values.tostring = safe_tostring
+for _, name in ipairs({ "next", "pairs", "rawget", "rawset", "getmetatable", "setmetatable" }) do
+  base_values[name] = building(base_values[name])
+end
 
 local os_date, os_time, os_clock, os_difftime = os.date, safe_os_time, os.clock, os.difftime
 
@@ -717,10 +765,6 @@ local new_os = copier(os_functions, { "getenv" })
 
 -- A service's operations and the function answering the operations its spec lacks are the same
 -- every run; its table and that table's metatable are the script's own.
-for _, service in ipairs(service_functions) do
-  service.copy = copier(service.functions)
-  service.unknown = unknown_operation(service.alias, service.functions)
-end
 -- A service murano-sim does not emulate: one locked metatable per name, a fresh (empty) table per run.
 local missing_metatables = {}
 for name, alias in pairs(missing_services) do
@@ -744,11 +788,11 @@ local function new_env(env_vars, modules)
     env[name] = setmetatable({}, metatable)
   end
   for _, service in ipairs(service_functions) do
-    local functions = service.copy()  -- one table behind all its names
-    -- An operation the spec lacks still reaches the dispatcher, which answers it with a clear
-    -- error table ("User.getSocialLoginUrl is not emulated by murano-sim"), never Lua's
-    -- "attempt to call field"; rawget and pairs still see only the emulated operations.
-    setmetatable(functions, { __index = service.unknown })
+    -- One table behind all its names, built on first use. An operation the spec lacks still
+    -- reaches the dispatcher, which answers it with a clear error table ("User.getSocialLoginUrl
+    -- is not emulated by murano-sim"), never Lua's "attempt to call field"; rawget and pairs
+    -- still see only the emulated operations.
+    local functions = setmetatable({}, service.pending)
     for _, name in ipairs(service.names) do
       env[name] = functions
     end
