@@ -217,3 +217,24 @@ def test_a_command_with_too_many_arguments_is_a_query_error(runtime, args):
     assert result.error is None
     assert result.response.message["status"] == 400
     assert "wrong number of arguments for 'srandmember'" in result.response.message["error"]
+
+
+def test_every_reset_restores_the_seed_whether_or_not_anything_was_written_since(tmp_path):
+    # a reset with nothing written since the last one skips the store: the next ones must not
+    path = tmp_path / "state.sqlite"
+    config = {"services": {"keystore": {"seed": {"seeded": "yes"}}}}
+    listing = "return Keystore.list{}.keys"
+    with Runtime(config, state=State(path)) as runtime:
+        for writes in ("", "Keystore.set{key = 'a', value = '1'}", "", "", "Keystore.delete{key = 'seeded'}",
+                       "Keystore.command{key = 'l', command = 'rpush', args = {1}}", ""):
+            run(runtime, writes + " return 1")
+            runtime.reset()
+            assert run(runtime, listing) == ["seeded"], writes
+        runtime.services.by_alias["keystore"].model.write("direct", "x")  # not through a script: no run's save
+        runtime.reset()
+        assert run(runtime, listing) == ["seeded"]
+        run(runtime, "Keystore.set{key = 'b', value = '2'}")
+        runtime.reset()
+        runtime.reset()
+    with Runtime(config, state=State(path)) as runtime:  # the state file holds the seed only
+        assert run(runtime, listing) == ["seeded"]

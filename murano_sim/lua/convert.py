@@ -54,6 +54,9 @@ _PLAIN = (bool, int, float, bytes, type(None))
 
 # What an is_empty_array callback returns for json.null: the value converts to None.
 JSON_NULL = "null"
+# ... and for a table that was empty only until it was asked (a script's service table, built
+# on first use): its items are read again.
+TABLE_BUILT = "built"
 
 def to_lua(
     lua: Any,
@@ -215,7 +218,9 @@ def from_lua(
         marked = is_empty_array(value) if is_empty_array is not None else False
         if marked == JSON_NULL:
             return None
-        return [] if marked else {}
+        if marked != TABLE_BUILT:
+            return [] if marked else {}
+        items = list(value.items())
     if all(type(k) is int for k, _ in items):
         keys = sorted(k for k, _ in items)
         if keys[0] == 1 and keys[-1] == len(keys):

@@ -93,7 +93,9 @@ local debug_getmetatable = debug.getmetatable
 local function mark_empty_array(t)
   return setmetatable(t, EMPTY_ARRAY)
 end
+local build_pending  -- a service table not built yet is built when the host reads it (below)
 local function is_empty_array(t)
+  if build_pending(t) then return "built" end  -- the host reads it again
   return debug_getmetatable(t) == EMPTY_ARRAY
 end
 
@@ -638,13 +640,17 @@ local function unknown_operation(alias, emulated)
 end
 
 -- A Murano service murano-sim does not emulate: any operation is one clear error naming it.
-local function not_emulated(name, alias)
-  return setmetatable({}, { __index = function(_, operation)
+local function not_emulated_metatable(name, alias)
+  return { __index = function(_, operation)
     return function()
       error(string_format("%s.%s: the %s service is not emulated by murano-sim; declare a stand-in under "
         .. "services.%s in config.yaml", name, tostring(operation), alias, alias), 2)
     end
-  end, __metatable = false })
+  end, __metatable = false }
+end
+
+local function not_emulated(name, alias)
+  return setmetatable({}, not_emulated_metatable(name, alias))
 end
 
 -- Pre-sized tables: growing a fresh table key by key rehashes it several times per run.
@@ -665,6 +671,66 @@ local function copy(source, size)
   return out
 end
 
+-- A function that returns a fresh copy of `source` (string keys only, fixed from now on) with a
+-- free slot for each name in `slots`: a generated table constructor, which LuaJIT builds from
+-- a template with every key already in place (one allocation, no rehash). It is about ten times
+-- faster than copying pair by pair, and each run gets many copies (docs/benchmarks.md).
+local function copier(source, slots)
+  local parts, values, n = { "local v = ... return function() return {" }, {}, 0
+  for key, value in pairs(source) do
+    n = n + 1
+    values[n] = value
+    parts[#parts + 1] = string_format("[%q] = v[%d],", key, n)
+  end
+  for _, key in ipairs(slots or {}) do
+    if source[key] == nil then parts[#parts + 1] = string_format("[%q] = nil,", key) end
+  end
+  parts[#parts + 1] = "} end"
+  return loadstring(table_concat(parts), "=sandbox.lua")(values)
+end
+
+-- A run's service tables are built when first touched: most scripts use one or two of the
+-- fourteen, and building all of them was half of each run's environment (docs/sandbox.md).
+-- Until then a service's table is empty, under a metatable shared by every run that builds it
+-- on the first read or write through it; the functions that see a table's raw contents or its
+-- metatable (next, pairs, rawget, rawset, getmetatable, setmetatable, table.foreach, and the
+-- host's conversions through is_empty_array) build it first, so no script can tell.
+local pending_service = {}  -- a pending metatable -> its service
+
+local function build(t, service)
+  local lift = current_env ~= nil and in_host == 0  -- in a run: the table is the sandbox's, not the script's
+  if lift then memory_limit(false) end
+  setmetatable(t, { __index = service.unknown })
+  for name, fn in pairs(service.functions) do rawset(t, name, fn) end
+  if lift and memory_limit(true) then trip(state.memory_msg) end
+end
+
+function build_pending(t)
+  local service = pending_service[debug_getmetatable(t)]
+  if service == nil then return false end
+  build(t, service)
+  return true
+end
+
+for _, service in ipairs(service_functions) do
+  service.unknown = unknown_operation(service.alias, service.functions)
+  local pending = {
+    __index = function(t, key) build(t, service) return t[key] end,
+    __newindex = function(t, key, value) build(t, service) t[key] = value end,
+  }
+  pending_service[pending] = service
+  service.pending = pending
+end
+
+-- A function that sees raw contents: a pending service table given to it is built first (a
+-- tail call with the caller's arguments, so its errors read as the function's own).
+local function building(native)
+  return function(...)
+    build_pending((...))
+    return native(...)
+  end
+end
+
 local pristine = {
   string = copy(string),
   table = copy(table),
@@ -675,6 +741,7 @@ pristine.string.find, pristine.string.match, pristine.string.gmatch, pristine.st
   safe_find, safe_match, safe_gmatch, safe_gsub
 pristine.string.format = safe_format
 pristine.table.sort = safe_sort
+pristine.table.foreach = pristine.table.foreach and building(pristine.table.foreach)
 pristine.coroutine = {
   create = coroutine_create, resume = safe_resume, wrap = safe_wrap, yield = coroutine_yield,
   status = coroutine_status, running = coroutine_running, isyieldable = coroutine_isyieldable,
@@ -687,6 +754,9 @@ local BASE = {
 local base_values = {}
 for _, name in ipairs(BASE) do base_values[name] = _G[name] end
 base_values.tostring = safe_tostring
+for _, name in ipairs({ "next", "pairs", "rawget", "rawset", "getmetatable", "setmetatable" }) do
+  base_values[name] = building(base_values[name])
+end
 
 local os_date, os_time, os_clock, os_difftime = os.date, safe_os_time, os.clock, os.difftime
 
@@ -719,49 +789,67 @@ function run_snippet(nested)
   return { value = results[2] }
 end
 
-local sizes = { string = count(pristine.string), table = count(pristine.table), math = count(pristine.math),
-  env = count(base_values) + 17 }
+-- Each run's environment and the tables in it are built by generated constructors (copier):
+-- the fixed globals in place, a free slot for each one set per run.
+local env_values = { pcall = safe_pcall, xpcall = safe_xpcall, print = script_print, to_json = to_json,
+  from_json = from_json }
+for name, value in pairs(base_values) do env_values[name] = value end
+local env_slots = { "bench", "string", "table", "math", "coroutine", "os", "load", "loadstring", "murano",
+  "require", "json", "log", "_G", "request", "response", "context" }
+for name in pairs(missing_services) do env_slots[#env_slots + 1] = name end
+for _, service in ipairs(service_functions) do
+  for _, name in ipairs(service.names) do env_slots[#env_slots + 1] = name end
+end
+local new_globals = copier(env_values, env_slots)
+local new_string, new_table = copier(pristine.string), copier(pristine.table)
+local new_math, new_coroutine = copier(pristine.math), copier(pristine.coroutine)
+
+-- The solution's clock, not the host's: tests and `advance` move it.
+local os_functions = {
+  date = function(format, t) return os_date(format, t or math_floor(clock())) end,
+  time = function(t) if t == nil then return math_floor(clock()) end return os_time(t) end,
+  now = function() return math_floor(clock() * 1000) end,
+  clock = os_clock, difftime = os_difftime,
+}
+local new_os = copier(os_functions, { "getenv" })
+
+-- A service's operations and the function answering the operations its spec lacks are the same
+-- every run; its table and that table's metatable are the script's own.
+-- A service murano-sim does not emulate: one locked metatable per name, a fresh (empty) table per run.
+local missing_metatables = {}
+for name, alias in pairs(missing_services) do
+  missing_metatables[name] = not_emulated_metatable(name, alias)
+end
+local function not_emulated_alias(_, alias)
+  return not_emulated(tostring(alias), tostring(alias))
+end
 
 local function new_env(env_vars, modules)
-  local env = table_new(0, sizes.env)
-  for name, value in pairs(base_values) do env[name] = value end
-  env.pcall, env.xpcall = safe_pcall, safe_xpcall
-  env.print = script_print
-  env.to_json, env.from_json = to_json, from_json
+  local env = new_globals()
   env.bench = { measure = measure }
-  env.string = copy(pristine.string, sizes.string)
-  env.table = copy(pristine.table, sizes.table)
-  env.math = copy(pristine.math, sizes.math)
-  env.coroutine = copy(pristine.coroutine, 7)
-  -- The solution's clock, not the host's: tests and `advance` move it.
-  env.os = {
-    date = function(format, t) return os_date(format, t or math_floor(clock())) end,
-    time = function(t) if t == nil then return math_floor(clock()) end return os_time(t) end,
-    now = function() return math_floor(clock() * 1000) end,
-    clock = os_clock, difftime = os_difftime,
-    getenv = function(name) return env_vars[name] end,
-  }
+  env.string, env.table, env.math, env.coroutine = new_string(), new_table(), new_math(), new_coroutine()
+  local os_table = new_os()
+  os_table.getenv = function(name) return env_vars[name] end
+  env.os = os_table
   local load = make_load(env)
   env.load, env.loadstring = load, load
   local by_alias = {}
-  for name, alias in pairs(missing_services) do
-    env[name] = not_emulated(name, alias)
+  for name, metatable in pairs(missing_metatables) do
+    env[name] = setmetatable({}, metatable)
   end
   for _, service in ipairs(service_functions) do
-    local functions = copy(service.functions, service.size)  -- one table behind all its names
-    -- An operation the spec lacks still reaches the dispatcher, which answers it with a clear
-    -- error table ("User.getSocialLoginUrl is not emulated by murano-sim"), never Lua's
-    -- "attempt to call field"; rawget and pairs still see only the emulated operations.
-    setmetatable(functions, { __index = unknown_operation(service.alias, service.functions) })
+    -- One table behind all its names, built on first use. An operation the spec lacks still
+    -- reaches the dispatcher, which answers it with a clear error table ("User.getSocialLoginUrl
+    -- is not emulated by murano-sim"), never Lua's "attempt to call field"; rawget and pairs
+    -- still see only the emulated operations.
+    local functions = setmetatable({}, service.pending)
     for _, name in ipairs(service.names) do
       env[name] = functions
     end
     by_alias[service.alias] = functions
   end
   -- murano.services.<alias>.op(args) and murano.service_call(alias, op, args): the generic forms.
-  local services = setmetatable(by_alias, { __index = function(_, alias)
-    return not_emulated(tostring(alias), tostring(alias))
-  end, __metatable = false })
+  local services = setmetatable(by_alias, { __index = not_emulated_alias, __metatable = false })
   env.murano = {
     services = services,
     service_call = function(alias, operation, arguments)

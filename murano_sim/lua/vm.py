@@ -17,7 +17,8 @@ from typing import Any
 
 from ..config import LuaLimits
 from . import coverage
-from .convert import JSON_NULL, Budget, LimitReached, Unconvertible, from_lua, text, to_lua
+from .allocator import keep_large_blocks
+from .convert import JSON_NULL, TABLE_BUILT, Budget, LimitReached, Unconvertible, from_lua, text, to_lua
 from .engine import LuaError, LuaMemoryError, lupa_lua
 from .render import format_duration, render
 
@@ -129,6 +130,7 @@ class LuaVM:
     ) -> None:
         """clock: seconds since the epoch on the solution's clock (os.time, os.date, os.now).
         missing_services: global name -> alias of Murano services not emulated (a clear error on use)."""
+        keep_large_blocks()  # the scratch buffer's regrowth after each GC cycle stays a copy
         self._lua = lupa_lua.LuaRuntime(
             register_eval=False,
             register_builtins=False,
@@ -183,7 +185,12 @@ class LuaVM:
 
         def empty_table_kind(table: Any) -> Any:
             kind = classify(table)  # json.null, or a script's {__type = "slice"} table
-            return JSON_NULL if kind == b"null" else kind is not None or bool(is_empty_array(table))
+            if kind == b"null":
+                return JSON_NULL
+            if kind is not None:
+                return True
+            found = is_empty_array(table)  # a service table not built yet is built now: read it again
+            return TABLE_BUILT if found == b"built" else bool(found)
 
         self._is_empty_array = empty_table_kind
         self._lua.execute(b"python = nil; package.loaded.python = nil")

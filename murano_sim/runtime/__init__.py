@@ -182,7 +182,8 @@ class Runtime:
         return outcome.value
 
     def _result(self, outcome: Outcome, calls: list[dict[str, Any]]) -> ScriptResult:
-        secrets = self.services.secrets()
+        # Nothing to redact (a quiet script's usual outcome): the services need not be asked.
+        secrets = self.services.secrets() if outcome.logs or calls or outcome.error is not None else []
         logs = [redact(line, secrets) for line in outcome.logs]
         calls = [redacted(record, secrets) for record in calls]  # a Config.getParameters result, ...
         error = redact(outcome.error, secrets) if outcome.error is not None else None

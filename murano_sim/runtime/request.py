@@ -68,6 +68,8 @@ def lower_headers(headers: Mapping[str, Any]) -> dict[str, Any]:
 
 def query_parameters(uri: str) -> dict[str, Any]:
     """The query string as parameters: one value as a string, a repeated key as a list."""
+    if "?" not in uri:
+        return {}  # most requests: no query string to parse
     found: dict[str, list[str]] = {}
     for key, value in parse_qsl(urlsplit(uri).query, keep_blank_values=True):
         found.setdefault(key, []).append(value)

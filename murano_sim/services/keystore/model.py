@@ -9,6 +9,7 @@ the keys under a per-solution prefix instead.
 from __future__ import annotations
 
 import builtins
+import copy
 import functools
 import hashlib
 import json
@@ -136,6 +137,10 @@ class Keystore:
         self.url = settings.get("url")
         self._dirty: set[str] = set()
         self._all_dirty = False
+        # Whether the store may differ from its seed (`_seeded`) since the last reset: a reset with
+        # nothing written since costs no Redis command (each test of the toolkit starts with one).
+        self._written = True
+        self._seeded: Any = None
         # Each key's size at most (keystore_sizes.py), and their sum; recounted when unknown or near a bound.
         self._sizes: dict[str, int] = {}
         self._total = 0
@@ -298,6 +303,8 @@ class Keystore:
 
     # -- lifetime --------------------------------------------------------------------------------
     def reset(self) -> None:
+        if not (self.url or self._written or self._dirty or self._all_dirty) and self._seeded == self._seed_setting():
+            return  # the store holds its seed, and the state its rows
         if self.prefix:
             keys = self._all_keys(None)
             for start in range(0, len(keys), 500):
@@ -309,6 +316,7 @@ class Keystore:
         self._sizes_known = False
         if not self.url:
             self.save()
+        self._written = False
 
     def close(self) -> None:
         self.client.close()
@@ -334,6 +342,7 @@ class Keystore:
         """Copy the keys changed since the last save into the state (typed reads, with their expiry)."""
         if self.url or not (self._dirty or self._all_dirty):
             return
+        self._written = True
         keys = self.client.keys("*") if self._all_dirty else sorted(self._dirty)
         now_ms = round(self.host.now() * 1000)
         rows, gone, others = [], [], []
@@ -526,12 +535,16 @@ class Keystore:
         pattern = f"{_glob_escape(self.prefix)}*{_glob_escape(match or '')}*"
         return list(self.client.scan_iter(match=pattern, count=1000))
 
+    def _seed_setting(self) -> Any:
+        return self.host.settings.get("seed") or {}
+
     def _seed(self) -> None:
-        seed = self.host.settings.get("seed") or {}
+        seed = self._seed_setting()
         if not isinstance(seed, Mapping):
             raise ServiceError(500, "services.keystore.seed: must map keys to values")
         for key, value in seed.items():
             self.client.set(self.prefix + str(key), _scalar(value))
+        self._seeded = copy.deepcopy(seed)
         self._all_dirty = True
 
 
