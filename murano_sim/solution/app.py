@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
@@ -38,9 +39,13 @@ from .gateway import (
 from .guards import BadResponse, RequestRefused
 from .hotvm import EVENT_SLOT, SolutionVM
 from .loader import Endpoint, EventHandler, Solution, load_solution
+from .problems import report_problems
 from .ratelimit import RateLimiter, solution_rate_limit, too_many_requests
 from .requestlog import SolutionLog, script_records
+from .watcher import Watcher
 from .websocket import WebSockets, is_upgrade, script_source
+
+_log = logging.getLogger("murano_sim.solution")  # debug lines: `murano-sim -v`
 
 # Routes of the local server itself, outside any solution's namespace.
 DEV_PREFIX = "/_murano-sim"
@@ -92,9 +97,12 @@ class SolutionApp:
         *,
         surfaces: Iterable[SurfaceFactory] = (),
         rate_limits: bool | None = None,
+        watch: bool = False,
     ) -> None:
         """rate_limits: enforce --#RATELIMIT and the Webservice rate_limit; None: config.yaml's
-        serve.rate_limits, else off (`murano-sim serve` turns them on unless --no-rate-limit)."""
+        serve.rate_limits, else off (`murano-sim serve` turns them on unless --no-rate-limit).
+        watch: reload when a file is saved, from a watcher thread (`murano-sim serve`), printing the
+        loader's problems then; else (the pytest fixture) a request after an edit reloads first."""
         self.root = Path(root)
         self.runtime = runtime
         self.log = log or SolutionLog(secrets=runtime.config.secrets())
@@ -102,7 +110,7 @@ class SolutionApp:
         # re-entrant: a handler whose service calls emit events (Device2.setIdentityState emits
         # data_out) has them delivered when it ends, still inside its own turn
         self._event_lock = threading.RLock()
-        self._snapshot = _snapshot(self.root)
+        self._snapshot = () if watch else _snapshot(self.root)
         self._solution: Solution | None = load_solution(self.root)  # a load error at start is the caller's
         self._load_error: str | None = None
         self.result_listeners: list[Callable[[ScriptResult], None]] = []  # every execution's result
@@ -129,26 +137,43 @@ class SolutionApp:
         self.rate_limiter = RateLimiter()
         # What answers under /_murano-sim/ (the console): handed in by whoever composes serve.
         self.surfaces: list[Surface] = [make(self) for make in surfaces]
+        self.watcher = Watcher(self.root, self._on_files_changed, ignore=ASSET_DIRS) if watch else None
 
     @property
     def solution(self) -> Solution:
-        """The current solution, reloaded first if a file changed (ConfigError if it no longer loads)."""
+        """The current solution (ConfigError if it no longer loads); without a watcher, reloaded
+        first if a file changed."""
         with self._lock:
-            snapshot = _snapshot(self.root)
-            if snapshot != self._snapshot:
-                self._snapshot = snapshot
-                try:
-                    self._solution, self._load_error = load_solution(self.root), None
-                except ConfigError as exc:
-                    self._solution, self._load_error = None, str(exc)
-                    self.log.message(f"reload failed: {exc}", error=str(exc))
-                else:
-                    self.vm.reload(self._solution)
-                    self.runtime.platform.use_solution_configs(self._solution.service_configs)
-                    self.log.message(f"reloaded {self.root}")
+            if self.watcher is None:
+                snapshot = _snapshot(self.root)
+                if snapshot != self._snapshot:
+                    self._snapshot = snapshot
+                    self._reload()
             if self._solution is None:
                 raise ConfigError(self._load_error or "solution not loaded")
             return self._solution
+
+    def _on_files_changed(self, paths: set[str]) -> None:
+        _log.debug("changed: %s", ", ".join(sorted(paths)))
+        with self._lock:
+            self._reload()
+
+    def _reload(self) -> None:
+        """Load the solution again (under self._lock) and say so, with every problem the loader found."""
+        try:
+            self._solution, self._load_error = load_solution(self.root), None
+        except ConfigError as exc:
+            self._solution, self._load_error = None, str(exc)
+            self.log.message(f"reload failed: {exc}", error=str(exc))
+            return
+        self.vm.reload(self._solution)
+        self.runtime.platform.use_solution_configs(self._solution.service_configs)
+        self.log.message(f"reloaded {self.root}")
+        report_problems(self.log, self._solution)
+
+    def close_watcher(self) -> None:
+        if self.watcher is not None:
+            self.watcher.close()
 
     # -- WSGI -----------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

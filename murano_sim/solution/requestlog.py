@@ -7,6 +7,7 @@ is redacted with the configured secrets before it is written.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -92,6 +93,10 @@ def _number(value: Any) -> str:
     return f"{value:.1f}" if isinstance(value, (int, float)) else "?"
 
 
+# `murano-sim -q` sets it to ERROR (commandline/conventions.py); the library leaves it unset.
+_LOUDNESS = logging.getLogger("murano_sim")
+
+
 class SolutionLog:
     """Writes records to a stream (stdout by default) and hands them to listeners, thread-safely."""
 
@@ -119,6 +124,8 @@ class SolutionLog:
                 pass
 
     def message(self, message: str, **fields: Any) -> None:
-        """A record that is not a script run: reloads, load errors, startup notes."""
+        """A record that is not a script run: reloads, load errors, startup notes (only errors under -q)."""
+        if "error" not in fields and _LOUDNESS.level >= logging.ERROR:
+            return
         stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         self.write([{"type": "server", "timestamp": stamp, "message": message, **fields}])
