@@ -32,8 +32,12 @@ class Watcher:
         self._thread.start()
 
     def _wanted(self, change: watchfiles.Change, path: str) -> bool:
-        inside = [path == folder or path.startswith(folder + "/") for folder in self._ignore]
-        return not any(inside) and _FILTER(change, path)
+        if any(path == folder or path.startswith(folder + "/") for folder in self._ignore):
+            return False
+        # dot-files and dot-folders are never part of a solution (.git, an editor's temporary save)
+        under = Path(path).relative_to(self.root) if Path(path).is_relative_to(self.root) else Path(path)
+        hidden = any(part.startswith(".") for part in under.parts)
+        return not hidden and _FILTER(change, path)
 
     def _run(self) -> None:
         try:
