@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-from murano_sim import load_config
+from murano_sim import Runtime, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 HANG_GUARD = 60  # seconds: a hang guard only, never an assertion about time
@@ -160,3 +160,24 @@ def test_a_non_string_env_value_is_a_warning_saying_what_it_became_and_how_to_qu
     ]
     config.write_text('env:\n  OWNER_PHONE: "+15551230000"\n')
     assert load_config(config).warnings == []
+
+
+def test_a_limit_error_names_the_file_and_line_that_was_running(tmp_path):
+    with Runtime({"lua": {"max_instructions": 10**12, "timeout_seconds": 0.2}}) as runtime:
+        timed_out = runtime.run("local x = 0\nwhile true do x = x + 1 end\n")
+    assert timed_out.error == "time limit exceeded (lua.timeout_seconds = 0.2)" and timed_out.error_at == "script.lua:2"
+    with Runtime({}) as runtime:
+        assert runtime.run("error('not a limit')").error_at is None
+    # through the CLI, in a module the script requires: the module's own file:line
+    solution = tmp_path / "solution"
+    (solution / "modules").mkdir(parents=True)
+    (solution / "modules" / "spin.lua").write_text(
+        "local M = {}\nfunction M.go()\n  while true do end\nend\nreturn M\n")
+    script = solution / "main.lua"
+    script.write_text("local spin = require('spin')\nspin.go()\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "murano_sim", "run", str(script), "--solution", str(solution)],
+                          capture_output=True, text=True, env=env, timeout=HANG_GUARD)
+    result = json.loads(proc.stdout)
+    assert result["error"] == "instruction limit exceeded (lua.max_instructions = 65536)"
+    assert result["error_at"] == "modules/spin.lua:3"

@@ -43,6 +43,7 @@ def script_records(
             "execution_time_ms": round(execution_time_ms, 3),
             "script_output": list(result.logs),
             "error": result.error,
+            **({"error_at": result.error_at} if result.error_at else {}),
         }
     ]
     for call in result.calls:
@@ -74,7 +75,8 @@ def render_text(record: dict[str, Any]) -> str:
         ]
         lines += [f"  | {line}" for line in record.get("script_output") or []]
         if record.get("error"):
-            lines.append(f"  ! error: {record['error']}")
+            at = f" (running {record['error_at']})" if record.get("error_at") else ""
+            lines.append(f"  ! error: {record['error']}{at}")
         return "\n".join(lines)
     if record.get("type") == "service_call":
         outcome = f" error={_compact(record['error'])}" if "error" in record else ""
