@@ -12,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 import requests
 
 from murano_sim import Runtime, load_config
@@ -50,8 +51,8 @@ def save(path: Path, text: str) -> None:
 class Serve:
     """`python -m murano_sim serve DIR --port 0` with its stdout read line by line by a thread."""
 
-    def __init__(self, root: Path, *extra: str) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    def __init__(self, root: Path, *extra: str, env: dict[str, str] | None = None) -> None:
+        env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.proc = subprocess.Popen([sys.executable, "-m", "murano_sim", "serve", str(root), "--port", "0", *extra],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.lines: queue.Queue[str] = queue.Queue()
@@ -104,9 +105,11 @@ def test_serve_prints_each_load_problem_with_file_line_and_keeps_serving(tmp_pat
     assert code == 0 and "Traceback" not in err
 
 
-def test_a_save_is_reported_and_served_without_a_request_in_between(tmp_path):
+@pytest.mark.parametrize("watching", ["events", "polling"])
+def test_a_save_is_reported_and_served_without_a_request_in_between(tmp_path, watching):
     root = _solution(tmp_path)
-    serve = Serve(root)
+    # polling: as on a filesystem without change events (docs/serving.md, Hot reload)
+    serve = Serve(root, env={"WATCHFILES_FORCE_POLLING": "1" if watching == "polling" else ""})
     api = root / "endpoints" / "api.lua"
     try:
         serve.wait_for("console: ")

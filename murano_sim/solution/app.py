@@ -110,7 +110,7 @@ class SolutionApp:
         # re-entrant: a handler whose service calls emit events (Device2.setIdentityState emits
         # data_out) has them delivered when it ends, still inside its own turn
         self._event_lock = threading.RLock()
-        self._snapshot = () if watch else _snapshot(self.root)
+        self._snapshot = _snapshot(self.root)  # once; with a watcher, compared again only when its watch is in place
         self._solution: Solution | None = load_solution(self.root)  # a load error at start is the caller's
         self._load_error: str | None = None
         self.result_listeners: list[Callable[[ScriptResult], None]] = []  # every execution's result
@@ -137,7 +137,8 @@ class SolutionApp:
         self.rate_limiter = RateLimiter()
         # What answers under /_murano-sim/ (the console): handed in by whoever composes serve.
         self.surfaces: list[Surface] = [make(self) for make in surfaces]
-        self.watcher = Watcher(self.root, self._on_files_changed, ignore=ASSET_DIRS) if watch else None
+        self.watcher = Watcher(self.root, self._on_files_changed, ignore=ASSET_DIRS,
+                               on_ready=self._on_watch_ready) if watch else None
 
     @property
     def solution(self) -> Solution:
@@ -152,6 +153,12 @@ class SolutionApp:
             if self._solution is None:
                 raise ConfigError(self._load_error or "solution not loaded")
             return self._solution
+
+    def _on_watch_ready(self) -> None:
+        # A save between the load and the watch being in place (under load, that can be seconds) is caught here.
+        with self._lock:
+            if _snapshot(self.root) != self._snapshot:
+                self._reload()
 
     def _on_files_changed(self, paths: set[str]) -> None:
         _log.debug("changed: %s", ", ".join(sorted(paths)))

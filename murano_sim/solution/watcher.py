@@ -8,25 +8,35 @@ WATCHFILES_FORCE_POLLING=1; where the watch cannot start (no inotify instance le
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import watchfiles
+if TYPE_CHECKING:
+    import watchfiles
 
-# Editors' swap and backup files, version control, caches: a save of any other file is a change.
-_FILTER = watchfiles.DefaultFilter()
+_log = logging.getLogger("murano_sim.solution")
 
 
 class Watcher:
     """Calls `on_change(paths)` from a daemon thread after each batch of changes under `root`;
     `ignore` (folders under root) are left out, as the static asset folders are."""
 
-    def __init__(self, root: Path, on_change: Callable[[set[str]], None], ignore: tuple[str, ...] = ()) -> None:
+    def __init__(self, root: Path, on_change: Callable[[set[str]], None], ignore: tuple[str, ...] = (),
+                 on_ready: Callable[[], None] | None = None) -> None:
+        """on_ready: called once the watch is in place (a save before that is for it to catch)."""
         self.root = root
         self._on_change = on_change
+        self._on_ready = on_ready
         self._ignore = tuple(str(root / name) for name in ignore)
         self._stop = threading.Event()
+        import watchfiles  # here: only `serve` watches; the pytest plugin and `run` skip its ~30 ms import
+
+        self._watchfiles = watchfiles
+        # Editors' swap and backup files, version control, caches: a save of any other file is a change.
+        self._filter = watchfiles.DefaultFilter()
         self.polling = False  # True when the platform's events could not be had
         self._thread = threading.Thread(target=self._run, name="murano-sim-watch", daemon=True)
         self._thread.start()
@@ -37,23 +47,31 @@ class Watcher:
         # dot-files and dot-folders are never part of a solution (.git, an editor's temporary save)
         under = Path(path).relative_to(self.root) if Path(path).is_relative_to(self.root) else Path(path)
         hidden = any(part.startswith(".") for part in under.parts)
-        return not hidden and _FILTER(change, path)
+        return not hidden and self._filter(change, path)
 
     def _run(self) -> None:
         try:
             self._watch(force_polling=None)  # None: events, unless WATCHFILES_FORCE_POLLING is set
-        except OSError:  # e.g. the user's inotify instances are used up
+        except (OSError, RuntimeError) as exc:  # e.g. the user's inotify instances are used up
+            _log.warning("file events unavailable (%s): polling %s for changes instead", exc, self.root)
             self.polling = True
             self._watch(force_polling=True)
 
     def _watch(self, force_polling: bool | None) -> None:
         # debounce/step: a save that writes several files is one batch, reported ~50 ms after it ends
-        for changes in watchfiles.watch(self.root, watch_filter=self._wanted, stop_event=self._stop,
-                                        force_polling=force_polling, raise_interrupt=False,
-                                        ignore_permission_denied=True):
+        # yield_on_timeout: an empty batch each second, the first of which says the watch is in place
+        changes_seen = self._watchfiles.watch(self.root, watch_filter=self._wanted, stop_event=self._stop,
+                                              force_polling=force_polling, raise_interrupt=False,
+                                              ignore_permission_denied=True, yield_on_timeout=True,
+                                              rust_timeout=1000)
+        for changes in changes_seen:
             if self._stop.is_set():
                 return
-            self._on_change({path for _, path in changes})
+            if self._on_ready is not None:
+                ready, self._on_ready = self._on_ready, None
+                ready()
+            if changes:
+                self._on_change({path for _, path in changes})
 
     def close(self) -> None:
         """Stops the thread (it notices within watchfiles' timeout; the thread is a daemon)."""
