@@ -50,12 +50,13 @@ class Watcher:
         return not hidden and self._filter(change, path)
 
     def _run(self) -> None:
-        try:
-            self._watch(force_polling=None)  # None: events, unless WATCHFILES_FORCE_POLLING is set
-        except (OSError, RuntimeError) as exc:  # e.g. the user's inotify instances are used up
-            _log.warning("file events unavailable (%s): polling %s for changes instead", exc, self.root)
-            self.polling = True
-            self._watch(force_polling=True)
+        force_polling: bool | None = None  # None: events, unless WATCHFILES_FORCE_POLLING is set
+        while not self._stop.is_set():
+            try:
+                self._watch(force_polling)
+            except (OSError, RuntimeError) as exc:  # e.g. no inotify instance left, a file gone mid-poll
+                _log.warning("watching %s: %s; watching again%s", self.root, exc, " by polling" * (not self.polling))
+                self.polling = force_polling = True
 
     def _watch(self, force_polling: bool | None) -> None:
         # debounce/step: a save that writes several files is one batch, reported ~50 ms after it ends
