@@ -19,7 +19,7 @@ from murano_sim.state import State
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "scripts" / "example-solution"
 # The commands that print results and take --json (docs/cli-conventions.md lists them).
-JSON_COMMANDS = ["run", "serve", "check", "trust", "outbox"]
+JSON_COMMANDS = ["run", "serve", "check", "trust", "outbox", "logs", "reset", "snapshot"]
 
 
 def murano_sim(*args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
