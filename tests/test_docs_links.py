@@ -88,3 +88,11 @@ def test_the_index_lists_every_page():
     linked = {(index.parent / target.partition("#")[0]).resolve() for target in LINK.findall(prose(index))}
     pages = {page.resolve() for page in (ROOT / "docs").glob("*.md") if page != index}
     assert not pages - linked, f"docs/index.md does not list {sorted(p.name for p in pages - linked)}"
+
+
+def test_every_docs_page_the_code_names_exists():
+    named = {(path.relative_to(ROOT).as_posix(), page)
+             for folder in ("murano_sim", "scripts", "tests") for path in (ROOT / folder).rglob("*.py")
+             for page in re.findall(r"docs/[\w./-]+\.md", path.read_text(encoding="utf-8"))}
+    missing = sorted(f"{where}: {page}" for where, page in named if not (ROOT / page).exists())
+    assert not missing, f"the code names docs pages that do not exist: {missing}"
