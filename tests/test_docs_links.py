@@ -3,6 +3,7 @@ every repository path in backticks, and docs/index.md lists every page of docs/.
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 
@@ -17,6 +18,8 @@ FENCE = re.compile(r"^```.*?^```\s*$", re.M | re.S)
 # A command as typed: in backticks in the prose, or at a line's start in a code block (`$ ` or not).
 QUOTED_COMMAND = re.compile(r"`murano-sim ([a-z][a-z0-9-]*)")
 TYPED_COMMAND = re.compile(r"^\s*(?:\$ )?murano-sim ([a-z][a-z0-9-]*)", re.M)
+# A command with its arguments, to the end of the backticks or of the line.
+COMMAND_LINE = re.compile(r"(?:`|^\s*(?:\$ )?)murano-sim ([a-z][a-z0-9-]*)([^`\n]*)", re.M)
 # Paths of this repository named in backticks: a top folder we ship, then no pattern characters.
 REPO_PATH = re.compile(r"`((?:murano_sim|tests|scripts|docs|\.ci)/[\w./-]*)`")
 
@@ -96,3 +99,24 @@ def test_every_docs_page_the_code_names_exists():
              for page in re.findall(r"docs/[\w./-]+\.md", path.read_text(encoding="utf-8"))}
     missing = sorted(f"{where}: {page}" for where, page in named if not (ROOT / page).exists())
     assert not missing, f"the code names docs pages that do not exist: {missing}"
+
+
+def _options(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option of a command, its own sub-commands' too (`snapshot save --json`)."""
+    found = set()
+    for action in parser._actions:
+        found.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _options(sub)
+    return found
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=doc_id)
+def test_every_option_typed_after_a_command_exists(doc: Path) -> None:
+    commands = build_parser().commands
+    unknown = sorted({f"murano-sim {command} {flag}" for command, rest in COMMAND_LINE.findall(prose(doc))
+                      if command in commands
+                      for flag in re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", rest)
+                      if flag not in _options(commands[command])})
+    assert not unknown, f"{doc_id(doc)} names options that do not exist: {unknown}"
