@@ -2,7 +2,7 @@
 
 A command gets -v/-q by being registered (`apply` walks every subparser once all are added); a
 command that prints results declares `--json` with `json_option(parser)`, and `apply` lists it in
-JSON_COMMANDS (the list the tests and docs/cli.md check). -v and -q set the level of the
+JSON_COMMANDS (the list the tests and docs/cli-conventions.md check). -v and -q set the level of the
 `murano_sim` logger, which the loader, the services and serve's notes write to.
 """
 
