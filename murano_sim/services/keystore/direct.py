@@ -9,7 +9,6 @@ them, errors raised as the same redis-py exceptions. A real Redis (`url:`) keeps
 
 from __future__ import annotations
 
-import queue
 import threading
 from typing import Any
 
@@ -27,6 +26,9 @@ class DirectRedis:
         self._connection: Any = client.connection_pool.get_connection()
         self._connection.connect()
         self._socket = self._connection._sock
+        # Its replies land here rather than in the socket's thread-safe queue and event (no reader waits).
+        self._replies: list[Any] = []
+        self._socket.put_response = self._replies.append
         self._encode = self._connection.encoder.encode
         self._decode = self._connection._decode
         self._lock = threading.Lock()  # one socket's reply queue: one command at a time
@@ -36,10 +38,10 @@ class DirectRedis:
         socket = self._socket
         with self._lock:
             socket._process_command(fields)
-            try:
-                reply = socket.responses.get_nowait()
-            except queue.Empty:  # a command that answers nothing (none of Keystore's verbs)
+            if not self._replies:  # a command that answers nothing (none of Keystore's verbs)
                 return None
+            reply = self._replies.pop()
+            self._replies.clear()
         if isinstance(reply, _ERRORS):
             raise reply
         return self._decode(reply)
