@@ -10,9 +10,11 @@ them, errors raised as the same redis-py exceptions. A real Redis (`url:`) keeps
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 import redis
+from fakeredis._helpers import SimpleError
+from fakeredis._socket._resp import COMMANDS_WITH_SUB, extract_command
 
 # redis-py's reply errors as fakeredis queues them (its `RaiseErrorTypes`): raised, never returned.
 _ERRORS = (redis.ResponseError, redis.ConnectionError, redis.TimeoutError)
@@ -23,21 +25,36 @@ class DirectRedis:
 
     def __init__(self, client: redis.Redis) -> None:
         # A connection of the client's own pool, kept: the same server, database and encoder.
-        self._connection: Any = client.connection_pool.get_connection()
-        self._connection.connect()
-        self._socket = self._connection._sock
-        # Its replies land here rather than in the socket's thread-safe queue and event (no reader waits).
+        self._connection: Any = cast(Any, client.connection_pool.get_connection())
         self._replies: list[Any] = []
-        self._socket.put_response = self._replies.append
+        self._commands: dict[bytes, tuple[Any, Any]] = {}  # a verb as sent -> the socket's handler and signature
+        self._socket = self._open()
         self._encode = self._connection.encoder.encode
         self._decode = self._connection._decode
         self._lock = threading.Lock()  # one socket's reply queue: one command at a time
 
     def execute_command(self, *args: Any) -> Any:
-        fields = [self._encode(arg) for arg in args]
-        socket = self._socket
+        encode = self._encode
+        fields = [arg.encode("utf-8", "replace") if type(arg) is str else encode(arg) for arg in args]
         with self._lock:
-            socket._process_command(fields)
+            socket = self._socket
+            if socket._server is None:  # closed (a pool's disconnect, close()): redis-py would reconnect
+                socket = self._socket = self._open()
+            found = self._commands.get(fields[0])
+            if found is None:  # first use of this verb, or one fakeredis refuses: its own path and error
+                socket._process_command(fields)
+                self._learn(fields[0])
+            else:
+                # What _process_command does for a client with no ACL user, transaction or CLIENT REPLY
+                # setting (this one has none), less its reply queue and time stamps (the clock is ours).
+                func, sig = found
+                with socket._server.lock:
+                    try:
+                        sig.check_arity(fields[1:], socket.version)
+                        result = socket._run_command(func, sig, fields[1:], False)
+                    except SimpleError as exc:
+                        result = exc
+                self._replies.append(socket._decode_result(result))
             if not self._replies:  # a command that answers nothing (none of Keystore's verbs)
                 return None
             reply = self._replies.pop()
@@ -45,6 +62,23 @@ class DirectRedis:
         if isinstance(reply, _ERRORS):
             raise reply
         return self._decode(reply)
+
+    def _open(self) -> Any:
+        self._connection.connect()
+        socket = self._connection._sock
+        # Its replies land here rather than in the socket's thread-safe queue and event (no reader waits).
+        socket.put_response = self._replies.append
+        self._commands.clear()  # the handlers are the socket's methods
+        return socket
+
+    def _learn(self, verb: bytes) -> None:
+        """Remember a plain verb's handler (a verb with a sub-command or a refused one keeps the full path)."""
+        cmd, _ = extract_command([verb])
+        if cmd not in COMMANDS_WITH_SUB:
+            try:
+                self._commands[verb] = self._socket._name_to_func(cmd)
+            except SimpleError:
+                pass
 
     def pipeline(self, transaction: bool = False) -> Batch:
         return Batch(self)
