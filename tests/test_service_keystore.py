@@ -238,3 +238,31 @@ def test_every_reset_restores_the_seed_whether_or_not_anything_was_written_since
         runtime.reset()
     with Runtime(config, state=State(path)) as runtime:  # the state file holds the seed only
         assert run(runtime, listing) == ["seeded"]
+
+
+def test_a_verb_answers_the_same_on_first_and_later_use(runtime):
+    # the embedded store calls fakeredis's command handling directly once a verb is known (direct.py):
+    # replies and Redis's errors must be those of the first use, which takes fakeredis's full path
+    out = run(runtime, """Keystore.set{key = 'a', value = 'text'}
+        local seen = {}
+        for i = 1, 2 do
+          seen[#seen + 1] = {Keystore.command{key = 'a', command = 'incr'},
+                             Keystore.command{key = 's', command = 'srandmember', args = {1, 2}},
+                             Keystore.command{key = 'h', command = 'hset', args = {'f', 'v' .. i}},
+                             Keystore.command{key = 'h', command = 'hgetall'}, Keystore.get{key = 'a'}}
+        end
+        return seen""")
+    first, second = out
+    assert first[0] == second[0] == {"error": "Keystore.command: value is not an integer or out of range",
+                                     "status": 400, "type": "QueryError", "status_code": 400}
+    assert "wrong number of arguments for 'srandmember'" in first[1]["error"] == second[1]["error"]
+    assert (first[2], second[2]) == ({"value": 1}, {"value": 0})
+    assert (first[3], second[3]) == ({"value": {"f": "v1"}}, {"value": {"f": "v2"}})
+    assert first[4] == second[4] == {"value": "text"}
+
+
+def test_the_store_answers_after_its_connections_were_closed(runtime):
+    runtime.run("Keystore.set{key = 'kept', value = 'yes'}")
+    runtime.platform.by_alias["keystore"].model.client.connection_pool.disconnect()
+    assert run(runtime, "return {Keystore.get{key = 'kept'}, Keystore.set{key = 'b', value = 1}}") == [
+        {"value": "yes"}, NO_CONTENT]

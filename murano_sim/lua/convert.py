@@ -207,13 +207,16 @@ def from_lua(
         if strict:
             raise Unconvertible("table is nested too deeply or contains itself")
         return "<cycle>"
+    if budget is not None:
+        budget.pay(16)
+    items = list(value.items())
+    flat = _flat_record(items, strict, budget)
+    if flat is not None:
+        return flat
     nested: dict[str, Any] = {
         "strict": strict, "is_empty_array": is_empty_array, "budget": budget, "_depth": _depth + 1,
         "_seen": _seen | {ident},
     }
-    if budget is not None:
-        budget.pay(16)
-    items = list(value.items())
     if not items:
         marked = is_empty_array(value) if is_empty_array is not None else False
         if marked == JSON_NULL:
@@ -234,6 +237,30 @@ def from_lua(
         out[name] = from_lua(
             v, **nested
         )
+    return dict(sorted(out.items()))
+
+
+def _flat_record(items: list[tuple[Any, Any]], strict: bool, budget: Budget | None) -> dict[str, Any] | None:
+    """A table of string keys and string or boolean values (most service arguments) converted in
+    one pass, as from_lua converts it; None for any other table (from_lua walks it)."""
+    if not items:
+        return None
+    for key, item in items:
+        if type(key) is not bytes or (type(item) is not bytes and type(item) is not bool):
+            return None
+    out: dict[str, Any] = {}
+    for key, item in items:
+        if budget is not None:
+            budget.pay(len(key) + 2)
+            budget.pay(len(item) + 2 if type(item) is bytes else 8)
+        if strict:
+            try:
+                name = key.decode("utf-8")
+                out[name] = item.decode("utf-8") if type(item) is bytes else item
+            except UnicodeDecodeError:
+                raise Unconvertible("string is not valid UTF-8") from None
+        else:
+            out[text(key)] = text(item) if type(item) is bytes else item
     return dict(sorted(out.items()))
 
 

@@ -18,6 +18,7 @@ from .host import ServiceError
 # of execution memory anyway; this bounds what a host-side caller (a nested service, a test) may pass.
 MAX_ARGUMENT_BYTES = 4 * 1024 * 1024
 _SCALAR_BYTES = 8  # a number, boolean or nil, and the cost of each table slot
+_FLAT_SLOTS = 64  # a table this small, of scalars only, is counted in one pass (oversize)
 
 
 # What a triggered handler receives (Scripts.trigger, Interface.trigger): murano-sim's choice, the
@@ -34,6 +35,21 @@ def check_payload(label: str, what: str, value: object, limit: int = MAX_PAYLOAD
 def oversize(value: Any, limit: int) -> bool:
     """True when value (a JSON-like tree) counts more than limit bytes; stops as soon as it does,
     so a huge argument costs no more than `limit` bytes of walking."""
+    if type(value) is dict and len(value) <= _FLAT_SLOTS:
+        # The usual call ({key = ..., value = ...}): the same count in one pass; nested tables take the walk.
+        left = limit - _SCALAR_BYTES * (len(value) + 1)
+        for key, item in value.items():
+            kind = type(item)
+            if kind is str:
+                left -= len(item) + _SCALAR_BYTES
+            elif kind is int or kind is float or kind is bool or item is None:
+                left -= _SCALAR_BYTES
+            else:
+                break
+            if type(key) is str or type(key) is bytes:
+                left -= len(key)
+        else:
+            return left < 0
     left = limit
     stack = [value]
     while stack:

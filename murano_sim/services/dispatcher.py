@@ -223,17 +223,45 @@ def redacted_record(
 
 
 def redacted(node: Any, secrets: list[str]) -> Any:
-    """A copy of a JSON-like value with every secret replaced (the last line of defence)."""
-    kind = type(node)  # exact types first: every call's arguments and result pass here
+    """The JSON-like value with every secret replaced (the last line of defence): a copy where one
+    is replaced, the value itself when it is plain data holding none (every call's record passes here)."""
+    if _clean(node, secrets):
+        return node
+    return _redacted_copy(node, secrets)
+
+
+def _clean(node: Any, secrets: list[str]) -> bool:
+    """True when node is dicts, lists and scalars only, with no secret in any string: nothing to copy."""
+    kind = type(node)
+    if kind is str:
+        for secret in secrets:
+            if secret and secret in node:
+                return False
+        return True
+    if kind is dict:
+        for key, item in node.items():
+            if not (_clean(key, secrets) and _clean(item, secrets)):
+                return False
+        return True
+    if kind is list:
+        for item in node:
+            if not _clean(item, secrets):
+                return False
+        return True
+    return kind is int or kind is float or kind is bool or node is None
+
+
+def _redacted_copy(node: Any, secrets: list[str]) -> Any:
+    kind = type(node)  # exact types first
     if kind is str or (kind is not dict and kind is not list and isinstance(node, str)):
         for secret in secrets:
             if secret and secret in node:
                 return redact(node, secrets)
         return node
     if kind is dict or (kind is not list and isinstance(node, Mapping)):
-        return {redacted(k, secrets): redacted(v, secrets) for k, v in node.items()}
+        return {_redacted_copy(k, secrets): _redacted_copy(v, secrets) for k, v in node.items()}
     if kind is list or isinstance(node, list):
-        return [redacted(v, secrets) for v in node]
+        return [_redacted_copy(v, secrets) for v in node]
     return node
 
 

@@ -29,6 +29,7 @@ from redis.retry import Retry
 from ...errors import ConfigError, UsageError
 from ...lua.convert import LimitReached
 from .. import ServiceError, ServiceHost
+from .direct import DirectRedis
 from .sizes import (
     DEFAULT_QUOTA_BYTES,
     MAX_VALUE_BYTES,
@@ -162,7 +163,7 @@ class Keystore:
                 self.client.ping()
             except redis.RedisError as exc:
                 raise UsageError(f"services.keystore.url: cannot reach {self.url}: {exc}") from None
-            self.raw = _raw_client(self.client)
+            self.raw: redis.Redis | DirectRedis = _raw_client(self.client)
             if not self._count_keys():
                 self._seed()
             return
@@ -177,7 +178,7 @@ class Keystore:
         server.dbs.default_factory = lambda: _Db(server.lock)  # type: ignore[attr-defined]
         self.client = fakeredis.FakeRedis(server=server, decode_responses=True, encoding_errors="replace")
         self._db = server.dbs[0]
-        self.raw = _raw_client(self.client)
+        self.raw = DirectRedis(self.client)  # no redis-py client or wire protocol on the hot path
         db = host.state.db
         fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone() is None
         db.execute(
@@ -197,7 +198,7 @@ class Keystore:
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         key = self.prefix + args["key"]
         try:
-            value = self.client.execute_command("GET", key)
+            value = self.raw.execute_command("GET", key)
         except redis.ResponseError:  # a hash, list or set: read it back as a table
             value = self._typed_read(key)[1]
         return {} if value is None else {"value": value}
@@ -319,6 +320,8 @@ class Keystore:
         self._written = False
 
     def close(self) -> None:
+        if isinstance(self.raw, DirectRedis):
+            self.raw.close()
         self.client.close()
 
     # -- the view for fixtures and yaml cases -------------------------------------------------
