@@ -8,6 +8,7 @@ folder conventions for that part, so a half-described project still loads everyt
 from __future__ import annotations
 
 import configparser
+import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -210,9 +211,20 @@ def _asset_dir(root: Path, section: Section) -> AssetDir:
 
 
 # -- Solutionfile.json ------------------------------------------------------------------------
+# Solutionfile keys of versions 0.2 and 0.3 (MuranoCLI's schemas sf-v0.2.0/sf-v0.3.0 list these and allow
+# no others; product_spec is the 2016 `exosite` tool's, used by Exosite's home-automation example).
+SOLUTIONFILE_KEYS = ("version", "default_page", "file_dir", "custom_api", "custom_api_hook", "modules",
+                     "event_handler", "cors", "product_spec", "assets", "routes", "services")
+
+
 def _from_solutionfile(root: Path, layout: Layout, doc: dict[str, Any]) -> Layout:
     """Solutionfile 0.2 (custom_api, file_dir, event_handler) or 0.3 (routes, assets, services)."""
     where = "Solutionfile.json"
+    for key in doc:
+        if str(key) not in SOLUTIONFILE_KEYS:
+            near = difflib.get_close_matches(str(key), SOLUTIONFILE_KEYS, n=1)
+            hint = f" (did you mean `{near[0]}`?)" if near else ""
+            layout.warnings.append(f"{where}: unknown key `{key}`{hint}; Murano's tools ignore it")
     for key in ("custom_api", "routes"):
         value = doc.get(key)
         if isinstance(value, str) and value:
