@@ -6,6 +6,7 @@ from the platform reference; each endpoint's comment states the answer these tes
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -352,3 +353,15 @@ def test_static_requires_and_service_uses_skip_comments_and_strings():
     assert static_requires(source) == [("a.b", 2)]
     used, defined = service_uses(source)
     assert used == {"Tsdb", "User", "device2", "email", "Mine"} and defined == {"Mine"}
+
+
+def test_a_solutionfile_key_the_format_lacks_is_a_warning_with_the_near_name(tmp_path):
+    # A 2017 quickstart spelled its handlers "eventhandlers" (plural): neither Murano tool read the key,
+    # so its handlers never ran; murano-sim says so instead of loading nothing silently.
+    (tmp_path / "api.lua").write_text("--#ENDPOINT GET /x\nreturn 1\n")
+    (tmp_path / "Solutionfile.json").write_text(json.dumps({
+        "custom_api": "api.lua", "eventhandlers": {"device": {"datapoint": "h.lua"}}, "routes_hook": "/_init"}))
+    solution = load_solution(tmp_path)
+    assert solution.warnings == [
+        "Solutionfile.json: unknown key `eventhandlers` (did you mean `event_handler`?); Murano's tools ignore it"]
+    assert not solution.handlers

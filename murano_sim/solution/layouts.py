@@ -214,7 +214,7 @@ def _asset_dir(root: Path, section: Section) -> AssetDir:
 # Solutionfile keys of versions 0.2 and 0.3 (MuranoCLI's schemas sf-v0.2.0/sf-v0.3.0 list these and allow
 # no others; product_spec is the 2016 `exosite` tool's, used by Exosite's home-automation example).
 SOLUTIONFILE_KEYS = ("version", "default_page", "file_dir", "custom_api", "custom_api_hook", "modules",
-                     "event_handler", "cors", "product_spec", "assets", "routes", "services")
+                     "event_handler", "cors", "product_spec", "assets", "routes", "routes_hook", "services")
 
 
 def _from_solutionfile(root: Path, layout: Layout, doc: dict[str, Any]) -> Layout:
