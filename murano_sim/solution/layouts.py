@@ -132,11 +132,11 @@ def discover(root: Path) -> Layout:
     if (root / "Solutionfile.json").is_file():
         doc = _read_descriptor(root, "Solutionfile.json", layout)
         refused = _muranocli_refuses(doc) if doc is not None else None
-        folders = _muranocli_folders(root, doc) if refused else []
+        folders = _muranocli_folders(root, doc) if doc is not None and refused else []
         if doc is not None and not folders:
             layout.name = "Solutionfile.json"
             return _from_solutionfile(root, layout, doc)
-        if doc is not None:
+        if folders:
             layout.warnings.append(
                 f"Solutionfile.json: {refused}: MuranoCLI refuses such a file and syncs its default folders, "
                 f"which are here ({', '.join(f + '/' for f in folders)}): loading the folders")
