@@ -396,3 +396,23 @@ def test_a_solutionfile_the_exosite_tool_took_stays_without_muranocli_folders(tm
     solution = load_solution(tmp_path)
     assert solution.warnings == [] and [e.path for e in solution.endpoints] == ["/simple-get"]
     assert solution.era == 2016
+
+
+def test_a_muranocli_projects_product_spec_gives_the_device_apis_resources(murano_solution, tmp_path):
+    # MuranoCLI's location.specs (2017): specs/resources.yaml, which `murano syncup` gave the product
+    (tmp_path / "eventhandlers").mkdir()
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "resources.yaml").write_text(
+        "resources:\n- alias: state\n  format: string\n- alias: temperature\n  format: integer\n- format: float\n")
+    (tmp_path / "routes").mkdir()
+    (tmp_path / "routes" / "aliases.get.lua").write_text("""--#ENDPOINT GET /aliases
+local names = {}
+for _, r in ipairs(Device.productInfo{pid = "p"}.resources) do names[#names + 1] = r.alias .. ":" .. r.format end
+return names
+""")
+    solution = load_solution(tmp_path)
+    assert solution.era == 2017
+    assert solution.service_configs["device2"] == {"resources": {
+        "state": {"format": "string", "settable": True}, "temperature": {"format": "number", "settable": True}}}
+    assert solution.warnings == ["specs/resources.yaml: a resource needs an `alias`; {'format': 'float'} ignored"]
+    assert murano_solution(tmp_path).get("/aliases").json() == ["state:string", "temperature:number"]

@@ -336,6 +336,17 @@ def project_product_id(root: Path) -> str | None:
     return None
 
 
+def product_spec(root: Path) -> str:
+    """Where a MuranoCLI project keeps its product's resources (`murano syncup` uploaded them to the
+    product): `.murano/config` location.specs (a folder, or the file itself since MuranoCLI 3) and
+    product.spec, else MuranoCLI's defaults, `specs/resources.yaml`."""
+    keys = _ini_keys(root / ".murano" / "config")
+    location = (keys.get("location.specs") or "specs").strip("/")
+    if location.endswith((".yaml", ".yml")):
+        return location
+    return f"{location}/{keys.get('product.spec') or 'resources.yaml'}"
+
+
 def _ini_keys(path: Path) -> dict[str, str]:
     """An INI file's keys as "section.key" -> value; {} when it is missing or unreadable."""
     if not path.is_file():
