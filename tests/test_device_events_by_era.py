@@ -64,10 +64,9 @@ def _record(served, identity: str, body: str) -> None:
 
 def test_a_2016_solution_gets_one_device_datapoint_per_dataport(murano_solution, tmp_path):
     served = murano_solution(_solutionfile(tmp_path, {"device datapoint": DATAPOINT}))
-    at = int(served.runtime.clock.now().timestamp())
     _write(served, "sensor-7", temperature="21.5", humidity="40")
     assert served.get("/seen/datapoints").text == (
-        f"write temperature=21.5 from sensor-7 at {at};write humidity=40 from sensor-7 at {at};")
+        "write temperature=21.5 from sensor-7 at live;write humidity=40 from sensor-7 at live;")
     assert not [line for line in served.logs if "data_in: no handler" in str(line)]
 
 
@@ -82,11 +81,11 @@ def test_the_event_fields_are_the_2016_references(murano_solution, tmp_path):
     fields = 'Keystore.set{key = "fields", value = to_json({data.api, data.pid, data.rid, data.seq, data.alias, ' \
              'data.device_sn, data.source_ip, data.timestamp, type(data.value)})}\n'
     served = murano_solution(_solutionfile(tmp_path, {"device datapoint": fields}))
-    now = int(served.runtime.clock.now().timestamp())
+    now_us = round(served.runtime.clock.now().timestamp() * 1_000_000)
     _write(served, "sensor-7", temperature="21.5")
     api, pid, rid, seq, alias, sn, ip, timestamp, value_type = json.loads(served.get("/seen/fields").text)
     assert (api, alias, sn, ip) == ("write", "temperature", "sensor-7", "127.0.0.1")
-    assert (timestamp, value_type) == (now, "table")
+    assert (timestamp, value_type) == (now_us, "table")  # microseconds: see docs/services/device.md
     assert pid and isinstance(seq, int) and len(rid) == 40 and int(rid, 16) >= 0
 
 
@@ -254,3 +253,56 @@ def test_a_device_is_found_by_lookup_and_addressed_by_its_rid(murano_solution, t
     assert (got["write"], got["temperature"], got["state"]) == ("ok", "71", "1")
     assert len(got["rid"]) == 40
     assert served.get("/seen/datapoints").text == "state@bulb-1"  # the rid's write is the device's own
+
+
+# A 2016 lock solution (modelled on Exosite's public lock example): the web app's endpoint writes the
+# lock's command with Device.write, or through rpcCall as a 2016 home-automation module does, and the
+# lock's firmware reads it through the device API (GET /onep:v1/stack/alias?lock-command).
+COMMAND = """--#ENDPOINT POST /lock/{sn}
+local pid = Config.solution().products[1]
+if request.body.rpc then
+  local rid = Device.rpcCall{pid = pid, calls = {{id = 1, procedure = "lookup",
+    arguments = {"alias", request.parameters.sn}}}}[1].result
+  return Device.rpcCall{pid = pid, auth = {client_id = rid}, calls = {{id = 1, procedure = "write",
+    arguments = {{alias = "lock-command"}, request.body.command}}}}[1].status
+end
+return Device.write{pid = pid, device_sn = request.parameters.sn, ["lock-command"] = request.body.command}
+"""
+
+
+def test_a_solutions_device_write_is_what_the_device_reads(murano_solution, tmp_path):
+    (tmp_path / "api.lua").write_text(COMMAND)
+    (tmp_path / "Solutionfile.json").write_text(json.dumps({"custom_api": "api.lua"}))
+    served = murano_solution(tmp_path)
+    with serve_devices(served.runtime.platform) as api:
+        token = requests.post(f"{api.url}/provision/activate", data="vendor=p&model=p&sn=front", timeout=10,
+                              headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}).text
+        device = {"X-Exosite-CIK": token, "Accept": "application/x-www-form-urlencoded; charset=utf-8"}
+
+        def read() -> requests.Response:
+            return requests.get(f"{api.url}/onep:v1/stack/alias?lock-command", headers=device, timeout=10)
+
+        assert read().status_code == 204  # nothing written yet
+        assert served.post("/lock/front", json={"command": "unlock"}).status_code == 200
+        got = read()
+        assert (got.status_code, got.text) == (200, "lock-command=unlock")
+        # the device writes once, so the 2016 lookup finds it; then the rpcCall write lands the same way
+        assert requests.post(f"{api.url}/onep:v1/stack/alias", data={"battery": "90"}, headers=device,
+                             timeout=10).status_code == 204
+        assert served.post("/lock/front", json={"command": "lock", "rpc": True}).text == "ok"
+        assert read().text == "lock-command=lock"
+
+
+def test_product_info_lists_the_products_resources():
+    from murano_sim import Runtime
+
+    with Runtime({}) as runtime:
+        result = runtime.run("""Device2.addGatewayResource{alias = "temperature", format = "number"}
+            Device2.addGatewayResource{alias = "state"}
+            local names = {}
+            for _, r in ipairs(Device.productInfo{pid = "p1"}.resources) do
+              names[#names + 1] = r.alias .. ":" .. r.format
+            end
+            return names""")
+        assert result.error is None, result.error
+        assert result.response.message == ["state:string", "temperature:number"]

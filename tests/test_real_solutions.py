@@ -229,10 +229,11 @@ def test_ti_dashboard_2017_product_events_fill_tsdb_and_keystore(murano_solution
     rows = board.get(f"/v1/data/{gw}").json()
     assert rows["columns"] == ["time", "node.lux.v", "temp"] and rows["tags"] == {"sn": gw}
     node = board.get("/v1/data/n-9").json()
-    assert node["values"] == [[ts // 1000, 3]]  # epoch ms; the sub-device's own serial number tag
-    # KNOWN GAP: a merge row with an empty cell reaches Lua with a hole (nil), so the returned
-    # rows of the gateway encode as objects ({"1": t, "3": 71.5}); see the report.
-    assert len(rows["values"]) == 2
+    # epoch ms; the sub-device's own serial number tag; its row keeps the temp column, null
+    assert node["values"] == [[ts // 1000, 3, None]]
+    # a merge row with an empty cell keeps its place: json.null in Lua, null in the JSON answer
+    # (docs/solutions.md, "Nulls in service results"), never an object {"1": t, "3": 71.5}
+    assert [len(row) for row in rows["values"]] == [3, 3] and rows["values"][1][1] is None, rows
 
 
 def test_user_mgmt_2017_signup_verify_login_and_password_reset_by_email(murano_solution) -> None:

@@ -15,7 +15,7 @@ def lua(runtime: Runtime, source: str):
 
 def test_write_stores_datapoints_and_emits_the_documented_datapoint_event():
     with Runtime({}, clock=ManualClock()) as runtime:
-        now = int(runtime.platform.clock.now().timestamp())
+        now_us = round(runtime.platform.clock.now().timestamp() * 1_000_000)
         assert lua(runtime, "return Device.write{pid = 'p1', device_sn = 'sn-1', temp = 21}") == {
             "status": 204, "status_code": 204}
         (event,) = runtime.platform.events
@@ -23,7 +23,8 @@ def test_write_stores_datapoints_and_emits_the_documented_datapoint_event():
         data = event["payload"]
         assert set(data) == {"api", "pid", "rid", "seq", "alias", "value", "device_sn", "source_ip", "timestamp"}
         assert (data["api"], data["pid"], data["alias"], data["device_sn"]) == ("write", "p1", "temp", "sn-1")
-        assert data["value"] == [now, 21] and data["timestamp"] == now and len(data["rid"]) == 40
+        # a write (not a record) is "live"; the server's time in microseconds (docs/services/device.md)
+        assert data["value"] == ["live", 21] and data["timestamp"] == now_us and len(data["rid"]) == 40
         assert lua(runtime, "return Device.write{pid = 'p1', device_sn = 'sn-1'}")["status"] == 400
         assert lua(runtime, "return Device.write{pid = 'p1', device_sn = 'sn-1', t = {1}}")["status"] == 400
         assert lua(runtime, "return Device.write{pid = 'p1'}")["status"] == 400

@@ -41,7 +41,19 @@ def test_write_answers_the_204_table_and_bad_writes_are_error_tables(runtime):
 def test_merge_mode_is_the_default_newest_first_with_iso_times(runtime):
     out = run(runtime, "return Tsdb.query{metrics = {'temp', 'hum'}, tags = {sn = 'a'}}")
     assert out == {"metrics": ["temp", "hum"], "tags": {"sn": "a"}, "columns": ["time", "temp", "hum"],
-                   "values": [["2024-01-01T12:00:00Z", 24], ["2024-01-01T11:00:00Z", 20, 50]]}
+                   "values": [["2024-01-01T12:00:00Z", 24, None], ["2024-01-01T11:00:00Z", 20, 50]]}
+
+
+def test_a_null_cell_keeps_its_place_in_lua_as_json_null(runtime):
+    # fill = "null" (the default): a row of a sensor that sent only some metrics. Its empty cell is
+    # json.null in Lua, so #row counts every column and to_json gives the row back as an array.
+    out = run(runtime, """local r = Tsdb.query{metrics = {'hum', 'temp'}, tags = {sn = 'a'}, fill = 'null', epoch = 's'}
+        local newest = r.values[1]
+        return {n = #newest, null = newest[2] == json.null, is_null = json.is_null(newest[2]),
+                truthy = newest[2] and true or false, temp = newest[3], encoded = to_json(newest),
+                fields = r.tags.nothing == nil}""")
+    assert out == {"n": 3, "null": True, "is_null": True, "truthy": True, "temp": 24,
+                   "encoded": f"[{NOON_S},null,24]", "fields": True}
 
 
 def test_epoch_order_limit_and_split_mode(runtime):
@@ -80,7 +92,7 @@ def test_aggregates_without_and_with_sampling_and_every_fill(runtime):
                    relative_start = '-1h', epoch = 's', fill = 'none'}.values}""")
     assert out[0] == {"temp": {"avg": 23, "min": 20, "max": 26, "count": 4, "sum": 92}, "state": {"count": 1}}
     start = NOON_S - 5400
-    assert out[1] == [[start], [start + 1800, {"avg": 20}], [start + 3600, {"avg": 22}], [NOON_S, {"avg": 25}]]
+    assert out[1] == [[start, None], [start + 1800, {"avg": 20}], [start + 3600, {"avg": 22}], [NOON_S, {"avg": 25}]]
     assert out[2] == [[start + 1800, {"max": 20}], [start + 3600, {"max": 22}], [NOON_S, {"max": 26}]]
     assert out[3][0] == [start, {"max": 0}]
     assert out[4][2] == [start + 3600, {"max": 22}, {"max": 50}]  # hum carried forward
@@ -120,7 +132,7 @@ def test_retention_from_the_configuration_hides_and_drops_old_points():
         runtime.advance(2 * 86400)
         out = run(runtime, """return {Tsdb.query{metrics = {'kept', 'short'}, relative_start = '-5d', epoch = 's'},
             Tsdb.listMetrics{}}""")
-        assert out[0]["values"] == [[NOON_S, 1]]
+        assert out[0]["values"] == [[NOON_S, 1, None]]
         run(runtime, "Tsdb.write{metrics = {other = 3}}")  # a write drops what retention no longer keeps
         assert [p["metric"] for p in runtime.services["tsdb"].model.store.points()] == ["kept", "other"]
 

@@ -6,6 +6,7 @@ from the platform reference; each endpoint's comment states the answer these tes
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -352,3 +353,66 @@ def test_static_requires_and_service_uses_skip_comments_and_strings():
     assert static_requires(source) == [("a.b", 2)]
     used, defined = service_uses(source)
     assert used == {"Tsdb", "User", "device2", "email", "Mine"} and defined == {"Mine"}
+
+
+def test_a_solutionfile_key_the_format_lacks_is_a_warning_with_the_near_name(tmp_path):
+    # A 2017 quickstart spelled its handlers "eventhandlers" (plural): neither Murano tool read the key,
+    # so its handlers never ran; murano-sim says so instead of loading nothing silently.
+    (tmp_path / "api.lua").write_text("--#ENDPOINT GET /x\nreturn 1\n")
+    (tmp_path / "Solutionfile.json").write_text(json.dumps({
+        "custom_api": "api.lua", "eventhandlers": {"device": {"datapoint": "h.lua"}}, "routes_hook": "/_init"}))
+    solution = load_solution(tmp_path)
+    assert solution.warnings == [
+        "Solutionfile.json: unknown key `eventhandlers` (did you mean `event_handler`?); Murano's tools ignore it"]
+    assert not solution.handlers
+
+
+def test_a_solutionfile_muranocli_refuses_beside_its_folders_loads_the_folders(tmp_path):
+    # Exosite's 2017 device-sensor quickstart: deployed with `murano syncup --all` (MuranoCLI), a stray
+    # Solutionfile that MuranoCLI's sf-v0.2.0 schema refuses (no event_handler), and MuranoCLI's folders.
+    (tmp_path / "routes").mkdir()
+    (tmp_path / "routes" / "device.get.lua").write_text("--#ENDPOINT GET /device\nreturn Device.list{pid = 'p'}\n")
+    (tmp_path / "eventhandlers").mkdir()
+    (tmp_path / "eventhandlers" / "device_datapoint.lua").write_text("--#EVENT device datapoint\nprint(data.alias)\n")
+    (tmp_path / "api_routes.lua").write_text("--#ENDPOINT GET /development/test\nreturn 1\n")
+    (tmp_path / "Solutionfile.json").write_text(json.dumps({
+        "default_page": "index.html", "file_dir": "files", "custom_api": "api_routes.lua",
+        "eventhandlers": {"device": {"datapoint": "eventhandlers/device_datapoint.lua"}}}))
+    solution = load_solution(tmp_path)
+    assert solution.warnings == [
+        "Solutionfile.json: version 0.2: no event_handler; unknown eventhandlers: MuranoCLI refuses such a file "
+        "and syncs its default folders, which are here (routes/): loading the folders"]
+    assert [(e.method, e.path) for e in solution.endpoints] == [("GET", "/device")]
+    assert list(solution.handlers) == [("device", "datapoint")]
+    assert solution.era == 2017
+
+
+def test_a_solutionfile_the_exosite_tool_took_stays_without_muranocli_folders(tmp_path):
+    # a 2016 file without event_handler (MuranoCLI's schema wants one) and no MuranoCLI folders:
+    # the Python `exosite` tool deployed it as written
+    (tmp_path / "api.lua").write_text("--#ENDPOINT GET /simple-get\nreturn 'special'\n")
+    (tmp_path / "Solutionfile.json").write_text(json.dumps({"default_page": "index.html", "file_dir": "public",
+                                                            "custom_api": "api.lua"}))
+    solution = load_solution(tmp_path)
+    assert solution.warnings == [] and [e.path for e in solution.endpoints] == ["/simple-get"]
+    assert solution.era == 2016
+
+
+def test_a_muranocli_projects_product_spec_gives_the_device_apis_resources(murano_solution, tmp_path):
+    # MuranoCLI's location.specs (2017): specs/resources.yaml, which `murano syncup` gave the product
+    (tmp_path / "eventhandlers").mkdir()
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "resources.yaml").write_text(
+        "resources:\n- alias: state\n  format: string\n- alias: temperature\n  format: integer\n- format: float\n")
+    (tmp_path / "routes").mkdir()
+    (tmp_path / "routes" / "aliases.get.lua").write_text("""--#ENDPOINT GET /aliases
+local names = {}
+for _, r in ipairs(Device.productInfo{pid = "p"}.resources) do names[#names + 1] = r.alias .. ":" .. r.format end
+return names
+""")
+    solution = load_solution(tmp_path)
+    assert solution.era == 2017
+    assert solution.service_configs["device2"] == {"resources": {
+        "state": {"format": "string", "settable": True}, "temperature": {"format": "number", "settable": True}}}
+    assert solution.warnings == ["specs/resources.yaml: a resource needs an `alias`; {'format': 'float'} ignored"]
+    assert murano_solution(tmp_path).get("/aliases").json() == ["state:string", "temperature:number"]

@@ -65,6 +65,7 @@ def to_lua(
     budget: Budget | None = None,
     *,
     null: Any = None,
+    array_null: Any = None,
     _depth: int = 0,
 ) -> Any:
     """Python JSON-like value -> Lua value; None (and None-valued keys) become nil/absent.
@@ -73,6 +74,8 @@ def to_lua(
     budget, when given, is paid roughly what each value costs in Lua memory; nesting deeper
     than MAX_DEPTH is Unconvertible.
     null, when given, is the Lua value None becomes instead (json.parse's json.null).
+    array_null, when given, is what None becomes as an element of a list only (a service result's
+    json.null: a row keeps its length and its columns' places; an object's null field stays absent).
     """
     if null is not None:
         return _to_lua_keeping_null(lua, value, mark_empty_array, null, budget, _depth)
@@ -99,7 +102,7 @@ def to_lua(
             elif v is None:
                 continue
             elif vkind not in _PLAIN or vkind is int or budget is not None:
-                v = to_lua(lua, v, mark_empty_array, budget, _depth=_depth + 1)
+                v = to_lua(lua, v, mark_empty_array, budget, array_null=array_null, _depth=_depth + 1)
             items[k.encode("utf-8", "surrogatepass") if type(k) is str else _key(k)] = v
         return lua.table_from(items)
     if kind in _PLAIN:
@@ -111,13 +114,15 @@ def to_lua(
     if isinstance(value, _PLAIN):
         return value
     if isinstance(value, dict):
-        return to_lua(lua, dict(value), mark_empty_array, budget, _depth=_depth)
+        return to_lua(lua, dict(value), mark_empty_array, budget, array_null=array_null, _depth=_depth)
     if isinstance(value, (list, tuple)):
         if budget is not None:
             budget.pay(64 + 16 * len(value))
         if not value and mark_empty_array is not None:
             return mark_empty_array(lua.table())
-        return lua.table_from([to_lua(lua, v, mark_empty_array, budget, _depth=_depth + 1) for v in value])
+        return lua.table_from([array_null if v is None and array_null is not None else
+                               to_lua(lua, v, mark_empty_array, budget, array_null=array_null, _depth=_depth + 1)
+                               for v in value])
     raise Unconvertible(f"cannot pass a {type(value).__name__} to Lua")
 
 

@@ -581,6 +581,9 @@ end
 -- which of the solution's handler functions to call, and the call happens here, in Lua, inside
 -- the caller's execution: same environment, same deadline, instruction and memory budgets.
 local current_env = nil
+-- Each environment's json.null (platform.lua makes one per environment): a null inside an array of a
+-- service result becomes the calling environment's, so `v == json.null` holds (weak: envs come and go).
+local env_nulls = setmetatable({}, { __mode = "k" })
 
 local function nested_results(nested, ok, ...)
   rawset(current_env, "context", nested.saved_context)
@@ -623,7 +626,7 @@ for _, spec in ipairs(service_specs) do
   for _, operation in ipairs(spec.operations) do
     local alias = spec.alias
     functions[operation] = function(arguments)
-      local result, nested = call_service(alias, operation, arguments)
+      local result, nested = call_service(alias, operation, arguments, current_env and env_nulls[current_env])
       if state.tripped then
         error(state.tripped, 0)
       end
@@ -643,7 +646,7 @@ local function unknown_operation(alias, emulated)
     -- an emulated operation the script set to nil stays nil (its own copy, its own change)
     if type(operation) ~= "string" or emulated[operation] ~= nil then return nil end
     return function(arguments)
-      local result = call_service(alias, operation, arguments)
+      local result = call_service(alias, operation, arguments, current_env and env_nulls[current_env])
       if state.tripped then
         error(state.tripped, 0)
       end
@@ -889,7 +892,11 @@ local function new_env(env_vars, modules)
     modules.loaded[name] = value
     return value
   end
-  if host.install_platform then host.install_platform(env) end
+  if host.install_platform then
+    host.install_platform(env)
+    local json = rawget(env, "json")
+    env_nulls[env] = type(json) == "table" and rawget(json, "null") or nil
+  end
   env._G = env
   return env
 end

@@ -270,7 +270,9 @@ class LuaVM:
         except (ValueError, RecursionError) as exc:  # Unconvertible is a ValueError
             return None, f"json.parse: {_one_line(exc)}".encode()
 
-    def _service(self, alias: bytes, operation: bytes, arguments: Any = None) -> Any:
+    def _service(self, alias: bytes, operation: bytes, arguments: Any = None, null: Any = None) -> Any:
+        """A service call from Lua; null is the calling environment's json.null, which a null inside
+        an array of the result becomes (docs/solutions.md, "Nulls in service results")."""
         if self._call_service is None:
             return None
         try:
@@ -282,7 +284,8 @@ class LuaVM:
         if isinstance(value, NestedCall):  # the sandbox calls the handler, inside this execution
             return self._to_lua(value.missing), self._to_lua(value.instruction())
         try:
-            return self._to_lua(value, Budget(self._remaining(), self._deadline))
+            return to_lua(self._lua, value, self._mark_empty_array, Budget(self._remaining(), self._deadline),
+                          array_null=null)
         except Unconvertible as exc:
             return self._to_lua({"error": f"result: {exc}", "status": 500, "type": "ServerError"})
 

@@ -8,6 +8,7 @@ folder conventions for that part, so a half-described project still loads everyt
 from __future__ import annotations
 
 import configparser
+import difflib
 import json
 import os
 from dataclasses import dataclass, field
@@ -130,9 +131,15 @@ def discover(root: Path) -> Layout:
             return _from_sections(root, layout, doc, ("routes", "endpoints"))
     if (root / "Solutionfile.json").is_file():
         doc = _read_descriptor(root, "Solutionfile.json", layout)
-        if doc is not None:
+        refused = _muranocli_refuses(doc) if doc is not None else None
+        folders = _muranocli_folders(root, doc) if doc is not None and refused else []
+        if doc is not None and not folders:
             layout.name = "Solutionfile.json"
             return _from_solutionfile(root, layout, doc)
+        if folders:
+            layout.warnings.append(
+                f"Solutionfile.json: {refused}: MuranoCLI refuses such a file and syncs its default folders, "
+                f"which are here ({', '.join(f + '/' for f in folders)}): loading the folders")
     config = _murano_config(root)
     if config is not None:
         layout.name = ".murano/config"
@@ -210,9 +217,63 @@ def _asset_dir(root: Path, section: Section) -> AssetDir:
 
 
 # -- Solutionfile.json ------------------------------------------------------------------------
+# Solutionfile keys of versions 0.2 and 0.3 (MuranoCLI's schemas sf-v0.2.0/sf-v0.3.0 list these and allow
+# no others; product_spec is the 2016 `exosite` tool's, used by Exosite's home-automation example).
+SOLUTIONFILE_KEYS = ("version", "default_page", "file_dir", "custom_api", "custom_api_hook", "modules",
+                     "event_handler", "cors", "product_spec", "assets", "routes", "routes_hook", "services")
+
+
+# MuranoCLI's own schemas for the file (lib/MrMurano/schema/sf-v0.2.0.yaml, sf-v0.3.0.yaml): these keys
+# are required and no others are allowed.
+_SOLUTIONFILE_SCHEMAS = {
+    "0.2": (("default_page", "file_dir", "custom_api", "event_handler"),
+            ("version", "default_page", "file_dir", "custom_api", "custom_api_hook", "modules", "event_handler",
+             "cors")),
+    "0.3": (("default_page", "assets", "routes", "services", "version"),
+            ("version", "default_page", "assets", "routes", "routes_hook", "modules", "services", "cors")),
+}
+# MuranoCLI's default folders of 2017 (location.endpoints, location.eventhandlers, location.specs), which
+# the Python `exosite` tool never read unless its Solutionfile named them.
+_MURANOCLI_FOLDERS = ("routes", "eventhandlers", "specs")
+
+
+def _muranocli_refuses(doc: dict[str, Any]) -> str | None:
+    """Why MuranoCLI's schema for the file's version refuses it, or None when it loads."""
+    version = "0.3" if str(doc.get("version", "0.2")).startswith("0.3") else "0.2"
+    required, allowed = _SOLUTIONFILE_SCHEMAS[version]
+    missing = [key for key in required if key not in doc]
+    unknown = [str(key) for key in doc if key not in allowed]
+    if not missing and not unknown:
+        return None
+    parts = ([f"no {', '.join(missing)}"] if missing else []) + ([f"unknown {', '.join(unknown)}"] if unknown else [])
+    return f"version {version}: " + "; ".join(parts)
+
+
+def _muranocli_folders(root: Path, doc: dict[str, Any]) -> list[str]:
+    """MuranoCLI's default folders present that the Solutionfile itself does not point into: a project
+    that MuranoCLI deployed from its folders (its README's `murano syncup`) with a stray Solutionfile."""
+    paths: list[str] = []
+    pending: list[Any] = list(doc.values())
+    while pending:  # every string value: the paths the file maps (keys are names, not paths)
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str):
+            paths.append(value.strip("/"))
+    return [name for name in _MURANOCLI_FOLDERS if (root / name).is_dir()
+            and not any(path == name or path.startswith(name + "/") for path in paths)]
+
+
 def _from_solutionfile(root: Path, layout: Layout, doc: dict[str, Any]) -> Layout:
     """Solutionfile 0.2 (custom_api, file_dir, event_handler) or 0.3 (routes, assets, services)."""
     where = "Solutionfile.json"
+    for key in doc:
+        if str(key) not in SOLUTIONFILE_KEYS:
+            near = difflib.get_close_matches(str(key), SOLUTIONFILE_KEYS, n=1)
+            hint = f" (did you mean `{near[0]}`?)" if near else ""
+            layout.warnings.append(f"{where}: unknown key `{key}`{hint}; Murano's tools ignore it")
     for key in ("custom_api", "routes"):
         value = doc.get(key)
         if isinstance(value, str) and value:
@@ -273,6 +334,17 @@ def project_product_id(root: Path) -> str | None:
         if product:
             return product
     return None
+
+
+def product_spec(root: Path) -> str:
+    """Where a MuranoCLI project keeps its product's resources (`murano syncup` uploaded them to the
+    product): `.murano/config` location.specs (a folder, or the file itself since MuranoCLI 3) and
+    product.spec, else MuranoCLI's defaults, `specs/resources.yaml`."""
+    keys = _ini_keys(root / ".murano" / "config")
+    location = (keys.get("location.specs") or "specs").strip("/")
+    if location.endswith((".yaml", ".yml")):
+        return location
+    return f"{location}/{keys.get('product.spec') or 'resources.yaml'}"
 
 
 def _ini_keys(path: Path) -> dict[str, str]:

@@ -15,11 +15,12 @@ from pathlib import Path, PurePosixPath
 
 from werkzeug.routing import Rule
 
+from ..config.era import MURANOCLI_ERA
 from ..errors import ConfigError
 from ..lua.engine import lupa_lua
 from . import luascan
 from .headers import KNOWN_SERVICES, handler_key_from_path, split_endpoints, split_handlers
-from .layouts import Layout, discover, is_solution, read_yaml
+from .layouts import Layout, discover, is_solution, product_spec, read_yaml
 from .model import (
     METHODS,
     UNSERVED_METHODS,
@@ -68,6 +69,7 @@ def load_solution(root: str | os.PathLike[str]) -> Solution:
     _load_endpoints(layout, reader, solution)
     _load_handlers(layout, reader, solution)
     _load_service_configs(layout, solution)
+    _load_product_spec(solution)
     _scan_sources(solution)
     log.debug("%s: %s layout, %d endpoints, %d event handlers, %d module names, %d warnings, %d errors",
               base, layout.name, len(solution.endpoints), len(solution.handlers), len(solution.modules),
@@ -237,6 +239,38 @@ def _load_service_configs(layout: Layout, solution: Solution) -> None:
                 solution.warnings.append(f"{rel}: {alias} is already configured; the first wins")
             else:
                 solution.service_configs[alias] = doc
+
+
+# One Platform dataport formats (MuranoCLI's product specs) as Device2 resource formats.
+_SPEC_FORMATS = {"integer": "number", "float": "number", "number": "number", "string": "string",
+                 "boolean": "boolean"}
+
+
+def _load_product_spec(solution: Solution) -> None:
+    """A MuranoCLI project's product spec (2017: `specs/resources.yaml`, `resources: [{alias, format,
+    settable?}]`) as the device API product's resources, unless services/device2.yaml defines them:
+    what `murano syncup` gave the product, so `Device.productInfo` lists them and devices write them."""
+    if solution.era != MURANOCLI_ERA or (solution.service_configs.get("device2") or {}).get("resources"):
+        return
+    rel = product_spec(solution.root)
+    if not (solution.root / rel).is_file():
+        return
+    doc = read_yaml(solution.root, rel, solution.warnings)
+    listed = doc.get("resources") if isinstance(doc, dict) else None
+    if not isinstance(listed, list):
+        solution.warnings.append(f"{rel}: a product spec lists `resources:` (alias, format); ignored")
+        return
+    resources: dict[str, dict[str, object]] = {}
+    for entry in listed:
+        if isinstance(entry, dict) and isinstance(entry.get("alias"), str):
+            # settable: the One Platform let the solution write every dataport (Device.write)
+            resources[entry["alias"]] = {"format": _SPEC_FORMATS.get(str(entry.get("format")), "string"),
+                                         "settable": True}
+        else:
+            solution.warnings.append(f"{rel}: a resource needs an `alias`; {entry!r} ignored")
+    config = dict(solution.service_configs.get("device2") or {})
+    config["resources"] = resources
+    solution.service_configs["device2"] = config
 
 
 def _scan_sources(solution: Solution) -> None:

@@ -1,7 +1,8 @@
 """Device (gateway v1, deprecated): dataports of devices (by serial number) of products (by pid).
 
 Datapoints are kept in the solution's State; each write emits Murano's `datapoint` event
-(handler device_datapoint.lua, argument `data`). Time is the solution's clock, in seconds.
+(handler device_datapoint.lua, argument `data`). Time is the solution's clock: datapoints in seconds (the
+One Platform's unit), the event's `timestamp` in microseconds.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from ..identity import solution_identity
 
 PAGE = 50
 LAST_ERA = 2017  # Device v1 was deprecated in August 2017 (MuranoCLI's Config.rb)
+# value[1] of a written (not recorded) datapoint: Exosite's handler templates document
+# `data.value table{1 = "live"|timestamp, 2 = value}` and their simulators send {'live', value}
+LIVE = "live"
 DEFAULT_PID = "murano-sim-product"  # no solution identity to ask (a model built outside Services)
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS device_datapoint (seq INTEGER PRIMARY KEY AUTOINCREMENT, pid TEXT NOT NULL, "
            "sn TEXT NOT NULL, alias TEXT NOT NULL, ts INTEGER NOT NULL, value TEXT NOT NULL)")
@@ -37,6 +41,10 @@ class Device:
         host.subscribe("device2", "data_in", self.datapoints_for)
         # Device v1 kept those datapoints whatever ran: rpcCall read/info and list return them.
         host.observe("device2", "data_in", self.keep_written)
+
+    def _now_us(self) -> int:
+        """The event's `timestamp`: the server's reception time in microseconds (docs/services/device.md)."""
+        return int(round(self.host.now() * 1_000_000))
 
     def pid(self) -> str:
         """The product id of the device API's devices: services.device.pid, else the solution's product
@@ -68,12 +76,14 @@ class Device:
         found: builtins.list[tuple[str, dict[str, Any]]] = []
         if not isinstance(event, Mapping):
             return found
-        sn, pid, now = str(event.get("identity") or ""), self.pid(), int(self.host.now())
+        sn, pid = str(event.get("identity") or ""), self.pid()
+        received = event.get("timestamp")
+        received_us = received if isinstance(received, int) else self._now_us()
         for api, at, alias, value in self._written(event):
             found.append(("datapoint", {
                 "api": api, "pid": pid, "rid": resource_id(pid, sn, alias), "seq": len(found) + 1,
-                "alias": alias, "value": [at, value], "device_sn": sn, "source_ip": event.get("ip"),
-                "timestamp": now,
+                "alias": alias, "value": [at if api == "record" else LIVE, value], "device_sn": sn,
+                "source_ip": event.get("ip"), "timestamp": received_us,
             }))
         return found
 
@@ -104,10 +114,12 @@ class Device:
                 cursor = db.execute("INSERT INTO device_datapoint (pid, sn, alias, ts, value) VALUES (?, ?, ?, ?, ?)",
                                     (pid, sn, alias, now, json.dumps(value)))
                 written.append((cursor.lastrowid, alias, value))
+        received_us = self._now_us()
         for seq, alias, value in written:
             self.host.emit("datapoint", {
                 "api": api, "pid": pid, "rid": resource_id(pid, sn, alias), "seq": seq, "alias": alias,
-                "value": [now, value], "device_sn": sn, "source_ip": source_ip, "timestamp": now,
+                "value": [now if api == "record" else LIVE, value], "device_sn": sn, "source_ip": source_ip,
+                "timestamp": received_us,
             })
 
     def write(self, args: dict[str, Any]) -> None:
@@ -115,6 +127,13 @@ class Device:
         if not values:
             raise ServiceError(400, "give at least one dataport as alias = value")
         self.record(args["pid"], args["device_sn"], values, source_ip="127.0.0.1")
+        self._to_device(args["device_sn"], values)
+
+    def _to_device(self, sn: str, values: Mapping[str, Any]) -> None:
+        """A solution's write to a device's dataport is what the device then reads through the device
+        API (the One Platform had one dataport for both sides): Device2 holds it as the set value.
+        A device never activated has nothing to read; Device2's refusal is its answer, not ours."""
+        self.host.call("device2", "setIdentityState", {**values, "identity": sn})
 
     def list(self, args: dict[str, Any]) -> builtins.list[dict[str, Any]]:
         offset = max(0, args.get("offset") or 0)
@@ -126,8 +145,15 @@ class Device:
 
     def productInfo(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802 - Murano's operation name
         pid = args["pid"]
+        # the product's resources (its spec; Exosite's 2017 device-sensor quickstart lists them by
+        # `productInfo{pid}.resources[i].alias`): the definitions Device2 holds, the device API's product
+        defined = self.host.call("device2", "getGatewayResource", {})
+        resources = [{"alias": alias, "format": definition.get("format", "string"),
+                      "rid": resource_id(pid, "resource", alias)}
+                     for alias, definition in sorted((defined if isinstance(defined, Mapping) else {}).items())
+                     if isinstance(definition, Mapping)]  # an error table (no Device2) has no definitions
         return {"id": pid, "rid": resource_id(pid), "label": self.host.settings.get("label") or pid,
-                "endpoint": f"https://{pid}.m2.exosite.com/"}
+                "endpoint": f"https://{pid}.m2.exosite.com/", "resources": resources}
 
     def deviceCallback(self, args: dict[str, Any]) -> None:  # noqa: N802
         return None
@@ -168,6 +194,7 @@ class Device:
                 self.record(pid, sn, {alias: arguments[1]}, api="write")
             except ServiceError as exc:
                 return _fail(call_id, exc.status, exc.message)
+            self._to_device(sn, {alias: arguments[1]})
             return {"id": call_id, "status": "ok"}
         db = self.host.state.db
         if procedure == "info":
