@@ -266,3 +266,31 @@ def test_the_store_answers_after_its_connections_were_closed(runtime):
     runtime.platform.by_alias["keystore"].model.client.connection_pool.disconnect()
     assert run(runtime, "return {Keystore.get{key = 'kept'}, Keystore.set{key = 'b', value = 1}}") == [
         {"value": "yes"}, NO_CONTENT]
+
+
+def test_the_direct_store_is_in_use_and_answers_as_the_redis_py_fallback():
+    # direct.py uses fakeredis internals; with the pinned fakeredis they are there (else the store
+    # would quietly fall back to redis-py's client), and both paths give the same replies and errors.
+    import fakeredis
+    import redis
+
+    from murano_sim.services.keystore.direct import DirectRedis, usable
+    from murano_sim.services.keystore.model import _raw_client
+
+    def answers(client) -> list:
+        out = []
+        for command in (("SET", "a", "text"), ("GET", "a"), ("INCR", "a"), ("EXPIRE", "a", 10), ("TTL", "a"),
+                        ("HSET", "h", "f", "v"), ("HGETALL", "h"), ("SRANDMEMBER", "s", 1, 2), ("NOPE",)):
+            try:
+                out.append(client.execute_command(*command))
+            except (redis.ResponseError, TypeError) as exc:  # fakeredis's arity slip (srandmember) is a TypeError
+                out.append((type(exc).__name__, str(exc)))
+        return out
+
+    def fresh() -> redis.Redis:
+        return fakeredis.FakeRedis(server=fakeredis.FakeServer(), decode_responses=True)
+
+    assert usable(fresh())
+    direct, fallback = answers(DirectRedis(fresh())), answers(_raw_client(fresh()))
+    assert direct == fallback
+    assert direct[:3] == ["OK", "text", ("ResponseError", "value is not an integer or out of range")]

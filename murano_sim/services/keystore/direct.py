@@ -13,11 +13,32 @@ import threading
 from typing import Any, cast
 
 import redis
-from fakeredis._helpers import SimpleError
-from fakeredis._socket._resp import COMMANDS_WITH_SUB, extract_command
+
+try:  # fakeredis internals (pinned below 3 in pyproject): a release without them falls back to redis-py
+    from fakeredis._helpers import SimpleError
+    from fakeredis._socket._resp import COMMANDS_WITH_SUB, extract_command
+except ImportError:  # pragma: no cover - only with a fakeredis that moved them
+    SimpleError = COMMANDS_WITH_SUB = extract_command = None  # type: ignore[assignment,misc]
+
+# What this module calls on a fakeredis socket; `usable` checks them before the store relies on them.
+_SOCKET_API = ("_process_command", "_run_command", "_name_to_func", "_decode_result", "put_response", "version")
 
 # redis-py's reply errors as fakeredis queues them (its `RaiseErrorTypes`): raised, never returned.
 _ERRORS = (redis.ResponseError, redis.ConnectionError, redis.TimeoutError)
+
+
+def usable(client: redis.Redis) -> bool:
+    """True when this fakeredis has the internals DirectRedis uses (else the store keeps redis-py's client)."""
+    if SimpleError is None:
+        return False
+    connection: Any = client.connection_pool.get_connection()
+    try:
+        connection.connect()
+        return all(hasattr(connection._sock, name) for name in _SOCKET_API)
+    except Exception:  # noqa: BLE001 - any surprise in another fakeredis's internals means: do not use them
+        return False
+    finally:
+        client.connection_pool.release(connection)
 
 
 class DirectRedis:

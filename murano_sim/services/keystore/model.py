@@ -29,7 +29,7 @@ from redis.retry import Retry
 from ...errors import ConfigError, UsageError
 from ...lua.convert import LimitReached
 from .. import ServiceError, ServiceHost
-from .direct import DirectRedis
+from .direct import DirectRedis, usable
 from .sizes import (
     DEFAULT_QUOTA_BYTES,
     MAX_VALUE_BYTES,
@@ -178,7 +178,8 @@ class Keystore:
         server.dbs.default_factory = lambda: _Db(server.lock)  # type: ignore[attr-defined]
         self.client = fakeredis.FakeRedis(server=server, decode_responses=True, encoding_errors="replace")
         self._db = server.dbs[0]
-        self.raw = DirectRedis(self.client)  # no redis-py client or wire protocol on the hot path
+        # no redis-py client or wire protocol on the hot path, when this fakeredis has what it needs
+        self.raw = DirectRedis(self.client) if usable(self.client) else _raw_client(self.client)
         db = host.state.db
         fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (TABLE,)).fetchone() is None
         db.execute(
