@@ -193,23 +193,24 @@ def main() -> int:
 
     def per_test(kind: str, table: dict[tuple[str, int], list[float]]) -> list[float]:
         """One figure per round, ms per test: the growth from 1 to N tests."""
-        return [(big - one) / (tests - 1) * 1000 for big, one in zip(table[kind, tests], table[kind, 1])]
+        return [(big - one) / (tests - 1) * 1000 for big, one in zip(table[kind, tests], table[kind, 1], strict=True)]
 
     def own(kind: str, baseline: str, table: dict[tuple[str, int], list[float]]) -> list[float]:
-        return [k - b for k, b in zip(per_test(kind, table), per_test(baseline, table))]
+        return [k - b for k, b in zip(per_test(kind, table), per_test(baseline, table), strict=True)]
 
     print(f"pytest, empty test:                 {spread(per_test('empty', cpu))} per test")
-    print(f"pytest, the fixture tests' shape:   {spread(per_test('stand-ins', cpu))} per test (two fixtures, an assert)")
+    print(f"pytest, the fixture tests' shape:   {spread(per_test('stand-ins', cpu))} per test "
+          "(two fixtures, an assert)")
     print(f"yaml case beyond an empty test:     {spread(own('cases', 'empty', cpu))}  (target <= 0.5 ms)")
     print(f"fixture test beyond the stand-ins:  {spread(own('fixtures', 'stand-ins', cpu))}")
     if base is not None:
         mine, theirs = own("cases", "empty", cpu), own("base-cases", "empty", cpu)
         print(f"base yaml case beyond an empty test: {spread(theirs)}")
-        print(f"  this - base, per case:            {spread([m - t for m, t in zip(mine, theirs)])}")
-        whole = [c / b for c, b in zip(cpu["cases", tests], cpu["base-cases", tests])]
+        print(f"  this - base, per case:            {spread([m - t for m, t in zip(mine, theirs, strict=True)])}")
+        whole = [c / b for c, b in zip(cpu["cases", tests], cpu["base-cases", tests], strict=True)]
         print(f"  this / base, whole {tests}-case suite: {spread(whole, 'x')}")
     for kind in ("cases", "fixtures"):
-        fixed = [k - b for k, b in zip(cpu[kind, 1], cpu["empty", 1])]
+        fixed = [k - b for k, b in zip(cpu[kind, 1], cpu["empty", 1], strict=True)]
         print(f"session start ({kind}) beyond pytest's: {spread(fixed, 's')}")
     print(f"wall time, for comparison: yaml case beyond an empty test {spread(own('cases', 'empty', wall))}")
     print(f"the script alone: {alone * 1000:.3f} ms CPU per run on one Runtime")
