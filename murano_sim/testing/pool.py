@@ -15,7 +15,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config
-from .testbed import open_testbed
+from .testbed import built_backend_controls, open_testbed
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -78,8 +78,8 @@ def fresh(runtime: Runtime, parameters: Any) -> None:
     platform.on_event = None
     platform.restore_parameters(parameters)
     runtime.reset()
-    for alias in platform.backends.built_aliases():  # defects are a built backend's: the others stay unbuilt
-        take = getattr(platform.control(alias), "take_defects", None)
+    for control in built_backend_controls(runtime).values():
+        take = getattr(control, "take_defects", None)
         if take is not None:
             take()  # already reported by the test that caused them
 
