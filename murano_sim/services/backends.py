@@ -18,8 +18,8 @@ class LocalBackends(Mapping[str, Any]):
         self._makers: dict[str, Callable[[], Any]] = {}
 
     def add(self, alias: str, make: Callable[[], Any]) -> None:
-        """Register a backend's factory. Until it is built, a reset of the state builds it, so that
-        records it keeps in the solution's State (a --state file) are reset all the same."""
+        """Register a backend's factory. Until it is built, a reset of a state kept in a file builds it, so
+        that records it keeps in the solution's State (a --state file) are reset all the same."""
         self._makers[alias] = make
         self._state.on_reset(lambda: self._build_for_reset(alias))
 
@@ -35,7 +35,16 @@ class LocalBackends(Mapping[str, Any]):
                 self._state.on_reset(reset, in_transaction=False)
         return self._built[alias]
 
+    def __contains__(self, alias: object) -> bool:
+        return alias in self._makers  # asking does not build it (Mapping's own would)
+
+    def built_aliases(self) -> list[str]:
+        """The aliases of the backends built so far."""
+        return list(self._built)
+
     def _build_for_reset(self, alias: str) -> None:
+        if alias not in self._built and self._state.path is None:
+            return  # never used, on a state in memory: nothing of it to reset; built with its seed on first use
         self[alias]  # built now, it has registered its own reset, which State runs later in the same reset
 
     def __iter__(self) -> Iterator[str]:

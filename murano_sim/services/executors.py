@@ -84,7 +84,9 @@ class LocalExecutor:
         return Reply(200, result)
 
     def reset(self) -> None:
-        reset = getattr(self.model, "reset", None)
+        if not self.built and self.host.state.path is None:
+            return  # never used, on a state in memory: it holds nothing yet, and is built with its seed on first use
+        reset = getattr(self.model, "reset", None)  # a --state file may hold its rows: built to reset them
         if reset is not None:
             reset()
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EXPECT_SERVICE_KEYS", "OWN_EXPECT_KEYS", "OWN_SETTING_KEYS", "SEED_KEYS", "CaseDataError",
            "check_advance", "check_expected_services", "check_own_expect", "check_own_settings", "check_seeds",
-           "check_services", "seed"]
+           "check_services", "case_users", "seed"]
 
 
 @cache
@@ -53,6 +53,18 @@ def _own_case_controls() -> tuple[tuple[Any, tuple[str, ...], tuple[str, ...]], 
             continue
         expects = tuple(key.removeprefix("expect.") for key in plugin.case_keys if key.startswith("expect."))
         found.append((control, tuple(key for key in plugin.case_keys if not key.startswith("expect.")), expects))
+    return tuple(found)
+
+
+@cache
+def case_users() -> tuple[tuple[str, Any], ...]:
+    """(alias, case_uses) of every service whose control runs its own case data (looked up once per process:
+    every case asks)."""
+    found = []
+    for plugin in discover():
+        uses = getattr(load_attribute(plugin.control), "case_uses", None) if plugin.control else None
+        if uses is not None:
+            found.append((plugin.alias, uses))
     return tuple(found)
 
 

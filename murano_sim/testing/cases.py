@@ -86,9 +86,10 @@ def load_cases(path: Path) -> list[Case]:
     lines = [item.start_mark.line + 1 for item in items_node.value] if items_node is not None else []
     cases: list[Case] = []
     seen: dict[str, int] = {}
+    scripts: dict[Path, str] = {}  # a script file that many cases of the file run is read once
     for index, raw in enumerate(data):
         line = lines[index] if index < len(lines) else 1
-        case = _case(path, line, index, raw, defaults)
+        case = _case(path, line, index, raw, defaults, scripts)
         if case.name in seen:
             first = seen[case.name]
             raise CaseFileError(f"{path}:{line}: case name {case.name!r} is used twice (first at line {first})")
@@ -97,7 +98,7 @@ def load_cases(path: Path) -> list[Case]:
     return cases
 
 
-def _case(path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, Any]) -> Case:
+def _case(path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, Any], scripts: dict[Path, str]) -> Case:
     where = f"{path}:{line}"
     if not isinstance(raw, Mapping):
         raise CaseFileError(f"{where}: case {index + 1} must be a mapping")
@@ -121,7 +122,7 @@ def _case(path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, An
             raise CaseFileError(f"{where}: give `solution` (with a request) or `script`/`source`, not both")
         source, script_name = "", ""
     else:
-        source, script_name = _script(path, where, settings)
+        source, script_name = _script(path, where, settings, scripts)
     request = _mapping(settings.get("request"), f"{where}: request")
     overrides = _overrides(path, where, defaults, raw)
     config_file = None
@@ -154,7 +155,7 @@ def _case(path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, An
     )
 
 
-def _script(path: Path, where: str, settings: Mapping[str, Any]) -> tuple[str, str]:
+def _script(path: Path, where: str, settings: Mapping[str, Any], scripts: dict[Path, str]) -> tuple[str, str]:
     script, source = settings.get("script"), settings.get("source")
     if script is not None and source is not None:
         raise CaseFileError(f"{where}: give `script` or `source`, not both")
@@ -165,10 +166,12 @@ def _script(path: Path, where: str, settings: Mapping[str, Any]) -> tuple[str, s
     if not isinstance(script, str) or not script:
         raise CaseFileError(f"{where}: needs `script` (a Lua file relative to the case file) or `source`")
     file = _relative(path, script)
-    try:
-        return file.read_text(encoding="utf-8"), file.name
-    except (OSError, UnicodeDecodeError):
-        raise CaseFileError(f"{where}: cannot read script {script} (looked at {file})") from None
+    if file not in scripts:
+        try:
+            scripts[file] = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise CaseFileError(f"{where}: cannot read script {script} (looked at {file})") from None
+    return scripts[file], file.name
 
 
 def _overrides(path: Path, where: str, defaults: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,8 +15,7 @@ import pytest
 from ..errors import MuranoSimError
 from ..runtime.result import Response, ScriptResult
 from ..services.control import FixtureError
-from ..services.plugin import discover, load_attribute
-from .case_services import check_services, seed
+from .case_services import case_users, check_services, seed
 from .cases import Case, load_cases
 from .cassettes import cassette
 from .defects import fail_on_internal_error
@@ -26,7 +25,7 @@ from .runner import ScriptRunner
 from .served import ServedSolution, request_arguments
 from .settings import display_name, settings_of
 from .snapshots import read_snapshot, snapshot_of, snapshot_path, unused_snapshots, write_snapshot
-from .testbed import for_replay, live_sections, open_testbed, service_controls
+from .testbed import for_replay, live_sections, local_control, open_testbed
 
 HELPERS_NAME = "murano_test.lua"
 HELPERS_SOURCE = resources.files(__package__).joinpath("assertions.lua").read_text(encoding="utf-8")
@@ -155,17 +154,17 @@ class CaseItem(pytest.Item):
             raise ScriptFailure(f"case {case.name!r} ({self._where()}) failed:", mismatches, result)
 
     def _case_controls(self, runtime: Any) -> list[Any]:
-        """The controls of the services whose case keys this case uses; each must be there (a local backend)."""
-        controls = service_controls(runtime)
+        """The controls of the services whose case keys this case uses; each must be there (a local backend).
+        Only those are looked up: asking for every control would build every service's model."""
         used = []
-        for plugin in discover():
-            uses = getattr(load_attribute(plugin.control), "case_uses", None) if plugin.control else None
-            keys = uses(self.case) if uses is not None else []
+        for alias, uses in case_users():
+            keys = uses(self.case)
             if not keys:
                 continue
-            if plugin.alias not in controls:
-                raise MuranoSimError(f"{self._where()}: {', '.join(keys)} need services.{plugin.alias}.backend: local")
-            used.append(controls[plugin.alias])
+            control = local_control(runtime, alias)
+            if control is None:
+                raise MuranoSimError(f"{self._where()}: {', '.join(keys)} need services.{alias}.backend: local")
+            used.append(control)
         return used
 
     def _check_snapshot(self, result: ScriptResult) -> list[Mismatch]:

@@ -23,6 +23,7 @@ from .snapshots import normalise, snapshot_of, snapshot_path
 from .testbed import (
     ConfigSource,
     base_config,
+    built_backend_controls,
     config_overrides,
     for_replay,
     live_sections,
@@ -103,7 +104,7 @@ def murano(request: pytest.FixtureRequest, murano_config: ConfigSource) -> Itera
         settings = settings_of(request.config)
         runtime = stack.enter_context(settings.test_runtime(config))
         yield ScriptRunner(runtime, Path(request.node.path).parent, settings.rootpath)
-        raise_backend_defects(runtime.services.controls())
+        raise_backend_defects(built_backend_controls(runtime))
 
 
 class EmulatorDefect(Exception):

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from ..config import Config
-from .testbed import open_testbed, service_controls
+from .testbed import built_backend_controls, open_testbed
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -78,7 +78,7 @@ def fresh(runtime: Runtime, parameters: Any) -> None:
     platform.on_event = None
     platform.restore_parameters(parameters)
     runtime.reset()
-    for control in service_controls(runtime).values():
+    for control in built_backend_controls(runtime).values():
         take = getattr(control, "take_defects", None)
         if take is not None:
             take()  # already reported by the test that caused them

@@ -93,6 +93,21 @@ def service_controls(runtime: Runtime) -> dict[str, Any]:
     return runtime.services.controls()
 
 
+def built_backend_controls(runtime: Runtime) -> dict[str, Any]:
+    """The controls of the local backends built so far: the ones that can hold a defect (take_defects);
+    asking every service for its control would build every model."""
+    services = runtime.services
+    return {alias: services.control(alias) for alias in services.backends.built_aliases()}
+
+
+def local_control(runtime: Runtime, alias: str) -> Any | None:
+    """One service's control, if it has one here (a local backend or model), without building the others'."""
+    services = runtime.services
+    if alias in services.backends or getattr(services.by_alias.get(alias), "model", None) is not None:
+        return services.control(alias)
+    return None
+
+
 def for_replay(config: Config) -> Config:
     """A live config for replaying a cassette: a stand-in for each secret credential none configured
     (the recorded answers need none; a live check only wants its shape)."""
