@@ -41,6 +41,8 @@ from .hotvm import EVENT_SLOT, SolutionVM
 from .loader import Endpoint, EventHandler, Solution, load_solution
 from .ratelimit import RateLimiter, solution_rate_limit, too_many_requests
 from .requestlog import SolutionLog, script_records
+from .requesturl import request_url
+from .routes import RouteMatcher
 from .turns import QueueFull
 from .websocket import WebSockets, is_upgrade, script_source
 
@@ -132,6 +134,7 @@ class SolutionApp:
         self.rate_limiter = RateLimiter()
         # What answers under /_murano-sim/ (the console): handed in by whoever composes serve.
         self.surfaces: list[Surface] = [make(self) for make in surfaces]
+        self._routes = RouteMatcher(self._solution.url_map)  # replaced when a reload brings a new route map
 
     @property
     def solution(self) -> Solution:
@@ -299,9 +302,11 @@ class SolutionApp:
     def _solution_response(
         self, solution: Solution, request: Request, webservice: Mapping[str, Any], cors: Mapping[str, Any] | None
     ) -> Response:
-        urls = solution.url_map.bind_to_environ(request.environ)
+        routes = self._routes
+        if routes.url_map is not solution.url_map:
+            routes = self._routes = RouteMatcher(solution.url_map)
         try:
-            index, path_params = urls.match()
+            index, path_params = routes.match(request, is_upgrade(request))
         except (NotFound, MethodNotAllowed):
             if is_preflight(request):  # no OPTIONS endpoint of its own: the gateway answers
                 return preflight(cors, request)
@@ -381,7 +386,7 @@ class SolutionApp:
         # The one request builder `run` uses too: it merges the query string (path parameters win).
         murano_request = build_request({
             "method": request.method,
-            "uri": request.url,
+            "uri": request_url(request),
             "route": endpoint.path,
             "parameters": dict(path_params),
             "headers": headers,
