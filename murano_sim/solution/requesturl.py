@@ -14,10 +14,10 @@ from werkzeug.wrappers import Request
 
 # Characters both passes leave as they are: letters, digits, the unreserved marks and the
 # sub-delimiters Werkzeug keeps unquoted ('%' excluded: it would be decoded). Host: a name or an
-# address with a port, not an IDNA name (xn--, which Werkzeug may decode).
+# address with a port, lower case, not an IDNA name (xn--, which Werkzeug may decode).
 _PLAIN = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,/:;=@]*")
 _PLAIN_QUERY = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,/:;=@?]*")
-_PLAIN_HOST = re.compile(r"[A-Za-z0-9.\-:\[\]]+")
+_PLAIN_HOST = re.compile(r"[a-z0-9.\-:\[\]]+")  # Werkzeug lower-cases a host name
 
 
 def request_url(request: Request) -> str:
@@ -28,7 +28,7 @@ def request_url(request: Request) -> str:
     path = environ.get("PATH_INFO", "")
     query = environ.get("QUERY_STRING", "")
     plain = (
-        isinstance(host, str) and _PLAIN_HOST.fullmatch(host) is not None and "xn--" not in host.lower()
+        isinstance(host, str) and _PLAIN_HOST.fullmatch(host) is not None and "xn--" not in host
         and _PLAIN.fullmatch(root) is not None and _PLAIN.fullmatch(path) is not None
         and _PLAIN_QUERY.fullmatch(query) is not None
     )
