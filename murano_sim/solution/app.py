@@ -580,7 +580,7 @@ def _snapshot(root: Path) -> tuple[tuple[str, int, int, int], ...]:
     one must not reset the VM."""
     found: list[tuple[str, int, int, int]] = []
     stack = [str(root)]
-    static = {str(root / name) for name in ASSET_DIRS}
+    static = {os.path.join(stack[0], name) for name in ASSET_DIRS}  # as scandir names them (no Path: per request)
     while stack:
         folder = stack.pop()
         try:
