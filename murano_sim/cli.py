@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import __version__
+from .commandline import conventions
 from .config import trust
 from .config.trust import TRUST_ENV
 from .errors import MuranoSimError, UsageError
@@ -76,6 +77,7 @@ class _Parser(argparse.ArgumentParser):
 
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {}  # the top parser's: command -> handler
     commands: Mapping[str, argparse.ArgumentParser] = {}  # the top parser's: command -> its parser
+    json_commands: list[str] = []  # the top parser's: the commands that take --json
 
     def error(self, message: str) -> NoReturn:
         # self.prog is "murano-sim check" for a subcommand's parser: its help is the one that helps.
@@ -100,6 +102,7 @@ def build_parser() -> _Parser:
     )
     run.add_argument("--endpoint", metavar='"METHOD /path"', help="the endpoint section of a multi-endpoint file")
     run.add_argument("--pretty", action="store_true", help="indent the JSON output")
+    conventions.json_option(run, "print the result as one JSON object (always so; accepted for uniformity)")
     run.add_argument("--config", metavar="FILE", help="config.yaml to use (default: ./config.yaml if present)")
     run.add_argument(
         "--request",
@@ -115,7 +118,7 @@ def build_parser() -> _Parser:
     serve.add_argument("--config", metavar="FILE",
                        help="config.yaml to use (default: SOLUTION_DIR/config.yaml, else ./config.yaml, "
                        "else built-in defaults: every service local, demo credentials)")
-    serve.add_argument("--json", action="store_true", help="log one JSON object per line")
+    conventions.json_option(serve, "log one JSON object per line")
     serve.add_argument(
         "--state", metavar="FILE",
         help="keep the solution's state (every service's data) in this SQLite file; reloaded on restart",
@@ -135,7 +138,7 @@ def build_parser() -> _Parser:
 
     check = commands.add_parser("check", description="load a solution without serving it and report what was found")
     check.add_argument("solution", metavar="SOLUTION_DIR", help="the solution's directory")
-    check.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    conventions.json_option(check, "print the report as one JSON object")
     check.add_argument("--config", metavar="FILE",
                        help="config.yaml to validate (default: SOLUTION_DIR/config.yaml, else ./config.yaml)")
 
@@ -144,6 +147,7 @@ def build_parser() -> _Parser:
     trust.add_argument("target", nargs="?", default=".", metavar="DIR",
                        help="the folder of the config.yaml, or the file itself (default: .)")
     trust.add_argument("--revoke", action="store_true", help="forget the record")
+    conventions.json_option(trust, "print the outcome as one JSON object")
     for command in (run, serve, check):
         command.add_argument("--trust", action="store_true",
                              help="let the config file read any ${VAR} and reach hosts beyond loopback "
@@ -156,6 +160,8 @@ def build_parser() -> _Parser:
     for plugin in discover():
         if plugin.cli:
             parser.handlers.update(load_attribute(plugin.cli)(commands))
+    parser.handlers.update(conventions.register_completion(commands, parser))
+    parser.json_commands = conventions.apply(commands)  # -v/-q on every command
     parser.description = DESCRIPTION.format(commands=_help_lines(commands))
     return parser
 
@@ -226,8 +232,9 @@ def _check(args: argparse.Namespace) -> int:
     from .solution.solution_config import config_for
 
     # As serve reads it: a typo, a YAML error or a tab is one line with file:line and exit 2.
-    config_for(args.solution, args.config)
+    config = config_for(args.solution, args.config)
     report = solution_report(load_solution(args.solution))
+    report["warnings"][:0] = config.warnings  # the same lines serve prints at start
     print(json.dumps(report, ensure_ascii=False) if args.json else format_report(report))
     return EXIT_SCRIPT_FAILED if report["errors"] else EXIT_OK
 
@@ -235,11 +242,14 @@ def _check(args: argparse.Namespace) -> int:
 def _trust(args: argparse.Namespace) -> int:
     if args.revoke:
         path, had = trust.revoke(args.target)
-        print(f"murano-sim: {path}: {'no longer trusted' if had else 'was not trusted'}")
-        return EXIT_OK
-    path = trust.record(args.target)
-    print(f"murano-sim: {path}: trusted as it is now (recorded in {trust.data_dir()}); "
-          "a change to it needs `murano-sim trust` again")
+        outcome = {"file": str(path), "trusted": False, "was_trusted": had}
+        text = f"murano-sim: {path}: {'no longer trusted' if had else 'was not trusted'}"
+    else:
+        path = trust.record(args.target)
+        outcome = {"file": str(path), "trusted": True, "recorded_in": str(trust.data_dir())}
+        text = (f"murano-sim: {path}: trusted as it is now (recorded in {trust.data_dir()}); "
+                "a change to it needs `murano-sim trust` again")
+    print(json.dumps(outcome) if args.json else text)
     return EXIT_OK
 
 
@@ -256,6 +266,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if extra:  # argparse reports these from the top parser; the subcommand's help is the one that lists its options
         parser.commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     handler = parser.handlers[args.command]
+    conventions.set_loudness(args)
     try:
         # The command line is where a repository's config.yaml is untrusted; the library API is not.
         with trust.consent_scope(trust.cli_consent(getattr(args, "trust", False))):

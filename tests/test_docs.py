@@ -54,7 +54,7 @@ def blocks(doc: Path) -> list[Block]:
     return found
 
 
-def commands(block: Block) -> list[list[str]]:
+def commands(block: Block, *, from_root: bool = False) -> list[list[str]]:
     lines = block.text.splitlines()
     if block.lang == "console":
         lines = [line[2:] for line in lines if line.startswith("$ ")]
@@ -67,6 +67,9 @@ def commands(block: Block) -> list[list[str]]:
             if words[0] == "murano-sim":
                 out.append([sys.executable, "-m", "murano_sim.cli", *words[1:]])
             elif words[0] == "pytest":
+                # from the repository, a pytest without a path would run this whole suite again, inside itself
+                assert not from_root or any(not w.startswith("-") for w in words[1:]), \
+                    f"{block.doc.name}:{block.line}: mark a bare pytest command `norun`: {line!r}"
                 out.append([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
                             *words[1:]])
             else:
@@ -119,6 +122,6 @@ def test_runnable_blocks_run(doc: Path, tmp_path: Path) -> None:
             finally:
                 os.chdir(previous)
         else:
-            for command in commands(block):
+            for command in commands(block, from_root=cwd == ROOT):
                 proc = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
                 assert proc.returncode == 0, f"{where}: {shlex.join(command[2:])}\n{proc.stdout}\n{proc.stderr}"

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import yaml
+
 from ..errors import ConfigError
 from ..net.hosts import is_loopback_host, unambiguous_host
 from . import yamlfile
@@ -64,6 +66,7 @@ class Config:
     source: str = "built-in defaults"
     base_dir: Path = field(default_factory=Path.cwd)
     known: tuple[ServiceSettings, ...] = ()  # the services it was loaded with
+    warnings: list[str] = field(default_factory=list)  # "file:line: key: what", as serve and check print them
 
     @property
     def limits(self) -> LuaLimits:
@@ -276,7 +279,39 @@ def load_config(
     merged = merge(_defaults(services), expanded)
     _apply_env(merged, raw, services)
     _validate(merged, source, services)
-    return Config(data=merged, source=source, base_dir=base_dir, known=tuple(services))
+    warnings = _env_warnings(raw, source, given_text) if given_text is not None else []
+    return Config(data=merged, source=source, base_dir=base_dir, known=tuple(services), warnings=warnings)
+
+
+def _env_warnings(raw: Mapping[str, Any], source: str, text: str) -> list[str]:
+    """A warning per env value YAML did not read as text (`OWNER_PHONE: +15551230000` is an integer):
+    Murano's env values are strings, so it becomes str(value), which may not be what was written."""
+    env = raw.get("env")
+    if not isinstance(env, Mapping) or all(isinstance(v, str) or v is None for v in env.values()):
+        return []
+    written = _scalars(yamlfile.compose(text, source), "env")
+    found = []
+    for name, value in env.items():
+        if isinstance(value, str) or value is None or isinstance(value, (dict, list)):
+            continue
+        line, literal = written.get(str(name), (None, str(value)))
+        kind = {bool: "true/false", int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+        became = str(value).lower() if isinstance(value, bool) else str(value)
+        where = f"{source}:{line}" if line else source
+        found.append(f"{where}: env.{name}: YAML reads {literal} as {kind}, so it becomes {became!r}; "
+                     f"quote it to keep it as written: {name}: \"{literal}\"")
+    return found
+
+
+def _scalars(root: Any, section: str) -> dict[str, tuple[int, str]]:
+    """key -> (line, the value as written) for the scalars of a top-level mapping section."""
+    if not isinstance(root, yaml.MappingNode):
+        return {}
+    node = next((v for k, v in root.value if str(k.value) == section), None)
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(k.value): (k.start_mark.line + 1, str(v.value))
+            for k, v in node.value if isinstance(v, yaml.ScalarNode)}
 
 
 def _defaults(services: Sequence[ServiceSettings]) -> dict[str, Any]:

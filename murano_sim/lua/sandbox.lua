@@ -110,7 +110,20 @@ local uncounted, credit = 0, 0
 -- must leave the limit alone).
 local in_host = 0
 
+-- The script's file:line that was running when a limit tripped (the first frame not ours).
+local function running_line()
+  for level = 3, 12 do
+    local info = debug_getinfo(level, "Sl")
+    if not info then return nil end
+    if info.currentline and info.currentline > 0 and info.source ~= "=sandbox.lua" and info.source ~= "=patterns.lua" then
+      return info.short_src .. ":" .. info.currentline
+    end
+  end
+  return nil
+end
+
 local function trip(message)
+  if not state.tripped then state.tripped_at = running_line() end
   state.tripped = message
   error(message, 0)
 end
@@ -972,7 +985,7 @@ end
 local function run(source, chunkname, request, response, env_vars, modules, limits, deadline, prelude, env, globals,
                    coverage)
   modules = modules or { sources = {}, files = {}, loaded = {} }
-  state.ticks, state.tripped, state.where = 0, nil, nil
+  state.ticks, state.tripped, state.where, state.tripped_at = 0, nil, nil, nil
   c_depth, uncounted, credit, work, in_host = 0, 0, 0, 0, 0
   state.step = limits.step
   state.max_ticks = limits.max_ticks
@@ -1027,10 +1040,10 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
     debug_sethook(on_tick, "", limits.step)
     local message = describe(results[2])
     finish(true)
-    return "error", env, message
+    return "error", env, message, state.tripped and state.tripped_at
   end
   if state.tripped then
-    return "error", env, state.tripped
+    return "error", env, state.tripped, state.tripped_at
   end
   -- `return x` sets the body, as Murano's `return "text"` does. Empty headers come back as nil
   -- so that the host need not walk an empty table.

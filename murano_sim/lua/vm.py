@@ -82,6 +82,7 @@ class Outcome:
     logs: list[str] = field(default_factory=list)
     error: str | None = None
     internal_error: str | None = None  # a traceback: murano-sim's own defect, never the script's
+    error_at: str | None = None  # a limit error: the script's file:line that was running
 
 
 class Context:
@@ -412,7 +413,9 @@ class LuaVM:
     def _outcome(self, ok: bool, rest: list[Any], log: _Log, limits: LuaLimits) -> Outcome:
         if not ok:
             message = text(rest[0]) if rest and isinstance(rest[0], (bytes, str)) else "script failed"
-            return Outcome(False, 500, "Internal Server Error", {"content-type": "text/plain"}, log.lines, message)
+            at = text(rest[1]) if len(rest) > 1 and isinstance(rest[1], (bytes, str)) else None
+            return Outcome(False, 500, "Internal Server Error", {"content-type": "text/plain"}, log.lines, message,
+                           error_at=at)
         code, message, raw_headers = (list(rest) + [None, None, None])[:3]
         budget = Budget(limits.max_memory, None)  # the response, like to_json, within the memory budget
         try:

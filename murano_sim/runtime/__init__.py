@@ -188,5 +188,6 @@ class Runtime:
         calls = [redacted(record, secrets) for record in calls]  # a Config.getParameters result, ...
         error = redact(outcome.error, secrets) if outcome.error is not None else None
         return ScriptResult(
-            Response(outcome.code, outcome.message, outcome.headers), logs, calls, error, outcome.internal_error
+            Response(outcome.code, outcome.message, outcome.headers), logs, calls, error, outcome.internal_error,
+            outcome.error_at,
         )

@@ -22,6 +22,7 @@ class ScriptResult:
     # A traceback when murano-sim itself failed during the run (a defect to report, not the
     # script's fault); the pytest plugin fails the test with it.
     internal_error: str | None = None
+    error_at: str | None = None  # a limit error (instructions, memory, time): the file:line that was running
 
     @property
     def ok(self) -> bool:
@@ -34,4 +35,5 @@ class ScriptResult:
             "logs": list(self.logs),
             "calls": list(self.calls),
             "error": self.error,
+            **({"error_at": self.error_at} if self.error_at else {}),
         }

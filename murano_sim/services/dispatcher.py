@@ -116,7 +116,7 @@ class Dispatcher:
         op = self.spec.operations.get(operation)
         if op is None:
             # Returned like every service failure (an error table, not a raised Lua error); 404 as
-            # Murano's dispatcher answers a path it has no operation for (docs/fidelity.md).
+            # Murano's dispatcher answers a path it has no operation for (docs/fidelity-results.md).
             value = error_table(f"{label} is not emulated by murano-sim (no such operation in its spec)",
                                 STATUS_NOT_FOUND, QUERY_ERROR)
             return self._outcome(operation, arguments, value, started, warnings, STATUS_NOT_FOUND, True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import queue
 import threading
@@ -39,12 +40,16 @@ from .gateway import (
 from .guards import BadResponse, RequestRefused
 from .hotvm import EVENT_SLOT, SolutionVM
 from .loader import Endpoint, EventHandler, Solution, load_solution
+from .problems import report_problems
 from .ratelimit import RateLimiter, solution_rate_limit, too_many_requests
 from .requestlog import SolutionLog, script_records
 from .requesturl import request_url
 from .routes import RouteMatcher
 from .turns import QueueFull
+from .watcher import Watcher
 from .websocket import WebSockets, is_upgrade, script_source
+
+_log = logging.getLogger("murano_sim.solution")  # debug lines: `murano-sim -v`
 
 # Routes of the local server itself, outside any solution's namespace.
 DEV_PREFIX = "/_murano-sim"
@@ -108,15 +113,18 @@ class SolutionApp:
         *,
         surfaces: Iterable[SurfaceFactory] = (),
         rate_limits: bool | None = None,
+        watch: bool = False,
     ) -> None:
         """rate_limits: enforce --#RATELIMIT and the Webservice rate_limit; None: config.yaml's
-        serve.rate_limits, else off (`murano-sim serve` turns them on unless --no-rate-limit)."""
+        serve.rate_limits, else off (`murano-sim serve` turns them on unless --no-rate-limit).
+        watch: reload when a file is saved, from a watcher thread (`murano-sim serve`), printing the
+        loader's problems then; else (the pytest fixture) a request after an edit reloads first."""
         self.root = Path(root)
         self.runtime = runtime
         self.log = log or SolutionLog(secrets=runtime.config.secrets())
         self._lock = threading.Lock()
-        self._snapshot = _snapshot(self.root)
-        self._scanned_at = time.monotonic()  # when the last scan started
+        self._snapshot = _snapshot(self.root)  # once; with a watcher, compared again only when its watch is in place
+        self._scanned_at = time.monotonic()  # when the last scan started (without a watcher)
         self._solution: Solution | None = load_solution(self.root)  # a load error at start is the caller's
         self._load_error: str | None = None
         self.result_listeners: list[Callable[[ScriptResult], None]] = []  # every execution's result
@@ -145,34 +153,58 @@ class SolutionApp:
         # What answers under /_murano-sim/ (the console): handed in by whoever composes serve.
         self.surfaces: list[Surface] = [make(self) for make in surfaces]
         self._routes = RouteMatcher(self._solution.url_map)  # replaced when a reload brings a new route map
+        self.watcher = Watcher(self.root, self._on_files_changed, ignore=ASSET_DIRS,
+                               on_ready=self._on_watch_ready) if watch else None
 
     @property
     def solution(self) -> Solution:
-        """The current solution, reloaded first if a file changed (ConfigError if it no longer loads).
+        """The current solution (ConfigError if it no longer loads); without a watcher, reloaded
+        first if a file changed.
 
         A request burst shares one scan: a scan that started after this thread's request arrived
         saw every edit finished before it, so the request does not scan again."""
         with self._lock:
-            arrived = getattr(self._executing, "arrived", None)
-            if arrived is not None and self._scanned_at >= arrived:
-                snapshot = self._snapshot
-            else:
-                self._scanned_at = time.monotonic()
-                snapshot = _snapshot(self.root)
-            if snapshot != self._snapshot:
-                self._snapshot = snapshot
-                try:
-                    self._solution, self._load_error = load_solution(self.root), None
-                except ConfigError as exc:
-                    self._solution, self._load_error = None, str(exc)
-                    self.log.message(f"reload failed: {exc}", error=str(exc))
+            if self.watcher is None:
+                arrived = getattr(self._executing, "arrived", None)
+                if arrived is not None and self._scanned_at >= arrived:
+                    snapshot = self._snapshot
                 else:
-                    self.vm.reload(self._solution)
-                    self.runtime.platform.use_solution_configs(self._solution.service_configs)
-                    self.log.message(f"reloaded {self.root}")
+                    self._scanned_at = time.monotonic()
+                    snapshot = _snapshot(self.root)
+                if snapshot != self._snapshot:
+                    self._snapshot = snapshot
+                    self._reload()
             if self._solution is None:
                 raise ConfigError(self._load_error or "solution not loaded")
             return self._solution
+
+    def _on_watch_ready(self) -> None:
+        # A save between the load and the watch being in place (under load, that can be seconds) is caught here.
+        with self._lock:
+            if _snapshot(self.root) != self._snapshot:
+                self._reload()
+
+    def _on_files_changed(self, paths: set[str]) -> None:
+        _log.debug("changed: %s", ", ".join(sorted(paths)))
+        with self._lock:
+            self._reload()
+
+    def _reload(self) -> None:
+        """Load the solution again (under self._lock) and say so, with every problem the loader found."""
+        try:
+            self._solution, self._load_error = load_solution(self.root), None
+        except ConfigError as exc:
+            self._solution, self._load_error = None, str(exc)
+            self.log.message(f"reload failed: {exc}", error=str(exc))
+            return
+        self.vm.reload(self._solution)
+        self.runtime.platform.use_solution_configs(self._solution.service_configs)
+        self.log.message(f"reloaded {self.root}")
+        report_problems(self.log, self._solution)
+
+    def close_watcher(self) -> None:
+        if self.watcher is not None:
+            self.watcher.close()
 
     # -- WSGI -----------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

@@ -8,6 +8,7 @@ directory that is not a solution at all raises ConfigError.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path, PurePosixPath
@@ -38,6 +39,7 @@ MODULE_PREFIX = "modules."  # accepted before any module name, as older murano-s
 # Modules the platform provides without the solution shipping them (reference §1.3).
 PLATFORM_MODULES = frozenset({"staging.mcrypto"})
 _PARAM = re.compile(r"\{([^{}]*)\}")
+log = logging.getLogger("murano_sim.loader")  # debug lines: `murano-sim -v`
 
 
 def load_solution(root: str | os.PathLike[str]) -> Solution:
@@ -67,6 +69,9 @@ def load_solution(root: str | os.PathLike[str]) -> Solution:
     _load_handlers(layout, reader, solution)
     _load_service_configs(layout, solution)
     _scan_sources(solution)
+    log.debug("%s: %s layout, %d endpoints, %d event handlers, %d module names, %d warnings, %d errors",
+              base, layout.name, len(solution.endpoints), len(solution.handlers), len(solution.modules),
+              len(solution.warnings), len(solution.errors))
     return solution
 
 

@@ -7,6 +7,7 @@ is redacted with the configured secrets before it is written.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -42,6 +43,7 @@ def script_records(
             "execution_time_ms": round(execution_time_ms, 3),
             "script_output": list(result.logs),
             "error": result.error,
+            **({"error_at": result.error_at} if result.error_at else {}),
         }
     ]
     for call in result.calls:
@@ -73,7 +75,8 @@ def render_text(record: dict[str, Any]) -> str:
         ]
         lines += [f"  | {line}" for line in record.get("script_output") or []]
         if record.get("error"):
-            lines.append(f"  ! error: {record['error']}")
+            at = f" (running {record['error_at']})" if record.get("error_at") else ""
+            lines.append(f"  ! error: {record['error']}{at}")
         return "\n".join(lines)
     if record.get("type") == "service_call":
         outcome = f" error={_compact(record['error'])}" if "error" in record else ""
@@ -90,6 +93,10 @@ def _compact(value: Any) -> str:
 
 def _number(value: Any) -> str:
     return f"{value:.1f}" if isinstance(value, (int, float)) else "?"
+
+
+# `murano-sim -q` sets it to ERROR (commandline/conventions.py); the library leaves it unset.
+_LOUDNESS = logging.getLogger("murano_sim")
 
 
 class SolutionLog:
@@ -125,6 +132,8 @@ class SolutionLog:
                 pass
 
     def message(self, message: str, **fields: Any) -> None:
-        """A record that is not a script run: reloads, load errors, startup notes."""
+        """A record that is not a script run: reloads, load errors, startup notes (only errors under -q)."""
+        if "error" not in fields and _LOUDNESS.level >= logging.ERROR:
+            return
         stamp = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         self.write([{"type": "server", "timestamp": stamp, "message": message, **fields}])

@@ -18,6 +18,7 @@ from ..state import State
 from . import servefile
 from .app import DEV_PREFIX, SolutionApp, SurfaceFactory
 from .link import ProductService, link, parse_product
+from .problems import report_problems
 from .requestlog import SolutionLog
 from .solution_config import config_for
 
@@ -29,7 +30,7 @@ class SolutionServer(BackgroundServer):
         self.app = app
         # Stopping ends the surfaces' live streams, then open sockets (their `close` runs finish first).
         super().__init__(app, host, port, name="murano-sim-solution",
-                         on_shutdown=[app.close_surfaces, app.websockets.close_all])
+                         on_shutdown=[app.close_surfaces, app.close_watcher, app.websockets.close_all])
 
 
 def serve_solution(
@@ -138,7 +139,7 @@ def main_serve(
         linked = _linked_product(stack, product, host, json_logs, state_path, surfaces) if product else None
         runtime = stack.enter_context(_runtime(config, state_path, host_services=[linked[1]] if linked else ()))
         enforce = rate_limits and (config.data.get("serve") or {}).get("rate_limits", True) is not False
-        app = SolutionApp(solution_dir, runtime, log, surfaces=surfaces, rate_limits=enforce)
+        app = SolutionApp(solution_dir, runtime, log, surfaces=surfaces, rate_limits=enforce, watch=True)
         if linked:
             link(app, linked[0].app, linked[1])
         start_lifecycles(runtime)
@@ -220,3 +221,6 @@ def _announce(app: SolutionApp, log: SolutionLog, config: Config) -> None:
     for (service, event), handler in sorted(solution.handlers.items()):
         trigger = f"POST {DEV_PREFIX}/events/{service}/{event}"
         log.message(f"event {service} {event} -> {handler.file}:{handler.line} (trigger: {trigger})")
+    for warning in config.warnings:
+        log.message(f"warning: {warning}", warning=warning)
+    report_problems(log, solution)

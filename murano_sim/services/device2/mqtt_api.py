@@ -162,6 +162,7 @@ class MqttDeviceServer:
         asyncio.run_coroutine_threadsafe(stop(), self.loop).result()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join()
+        self.loop.close()  # else the loop is closed by the GC at exit, sometimes after its self-pipe: a traceback
 
     def __enter__(self) -> Self:
         return self

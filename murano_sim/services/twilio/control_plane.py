@@ -2,7 +2,7 @@
 process resets it, moves its clock, injects faults and outcomes, and plays the network's side
 (inbound SMS and calls, a caller pressing keys): a view of the Twilio control (control.py), which
 `serve` also offers under /_murano-sim/. It follows the local-surface rules
-(murano_sim/local_surface.py) and answers JSON; docs/emulator.md lists the routes.
+(murano_sim/net/local_surface.py) and answers JSON; docs/twilio-emulator.md lists the routes.
 """
 
 from __future__ import annotations

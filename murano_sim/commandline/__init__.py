@@ -1,0 +1,1 @@
+"""What every murano-sim command shares (conventions.py: -v/-q, --json, shell completion)."""
