@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,6 +43,8 @@ from .loader import Endpoint, EventHandler, Solution, load_solution
 from .problems import report_problems
 from .ratelimit import RateLimiter, solution_rate_limit, too_many_requests
 from .requestlog import SolutionLog, script_records
+from .requesturl import request_url
+from .routes import RouteMatcher
 from .turns import QueueFull
 from .watcher import Watcher
 from .websocket import WebSockets, is_upgrade, script_source
@@ -81,6 +83,16 @@ SurfaceFactory = Callable[["SolutionApp"], Surface]  # e.g. console.Console
 # Static assets (Solution.assets): served for GET/HEAD paths no endpoint matches (endpoints win),
 # as on Murano. The default asset folders are left out of reload snapshots.
 ASSET_DIRS = ("files", "assets")
+
+# Request ids: 32 hex digits as before (uuid4), a per-process random half and a counter, so that an
+# execution makes no urandom call (a syscall that gives up the GIL, costly with many clients).
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count(1)
+
+
+def _request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
+
 
 DEFAULT_RETRY_AFTER = 1  # serve.retry_after_seconds: the Retry-After of a 503 when the VM's queue is full
 
@@ -140,6 +152,7 @@ class SolutionApp:
         self.rate_limiter = RateLimiter()
         # What answers under /_murano-sim/ (the console): handed in by whoever composes serve.
         self.surfaces: list[Surface] = [make(self) for make in surfaces]
+        self._routes = RouteMatcher(self._solution.url_map)  # replaced when a reload brings a new route map
         self.watcher = Watcher(self.root, self._on_files_changed, ignore=ASSET_DIRS,
                                on_ready=self._on_watch_ready) if watch else None
 
@@ -331,9 +344,11 @@ class SolutionApp:
     def _solution_response(
         self, solution: Solution, request: Request, webservice: Mapping[str, Any], cors: Mapping[str, Any] | None
     ) -> Response:
-        urls = solution.url_map.bind_to_environ(request.environ)
+        routes = self._routes
+        if routes.url_map is not solution.url_map:
+            routes = self._routes = RouteMatcher(solution.url_map)
         try:
-            index, path_params = urls.match()
+            index, path_params = routes.match(request, is_upgrade(request))
         except (NotFound, MethodNotAllowed):
             if is_preflight(request):  # no OPTIONS endpoint of its own: the gateway answers
                 return preflight(cors, request)
@@ -413,12 +428,12 @@ class SolutionApp:
         # The one request builder `run` uses too: it merges the query string (path parameters win).
         murano_request = build_request({
             "method": request.method,
-            "uri": request.url,
+            "uri": request_url(request),
             "route": endpoint.path,
             "parameters": dict(path_params),
             "headers": headers,
             "body": guards.script_body(request, self.max_body_bytes),
-            "request_id": uuid.uuid4().hex,
+            "request_id": _request_id(),
             "server_ip": request.environ.get("SERVER_NAME", "127.0.0.1"),
         }, now=epoch_seconds(self.runtime.clock))
         parameters = murano_request["parameters"]
@@ -455,7 +470,7 @@ class SolutionApp:
 
     def _websocket_event(self, endpoint: Endpoint, info: dict[str, Any]) -> ScriptResult:
         return self._logged(
-            endpoint.file, {"request_id": uuid.uuid4().hex}, f"WEBSOCKET {endpoint.path} {info['type']}", "websocket",
+            endpoint.file, {"request_id": _request_id()}, f"WEBSOCKET {endpoint.path} {info['type']}", "websocket",
             info, lambda: self.vm.run_script(
                 script_source(endpoint), endpoint.file, {}, service="websocket", event="websocket_info",
                 globals={EVENT_SLOT: info},
@@ -517,7 +532,7 @@ class SolutionApp:
             # In the VM's one queue with the endpoints, first come first served (hotvm.SolutionVM.turns):
             # a device write waits for its handler's turn only, not for every other device's too.
             result = self._logged(
-                handler.file, {"request_id": uuid.uuid4().hex}, handler.event, handler.service, payload,
+                handler.file, {"request_id": _request_id()}, handler.event, handler.service, payload,
                 lambda: self.vm.run_handler(handler, payload, context=context),
             )
         finally:
@@ -607,7 +622,7 @@ def _snapshot(root: Path) -> tuple[tuple[str, int, int, int], ...]:
     one must not reset the VM."""
     found: list[tuple[str, int, int, int]] = []
     stack = [str(root)]
-    static = {str(root / name) for name in ASSET_DIRS}
+    static = {os.path.join(stack[0], name) for name in ASSET_DIRS}  # as scandir names them (no Path: per request)
     while stack:
         folder = stack.pop()
         try:

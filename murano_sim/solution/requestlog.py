@@ -112,15 +112,17 @@ class SolutionLog:
         self.batch_listeners: list[Callable[[list[dict[str, Any]]], None]] = []
 
     def write(self, records: Iterable[dict[str, Any]]) -> None:
-        # Redact the serialised form, so listeners and both output modes see the same safe records.
-        safe = [json.loads(redact(_compact(record), self._secrets)) for record in records]
+        # Redact the serialised form, so listeners and both output modes see the same safe records:
+        # each record dumped once (its JSON line), the batch loaded back once (JSON-safe copies).
+        lines = [redact(_compact(record), self._secrets) for record in records]
+        safe: list[dict[str, Any]] = json.loads(f"[{','.join(lines)}]")
         for listener in self.listeners:
             for record in safe:
                 listener(record)
         for batch_listener in self.batch_listeners:
             batch_listener(safe)
-        render = _compact if self.json_lines else render_text
-        text = "\n".join(render(record) for record in safe)
+        # A JSON line has no raw newline (dumps escapes them): the lines joined are the output.
+        text = "\n".join(lines) if self.json_lines else "\n".join(render_text(record) for record in safe)
         stream = self._stream or sys.stdout
         with self._lock:
             try:
