@@ -162,3 +162,20 @@ def test_a_served_request_sees_its_full_url(tmp_path: Path):
     assert plain["uri"] == f"{server.url}/where/7?a=1&b=two"
     assert escaped["uri"] == f"{server.url}/where/\u00e9?q=\u00e9t\u00e9"
     assert redirected["uri"] == f"{server.url}/where/8?k=v"
+
+
+@pytest.mark.parametrize("json_lines", [True, False])
+@pytest.mark.parametrize("secret", ['pa"ss\\word-123', "tab\there-456", "clé-secrète-789"])
+def test_a_secret_that_json_escapes_is_redacted_too(json_lines, secret):
+    # the log redacts its serialised text: a secret JSON writes escaped must be matched as written
+    stream = io.StringIO()
+    log = SolutionLog(stream, json_lines=json_lines, secrets=[secret])
+    seen: list[dict] = []
+    log.listeners.append(seen.append)
+    log.write([{"type": "script", "timestamp": "t", "request_id": "r1", "service": "webservice",
+                "event": "GET /x", "file": "x.lua", "parameters": {"token": secret}, "status": 200,
+                "execution_time_ms": 0.25, "script_output": [f"saw {secret}"], "error": None}])
+    written = stream.getvalue() + json.dumps(seen) + json.dumps(seen, ensure_ascii=False)
+    for form in {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}:
+        assert form not in written
+    assert "[REDACTED]" in stream.getvalue()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import functools
+import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -123,11 +125,19 @@ def is_secret_key(key: str) -> bool:
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret in text by a fixed marker."""
+    """Replace every secret in text by a fixed marker, also as JSON writes it (a secret with a quote,
+    a backslash, a control or non-ASCII character is escaped in serialised records)."""
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "[REDACTED]")
+            for form in _written_forms(secret):
+                text = text.replace(form, "[REDACTED]")
     return text
+
+
+@functools.lru_cache(maxsize=256)
+def _written_forms(secret: str) -> tuple[str, ...]:
+    escaped = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]} - {secret}
+    return (*sorted(escaped, key=len, reverse=True), secret)
 
 
 def substitute(
