@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..commandline.conventions import json_option
 from ..errors import ConfigError, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -19,10 +21,12 @@ def add_commands(commands: Any) -> dict[str, Handler]:
         "(.murano-sim/murano.d.lua, .luarc.json) and a .luacheckrc that knows Murano's globals")
     stubs.add_argument("solution", nargs="?", default=".", metavar="DIR", help="the solution's directory (default: .)")
     stubs.add_argument("--force", action="store_true", help="overwrite files edited since murano-sim wrote them")
+    json_option(stubs, "print the files written as one JSON object: {wrote: [path, ...]}")
     init = commands.add_parser(
         "init", description="make a new solution in DIR that passes its own tests: an endpoint, an event "
         "handler, a module, config.yaml, a pytest test and a yaml case, editor files, a CI workflow")
     init.add_argument("solution", nargs="?", default=".", metavar="DIR", help="an empty or new directory (default: .)")
+    json_option(init, "print the solution and the files written as one JSON object: {solution, wrote: [path, ...]}")
     return {"stubs": _stubs, "init": _init}
 
 
@@ -61,8 +65,12 @@ def write_stubs(root: Path, *, force: bool = False) -> list[Path]:
 
 
 def _stubs(args: argparse.Namespace) -> int:
-    for path in write_stubs(Path(args.solution), force=args.force):
-        print(f"murano-sim: wrote {path}")
+    written = write_stubs(Path(args.solution), force=args.force)
+    if args.json:
+        print(json.dumps({"wrote": [str(path) for path in written]}))
+    else:
+        for path in written:
+            print(f"murano-sim: wrote {path}")
     return 0
 
 
@@ -70,7 +78,9 @@ def _init(args: argparse.Namespace) -> int:
     from .template import create_solution
 
     root = Path(args.solution)
-    create_solution(root)
-    write_stubs(root)
-    print(f"murano-sim: made a solution in {root}; try: cd {root} && pytest")
+    written = create_solution(root) + write_stubs(root)
+    if args.json:
+        print(json.dumps({"solution": str(root), "wrote": [str(path) for path in written]}))
+    else:
+        print(f"murano-sim: made a solution in {root}; try: cd {root} && pytest")
     return 0
