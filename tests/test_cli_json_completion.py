@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "scripts" / "example-solution"
 # The commands that print results and take --json (docs/cli-conventions.md lists them).
 JSON_COMMANDS = ["run", "serve", "check", "trust", "outbox", "logs", "reset", "snapshot", "device", "twilio-inbound",
-                 "twilio-emulator", "init", "stubs"]
+                 "twilio-emulator", "init", "stubs", "lint"]
 RESOURCES = {"temperature": {"format": "number"}, "led": {"format": "boolean", "settable": True}}
 
 
