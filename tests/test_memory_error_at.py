@@ -1,7 +1,7 @@
 """A memory-limit error names the file:line that was allocating, as instruction and time limits do.
 
 LuaJIT calls no error handler on out-of-memory: sandbox.lua's count hook notes the running line once
-the heap nears the budget (docs/limits.md)."""
+the heap nears the budget (docs/running-scripts.md)."""
 
 from __future__ import annotations
 
