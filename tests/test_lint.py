@@ -44,6 +44,16 @@ def test_a_multi_endpoint_file_is_linted_section_by_section(name, tmp_path):
 
 
 @needs_luacheck
+@pytest.mark.parametrize("solution", [ROOT / "scripts" / "example-solution", *sorted(SOLUTIONS.glob("real-*"))],
+                         ids=lambda p: p.name)
+def test_every_public_solution_lints_without_a_syntax_error_or_an_undefined_global(solution):
+    done = murano_sim("lint", str(solution), "--json")
+    assert done.returncode in (0, 1), done.stderr
+    codes = {f["code"] for f in json.loads(done.stdout)}
+    assert {c for c in codes if c.startswith("E") or UNDEFINED_GLOBAL.match(c)} == set()
+
+
+@needs_luacheck
 def test_a_finding_in_a_later_section_names_the_files_own_line(tmp_path):
     copy = tmp_path / "doorlock"
     shutil.copytree(SOLUTIONS / "real-doorlock-2016", copy)
