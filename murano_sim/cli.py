@@ -258,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
     except KeyboardInterrupt:  # Ctrl-C while the parser or a service's commands load
         return EXIT_INTERRUPTED
+    finally:
+        conventions.restore_loudness()
 
 
 def _main(argv: Sequence[str] | None) -> int:

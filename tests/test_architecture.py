@@ -48,7 +48,7 @@ ALLOWED_LOCAL_IMPORTS = {
         "smtplib and ssl load only for `murano-sim outbox`",
     **{("murano_sim.scaffold.cli", target): "each command loads what it needs when it runs (start-up time)"
        for target in ("murano_sim.solution.loader", "murano_sim.scaffold.luaglobals", "murano_sim.scaffold.stubs",
-                      "murano_sim.scaffold.template")},
+                      "murano_sim.scaffold.lint", "murano_sim.scaffold.template")},
     # issue 21: `murano-sim run` pays only for what the script uses
     ("murano_sim.services.twilio.local", "murano_sim.services.twilio.app"):
         "the emulator (its models, Werkzeug) loads with the first request that reaches Twilio",

@@ -39,16 +39,30 @@ def apply(commands: Any) -> list[str]:
     return with_json
 
 
+_before: list[int] = []  # the logger's level before set_loudness, for restore_loudness
+
+
 def set_loudness(args: argparse.Namespace) -> None:
     """The `murano_sim` logger's level for this command (-v: DEBUG, -q: ERROR, else INFO), to stderr."""
     level = getattr(args, "loudness", None) or NORMAL
     logger = logging.getLogger("murano_sim")
+    _before.append(logger.level)
     logger.setLevel(level)
     if not any(getattr(h, "murano_sim_cli", False) for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("murano-sim: %(name)s: %(message)s"))
         handler.murano_sim_cli = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
+
+
+def restore_loudness() -> None:
+    """Undo set_loudness when the command ends: main() called in a process that goes on (a test, a
+    script) leaves the library's logger as it found it, and no handler on a stderr that may be gone."""
+    logger = logging.getLogger("murano_sim")
+    for handler in [h for h in logger.handlers if getattr(h, "murano_sim_cli", False)]:
+        logger.removeHandler(handler)
+    if _before:
+        logger.setLevel(_before.pop())
 
 
 def register_completion(commands: Any, parser: argparse.ArgumentParser) -> dict[str, Callable[..., int]]:

@@ -102,7 +102,7 @@ end
 -- Per-run limit state. `tripped` holds the limit message once a limit is hit: from then on
 -- every hook tick and every pcall/xpcall/resume return re-raises it, so no script can swallow it.
 local state = { ticks = 0, max_ticks = 0, deadline = 0, tripped = nil, instruction_msg = "", timeout_msg = "",
-  memory_msg = "", where = nil, step = 1000 }
+  memory_msg = "", where = nil, step = 1000, memory_watch = math.huge }
 -- `uncounted` > 0 while our own matcher stands in for a C function (Murano counts a C call as
 -- one instruction); `credit` is the instructions our wrappers spent, given back to the script.
 local uncounted, credit = 0, 0
@@ -137,6 +137,16 @@ local coverage_proxies = setmetatable({}, { __mode = "k" })
 local function on_tick()
   if state.tripped then
     error(state.tripped, 0)
+  end
+  -- LuaJIT calls no error handler on out-of-memory, so a memory-limit error can name only a line
+  -- noted before it: the script's line at a tick once the heap is within 1/32 of the budget, again
+  -- at each further 1/64 (a getinfo per tick would double a tight loop's time, and its garbage
+  -- would count against the script; a heap count costs next to nothing).
+  local used = collectgarbage("count")
+  if used > state.memory_watch then
+    state.memory_watch = used + state.memory_grain
+    local info = debug_getinfo(2, "Sl")
+    if info and info.source ~= "=sandbox.lua" and info.source ~= "=patterns.lua" then state.tick_info = info end
   end
   if uncounted == 0 then
     if credit >= state.step then
@@ -992,7 +1002,7 @@ end
 local function run(source, chunkname, request, response, env_vars, modules, limits, deadline, prelude, env, globals,
                    coverage)
   modules = modules or { sources = {}, files = {}, loaded = {} }
-  state.ticks, state.tripped, state.where, state.tripped_at = 0, nil, nil, nil
+  state.ticks, state.tripped, state.where, state.tripped_at, state.tick_info = 0, nil, nil, nil, nil
   c_depth, uncounted, credit, work, in_host = 0, 0, 0, 0, 0
   state.step = limits.step
   state.max_ticks = limits.max_ticks
@@ -1031,6 +1041,7 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   reserve_scratch(limits.scratch)
   pace_gc(limits.scratch)
   memory_limit(true, true)  -- the budget starts here: the sandbox's setup above is not the script's
+  state.memory_watch, state.memory_grain = collectgarbage("count") + limits.memory_near_kb, limits.memory_grain_kb
   if coverage then
     debug_sethook(on_line_or_tick, "l", limits.step)
   else
@@ -1047,7 +1058,11 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
     debug_sethook(on_tick, "", limits.step)
     local message = describe(results[2])
     finish(true)
-    return "error", env, message, state.tripped and state.tripped_at
+    local at, info = state.tripped and state.tripped_at, state.tick_info
+    if not at and results[2] == MEMORY_ERROR and info and info.currentline > 0 then
+      at = info.short_src .. ":" .. info.currentline
+    end
+    return "error", env, message, at
   end
   if state.tripped then
     return "error", env, state.tripped, state.tripped_at

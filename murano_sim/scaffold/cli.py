@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..commandline.conventions import json_option
 from ..errors import ConfigError, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -19,15 +21,30 @@ def add_commands(commands: Any) -> dict[str, Handler]:
         "(.murano-sim/murano.d.lua, .luarc.json) and a .luacheckrc that knows Murano's globals")
     stubs.add_argument("solution", nargs="?", default=".", metavar="DIR", help="the solution's directory (default: .)")
     stubs.add_argument("--force", action="store_true", help="overwrite files edited since murano-sim wrote them")
+    json_option(stubs, "print the files written as one JSON object: {wrote: [path, ...]}")
     init = commands.add_parser(
         "init", description="make a new solution in DIR that passes its own tests: an endpoint, an event "
         "handler, a module, config.yaml, a pytest test and a yaml case, editor files, a CI workflow")
     init.add_argument("solution", nargs="?", default=".", metavar="DIR", help="an empty or new directory (default: .)")
-    return {"stubs": _stubs, "init": _init}
+    json_option(init, "print the solution and the files written as one JSON object: {solution, wrote: [path, ...]}")
+    lint = commands.add_parser(
+        "lint", description="run luacheck on every Lua file of a solution, a file of several --#ENDPOINT or "
+        "--#EVENT sections checked section by section (as Murano runs them), with the solution's .luacheckrc "
+        "or, without one, the one `stubs` would write; line numbers are the file's")
+    lint.add_argument("solution", nargs="?", default=".", metavar="DIR", help="the solution's directory (default: .)")
+    json_option(lint, "print the findings as one JSON array of {file, line, column, code, message}")
+    return {"stubs": _stubs, "init": _init, "lint": _lint}
 
 
 def write_stubs(root: Path, *, force: bool = False) -> list[Path]:
     """Write root's editor files, knowing the globals of the solution there (if it is one)."""
+    from .stubs import write_files
+
+    return write_files(root, stub_files(root), force=force)
+
+
+def stub_files(root: Path) -> dict[str, str]:
+    """root's editor files, {relative path: content}, knowing the globals of the solution there (if it is one)."""
     from ..solution.loader import load_solution
     from .luaglobals import (
         EXECUTION_GLOBALS,
@@ -40,7 +57,7 @@ def write_stubs(root: Path, *, force: bool = False) -> list[Path]:
         standard_globals,
         test_helpers,
     )
-    from .stubs import editor_files, write_files
+    from .stubs import editor_files
 
     if not root.is_dir():
         raise UsageError(f"{root}: no such directory")
@@ -57,12 +74,16 @@ def write_stubs(root: Path, *, force: bool = False) -> list[Path]:
     found = Globals(platform=platform, standard=standard_globals(),
                     execution=(*EXECUTION_GLOBALS, *handler_arguments()),
                     solution=own, extended=extended, tests=test_helpers())
-    return write_files(root, editor_files(found), force=force)
+    return editor_files(found)
 
 
 def _stubs(args: argparse.Namespace) -> int:
-    for path in write_stubs(Path(args.solution), force=args.force):
-        print(f"murano-sim: wrote {path}")
+    written = write_stubs(Path(args.solution), force=args.force)
+    if args.json:
+        print(json.dumps({"wrote": [str(path) for path in written]}))
+    else:
+        for path in written:
+            print(f"murano-sim: wrote {path}")
     return 0
 
 
@@ -70,7 +91,22 @@ def _init(args: argparse.Namespace) -> int:
     from .template import create_solution
 
     root = Path(args.solution)
-    create_solution(root)
-    write_stubs(root)
-    print(f"murano-sim: made a solution in {root}; try: cd {root} && pytest")
+    written = create_solution(root) + write_stubs(root)
+    if args.json:
+        print(json.dumps({"solution": str(root), "wrote": [str(path) for path in written]}))
+    else:
+        print(f"murano-sim: made a solution in {root}; try: cd {root} && pytest")
     return 0
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from .lint import lint
+
+    findings, status = lint(Path(args.solution), stub_files)
+    if args.json:
+        print(json.dumps([finding._asdict() for finding in findings]))
+    else:
+        for finding in findings:
+            print(finding.line_text())
+        print(f"murano-sim: {len(findings)} finding(s) in {args.solution}")
+    return status

@@ -69,13 +69,19 @@ def _send(method: str, url: str, **kwargs: Any) -> requests.Response:
         raise UsageError(f"{url}: {type(exc).__name__}: {exc}") from None
 
 
+def say(as_json: bool, result: dict[str, Any], text: str) -> None:
+    """Print a result: one JSON object with --json, else the line(s) of text."""
+    print(json.dumps(result) if as_json else text, flush=True)
+
+
 def _refused(response: requests.Response) -> int:
     reason = response.text.strip().splitlines()[0] if response.text.strip() else response.reason
     print(f"murano-sim: device API answered {response.status_code}: {reason}", file=sys.stderr)
     return EXIT_REFUSED
 
 
-def main_device(url: str, command: str, identity: str, items: list[str], token_file: str | None) -> int:
+def main_device(url: str, command: str, identity: str, items: list[str], token_file: str | None,
+                as_json: bool = False) -> int:
     base = url.rstrip("/")
     path = Path(token_file or DEFAULT_TOKEN_FILE)
     if command == "provision":
@@ -83,25 +89,30 @@ def main_device(url: str, command: str, identity: str, items: list[str], token_f
         if response.status_code != 200:
             return _refused(response)
         _store(path, base, identity, response.text.strip())
-        print(f"provisioned {identity}; token stored in {path}")
+        say(as_json, {"identity": identity, "provisioned": True, "token_file": str(path)},
+            f"provisioned {identity}; token stored in {path}")
         return EXIT_OK
     headers = {"X-Exosite-CIK": _token(path, base, identity)}
     if command == "write":
-        response = _send("POST", f"{base}/onep:v1/stack/alias", data=_pairs(items), headers=headers)
+        pairs = _pairs(items)
+        response = _send("POST", f"{base}/onep:v1/stack/alias", data=pairs, headers=headers)
         if response.status_code != 204:
             return _refused(response)
-        print(f"wrote {', '.join(a for a, _ in _pairs(items))} for {identity}")
+        say(as_json, {"identity": identity, "wrote": dict(pairs)},
+            f"wrote {', '.join(a for a, _ in pairs)} for {identity}")
         return EXIT_OK
     if not items:
         raise UsageError("read takes at least one alias")
     response = _send("GET", f"{base}/onep:v1/stack/alias?" + "&".join(quote(a) for a in items),
                      headers=headers)
-    if response.status_code == 204:
-        return EXIT_OK
-    if response.status_code != 200:
+    if response.status_code not in (200, 204):
         return _refused(response)
     from urllib.parse import parse_qsl
 
-    for alias, value in parse_qsl(response.text, keep_blank_values=True):
-        print(f"{alias}={value}")
+    values = parse_qsl(response.text, keep_blank_values=True) if response.status_code == 200 else []
+    if as_json:  # the values as the API sent them: strings
+        say(True, {"identity": identity, "values": dict(values)}, "")
+    else:
+        for alias, value in values:
+            print(f"{alias}={value}")
     return EXIT_OK

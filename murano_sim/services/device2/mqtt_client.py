@@ -20,7 +20,7 @@ import paho.mqtt.client as mqtt
 
 from ...config.trust import data_dir
 from ...errors import UsageError
-from .client import DEFAULT_TOKEN_FILE, EXIT_OK, EXIT_REFUSED, TIMEOUT, _pairs, _store, _token
+from .client import DEFAULT_TOKEN_FILE, EXIT_OK, EXIT_REFUSED, TIMEOUT, _pairs, _store, _token, say
 
 WAIT_SECONDS = 30.0  # read: how long to wait for the named values
 
@@ -92,22 +92,23 @@ class MqttRefused(AssertionError):
 
 
 def main_mqtt_device(url: str, command: str, identity: str, items: list[str], token_file: str | None,
-                     ca: str | None, wait: float | None) -> int:
+                     ca: str | None, wait: float | None, as_json: bool = False) -> int:
     path = Path(token_file or DEFAULT_TOKEN_FILE)
     ca_path = Path(ca) if ca else None
     try:
         if command == "provision":
-            return _provision(url, ca_path, path, identity)
+            return _provision(url, ca_path, path, identity, as_json)
         token = _token(path, url, identity)
         if command == "write":
-            return _write(MqttDevice(url, ca_path, token), identity, _pairs(items))
-        return _read(MqttDevice(url, ca_path, token), items, WAIT_SECONDS if wait is None else wait)
+            return _write(MqttDevice(url, ca_path, token), identity, _pairs(items), as_json)
+        return _read(MqttDevice(url, ca_path, token), identity, items, WAIT_SECONDS if wait is None else wait,
+                     as_json)
     except MqttRefused as exc:
         print(f"murano-sim: {exc}", file=sys.stderr)
         return EXIT_REFUSED
 
 
-def _provision(url: str, ca: Path | None, path: Path, identity: str) -> int:
+def _provision(url: str, ca: Path | None, path: Path, identity: str, as_json: bool) -> int:
     device = MqttDevice(url, ca, None)
     try:
         device.publish(f"$provision/{identity}", "")
@@ -121,11 +122,12 @@ def _provision(url: str, ca: Path | None, path: Path, identity: str) -> int:
         raise MqttRefused(f"no token for {identity}: provisioning was refused "
                           "(already provisioned? serve's log says why)")
     _store(path, url, identity, answer[1])
-    print(f"provisioned {identity}; token stored in {path}")
+    say(as_json, {"identity": identity, "provisioned": True, "token_file": str(path)},
+        f"provisioned {identity}; token stored in {path}")
     return EXIT_OK
 
 
-def _write(device: MqttDevice, identity: str, pairs: list[tuple[str, str]]) -> int:
+def _write(device: MqttDevice, identity: str, pairs: list[tuple[str, str]], as_json: bool) -> int:
     try:
         if len(pairs) == 1:
             device.publish(f"$resource/{pairs[0][0]}", pairs[0][1])
@@ -133,14 +135,16 @@ def _write(device: MqttDevice, identity: str, pairs: list[tuple[str, str]]) -> i
             device.publish("$resource.batch", json.dumps(dict(pairs)))
     finally:
         device.close()
-    print(f"wrote {', '.join(a for a, _ in pairs)} for {identity}")
+    say(as_json, {"identity": identity, "wrote": dict(pairs)}, f"wrote {', '.join(a for a, _ in pairs)} for {identity}")
     return EXIT_OK
 
 
-def _read(device: MqttDevice, aliases: list[str], wait: float) -> int:
+def _read(device: MqttDevice, identity: str, aliases: list[str], wait: float, as_json: bool) -> int:
     """Print the set values delivered to the device (`alias=value`) until each named alias came once,
-    or `wait` seconds passed (no aliases: every delivery until then)."""
+    or `wait` seconds passed (no aliases: every delivery until then). With as_json, one object at the end
+    (an alias delivered twice keeps its last value)."""
     missing, deadline = set(aliases), time.monotonic() + wait
+    values: dict[str, str] = {}
     try:
         while not aliases or missing:
             try:
@@ -151,10 +155,14 @@ def _read(device: MqttDevice, aliases: list[str], wait: float) -> int:
                 raise MqttRefused("the MQTT port closed the connection (serve's log says why)")
             alias = message[0].split("/")[1] if message[0].count("/") == 2 else None
             if alias is not None and (not aliases or alias in aliases):
-                print(f"{alias}={message[1]}", flush=True)
+                values[alias] = message[1]
+                if not as_json:
+                    print(f"{alias}={message[1]}", flush=True)
                 missing.discard(alias)
     finally:
         device.close()
+    if as_json:
+        say(True, {"identity": identity, "values": values, "missing": sorted(missing)}, "")
     if missing:
         print(f"murano-sim: no value for {', '.join(sorted(missing))} within {wait:g} s", file=sys.stderr)
         return EXIT_REFUSED

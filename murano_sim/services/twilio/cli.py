@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from ...commandline.conventions import json_option
 from ...config.trust import TRUST_ENV
 from ...net.ports import port_number
 
@@ -19,6 +20,8 @@ def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argpar
     emulator.add_argument("--config", metavar="FILE",
                           help="config.yaml to use (default: ./config.yaml if present, else built-in defaults)")
     emulator.add_argument("--state", metavar="FILE", help="keep the emulator's state in this SQLite file")
+    json_option(emulator, "print the URL (and the built-in demo credentials, if used) as one JSON object line: "
+                "{url, credentials}")
 
     inbound = commands.add_parser(
         "twilio-inbound", description="send a signed inbound-SMS webhook to URL, as Twilio would"
@@ -30,6 +33,7 @@ def register(commands: argparse._SubParsersAction) -> dict[str, Callable[[argpar
     inbound.add_argument("--body", required=True, help="the message text")
     inbound.add_argument("--method", default="POST", choices=["GET", "POST"], help="HTTP method (default POST)")
     inbound.add_argument("--config", metavar="FILE", help="config.yaml whose AuthToken signs the request")
+    json_option(inbound, "print the outcome as one JSON object: {url, sid, delivered, status, body, error}")
     for command in (emulator, inbound):
         command.add_argument("--trust", action="store_true",
                              help="let the config file read any ${VAR} and reach hosts beyond loopback "
@@ -42,10 +46,10 @@ def _twilio_emulator(args: argparse.Namespace) -> int:
     from ..settings import load_config
     from .server import main_serve
 
-    return main_serve(load_config(args.config), args.host, args.port, args.state)
+    return main_serve(load_config(args.config), args.host, args.port, args.state, as_json=args.json)
 
 
 def _twilio_inbound(args: argparse.Namespace) -> int:
     from .inbound import main_inbound
 
-    return main_inbound(args.url, args.to, args.from_, args.body, args.config, args.method)
+    return main_inbound(args.url, args.to, args.from_, args.body, args.config, args.method, as_json=args.json)

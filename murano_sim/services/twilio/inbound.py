@@ -8,6 +8,7 @@ emulator's state that scripts list.)
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any
@@ -55,10 +56,17 @@ def main_inbound(
     body: str,
     config_path: str | os.PathLike[str] | None = None,
     method: str = "POST",
+    *,
+    as_json: bool = False,
 ) -> int:
-    """`murano-sim twilio-inbound`: one line saying what happened; exit 0 on a 2xx answer, else 1."""
+    """`murano-sim twilio-inbound`: one line saying what happened (as_json: one JSON object); exit 0 on a
+    2xx answer, else 1."""
     delivery = deliver_inbound_sms(url, to=to, from_=from_, body=body, config=config_path, method=method)
     sid = delivery.params.get("MessageSid", "")
+    if as_json:
+        print(json.dumps({"url": url, "sid": sid, "delivered": delivery.ok, "status": delivery.status,
+                          "body": delivery.body, "error": delivery.error}))
+        return 0 if delivery.ok else 1
     if delivery.ok:
         print(f"delivered inbound SMS {sid} to {url}: HTTP {delivery.status}")
         if delivery.body:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -89,8 +90,11 @@ def main_serve(
     host: str = "127.0.0.1",
     port: int = 8470,
     state_path: str | os.PathLike[str] | None = None,
+    *,
+    as_json: bool = False,
 ) -> int:
-    """`murano-sim twilio-emulator`: serve in real time until SIGINT/SIGTERM; first stdout line is the URL.
+    """`murano-sim twilio-emulator`: serve in real time until SIGINT/SIGTERM; first stdout line is the URL
+    (as_json: the only line is {"url", "credentials"}, credentials null unless the built-in demo ones).
     settings: the loaded config's TwilioSettings (the CLI handler loads the config)."""
     options = as_settings(settings)
     emulator = Emulator(options, clock=OffsetClock(), state_path=state_path)
@@ -102,10 +106,14 @@ def main_serve(
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        print(server.url, flush=True)
         line = demo_credentials_line(options)
-        if line:
-            print(line, flush=True)
+        if as_json:
+            demo = {"account_sid": options.account_sid, "auth_token": options.auth_token} if line else None
+            print(json.dumps({"url": server.url, "credentials": demo}), flush=True)
+        else:
+            print(server.url, flush=True)
+            if line:
+                print(line, flush=True)
         while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly
             pass
     finally:

@@ -1,0 +1,49 @@
+"""A memory-limit error names the file:line that was allocating, as instruction and time limits do.
+
+LuaJIT calls no error handler on out-of-memory: sandbox.lua's count hook notes the running line once
+the heap nears the budget (docs/running-scripts.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from murano_sim import Runtime
+
+ROOT = Path(__file__).resolve().parent.parent
+MEMORY = "memory limit exceeded (lua.max_memory = 1048576 bytes)"
+BIG = {"lua": {"max_instructions": 10**9, "timeout_seconds": 60}}
+
+
+def test_a_memory_limit_error_names_the_line_that_grows_the_table():
+    with Runtime(BIG) as runtime:
+        grown = runtime.run("local t = {}\nfor i = 1, 1e9 do\n  t[i] = {i}\nend\n")
+        in_function = runtime.run("local t = {}\nlocal function grow(n)\n  for i = 1, n do\n"
+                                  "    t[#t + 1] = tostring(i) .. '-'\n  end\nend\ngrow(1e9)\n")
+    assert (grown.error, grown.error_at) == (MEMORY, "script.lua:3")
+    assert (in_function.error, in_function.error_at) == (MEMORY, "script.lua:4")
+
+
+def test_a_memory_limit_error_in_a_module_names_the_modules_line_through_the_cli(tmp_path):
+    solution = tmp_path / "solution"
+    (solution / "modules").mkdir(parents=True)
+    (solution / "modules" / "hoard.lua").write_text(
+        "local M = {}\nfunction M.go()\n  local t = {}\n  for i = 1, 1e9 do t[i] = {i} end\nend\nreturn M\n")
+    script = solution / "main.lua"
+    script.write_text("local hoard = require('hoard')\nhoard.go()\n")
+    proc = subprocess.run([sys.executable, "-m", "murano_sim", "run", str(script), "--solution", str(solution)],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    result = json.loads(proc.stdout)
+    assert (result["error"], result["error_at"]) == (MEMORY, "modules/hoard.lua:4")
+
+
+def test_noting_the_line_costs_a_script_near_its_budget_nothing():
+    # 98% of the budget held through ~3000 hook ticks: the notes' own garbage must not tip it over
+    held = int(1048576 * 0.98)
+    script = f"local big = string.rep('x', {held})\nlocal x = 0\nfor i = 1, 1e6 do x = x + i end\nreturn #big"
+    with Runtime(BIG) as runtime:
+        result = runtime.run(script)
+    assert result.error is None and result.response.message == held
