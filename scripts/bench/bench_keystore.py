@@ -18,6 +18,7 @@ import fakeredis
 
 from murano_sim import Runtime
 
+WARMUP = 3  # rounds run before the counted ones
 CLOCK = time.process_time if "--cpu" in sys.argv else time.perf_counter
 LOOP = "for i = 1, {n} do Keystore.set{{key = 'k' .. i, value = 'v' .. i}} local v = Keystore.get{{key = 'k' .. i}} end"
 
@@ -45,9 +46,14 @@ def main() -> None:
     n = int(numbers[0]) if numbers else 2000
     config = {"lua": {"max_instructions": 100_000_000, "timeout_seconds": 600}}
     rounds = []
-    for _ in range(5):
+    # The first rounds of a process pay its warm-up (lazy imports and models, the allocator's
+    # growth): 261, 137, 134 us/pair before a steady 63-86 (docs/benchmarks.md, "s21c").
+    # A served solution's process is warm: those rounds are run and not counted.
+    for index in range(WARMUP + 5):
         with Runtime(config) as runtime:
-            rounds.append((ours(runtime, n), direct(n)))
+            measured = (ours(runtime, n), direct(n))
+        if index >= WARMUP:
+            rounds.append(measured)
     ours_us = statistics.median(r[0] for r in rounds) * 1e6
     direct_us = statistics.median(r[1] for r in rounds) * 1e6
     print(f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}, "
