@@ -255,9 +255,8 @@ def _flat_record(items: list[tuple[Any, Any]], strict: bool, budget: Budget | No
             return None
     out: dict[str, Any] = {}
     for key, item in items:
-        if budget is not None:
-            budget.pay(len(key) + 2)
-            budget.pay(len(item) + 2 if type(item) is bytes else 8)
+        if budget is not None:  # one payment per pair: the key's size and the value's together
+            budget.pay(len(key) + (len(item) + 4 if type(item) is bytes else 10))
         if strict:
             try:
                 name = key.decode("utf-8")

@@ -50,6 +50,11 @@ class ArgumentSpec:
     # Never in a call log: True hides the whole value; a tuple names the secret fields of an object argument.
     secret: bool | tuple[str, ...] = False
 
+    @cached_property
+    def only_none_is_absent(self) -> bool:
+        """An http API treats "" and [] as not given; a local service's value may be "" or an empty table."""
+        return self.location == "arg" and self.type in ("any", "scalar", "list", "object")
+
 
 @dataclass(frozen=True)
 class OperationSpec:
@@ -65,6 +70,16 @@ class OperationSpec:
 
     def location_of(self, location: str) -> list[ArgumentSpec]:
         return [arg for arg in self.arguments.values() if arg.location == location]
+
+    # Read on every call: built once per operation (the spec is frozen).
+    @cached_property
+    def secret_arguments(self) -> dict[str, bool | tuple[str, ...]]:
+        """name -> its `secret` rule, for the arguments a call log hides."""
+        return {name: arg.secret for name, arg in self.arguments.items() if arg.secret}
+
+    @cached_property
+    def required_arguments(self) -> tuple[ArgumentSpec, ...]:
+        return tuple(arg for arg in self.arguments.values() if arg.required)
 
 
 @dataclass(frozen=True)

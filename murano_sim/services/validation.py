@@ -71,8 +71,8 @@ def _check_into(request: Request, operation: OperationSpec, arguments: Any, labe
             else:
                 request.warnings.append(unknown_argument_warning(label, name, operation.arguments))
             continue
-        if _is_absent_for(spec, value):
-            continue
+        if value is None or (not spec.only_none_is_absent and (value == "" or value == [])):
+            continue  # _is_absent_for, inline: once per argument of every call
         if spec.location == "arg":
             request.args[name] = _local_value(spec, value)
             continue
@@ -84,8 +84,8 @@ def _check_into(request: Request, operation: OperationSpec, arguments: Any, labe
         else:
             pairs = [(name, item) for item in wire] if isinstance(wire, list) else [(name, wire)]
             (request.query if spec.location == "query" else request.form).extend(pairs)
-    for spec in operation.arguments.values():
-        if spec.required and _is_absent_for(spec, given.get(spec.name)):
+    for spec in operation.required_arguments:
+        if _is_absent_for(spec, given.get(spec.name)):
             raise ArgumentError(f"{spec.name}: is required")
     for group in operation.require:
         if all(_is_absent(given.get(name)) for name in group):
@@ -109,12 +109,13 @@ def unknown_argument_warning(label: str, name: str, known: Mapping[str, Argument
 
 
 def _as_mapping(arguments: Any) -> Mapping[str, Any]:
-    if arguments is None or arguments == []:
-        return {}  # Service.op() and Service.op({})
-    if not isinstance(arguments, Mapping):
-        raise ArgumentError(f"arguments: must be a table of named arguments, got {_kind(arguments)}")
+    if type(arguments) is not dict:  # a dict (every call from Lua) skips the ABC check
+        if arguments is None or arguments == []:
+            return {}  # Service.op() and Service.op({})
+        if not isinstance(arguments, Mapping):
+            raise ArgumentError(f"arguments: must be a table of named arguments, got {_kind(arguments)}")
     for key in arguments:
-        if not isinstance(key, str):
+        if type(key) is not str and not isinstance(key, str):
             raise ArgumentError(f"arguments: must be a table of named arguments, got a key {key!r}")
     return arguments
 
@@ -125,7 +126,7 @@ def _is_absent(value: Any) -> bool:
 
 def _is_absent_for(spec: ArgumentSpec, value: Any) -> bool:
     """An http API treats "" as not given; a local service's value may be "" or an empty table."""
-    if spec.location == "arg" and spec.type in ("any", "scalar", "list", "object"):
+    if spec.only_none_is_absent:
         return value is None
     return _is_absent(value)
 
