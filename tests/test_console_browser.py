@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -31,14 +33,21 @@ def driver() -> Iterator[object]:
         yield chromium
 
 
-@pytest.fixture
-def served() -> Iterator[str]:
-    with Runtime({}) as runtime, open(os.devnull, "w") as quiet:
-        server = serve_solution(SOLUTION, runtime, log=SolutionLog(quiet), surfaces=(Console,))
+@contextmanager
+def console_served(solution: Path, config: Any = None) -> Iterator[str]:
+    """`solution` served with its console on loopback, its log discarded; yields the URL."""
+    with Runtime({} if config is None else config) as runtime, open(os.devnull, "w") as quiet:
+        server = serve_solution(solution, runtime, log=SolutionLog(quiet), surfaces=(Console,))
         try:
             yield server.url
         finally:
             server.shutdown()
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    with console_served(SOLUTION) as url:
+        yield url
 
 
 def wait_for(driver, css: str, text: str | None = None):

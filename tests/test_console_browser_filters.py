@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from test_console_browser import WAIT, open_view, type_into, wait_for
+from test_console_browser import WAIT, console_served, open_view, type_into, wait_for
 
-from murano_sim import Runtime
-from murano_sim.console import Console
-from murano_sim.solution import SolutionLog, serve_solution
 from murano_sim.testing import browser
 
 pytestmark = pytest.mark.skipif(browser.missing() is not None, reason=f"no headless browser: {browser.missing()}")
@@ -28,12 +24,8 @@ def driver() -> Iterator[object]:
 
 @pytest.fixture
 def served() -> Iterator[str]:
-    with Runtime({}) as runtime, open(os.devnull, "w") as quiet:
-        server = serve_solution(SOLUTION, runtime, log=SolutionLog(quiet), surfaces=(Console,))
-        try:
-            yield server.url
-        finally:
-            server.shutdown()
+    with console_served(SOLUTION) as url:
+        yield url
 
 
 def listed(driver) -> list[str]:
