@@ -139,9 +139,10 @@ local function on_tick()
     error(state.tripped, 0)
   end
   -- LuaJIT calls no error handler on out-of-memory, so a memory-limit error can name only a line
-  -- noted before it: the script's line at a tick once the heap is within 1/32 of the budget, again
-  -- at each further 1/64 (a getinfo per tick would double a tight loop's time, and its garbage
-  -- would count against the script; a heap count costs next to nothing).
+  -- noted before it: the script's line at a tick once the heap is past half the budget, again at
+  -- each further 1/64 (a table that doubles can jump over a narrower window between two ticks; a
+  -- getinfo per tick would double a tight loop's time, and its garbage would count against the
+  -- script: at most 32 notes here; a heap count costs next to nothing).
   local used = collectgarbage("count")
   if used > state.memory_watch then
     state.memory_watch = used + state.memory_grain

@@ -313,7 +313,7 @@ class LuaVM:
                 "memory_msg": f"memory limit exceeded (lua.max_memory = {limits.max_memory} bytes)",
                 "scratch": scratch_size(limits.max_memory),
                 # in KiB, for the hook's note of the running line near the memory limit (sandbox.lua)
-                "memory_near_kb": limits.max_memory * 31 / 32 / 1024, "memory_grain_kb": limits.max_memory / 64 / 1024,
+                "memory_near_kb": limits.max_memory / 2 / 1024, "memory_grain_kb": limits.max_memory / 64 / 1024,
             })
         return table
 
