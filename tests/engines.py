@@ -1,4 +1,4 @@
-"""Which Lua engine the suite runs on (MURANO_SIM_LUA, docs/portability.md): LuaJIT-only tests say so."""
+"""Which Lua engine the suite runs on (MURANO_SIM_LUA, README: Portability): LuaJIT-only tests say so."""
 
 from __future__ import annotations
 

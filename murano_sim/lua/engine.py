@@ -2,7 +2,7 @@
 
 lupa's macOS wheels ship no LuaJIT; there LuaJIT is missing and murano-sim falls back to Lua 5.1.
 Whenever the engine is not LuaJIT, one line on stderr says so at start (never silently). Where the
-two differ, the sandbox refuses the same way on both (see docs/portability.md).
+two differ, the sandbox behaves the same or refuses with the reason (README: Portability).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def _select() -> tuple[ModuleType, str]:
     from lupa import lua51
 
     print(f"murano-sim: warning: running plain Lua 5.1, not LuaJIT as Murano does ({reason}); "
-          "see docs/portability.md", file=sys.stderr)
+          "see the README's Portability section", file=sys.stderr)
     return lua51, "lua51"
 
 
