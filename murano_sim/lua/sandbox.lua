@@ -26,6 +26,15 @@ local seed_base, runs = host.random_seed(), 0
 -- is host.install_platform: set after this file loads, because platform.lua's host functions
 -- are wrapped by this file's host_function.
 
+-- Lua 5.1's xpcall passes no arguments to f (LuaJIT's does, as 5.2): close over them there.
+local xpcall_args = xpcall
+if not jit then
+  xpcall_args = function(f, handler, ...)
+    local n, args = select("#", ...), { ... }
+    return xpcall(function() return f(unpack(args, 1, n)) end, handler)
+  end
+end
+
 -- Compiled loops never call the count hook, so the JIT must stay off for limits to hold.
 if jit then
   jit.off()
@@ -191,7 +200,7 @@ local function safe_xpcall(f, handler, ...)
     end
     return handler(err)
   end
-  return after_protected(xpcall(f, guarded_handler, ...))
+  return after_protected(xpcall_args(f, guarded_handler, ...))
 end
 
 -- C boundaries. A C function that calls back into Lua (a gsub callback, a sort comparator,
@@ -312,6 +321,10 @@ local function compile(source, name, env)
   end
   local chunk, err = loadstring(source, name)
   if not chunk then
+    -- Plain Lua 5.1 (MURANO_SIM_LUA=lua51, macOS) has no goto: say why, not just "syntax error".
+    if not jit and (string_find(source, "::", 1, true) or string_match(source, "%f[%w_]goto%f[^%w_]")) then
+      err = err .. " (goto and ::labels:: need LuaJIT, as on Murano; this is plain Lua 5.1)"
+    end
     return nil, err
   end
   setfenv(chunk, env)
@@ -856,7 +869,7 @@ local function new_env(env_vars, modules)
       return services[alias][operation](arguments)
     end,
   }
-  env.require = function(name)
+  env.require = function(name, level)  -- level: platform.lua's require passes 3 (it calls this one)
     -- Murano names modules by their path under modules/ ("c2c.utils"); "modules.c2c.utils"
     -- is accepted too, whichever of the two forms the solution's table holds.
     if type(name) == "string" and modules.sources[name] == nil then
@@ -867,7 +880,7 @@ local function new_env(env_vars, modules)
     if loaded ~= nil then return loaded end
     local source = modules.sources[name]
     if source == nil then
-      error(string_format("module '%s' not found", safe_tostring(name)), 2)
+      error(string_format("module '%s' not found", safe_tostring(name)), level or 2)
     end
     local chunk, err = compile_file(source, "=" .. modules.files[name], env)
     if not chunk then error(err, 0) end
@@ -1018,7 +1031,7 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   end
   local outer_env = current_env
   current_env = env
-  local results = { finish(xpcall(body, on_error, request, response)) }
+  local results = { finish(xpcall_args(body, on_error, request, response)) }
   current_env = outer_env
   if not results[1] then
     -- An error object's __tostring is script code: describe it under the same limits.
