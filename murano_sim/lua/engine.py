@@ -1,8 +1,9 @@
 """The Lua engine in use: LuaJIT 2.1 (Murano's VM), or plain Lua 5.1 when MURANO_SIM_LUA=lua51.
 
-lupa's macOS wheels ship no LuaJIT; there LuaJIT is missing and murano-sim falls back to Lua 5.1.
-Whenever the engine is not LuaJIT, one line on stderr says so at start (never silently). Where the
-two differ, the sandbox behaves the same or refuses with the reason (README: Portability).
+lupa's macOS wheels ship no LuaJIT; there murano-sim falls back to Lua 5.1 and one line on stderr
+says so at start (never silently). A user who sets MURANO_SIM_LUA=lua51 chose it and gets no warning;
+MURANO_SIM_LUA=luajit where there is none is an error, not a fallback. Where the two engines differ,
+the sandbox behaves the same or refuses with the reason (README: Portability).
 """
 
 from __future__ import annotations
@@ -10,31 +11,37 @@ from __future__ import annotations
 import os
 import sys
 from types import ModuleType
+from typing import NoReturn
 
 ENGINE_ENV = "MURANO_SIM_LUA"
 ENGINES = ("luajit", "lua51")
 
 
 def _select() -> tuple[ModuleType, str]:
-    choice = os.environ.get(ENGINE_ENV, "").strip().lower() or "luajit"
-    if choice not in ENGINES:
+    chosen = os.environ.get(ENGINE_ENV, "").strip().lower()
+    if chosen not in ("", *ENGINES):
         # At import, before any command can catch an error: one line and the usage exit code.
-        print(f"murano-sim: {ENGINE_ENV}={choice!r} is not a Lua engine; use luajit or lua51", file=sys.stderr)
-        raise SystemExit(2)
-    if choice == "luajit":
+        _usage_error(f"{ENGINE_ENV}={chosen!r} is not a Lua engine; use luajit or lua51")
+    if chosen != "lua51":
         try:
             from lupa import luajit21
 
             return luajit21, "luajit"
         except ImportError:  # macOS wheels: no LuaJIT
-            reason = "this lupa wheel has no LuaJIT"
-    else:
-        reason = f"{ENGINE_ENV}=lua51"
+            if chosen == "luajit":
+                _usage_error(f"{ENGINE_ENV}=luajit, but this lupa wheel has no LuaJIT; unset it to run plain "
+                             "Lua 5.1 (see the README's Portability section)")
+            print("murano-sim: warning: running plain Lua 5.1, not LuaJIT as Murano does (this lupa wheel has no "
+                  f"LuaJIT; {ENGINE_ENV}=lua51 says you know); see the README's Portability section",
+                  file=sys.stderr)
     from lupa import lua51
 
-    print(f"murano-sim: warning: running plain Lua 5.1, not LuaJIT as Murano does ({reason}); "
-          "see the README's Portability section", file=sys.stderr)
     return lua51, "lua51"
+
+
+def _usage_error(message: str) -> NoReturn:
+    print(f"murano-sim: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 lupa_lua, ENGINE = _select()

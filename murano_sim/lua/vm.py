@@ -1,4 +1,5 @@
-"""The Lua VM: one locked-down lupa runtime that runs many scripts, each in a fresh environment."""
+"""The Lua VM: one locked-down lupa runtime (engine.py picks LuaJIT or Lua 5.1) that runs many scripts, each in a
+fresh environment."""
 
 from __future__ import annotations
 
@@ -118,7 +119,7 @@ def _deny_attribute(*_args: Any) -> Any:
 
 
 class LuaVM:
-    """A sandboxed LuaJIT runtime reused across runs; see sandbox.lua for the Lua side."""
+    """A sandboxed lupa runtime (LuaJIT, or Lua 5.1: engine.py) reused across runs; see sandbox.lua for the Lua side."""
 
     def __init__(
         self,
