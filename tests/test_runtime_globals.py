@@ -127,6 +127,13 @@ def test_goto_is_available_as_in_luajit(runtime):
     assert message(runtime, "local i = 0 ::top:: i = i + 1 if i < 3 then goto top end return i") == 3
 
 
+def test_format_s_takes_any_value_through_tostring_as_luajit_does(runtime):
+    # Lua 5.1's own format refuses nil and tables for %s; the sandbox answers as LuaJIT on both engines.
+    source = ('local t = setmetatable({}, {__tostring = function() return "T" end}) '
+              'return string.format("%s|%5s|%%s|%d|%s|%q", nil, true, 3, t, "a")')
+    assert message(runtime, source) == 'nil| true|%s|3|T|"a"'
+
+
 def test_no_integer_division_operator_as_in_lua51(runtime):
     assert runtime.run("return 7 // 2").error is not None
 

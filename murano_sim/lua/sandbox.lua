@@ -528,6 +528,24 @@ local function safe_tostring(...)
   return native_tostring(...)
 end
 
+-- Lua 5.1's format takes only strings and numbers for %s; LuaJIT's (Murano's) calls tostring, so
+-- string.format("%s", nil) is "nil" there. On Lua 5.1 the %s arguments go through tostring first.
+local function format_as_luajit(format, ...)
+  local n = select("#", ...)
+  if jit or type(format) ~= "string" or n == 0 then return safe_format(format, ...) end
+  local args, i = { ... }, 0
+  for conversion in string_gmatch(format, "%%[-+ #0]*%d*%.?%d*(.?)") do
+    if conversion ~= "%" then
+      i = i + 1
+      local kind = type(args[i])
+      if conversion == "s" and i <= n and kind ~= "string" and kind ~= "number" then
+        args[i] = safe_tostring(args[i])
+      end
+    end
+  end
+  return safe_format(format, unpack(args, 1, n))
+end
+
 -- table.sort runs in C; with a Lua comparator the hook fires between comparisons, so a large
 -- array gets one (same order as the native comparison: quicksort's worst case stays timed).
 local counted_sort = through_c("sort", table_sort)
@@ -752,7 +770,7 @@ local pristine = {
 pristine.string.dump = nil
 pristine.string.find, pristine.string.match, pristine.string.gmatch, pristine.string.gsub =
   safe_find, safe_match, safe_gmatch, safe_gsub
-pristine.string.format = safe_format
+pristine.string.format = format_as_luajit
 pristine.table.sort = safe_sort
 pristine.table.foreach = pristine.table.foreach and building(pristine.table.foreach)
 pristine.coroutine = {
