@@ -11,6 +11,7 @@ local type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmeta
 local loadstring, setfenv, getfenv, unpack = loadstring or load, setfenv, getfenv, unpack or table.unpack
 local string_byte, string_format, table_concat = string.byte, string.format, table.concat
 local debug_sethook, debug_getinfo, debug_getregistry = debug.sethook, debug.getinfo, debug.getregistry
+local debug_gethook = debug.gethook
 local math_randomseed = math.randomseed
 local now, memory_limit = host.now, host.memory_limit
 local coroutine_create, coroutine_resume, coroutine_yield, coroutine_status, coroutine_running =
@@ -262,6 +263,11 @@ local function safe_resume(co, ...)
   end
   local depth = c_depth
   c_depth = depth + 1
+  if not jit and type(co) == "thread" then
+    -- Lua 5.1's hooks are per coroutine (LuaJIT's is VM-wide): the coroutine gets the resumer's
+    -- (the limits' count hook, or coverage's), so a busy coroutine stops as it does on LuaJIT.
+    debug_sethook(co, debug_gethook())
+  end
   return after_resume(depth, coroutine_resume(co, ...))
 end
 
