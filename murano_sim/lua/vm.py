@@ -20,7 +20,7 @@ from ..config import LuaLimits
 from . import coverage
 from .allocator import keep_large_blocks
 from .convert import JSON_NULL, TABLE_BUILT, Budget, LimitReached, Unconvertible, from_lua, text, to_lua
-from .engine import LuaError, LuaMemoryError, lupa_lua
+from .engine import IS_LUAJIT, LuaError, LuaMemoryError, lupa_lua
 from .render import format_duration, render
 
 HOOK_STEP = 1000  # instructions between two limit checks
@@ -31,7 +31,9 @@ SCRATCH_MIN, SCRATCH_MAX = 32, 4 << 20
 # Calls through C functions that call back into Lua (gsub callbacks, sort comparators,
 # __tostring, coroutine resumes) nest on the C stack; past this depth they are a Lua error.
 # Measured in scripts/bench/bench_c_depth.py: gsub, the worst, needs ~9 KB of C stack a level.
-C_DEPTH_MAX = 120
+# Lua 5.1 counts each such level twice against its own limit of 200 C calls (LUAI_MAXCCALLS), so
+# there the sandbox's clean error must come first, below 100 levels.
+C_DEPTH_MAX = 120 if IS_LUAJIT else 90
 # Host function status codes (sandbox.lua's host_done reads them).
 HOST_OK, HOST_MEMORY, HOST_TIME, HOST_ABORT, HOST_INTERNAL = 0, 1, 2, 3, 4
 
