@@ -10,12 +10,16 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
-from importlib.metadata import packages_distributions
+from importlib.metadata import distributions, packages_distributions
 from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, before it joined the standard library
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "scripts" / "example-solution"
@@ -142,15 +146,22 @@ def _imported_top_levels() -> set[str]:
     return names
 
 
+def _owners_by_files(name: str) -> list[str]:
+    """The distributions whose files hold the top-level package `name` (Python 3.10's packages_distributions
+    reads only top_level.txt, which wheels built by hatchling, such as paho-mqtt's, do not have)."""
+    return [dist.metadata["Name"] for dist in distributions()
+            if any(file.parts and file.parts[0] == name for file in dist.files or ())]
+
+
 def test_every_third_party_import_of_the_package_is_declared():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     declared = {Requirement(r).name.lower().replace("_", "-") for r in project["dependencies"]}
     declared |= {Requirement(r).name.lower().replace("_", "-")
                  for extra in project["optional-dependencies"].values() for r in extra}
-    distributions = packages_distributions()
+    owners_of = packages_distributions()
     missing = set()
     for name in _imported_top_levels() - set(sys.stdlib_module_names) - {"murano_sim"}:
-        owners = {d.lower().replace("_", "-") for d in distributions.get(name, [name])}
+        owners = {d.lower().replace("_", "-") for d in owners_of.get(name) or _owners_by_files(name) or [name]}
         if not owners & declared:
             missing.add(name)
     assert not missing, f"imported but not declared in pyproject.toml: {sorted(missing)}"

@@ -6,12 +6,16 @@ the test say which line is which); nothing here is computed by the code under te
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from engines import luajit_only
 from plugin_support import inner_sessions_without_unrelated_plugins  # noqa: F401 - autouse fixture
 
 from murano_sim import Runtime
@@ -19,6 +23,8 @@ from murano_sim.lua import coverage
 from murano_sim.lua.coverage import executable_lines
 
 pytest_plugins = ["pytester"]
+# Coverage reads lines with LuaJIT's jit.util; on Lua 5.1 it refuses (the test below runs that in a subprocess).
+pytestmark = luajit_only("--murano-cov needs LuaJIT's jit.util")
 
 SOLUTION = Path(__file__).parent / "solutions" / "coverage"
 
@@ -192,6 +198,18 @@ def test_bad_options_are_one_line(pytester, args, message):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
     assert "Traceback" not in result.stderr.str()
+
+
+def test_on_lua51_coverage_refuses_in_one_line(tmp_path):
+    # The engine is chosen at import: a fresh pytest process on Lua 5.1 (README: Portability).
+    target = tmp_path / "solution"
+    shutil.copytree(SOLUTION, target)
+    env = {**os.environ, "MURANO_SIM_LUA": "lua51"}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:xdist", "--murano-cov",
+                           str(target)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == pytest.ExitCode.USAGE_ERROR, proc.stdout + proc.stderr
+    assert "--murano-cov needs LuaJIT (its jit.util reads the lines); this run is plain Lua 5.1" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
 
 
 # -- the sandbox with the line hook on ------------------------------------------------------------

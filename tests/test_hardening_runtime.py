@@ -14,6 +14,7 @@ import sys
 import threading
 
 import pytest
+from engines import luajit_only
 
 from murano_sim import Runtime
 from murano_sim.lua.vm import C_DEPTH_MAX
@@ -26,6 +27,7 @@ TIME = "time limit exceeded (lua.timeout_seconds = 2)"
 MEMORY = "memory limit exceeded (lua.max_memory = 1048576 bytes)"
 # For tests of the memory budget: on a loaded machine a 2 s time limit could end the run first.
 ROOMY = {"lua": {"max_instructions": 10**9, "timeout_seconds": 120}}
+LUA51_GARBAGE = "Lua 5.1 builds strings through temporary buffers, garbage the budget counts until collected"
 C_OVERFLOW = f"C stack overflow (calls through C functions nested deeper than {C_DEPTH_MAX})"
 
 CHILD = """
@@ -238,7 +240,8 @@ def test_conversions_of_ordinary_values_still_work(hostile):
         'return string.rep("a", 3000):match("^(a*)*b")',
         'return string.rep("a", 2000):gsub("a-a-a-b", "x")',
         'for w in string.rep("a", 2000):gmatch("a*a*a*b") do end',
-        'return select("#", string.rep("ab", 3000):find("(.-)(.-)(.-)%1%2%3c"))',
+        pytest.param('return select("#", string.rep("ab", 3000):find("(.-)(.-)(.-)%1%2%3c"))',
+                     marks=luajit_only(LUA51_GARBAGE + ": this one reaches the memory limit before the time limit")),
         'local s = string.rep("a", 300000) return s:find(string.rep("a", 100000) .. "b", 1, true)',
     ],
     ids=["find .-.-.-b", "match", "gsub", "gmatch", "back-references", "long plain needle"],
@@ -421,6 +424,7 @@ def test_the_pytest_plugin_fails_the_test_on_an_internal_error(exploding):
     assert fail_on_internal_error(exploding.run("return 1")).response.message == 1
 
 
+@luajit_only(LUA51_GARBAGE + ": 90 KB through the matcher passes 1 MiB (docs/sandbox.md, Lua 5.1)")
 def test_our_matcher_costs_the_script_no_instructions_as_a_c_function_would_not():
     # Trimming and squeezing a 90 KB body takes the Lua port of the matcher (its worst case is
     # large), but Murano counts a C call as one instruction: the 64k budget must not be spent there.

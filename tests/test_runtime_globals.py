@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from engines import luajit_only
 
 from murano_sim import Runtime
 
@@ -121,8 +122,16 @@ def test_os_subset_works(runtime):
     assert got == ["number", "1970", 3, "number"]
 
 
+@luajit_only("goto and labels are LuaJIT's (Lua 5.2) syntax; tests/test_lua_engine.py checks Lua 5.1's refusal")
 def test_goto_is_available_as_in_luajit(runtime):
     assert message(runtime, "local i = 0 ::top:: i = i + 1 if i < 3 then goto top end return i") == 3
+
+
+def test_format_s_takes_any_value_through_tostring_as_luajit_does(runtime):
+    # Lua 5.1's own format refuses nil and tables for %s; the sandbox answers as LuaJIT on both engines.
+    source = ('local t = setmetatable({}, {__tostring = function() return "T" end}) '
+              'return string.format("%s|%5s|%%s|%d|%s|%q", nil, true, 3, t, "a")')
+    assert message(runtime, source) == 'nil| true|%s|3|T|"a"'
 
 
 def test_no_integer_division_operator_as_in_lua51(runtime):

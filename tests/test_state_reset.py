@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from murano_sim.state import snapshots
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION = ROOT / "tests" / "solutions" / "reset-state"
 
@@ -163,12 +165,12 @@ def _edit_snapshot(path: Path, name: str, change) -> None:
 
 def _keystore_table_with_another_shape(data: bytes) -> bytes:
     copy = sqlite3.connect(":memory:")
-    copy.deserialize(data)
+    snapshots.deserialize(copy, data)  # Python 3.10 has no Connection.deserialize
     copy.execute("DROP TABLE keystore")
     copy.execute("CREATE TABLE keystore (key TEXT, other TEXT)")
     copy.execute("INSERT INTO keystore VALUES ('x', 'y')")
     copy.commit()
-    return copy.serialize()
+    return snapshots.serialize(copy)
 
 
 @pytest.mark.parametrize("change, error", [

@@ -304,5 +304,5 @@ def _json(data: Any) -> Response:
 
 
 def _asset(name: str, content_type: str) -> Response:
-    data = resources.files(__package__).joinpath("static", name).read_bytes()
+    data = (resources.files(__package__) / "static" / name).read_bytes()
     return Response(data, content_type=content_type, headers={"Cache-Control": "no-store"})

@@ -72,7 +72,7 @@ def _executable(data: bytes, name: str) -> frozenset[int]:
         if _executable_runtime is None:
             runtime = lupa_lua.LuaRuntime(register_eval=False, register_builtins=False, encoding=None)
             if not runtime.eval(b"jit ~= nil and pcall(require, 'jit.util')"):
-                raise UsageError("--murano-cov needs LuaJIT (this lupa wheel runs Lua 5.1)")
+                raise UsageError("--murano-cov needs LuaJIT (its jit.util reads the lines); this run is plain Lua 5.1")
             _executable_runtime = runtime.compile(_LINES_OF)
         lines = _executable_runtime(data, ("=" + name).encode())
     if isinstance(lines, tuple):  # nil, the syntax error

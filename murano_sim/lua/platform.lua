@@ -63,7 +63,8 @@ local function install(env)
   env.require = function(name)
     local build = PLATFORM_MODULES[name]
     if build == nil then
-      return solution_require(name)  -- a tail call: its "not found" error points at the script's line
+      -- Not a tail call (Lua 5.1 drops a tail-called frame): level 3 is the script's line on both engines.
+      return (solution_require(name, 3))
     end
     local module = loaded[name]
     if module == nil then

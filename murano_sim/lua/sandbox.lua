@@ -11,6 +11,7 @@ local type, pairs, ipairs, next, select, tostring, error, pcall, xpcall, setmeta
 local loadstring, setfenv, getfenv, unpack = loadstring or load, setfenv, getfenv, unpack or table.unpack
 local string_byte, string_format, table_concat = string.byte, string.format, table.concat
 local debug_sethook, debug_getinfo, debug_getregistry = debug.sethook, debug.getinfo, debug.getregistry
+local debug_gethook = debug.gethook
 local math_randomseed = math.randomseed
 local now, memory_limit = host.now, host.memory_limit
 local coroutine_create, coroutine_resume, coroutine_yield, coroutine_status, coroutine_running =
@@ -25,6 +26,15 @@ local seed_base, runs = host.random_seed(), 0
 -- platform.lua's installer (Murano's json, log, os.now and platform modules on each fresh env)
 -- is host.install_platform: set after this file loads, because platform.lua's host functions
 -- are wrapped by this file's host_function.
+
+-- Lua 5.1's xpcall passes no arguments to f (LuaJIT's does, as 5.2): close over them there.
+local xpcall_args = xpcall
+if not jit then
+  xpcall_args = function(f, handler, ...)
+    local n, args = select("#", ...), { ... }
+    return xpcall(function() return f(unpack(args, 1, n)) end, handler)
+  end
+end
 
 -- Compiled loops never call the count hook, so the JIT must stay off for limits to hold.
 if jit then
@@ -215,7 +225,7 @@ local function safe_xpcall(f, handler, ...)
     end
     return handler(err)
   end
-  return after_protected(xpcall(f, guarded_handler, ...))
+  return after_protected(xpcall_args(f, guarded_handler, ...))
 end
 
 -- C boundaries. A C function that calls back into Lua (a gsub callback, a sort comparator,
@@ -277,6 +287,11 @@ local function safe_resume(co, ...)
   end
   local depth = c_depth
   c_depth = depth + 1
+  if not jit and type(co) == "thread" then
+    -- Lua 5.1's hooks are per coroutine (LuaJIT's is VM-wide): the coroutine gets the resumer's
+    -- (the limits' count hook, or coverage's), so a busy coroutine stops as it does on LuaJIT.
+    debug_sethook(co, debug_gethook())
+  end
   return after_resume(depth, coroutine_resume(co, ...))
 end
 
@@ -336,6 +351,10 @@ local function compile(source, name, env)
   end
   local chunk, err = loadstring(source, name)
   if not chunk then
+    -- Plain Lua 5.1 (MURANO_SIM_LUA=lua51, macOS) has no goto: say why, not just "syntax error".
+    if not jit and (string_find(source, "::", 1, true) or string_match(source, "%f[%w_]goto%f[^%w_]")) then
+      err = err .. " (goto and ::labels:: need LuaJIT, as on Murano; this is plain Lua 5.1)"
+    end
     return nil, err
   end
   setfenv(chunk, env)
@@ -537,6 +556,24 @@ local function safe_tostring(...)
     return counted_tostring(...)
   end
   return native_tostring(...)
+end
+
+-- Lua 5.1's format takes only strings and numbers for %s; LuaJIT's (Murano's) calls tostring, so
+-- string.format("%s", nil) is "nil" there. On Lua 5.1 the %s arguments go through tostring first.
+local function format_as_luajit(format, ...)
+  local n = select("#", ...)
+  if jit or type(format) ~= "string" or n == 0 then return safe_format(format, ...) end
+  local args, i = { ... }, 0
+  for conversion in string_gmatch(format, "%%[-+ #0]*%d*%.?%d*(.?)") do
+    if conversion ~= "%" then
+      i = i + 1
+      local kind = type(args[i])
+      if conversion == "s" and i <= n and kind ~= "string" and kind ~= "number" then
+        args[i] = safe_tostring(args[i])
+      end
+    end
+  end
+  return safe_format(format, unpack(args, 1, n))
 end
 
 -- table.sort runs in C; with a Lua comparator the hook fires between comparisons, so a large
@@ -766,7 +803,7 @@ local pristine = {
 pristine.string.dump = nil
 pristine.string.find, pristine.string.match, pristine.string.gmatch, pristine.string.gsub =
   safe_find, safe_match, safe_gmatch, safe_gsub
-pristine.string.format = safe_format
+pristine.string.format = format_as_luajit
 pristine.table.sort = safe_sort
 pristine.table.foreach = pristine.table.foreach and building(pristine.table.foreach)
 pristine.coroutine = {
@@ -883,7 +920,7 @@ local function new_env(env_vars, modules)
       return services[alias][operation](arguments)
     end,
   }
-  env.require = function(name)
+  env.require = function(name, level)  -- level: platform.lua's require passes 3 (it calls this one)
     -- Murano names modules by their path under modules/ ("c2c.utils"); "modules.c2c.utils"
     -- is accepted too, whichever of the two forms the solution's table holds.
     if type(name) == "string" and modules.sources[name] == nil then
@@ -894,7 +931,7 @@ local function new_env(env_vars, modules)
     if loaded ~= nil then return loaded end
     local source = modules.sources[name]
     if source == nil then
-      error(string_format("module '%s' not found", safe_tostring(name)), 2)
+      error(string_format("module '%s' not found", safe_tostring(name)), level or 2)
     end
     local chunk, err = compile_file(source, "=" .. modules.files[name], env)
     if not chunk then error(err, 0) end
@@ -1050,7 +1087,7 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   end
   local outer_env = current_env
   current_env = env
-  local results = { finish(xpcall(body, on_error, request, response)) }
+  local results = { finish(xpcall_args(body, on_error, request, response)) }
   current_env = outer_env
   if not results[1] then
     -- An error object's __tostring is script code: describe it under the same limits.

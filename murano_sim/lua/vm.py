@@ -1,4 +1,5 @@
-"""The Lua VM: one locked-down lupa runtime that runs many scripts, each in a fresh environment."""
+"""The Lua VM: one locked-down lupa runtime (engine.py picks LuaJIT or Lua 5.1) that runs many scripts, each in a
+fresh environment."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ..config import LuaLimits
 from . import coverage
 from .allocator import keep_large_blocks
 from .convert import JSON_NULL, TABLE_BUILT, Budget, LimitReached, Unconvertible, from_lua, text, to_lua
-from .engine import LuaError, LuaMemoryError, lupa_lua
+from .engine import IS_LUAJIT, LuaError, LuaMemoryError, lupa_lua
 from .render import format_duration, render
 
 HOOK_STEP = 1000  # instructions between two limit checks
@@ -30,7 +31,9 @@ SCRATCH_MIN, SCRATCH_MAX = 32, 4 << 20
 # Calls through C functions that call back into Lua (gsub callbacks, sort comparators,
 # __tostring, coroutine resumes) nest on the C stack; past this depth they are a Lua error.
 # Measured in scripts/bench/bench_c_depth.py: gsub, the worst, needs ~9 KB of C stack a level.
-C_DEPTH_MAX = 120
+# Lua 5.1 counts each such level twice against its own limit of 200 C calls (LUAI_MAXCCALLS), so
+# there the sandbox's clean error must come first, below 100 levels.
+C_DEPTH_MAX = 120 if IS_LUAJIT else 90
 # Host function status codes (sandbox.lua's host_done reads them).
 HOST_OK, HOST_MEMORY, HOST_TIME, HOST_ABORT, HOST_INTERNAL = 0, 1, 2, 3, 4
 
@@ -119,7 +122,7 @@ def _deny_attribute(*_args: Any) -> Any:
 
 
 class LuaVM:
-    """A sandboxed LuaJIT runtime reused across runs; see sandbox.lua for the Lua side."""
+    """A sandboxed lupa runtime (LuaJIT, or Lua 5.1: engine.py) reused across runs; see sandbox.lua for the Lua side."""
 
     def __init__(
         self,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, Self
+from typing import Any, TypeVar
 
 from werkzeug.serving import (
     BaseWSGIServer,
@@ -26,6 +26,7 @@ from werkzeug.serving import (
 from ..errors import UsageError
 from .ports import check_port
 
+_Server = TypeVar("_Server", bound="BackgroundServer")  # typing.Self is 3.11+; we support 3.10
 READ_TIMEOUT_SECONDS = 5.0  # per read on a connection: a request line, headers or a body chunk
 MAX_CONNECTIONS = 128  # open at once per server (WebSockets and live streams count too)
 DRAIN_SECONDS = 5.0  # on shutdown, how long requests still running may take to finish
@@ -168,7 +169,7 @@ class BackgroundServer:
             self._server.server_close()
             self._thread.join()
 
-    def __enter__(self) -> Self:
+    def __enter__(self: _Server) -> _Server:
         return self
 
     def __exit__(self, *exc: object) -> None:

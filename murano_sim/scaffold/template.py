@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    from importlib.resources.abc import Traversable
+else:  # 3.10: the same class, before it moved (importlib.abc's name is deprecated from 3.12)
+    from importlib.abc import Traversable
 
 from ..errors import UsageError
 

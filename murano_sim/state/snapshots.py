@@ -8,8 +8,11 @@ one UsageError and the state is left as it was. docs/state.md says why they live
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import sys
+import tempfile
 from datetime import datetime, timezone
 from typing import Any
 
@@ -47,7 +50,7 @@ def save(state: State, name: str, *, solution: str, clock: datetime) -> dict[str
             state.db.backup(copy)
             copy.execute(f"DROP TABLE IF EXISTS {TABLE}")
             copy.execute("VACUUM")
-            data = copy.serialize()
+            data = serialize(copy)
         finally:
             copy.close()
         created = datetime.now(timezone.utc).isoformat()
@@ -95,7 +98,7 @@ def load(state: State, name: str, *, solution: str) -> datetime:
         state.save()  # nothing the services hold in memory is left unwritten (and then overwritten)
         source = sqlite3.connect(":memory:")
         try:
-            source.deserialize(data)
+            deserialize(source, data)
             _replace(state, source, name)
         except sqlite3.DatabaseError as exc:
             raise UsageError(f"snapshot {name!r} cannot be loaded ({exc}); nothing loaded") from None
@@ -103,6 +106,39 @@ def load(state: State, name: str, *, solution: str) -> datetime:
             source.close()
         state.reloaded()
     return position
+
+
+if sys.version_info >= (3, 11):
+    def serialize(db: sqlite3.Connection) -> bytes:
+        """The database's file bytes (Connection.serialize, or through a file on 3.10)."""
+        return db.serialize()
+
+    def deserialize(db: sqlite3.Connection, data: bytes) -> None:
+        """Replace db's content (an in-memory database) with the file bytes `data`."""
+        db.deserialize(data)
+else:
+    # Python 3.10's sqlite3 has no serialize/deserialize: the same database-file bytes, through a file.
+    def serialize(db: sqlite3.Connection) -> bytes:
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "snapshot.db")
+            target = sqlite3.connect(path)
+            try:
+                db.backup(target)
+            finally:
+                target.close()
+            with open(path, "rb") as file:
+                return file.read()
+
+    def deserialize(db: sqlite3.Connection, data: bytes) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "snapshot.db")
+            with open(path, "wb") as file:
+                file.write(data)
+            source = sqlite3.connect(path)
+            try:
+                source.backup(db)
+            finally:
+                source.close()
 
 
 def _exists(state: State) -> bool:

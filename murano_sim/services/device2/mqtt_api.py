@@ -25,7 +25,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 from amqtt.adapters import StreamReaderAdapter
 from amqtt.errors import AMQTTError
@@ -53,6 +53,7 @@ from .model import Device2, number_text
 
 log = logging.getLogger("murano_sim.mqtt")
 T = TypeVar("T")
+_Server = TypeVar("_Server", bound="MqttDeviceServer")  # typing.Self is 3.11+; we support 3.10
 
 IDLE_SECONDS = 300.0  # a connection with keep-alive 0 is dropped after this long without a packet
 SECONDS_BOUND = 10**11  # a batch timestamp below it is seconds (year 5138), above it µs (1970-01-02)
@@ -164,7 +165,7 @@ class MqttDeviceServer:
         self._thread.join()
         self.loop.close()  # else the loop is closed by the GC at exit, sometimes after its self-pipe: a traceback
 
-    def __enter__(self) -> Self:
+    def __enter__(self: _Server) -> _Server:
         return self
 
     def __exit__(self, *exc: object) -> None:
