@@ -45,20 +45,35 @@ local PLATFORM_MODULES = {
   end,
 }
 
+-- The functions that capture nothing per run (the log levels, json.stringify) are made once per
+-- sandbox print/to_json pair and shared by every run: no script can change a function (setfenv
+-- and debug are out of its reach). The tables holding them, and json.null, stay per run.
+local shared_print, shared_to_json, shared_log, shared_stringify
+
+local function shared_functions(print, to_json)
+  if shared_print ~= print or shared_to_json ~= to_json or shared_log == nil then
+    local function at(level)
+      local prefix = "[" .. level .. "]"
+      return function(...) print(prefix, ...) end
+    end
+    shared_log = { debug = at("debug"), info = at("info"), warn = at("warn"), error = at("error") }
+    shared_stringify = function(value) return to_json(value) end
+    shared_print, shared_to_json = print, to_json
+  end
+  return shared_log, shared_stringify
+end
+
 local function install(env)
   local to_json, print, solution_require = env.to_json, env.print, env.require
+  local log, stringify = shared_functions(print, to_json)
   local null = setmetatable({}, NULL_MT)
   env.json = {
     null = null,
     is_null = is_null,
     parse = function(text) return json_parse(text, null) end,
-    stringify = function(value) return to_json(value) end,
+    stringify = stringify,
   }
-  local function at(level)
-    local prefix = "[" .. level .. "]"
-    return function(...) print(prefix, ...) end
-  end
-  env.log = { debug = at("debug"), info = at("info"), warn = at("warn"), error = at("error") }
+  env.log = { debug = log.debug, info = log.info, warn = log.warn, error = log.error }
   local loaded = {}
   env.require = function(name)
     local build = PLATFORM_MODULES[name]

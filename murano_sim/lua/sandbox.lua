@@ -391,6 +391,40 @@ local function compile_file(source, name, env)
   return chunk, err
 end
 
+-- A script's compiled main chunk, kept for the next run of the same script (name and source):
+-- loadstring was a tenth of a trivial run. A kept chunk is pointed at each run's environment
+-- with setfenv, so one that is running (a nested run of the same script) is never handed out:
+-- that run compiles its own. Functions the chunk defined keep the environment they were made in
+-- (LuaJIT copies it when it makes a closure), and no script can reach the chunk itself.
+-- Not under coverage (its proxies), nor for modules and prelude chunks.
+local kept_chunks, kept_count, running_chunks = {}, 0, {}
+local KEEP_MAX, KEEP_SOURCE_MAX = 32, 65536  -- at most 2 MiB of kept source
+local parked_env = setmetatable({}, { __metatable = false, __newindex = function() end })
+
+local function compile_main(source, name, env)
+  if state.coverage or type(source) ~= "string" or #source > KEEP_SOURCE_MAX then
+    return compile_file(source, name, env)
+  end
+  local by_source = kept_chunks[name]
+  local chunk = by_source and by_source[source]
+  if chunk ~= nil and not running_chunks[chunk] then
+    setfenv(chunk, env)
+    return chunk
+  end
+  local compiled, err = compile(source, name, env)
+  if compiled and chunk == nil then
+    if kept_count >= KEEP_MAX then kept_chunks, kept_count = {}, 0 end
+    by_source = kept_chunks[name]
+    if by_source == nil then
+      by_source = {}
+      kept_chunks[name] = by_source
+    end
+    by_source[source] = compiled
+    kept_count = kept_count + 1
+  end
+  return compiled, err
+end
+
 local function make_load(env)
   return function(chunk, name, mode, chunk_env)
     if type(chunk) == "function" then
@@ -1068,7 +1102,7 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
     if not chunk then return "error", env, err end
     chunks[i] = chunk
   end
-  local main, err = compile_file(source, chunkname, env)
+  local main, err = compile_main(source, chunkname, env)
   if not main then
     return "error", env, err
   end
@@ -1087,7 +1121,10 @@ local function run(source, chunkname, request, response, env_vars, modules, limi
   end
   local outer_env = current_env
   current_env = env
+  running_chunks[main] = true
   local results = { finish(xpcall_args(body, on_error, request, response)) }
+  running_chunks[main] = nil
+  setfenv(main, parked_env)  -- a kept chunk does not hold this run's environment alive
   current_env = outer_env
   if not results[1] then
     -- An error object's __tostring is script code: describe it under the same limits.
