@@ -164,6 +164,7 @@ class Transport:
             self._headers["Authorization"] = f"Basic {token}"
         self._direct_headers: dict[str, str] = {}
         self._max_retries: Any = None
+        self._origin = ""
         self._pool = self._direct_pool()
 
     def _direct_pool(self) -> urllib3.HTTPConnectionPool | None:
@@ -183,6 +184,8 @@ class Transport:
         defaults = {k: v if isinstance(v, str) else v.decode("latin-1")
                     for k, v in self.session.headers.items() if v is not None}
         self._direct_headers = {**defaults, **self._headers}
+        parts = urlsplit(self.base_url)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
         self._max_retries = adapter.max_retries
         return pool
 
@@ -272,6 +275,7 @@ class Transport:
         idempotent = method in IDEMPOTENT_METHODS
         headers = self._direct_headers
         body: bytes | None = None
+        url = url[len(self._origin):]  # the pool knows the host: the request target is the path (origin-form)
         if query:
             url += ("&" if "?" in url else "?") + urlencode(list(query))
         try:
