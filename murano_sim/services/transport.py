@@ -3,6 +3,9 @@ retries that never send a POST twice, and every outcome mapped to a status and a
 
 Nothing here raises for a failure the network or the server can cause: `Transport.send`
 always returns a `Reply`.
+
+A plain http:// URL on a stock session (the emulator, loopback) is sent through the session's own
+urllib3 pool, below requests' per-call layers: the same bytes on the wire (tests/test_transport_direct.py).
 """
 
 from __future__ import annotations
