@@ -3,6 +3,9 @@ retries that never send a POST twice, and every outcome mapped to a status and a
 
 Nothing here raises for a failure the network or the server can cause: `Transport.send`
 always returns a `Reply`.
+
+A plain http:// URL on a stock session (the emulator, loopback) is sent through the session's own
+urllib3 pool, below requests' per-call layers: the same bytes on the wire (tests/test_transport_direct.py).
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import requests
+import urllib3
 import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+from requests.utils import get_encoding_from_headers
 
 from ..net.marker import mark
 from .host import QUERY_ERROR, SERVER_ERROR
@@ -159,11 +165,38 @@ class Transport:
             # Encoded once: requests would otherwise rebuild it on every call.
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
             self._headers["Authorization"] = f"Basic {token}"
+        self._direct_headers: dict[str, str] = {}
+        self._max_retries: Any = None
+        self._origin = ""
+        self._pool = self._direct_pool()
+
+    def _direct_pool(self) -> urllib3.HTTPConnectionPool | None:
+        """The connection pool to send through directly, below requests, for a plain http:// URL on a
+        stock session (no mounted adapter, no proxy): requests' per-call layers (settings merging,
+        cookies, hooks, the Response object) cost more than the rest of a loopback call
+        (docs/benchmarks.md, issue 21). https, proxies and mounted adapters keep the requests path."""
+        if not self.base_url.startswith("http://") or self._environment.get("proxies"):
+            return None
+        adapter = self.session.get_adapter(self.base_url)
+        if type(adapter) is not HTTPAdapter or self.session.cookies or self.session.auth or self.session.params:
+            return None
+        pool = adapter.poolmanager.connection_from_url(self.base_url)
+        if not isinstance(pool, urllib3.HTTPConnectionPool):
+            return None
+        # The session's own defaults (Accept-Encoding, Connection) under ours, as requests would merge them.
+        defaults = {k: v if isinstance(v, str) else v.decode("latin-1")
+                    for k, v in self.session.headers.items() if v is not None}
+        self._direct_headers = {**defaults, **self._headers}
+        parts = urlsplit(self.base_url)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._max_retries = adapter.max_retries
+        return pool
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r}, timeout={self.timeout:g}, retries={self.retries})"
 
     def close(self) -> None:
+        self._pool = None  # closed with the session's pool manager
         self.session.close()
 
     def send(
@@ -215,6 +248,8 @@ class Transport:
     ) -> tuple[Reply, float | None, bool]:
         """One HTTP exchange: the reply, the Retry-After delay, and whether a retry is allowed."""
         idempotent = method in IDEMPOTENT_METHODS
+        if self._pool is not None:
+            return self._direct_attempt(method, url, query, form, json_body, timeout)
         try:
             prepared = self.session.prepare_request(requests.Request(
                 method, url, params=list(query) or None, data=list(form) or None, json=json_body,
@@ -227,30 +262,67 @@ class Transport:
             may_retry = idempotent or not failure.sent
             reply = Reply(failure.status, error=failure.message, error_type=SERVER_ERROR, network_failure=True)
             return reply, None, may_retry
-        status = response.status_code
-        if 200 <= status < 300:
-            return _success(response, self.host), None, False
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        # 429 means "not processed, safe to retry" even for a POST; other statuses only for idempotent methods.
-        may_retry = status == 429 or (idempotent and status in RETRYABLE_STATUSES)
-        error_type = QUERY_ERROR if 400 <= status < 500 else SERVER_ERROR
-        return Reply(status, error=_text(response), error_type=error_type), retry_after, may_retry
+        return _mapped(response.status_code, response.content, response.headers, idempotent, self.host)
+
+    def _direct_attempt(
+        self,
+        method: str,
+        url: str,
+        query: Sequence[tuple[str, str]],
+        form: Sequence[tuple[str, str]],
+        json_body: Any,
+        timeout: float,
+    ) -> tuple[Reply, float | None, bool]:
+        """`_attempt` through the pool itself: the same bytes on the wire as requests would send."""
+        assert self._pool is not None
+        idempotent = method in IDEMPOTENT_METHODS
+        headers = self._direct_headers
+        body: bytes | None = None
+        url = url[len(self._origin):]  # the pool knows the host: the request target is the path (origin-form)
+        if query:
+            url += ("&" if "?" in url else "?") + urlencode(list(query))
+        try:
+            if form:
+                body = urlencode(list(form)).encode("utf-8")
+                headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+            elif json_body is not None:
+                body = json.dumps(json_body, allow_nan=False).encode("utf-8")  # as requests encodes it
+                headers = {**headers, "Content-Type": "application/json"}
+            elif method not in ("GET", "HEAD"):
+                headers = {**headers, "Content-Length": "0"}  # as requests sends an empty body
+            response = self._pool.urlopen(
+                method, url, body=body, headers=headers, redirect=False, assert_same_host=False,
+                retries=self._max_retries, timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                preload_content=True, decode_content=True,
+            )
+        except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:  # what requests would wrap
+            failure = classify_exception(exc, self.host, timeout)
+            reply = Reply(failure.status, error=failure.message, error_type=SERVER_ERROR, network_failure=True)
+            return reply, None, idempotent or not failure.sent
+        return _mapped(response.status, response.data, response.headers, idempotent, self.host)
 
 
-def _success(response: requests.Response, host: str) -> Reply:
-    body = response.content
-    if response.status_code == 204 or not body.strip():
-        return Reply(response.status_code)
-    try:
-        return Reply(response.status_code, value=json.loads(body))
-    except ValueError:
-        return Reply(STATUS_BAD_GATEWAY, error=f"unparseable response from {host}: HTTP {response.status_code} "
-                     "with a body that is not JSON", error_type=SERVER_ERROR)
-
-
-def _text(response: requests.Response) -> str:
+def _mapped(status: int, body: bytes, headers: Any, idempotent: bool, host: str) -> tuple[Reply, float | None, bool]:
+    """An HTTP response as a Reply, its Retry-After delay, and whether a retry is allowed."""
+    if 200 <= status < 300:
+        return _success(status, body, host), None, False
+    retry_after = parse_retry_after(headers.get("Retry-After"))
+    # 429 means "not processed, safe to retry" even for a POST; other statuses only for idempotent methods.
+    may_retry = status == 429 or (idempotent and status in RETRYABLE_STATUSES)
+    error_type = QUERY_ERROR if 400 <= status < 500 else SERVER_ERROR
     # Decoded directly: requests' .text would guess the charset of a JSON body, slowly.
-    return response.content.decode(response.encoding or "utf-8", errors="replace")
+    text = body.decode(get_encoding_from_headers(headers) or "utf-8", errors="replace")
+    return Reply(status, error=text, error_type=error_type), retry_after, may_retry
+
+
+def _success(status: int, body: bytes, host: str) -> Reply:
+    if status == 204 or not body.strip():
+        return Reply(status)
+    try:
+        return Reply(status, value=json.loads(body))
+    except ValueError:
+        return Reply(STATUS_BAD_GATEWAY, error=f"unparseable response from {host}: HTTP {status} "
+                     "with a body that is not JSON", error_type=SERVER_ERROR)
 
 
 def _describe(reply: Reply) -> str:
