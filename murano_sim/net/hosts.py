@@ -70,6 +70,11 @@ def is_loopback_host(host: str) -> bool:
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    # An IPv4-mapped IPv6 form (::ffff:127.0.0.1) is refused as an ambiguous spelling on every
+    # Python: 3.13 started to call it loopback, 3.10-3.12 do not.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return False
+    return address.is_loopback
