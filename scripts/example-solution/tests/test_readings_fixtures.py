@@ -13,7 +13,16 @@ ONCALL = "+15557654321"
 
 @pytest.fixture
 def app(murano_solution):
-    return murano_solution(SOLUTION)
+    app = murano_solution(SOLUTION)
+    # The test clock starts at the real time; these tests move it by minutes, so near midnight they
+    # start just after tonight's daily summary instead of across it, and count only what they send.
+    now = app.runtime.clock.now()
+    to_midnight = 86400 - (now.hour * 3600 + now.minute * 60 + now.second)
+    if to_midnight <= 600:
+        app.advance(to_midnight + 1)
+    app.texts_before = len(app.runtime.emulator.messages())
+    app.alerts_before = app.get("/alerts").json()["count"]
+    return app
 
 
 @pytest.fixture
@@ -23,7 +32,7 @@ def sensor(app):
 
 
 def texts(app):
-    return [m["body"] for m in app.runtime.emulator.messages() if m["to"] == ONCALL]
+    return [m["body"] for m in app.runtime.emulator.messages()[app.texts_before:] if m["to"] == ONCALL]
 
 
 def test_readings_are_kept_and_served(app, sensor):
@@ -40,7 +49,7 @@ def test_a_hot_reading_texts_oncall_once(app, sensor):
     sensor.data_in("sensor-1", temperature=31)
     sensor.data_in("sensor-1", temperature=29)
     assert texts(app) == ["CRIT sensor-1: 31.0 C, above 30 C"]
-    assert app.get("/alerts").json()["count"] == 1  # the existing alert list shows it too
+    assert app.get("/alerts").json()["count"] == app.alerts_before + 1  # the existing alert list shows it too
 
 
 @pytest.mark.murano(env={"TEMP_ALERT_ABOVE": "40"})
