@@ -231,7 +231,7 @@ def test_the_store_keeps_its_cap_dropping_the_oldest_and_a_restart_goes_on_from_
 
 
 def test_a_websocket_endpoints_runs_pass_the_endpoint_filter_and_not_the_handler_one():
-    from simple_websocket import Client
+    from websocket_client import Client
 
     folder = SOLUTION.parent / "websocket"
     with Runtime({"services": {"websocket": {"messages_per_second": 1000}}}) as runtime, \

@@ -4,7 +4,7 @@ per token or per client address, on the solution clock; off in fixtures unless a
 from __future__ import annotations
 
 import pytest
-from simple_websocket import Client
+from websocket_client import Client
 
 from murano_sim.cli import build_parser
 

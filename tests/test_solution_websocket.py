@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from simple_websocket import Client, ConnectionClosed
+from simple_websocket import ConnectionClosed
+from websocket_client import Client
 
 from murano_sim import Runtime
 from murano_sim.solution import SolutionLog, serve_solution
