@@ -59,3 +59,30 @@ def test_an_unknown_engine_is_one_line_and_exit_2():
     proc = _python("lua54", "import murano_sim.lua.engine")
     assert proc.returncode == 2
     assert proc.stderr == "murano-sim: MURANO_SIM_LUA='lua54' is not a Lua engine; use luajit or lua51\n"
+
+
+def test_luajit_stays_luajit_when_fakeredis_loaded_lua51_first():
+    # fakeredis imports lupa.lua51 with RTLD_GLOBAL (for EVAL); lupa.luajit21 imported after it used to
+    # call that module's Lua 5.1 functions: no `jit`, goto refused, 2-3x slower.
+    code = ("import fakeredis, lupa.lua51\n" + PROBE
+            + "    print(rt._vm._lua.lua_implementation.decode())\n")
+    proc = _python(None, code)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "3" and lines[1].startswith("LuaJIT"), proc.stdout
+
+
+def test_a_luajit_module_bound_to_lua51_is_refused_with_the_reason():
+    # Imported by someone else before murano-sim, without engine.py's binding: refused, not run as LuaJIT.
+    code = ("import sys, os, lupa\n"
+            "with lupa.allow_lua_module_loading():\n"
+            "    import lupa.lua51\n"
+            "import lupa.luajit21\n"
+            "from murano_sim import Runtime\n"
+            "try:\n"
+            "    Runtime({}).run('return 1')\n"
+            "except RuntimeError as exc:\n"
+            "    print(exc)\n")
+    proc = _python(None, code)
+    assert proc.returncode == 0, proc.stderr
+    assert "runs another lupa module's Lua 5.1" in proc.stdout, proc.stdout

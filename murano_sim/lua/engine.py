@@ -8,6 +8,7 @@ the sandbox behaves the same or refuses with the reason (README: Portability).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from types import ModuleType
@@ -24,8 +25,7 @@ def _select() -> tuple[ModuleType, str]:
         _usage_error(f"{ENGINE_ENV}={chosen!r} is not a Lua engine; use luajit or lua51")
     if chosen != "lua51":
         try:
-            from lupa import luajit21
-
+            luajit21 = _import_own_symbols("luajit21")
             return luajit21, "luajit"
         except ImportError:  # macOS wheels: no LuaJIT
             if chosen == "luajit":
@@ -37,6 +37,23 @@ def _select() -> tuple[ModuleType, str]:
     from lupa import lua51
 
     return lua51, "lua51"
+
+
+def _import_own_symbols(name: str) -> ModuleType:
+    """Import lupa's `name` module bound to the Lua inside it.
+
+    Each lupa module carries its own Lua and exports the same C names (lua_pcall, ...). A module
+    loaded before with RTLD_GLOBAL (fakeredis loads lupa.lua51 so, for EVAL) would otherwise lend
+    its functions to the next one: lupa.luajit21 then ran Lua 5.1's interpreter, 2-3x slower and
+    without `jit`. RTLD_DEEPBIND (glibc) makes the module look in itself first."""
+    deepbind = getattr(os, "RTLD_DEEPBIND", 0)
+    flags = sys.getdlopenflags()
+    if deepbind:
+        sys.setdlopenflags(flags | deepbind)
+    try:
+        return importlib.import_module(f"lupa.{name}")
+    finally:
+        sys.setdlopenflags(flags)
 
 
 def _usage_error(message: str) -> NoReturn:

@@ -148,6 +148,10 @@ class LuaVM:
             attribute_handlers=(_deny_attribute, _deny_attribute),
             max_memory=0,  # tracked from the start so that set_max_memory works per run
         )
+        if IS_LUAJIT and not self._lua.lua_implementation.startswith(b"LuaJIT"):
+            # lupa.luajit21 bound to another module's Lua (engine.py): the sandbox's LuaJIT rules would not hold
+            raise RuntimeError("lupa.luajit21 runs another lupa module's Lua 5.1 (it was imported before murano-sim, "
+                               "after a lupa module loaded with RTLD_GLOBAL): import murano_sim first")
         self._call_service = call_service
         self._log: _Log | None = None
         self._memory_cap = 0
