@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 for _module in pkgutil.walk_packages(murano_sim.__path__, "murano_sim."):
     if not _module.name.endswith("__main__"):
         importlib.import_module(_module.name)
+# The same for what the local CA imports on first use: cryptography's Rust core keeps the first copy's
+# classes ("curve must be an EllipticCurve instance" after a pytester test dropped the modules).
+importlib.import_module("trustme")
 
 
 @pytest.fixture(scope="module")

@@ -101,3 +101,14 @@ def test_run_builds_the_request_as_serve_does():
     assert built["headers"] == {"content-type": "application/x-www-form-urlencoded", "x-thing": "1"}
     assert built["body"] == {"From": "+15551230000", "Body": "hi there"}
     assert build_request(built) == built  # idempotent: serve builds it, the runtime builds it again
+    assert build_request(dict(built)) == built  # the same built again from a plain copy
+
+
+def test_a_request_without_fields_is_the_defaults_alone_with_a_fresh_id_each_time():
+    plain, given = build_request(None, now=5), build_request({}, now=5)
+    del plain["request_id"], given["request_id"]
+    assert plain == given
+    assert plain["timestamp"] == 5 and plain["method"] == "GET" and plain["parameters"] == {}
+    ids = {build_request(None)["request_id"] for _ in range(50)} | {build_request({})["request_id"] for _ in range(50)}
+    assert len(ids) == 100 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    assert build_request({"request_id": "mine"})["request_id"] == "mine"

@@ -1071,9 +1071,11 @@ end
 -- an earlier run to reuse (event handlers of one solution share one context), else a fresh one.
 -- Returns "ok", env, first result   |   "error", env, message
 -- `globals` holds per-execution values (context, a handler's argument) set before it starts.
-local function run(source, chunkname, request, response, env_vars, modules, limits, deadline, prelude, env, globals,
-                   coverage)
+local function run(source, chunkname, response, env_vars, modules, limits, deadline, prelude, env, globals,
+                   coverage, request, ...)
   modules = modules or { sources = {}, files = {}, loaded = {} }
+  if request == nil then request = host.new_request(...) end  -- the usual fields, as arguments (vm.py)
+  response = response or { code = 200, message = "Ok", headers = {} }
   state.ticks, state.tripped, state.where, state.tripped_at, state.tick_info = 0, nil, nil, nil, nil
   c_depth, uncounted, credit, work, in_host = 0, 0, 0, 0, 0
   state.step = limits.step

@@ -208,7 +208,8 @@ class LuaVM:
         self._is_empty_array = empty_table_kind
         # A request with Murano's usual fields is built by a Lua table constructor from positional
         # arguments: half the cost of table_from on a dict (docs/benchmarks.md, issue 21).
-        self._new_request = self._lua.eval(
+        # sandbox.lua's run calls it with the arguments after its own (one call into Lua per run).
+        host_table[b"new_request"] = self._lua.eval(
             "function(parameters, headers, " + ", ".join(_REQUEST_SCALARS) + ")"
             " if parameters == false then parameters = {} end if headers == false then headers = {} end"
             " return {" + ", ".join(f"{f} = {f}" for f in REQUEST_FIELDS) + "} end"
@@ -319,21 +320,25 @@ class LuaVM:
         if self._log is not None:
             self._log.add(line)
 
-    def _request_table(self, request: Mapping[str, Any]) -> Any:
-        """The request as a Lua table; the same table to_lua would build, faster for the usual fields."""
+    def _request_args(self, request: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The request for sandbox.lua's run: (a Lua table,) in general, or, for the usual fields, the
+        arguments of host.new_request, which builds the same table that to_lua would, faster."""
         parameters, headers = request.get("parameters"), request.get("headers")
         if not (request.keys() <= _REQUEST_FIELD_SET and type(parameters) in _TABLE_OR_NONE
                 and type(headers) in _TABLE_OR_NONE):
-            return self._to_lua(dict(request))
-        values = []
+            return (self._to_lua(dict(request)),)
+        values = [None, self._table_slot(parameters), self._table_slot(headers)]
+        value: Any
         for value in map(request.get, _REQUEST_SCALARS):
             kind = type(value)
-            if isinstance(value, str):
+            if kind is str:
                 value = value.encode("utf-8", "surrogatepass")
+            elif kind is int and -(2**63) <= value < 2**63:
+                pass  # lupa passes it as to_lua would (a wider one becomes a float there)
             elif value is not None and kind is not bool and kind is not float:
-                value = self._to_lua(value)  # an int (a wide one becomes a float), a table, ...
+                value = self._to_lua(value)  # a str subclass, a wide int (a float), a table, ...
             values.append(value)
-        return self._new_request(self._table_slot(parameters), self._table_slot(headers), *values)
+        return tuple(values)
 
     def _table_slot(self, value: dict[str, Any] | None) -> Any:
         # false: an empty table, made by the request's constructor (cheaper than one lupa makes)
@@ -409,8 +414,7 @@ class LuaVM:
         self._internal_errors, self._abort = [], None
         deadline = deadline if deadline is not None else time.monotonic() + limits.timeout_seconds
         self._deadline, self._max_memory = deadline, limits.max_memory
-        request_table = self._request_table(request or {})
-        response = lua.table_from({b"code": 200, b"message": b"Ok", b"headers": lua.table()})
+        request_args = self._request_args(request or {})
         module_table = None
         if modules:
             module_table = to_lua(
@@ -430,11 +434,11 @@ class LuaVM:
         self._memory_cap = lua.get_memory_used() + limits.max_memory  # until sandbox.lua starts the budget
         try:
             status, run_env, *rest = self._run(
-                source_bytes, ("=" + name).encode(), request_table, response, self._env_table(env or {}),
+                source_bytes, ("=" + name).encode(), None, self._env_table(env or {}),
                 module_table, self._limits_table(limits), deadline,
                 to_lua(lua, [list(p) for p in prelude]) if prelude else None,
                 context.env if context is not None else None,
-                self._to_lua(dict(globals)) if globals else None, covered,
+                self._to_lua(dict(globals)) if globals else None, covered, *request_args,
             )
             if context is not None:
                 context.env = run_env

@@ -32,24 +32,37 @@ def check_request(request: Any, where: str = "request") -> dict[str, Any]:
     return dict(request)
 
 
+class BuiltRequest(dict[str, Any]):
+    """A request build_request made: building it again gives it back as it is (serve builds the
+    request to log it, then runs it)."""
+
+
 def build_request(request: Mapping[str, Any] | None, now: float | None = None) -> dict[str, Any]:
     """Murano's request object: defaults for every field, headers lower-cased, the query string
     merged into `parameters`, a JSON or form body decoded to a table. Idempotent.
 
     `now`: the solution clock's time for `timestamp` (default: the host's)."""
+    if type(request) is BuiltRequest:
+        return request
+    timestamp = int(time.time() if now is None else now)
+    if request is None:  # `run` without a request: the defaults alone
+        return BuiltRequest(method="GET", uri="http://localhost/", route="/", parameters={}, headers={}, body=None,
+                            timestamp=timestamp, request_id=os.urandom(16).hex(), server_ip="127.0.0.1")
     given = check_request(request)
-    full: dict[str, Any] = {
+    full: dict[str, Any] = BuiltRequest({
         "method": "GET",
         "uri": "http://localhost/",
         "route": "/",
         "parameters": {},
         "headers": {},
         "body": None,
-        "timestamp": int(time.time() if now is None else now),
-        "request_id": os.urandom(16).hex(),
+        "timestamp": timestamp,
+        "request_id": None,
         "server_ip": "127.0.0.1",
-    }
+    })
     full.update({k: v for k, v in given.items() if v is not None or k == "body"})
+    if full["request_id"] is None:  # serve gives its own: no random bytes drawn for nothing
+        full["request_id"] = os.urandom(16).hex()
     full["method"] = full["method"].upper()
     full["headers"] = lower_headers(full["headers"])
     full["parameters"] = {**query_parameters(full["uri"]), **full["parameters"]}  # a path parameter wins
