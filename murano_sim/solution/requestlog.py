@@ -87,8 +87,13 @@ def render_text(record: dict[str, Any]) -> str:
     return f"{record.get('timestamp', '')} {record.get('message', _compact(record))}".strip()
 
 
+# One encoder for every record (encode is thread-safe): json.dumps with options builds a new one per call,
+# which cost about as much as the encoding of a run's small records.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _ENCODER.encode(value)
 
 
 def _number(value: Any) -> str:
