@@ -17,9 +17,7 @@ Exosite's published device API; see docs/services/device2.md.
 from __future__ import annotations
 
 import ipaddress
-import itertools
 import math
-import os
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
@@ -33,20 +31,12 @@ from ...net.listen import BackgroundServer
 from ...net.local_surface import MARKER_HEADER, host_name
 from ...net.local_surface import error as json_error
 from ...net.local_surface import is_loopback as _is_loopback
+from ...state.ids import new_id
 from .. import ServiceError
 from .model import MAX_LONG_POLL_SECONDS, Device2, number_text
 
 FORM = "application/x-www-form-urlencoded; charset=utf-8"
 TOKEN_HEADER = "X-Exosite-CIK"
-
-# A write's connection_id: 32 hex digits as a uuid4's, a per-process random half and a counter, so that
-# a device write makes no urandom call (a syscall that gives up the GIL, costly with many devices).
-_CONNECTION_PREFIX = os.urandom(8).hex()
-_CONNECTIONS = itertools.count(1)
-
-
-def _connection_id() -> str:
-    return f"{_CONNECTION_PREFIX}{next(_CONNECTIONS):016x}"
 
 
 def _text(status: int, text: str = "", content_type: str = "text/plain; charset=utf-8") -> Response:
@@ -139,7 +129,7 @@ class DeviceAPI:
         if request.method == "POST":
             values = self._form(request)
             if values:
-                self.model.data_in(identity, dict(values), ip=request.remote_addr, connection_id=_connection_id())
+                self.model.data_in(identity, dict(values), ip=request.remote_addr, connection_id=new_id())
             if not reads:
                 return _text(204)
         if "Request-Timeout" in request.headers:
@@ -152,7 +142,7 @@ class DeviceAPI:
     def _record(self, request: Request) -> Response:
         identity = self.model.authenticate(request.headers.get(TOKEN_HEADER))
         entries = _recorded(self._form(request))
-        self.model.record(identity, entries, ip=request.remote_addr, connection_id=_connection_id())
+        self.model.record(identity, entries, ip=request.remote_addr, connection_id=new_id())
         return _text(204)
 
     def _long_poll(self, request: Request, identity: str, reads: list[str]) -> Response:
