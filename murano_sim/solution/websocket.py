@@ -55,7 +55,9 @@ def script_source(endpoint: Endpoint) -> str:
 def is_upgrade(request: Request) -> bool:
     # the environ as the Upgrade header's lookup reads it, without building the headers view (per request)
     environ = request.environ
-    return environ.get("REQUEST_METHOD", "GET").upper() == "GET" and environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+    if environ.get("REQUEST_METHOD", "GET").upper() != "GET":
+        return False
+    return str(environ.get("HTTP_UPGRADE", "")).lower() == "websocket"
 
 
 class _HandedOver(Response):
