@@ -116,3 +116,43 @@ def test_the_text_log_prints_what_rendering_the_redacted_copies_printed(secret):
     copies = [json.loads(redact(_compact(record), [secret])) for record in _records(secret)]
     assert stream.getvalue() == "\n".join(render_text(record) for record in copies) + "\n"
     assert "[REDACTED]" in stream.getvalue() and "> call keystore.get -> 200" in stream.getvalue()
+
+
+def _routes_map():
+    from werkzeug.routing import Map, Rule
+    return Map([Rule("/ks", endpoint=0, methods=["GET"]), Rule("/users/<id>", endpoint=1, methods=["GET"])],
+               strict_slashes=False)
+
+
+def _get(path: str, query: str = "", method: str = "GET"):
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+    return Request(EnvironBuilder(method=method, path=path, query_string=query, base_url="http://a.example").get_environ())
+
+
+def test_a_kept_match_answers_as_werkzeug_and_hands_out_its_own_parameters():
+    from werkzeug.exceptions import MethodNotAllowed
+
+    from murano_sim.solution.routes import RouteMatcher
+    url_map = _routes_map()
+    matcher = RouteMatcher(url_map)
+    first = matcher.match(_get("/users/7", "a=1"), False)
+    first[1]["id"] = "changed"  # a caller's copy: the kept match is untouched
+    again = matcher.match(_get("/users/7", "b=2"), False)
+    assert again == (1, {"id": "7"}) == url_map.bind("a.example").match("/users/7", "GET")
+    with pytest.raises(MethodNotAllowed):  # the method is part of what is kept
+        matcher.match(_get("/users/7", method="POST"), False)
+
+
+def test_kept_matches_are_capped_and_beyond_the_cap_still_match():
+    from murano_sim.solution.routes import MAX_MATCHES, RouteMatcher
+    matcher = RouteMatcher(_routes_map())
+    for n in range(MAX_MATCHES + 20):
+        assert matcher.match(_get(f"/users/{n}"), False) == (1, {"id": str(n)})
+    assert len(matcher._matches) == MAX_MATCHES
+
+
+def test_ids_are_32_hex_digits_and_unique():
+    from murano_sim.state.ids import new_id
+    ids = [new_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
