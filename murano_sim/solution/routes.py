@@ -46,7 +46,8 @@ class RouteMatcher:
         key = (request.host.lower(), _wsgi_text(environ.get("SCRIPT_NAME", "")), request.scheme)
         method, path = environ["REQUEST_METHOD"], _wsgi_text(environ.get("PATH_INFO", ""))
         # A match depends on the map and these only (the query shapes a redirect's URL, never cached).
-        found = self._matches.get((*key, method, path))
+        kept = (*key, method, path)
+        found = self._matches.get(kept)
         if found is not None:
             return found[0], dict(found[1])  # the caller's own copy of the path parameters
         adapter = self._adapters.get(key)
@@ -60,5 +61,5 @@ class RouteMatcher:
         )
         with self._lock:
             if len(self._matches) < MAX_MATCHES:
-                self._matches[(*key, method, path)] = (endpoint, dict(arguments))
+                self._matches[kept] = (endpoint, dict(arguments))
         return endpoint, arguments
