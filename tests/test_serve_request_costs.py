@@ -156,3 +156,17 @@ def test_ids_are_32_hex_digits_and_unique():
     from murano_sim.state.ids import new_id
     ids = [new_id() for _ in range(1000)]
     assert len(set(ids)) == 1000 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+
+@pytest.mark.parametrize("method", ["POST", "GET", "HEAD"])
+def test_a_device_writes_fixed_204_is_what_werkzeug_sends(method):
+    # taken once from Werkzeug's own answer; checked against a fresh one for each method
+    from werkzeug.test import EnvironBuilder
+
+    from murano_sim.services.device2.device_api import NO_CONTENT, _text
+    environ = EnvironBuilder(method=method).get_environ()
+    sent: list[Any] = []
+    fresh = list(_text(204)(environ, lambda status, headers, exc_info=None: sent.append((status, headers))))
+    fixed = list(NO_CONTENT(environ, lambda status, headers, exc_info=None: sent.append((status, headers))))
+    assert sent[0] == sent[1] and sent[0][0] == "204 NO CONTENT" and fixed == fresh == []
+    assert sent[1][1] is not NO_CONTENT.headers  # each answer its own header list
