@@ -170,3 +170,13 @@ def test_a_device_writes_fixed_204_is_what_werkzeug_sends(method):
     fixed = list(NO_CONTENT(environ, lambda status, headers, exc_info=None: sent.append((status, headers))))
     assert sent[0] == sent[1] and sent[0][0] == "204 NO CONTENT" and fixed == fresh == []
     assert sent[1][1] is not NO_CONTENT.headers  # each answer its own header list
+
+
+def test_a_batch_that_does_not_decode_is_reported_in_place_and_later_ones_still_read():
+    store = LogStore(State())
+    store.add_json('[{"type": "script", "n": [REDACTED]}, {}]', 2)  # a secret that spanned JSON syntax
+    store.add_json('[{"type": "server", "timestamp": "t", "message": "after"}]', 1)
+    got = store.records()
+    assert [r["id"] for r in got] == [1, 2, 3]
+    assert got[0]["message"].startswith("log record lost") and got[0]["severity"] == "error"
+    assert got[2]["message"] == "after"

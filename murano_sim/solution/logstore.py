@@ -131,21 +131,35 @@ class _Batch:
     """One write's records (a run's script record and its calls), kept as the log wrote them (its redacted
     JSON text): decoded and annotated when a reader first asks, not on the request's path."""
 
-    __slots__ = ("text", "records")
+    __slots__ = ("text", "records", "count")
 
-    def __init__(self, text: str | None, records: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, text: str | None, records: list[dict[str, Any]] | None = None, count: int = 0) -> None:
         self.text = text
         self.records = records
+        self.count = len(records) if records is not None else count
 
     def decoded(self) -> list[dict[str, Any]]:
         # text first: it is cleared only after `records` is set, so one of the two is always found
         text = self.text
         records = self.records
         if records is None and text is not None:  # two readers at once decode the same text
-            records = self.records = annotate(json.loads(text))
+            records = self.records = annotate(_records_in(text, self.count))
             self.text = None
         assert records is not None
         return records
+
+
+def _records_in(text: str, count: int) -> list[dict[str, Any]]:
+    """The batch's records; should the text not decode (a secret replaced across JSON's own syntax),
+    a server record in each place, saying so, rather than a reader that fails on every later poll."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        found = None
+    if isinstance(found, list) and len(found) == count and all(isinstance(r, dict) for r in found):
+        return found
+    return [{"type": "server", "timestamp": "", "message": "log record lost: its redacted JSON did not decode",
+             "error": "log record lost"} for _ in range(count)]
 
 
 class LogStore:
@@ -183,7 +197,7 @@ class LogStore:
 
     def add_json(self, text: str, count: int) -> None:
         """One write's `count` records as a JSON array (SolutionLog.text_listeners): decoded when read."""
-        self._add(_Batch(text), count)
+        self._add(_Batch(text, count=count), count)
 
     def _add(self, batch: _Batch, count: int) -> None:
         # with a state file, its rows are written now: the records decoded now
