@@ -84,7 +84,7 @@ class Console:
         app.execution_listeners.append(self._record)
         # What `murano-sim logs` reads: the solution log's records (in memory, and in a --state file).
         self.logs = LogStore(app.runtime.state)
-        app.log.batch_listeners.append(self.logs.add)
+        app.log.text_listeners.append(self.logs.add_json)  # decoded when `logs` reads them
 
     def _record(self, execution: Execution) -> None:
         self.executions.add(execution)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import string
@@ -36,6 +37,7 @@ def solution_identity(platform: Any) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=64)  # a pure function, asked on every device write (Device v1's pid)
 def _stable_id(kind: str, name: str) -> str:
     """A Murano-looking id (17 lower-case base-36 characters) that depends only on `name`."""
     number = int.from_bytes(hashlib.sha256(f"{kind}:{name}".encode()).digest()[:11], "big")

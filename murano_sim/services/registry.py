@@ -131,6 +131,9 @@ class Services(Mapping[str, Any]):
         self._sessions: list[requests.Session] = []
         self._ticker = Ticker(self.due_sources, self._defect, name="murano-sim-services-ticker")
         self.by_alias: dict[str, Any] = {}
+        # secrets(): the last values found and their sorted answer; the services that may hold one
+        self._secrets_cache: tuple[tuple[str, ...] | None, list[str]] = (None, [])
+        self._holders: tuple[tuple[Any, ...], list[Any]] = ((), [])
         self._controls: dict[str, Control] = {}
         # (alias, event) -> [(subscriber alias, translate)]: services offering their own events for another's
         self._subscriptions: dict[tuple[str, str], list[tuple[str, EventTranslation]]] = {}
@@ -317,11 +320,26 @@ class Services(Mapping[str, Any]):
 
     def secrets(self) -> list[str]:
         """Every secret any service holds now (config.yaml's, and the parameters that services'
-        specs mark secret, wherever they came from), longest first: what output must never show."""
-        found = set(self.config.secrets())  # read once per loaded config (Config.secrets)
-        for service in self.by_alias.values():
-            found.update(getattr(service, "secrets", ()))
-        return sorted((s for s in found if s), key=len, reverse=True)
+        specs mark secret, wherever they came from), longest first: what output must never show.
+
+        Asked after every run that logged or called a service: the values are read afresh each time
+        (parameters change: a services/<alias>.yaml reload, Config.setParameters), from the services
+        that can hold one only, and sorted again only when they differ from the last answer's."""
+        found = (*self.config.secrets(), *(s for service in self._secret_holders() for s in service.secrets))
+        cached = self._secrets_cache  # one tuple, replaced whole: another thread never sees half of it
+        if cached[0] != found:
+            cached = self._secrets_cache = (found, sorted({s for s in found if s}, key=len, reverse=True))
+        return list(cached[1])
+
+    def _secret_holders(self) -> list[Any]:
+        """The services that may hold a secret: a spec without secret parameters never does (a spec does
+        not change). Listed again when by_alias changes (a host service added)."""
+        services = tuple(self.by_alias.values())
+        cached = self._holders  # (the services it was made from, the holders among them), replaced whole
+        if services != cached[0]:  # identity per item first: cheap when unchanged
+            cached = self._holders = (services, [s for s in services if hasattr(s, "secrets")
+                                                 and (not isinstance(s, Dispatcher) or s.spec.secret_keys())])
+        return cached[1]
 
     def missing_globals(self) -> dict[str, str]:
         """Murano services this runtime does not provide: global name -> alias."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import queue
@@ -26,6 +25,7 @@ from ..runtime.request import build_request
 from ..runtime.result import ScriptResult
 from ..state import snapshots
 from ..state.clock import epoch_seconds
+from ..state.ids import new_id
 from . import guards
 from .gateway import (
     apply_cors,
@@ -84,14 +84,6 @@ SurfaceFactory = Callable[["SolutionApp"], Surface]  # e.g. console.Console
 # as on Murano. The default asset folders are left out of reload snapshots.
 ASSET_DIRS = ("files", "assets")
 
-# Request ids: 32 hex digits as before (uuid4), a per-process random half and a counter, so that an
-# execution makes no urandom call (a syscall that gives up the GIL, costly with many clients).
-_ID_PREFIX = os.urandom(8).hex()
-_ID_COUNTER = itertools.count(1)
-
-
-def _request_id() -> str:
-    return f"{_ID_PREFIX}{next(_ID_COUNTER):016x}"
 
 
 DEFAULT_RETRY_AFTER = 1  # serve.retry_after_seconds: the Retry-After of a 503 when the VM's queue is full
@@ -286,10 +278,11 @@ class SolutionApp:
 
     def deliver_events(self) -> None:
         """Run the handler of every queued service event, in the order they were emitted."""
-        while True:
+        events = self._events
+        while not events.empty():  # after most executions: none (no exception raised to find that out)
             try:
-                service, event, payload = self._events.get_nowait()
-            except queue.Empty:
+                service, event, payload = events.get_nowait()
+            except queue.Empty:  # another thread took it
                 break
             if service in self._forwards:
                 self._outbox().append((service, event, payload))
@@ -433,7 +426,7 @@ class SolutionApp:
             "parameters": dict(path_params),
             "headers": headers,
             "body": guards.script_body(request, self.max_body_bytes),
-            "request_id": _request_id(),
+            "request_id": new_id(),
             "server_ip": request.environ.get("SERVER_NAME", "127.0.0.1"),
         }, now=epoch_seconds(self.runtime.clock))
         parameters = murano_request["parameters"]
@@ -470,7 +463,7 @@ class SolutionApp:
 
     def _websocket_event(self, endpoint: Endpoint, info: dict[str, Any]) -> ScriptResult:
         return self._logged(
-            endpoint.file, {"request_id": _request_id()}, f"WEBSOCKET {endpoint.path} {info['type']}", "websocket",
+            endpoint.file, {"request_id": new_id()}, f"WEBSOCKET {endpoint.path} {info['type']}", "websocket",
             info, lambda: self.vm.run_script(
                 script_source(endpoint), endpoint.file, {}, service="websocket", event="websocket_info",
                 globals={EVENT_SLOT: info},
@@ -532,7 +525,7 @@ class SolutionApp:
             # In the VM's one queue with the endpoints, first come first served (hotvm.SolutionVM.turns):
             # a device write waits for its handler's turn only, not for every other device's too.
             result = self._logged(
-                handler.file, {"request_id": _request_id()}, handler.event, handler.service, payload,
+                handler.file, {"request_id": new_id()}, handler.event, handler.service, payload,
                 lambda: self.vm.run_handler(handler, payload, context=context),
             )
         finally:

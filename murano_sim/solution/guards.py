@@ -27,6 +27,7 @@ MAX_JSON_DEPTH = MAX_DEPTH
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field-name
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # CR, LF, NUL and other controls (HTAB is fine)
 _NOT_FORWARDED = {"content-length", "transfer-encoding", "connection"}
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: every table response uses it
 
 
 class BadResponse(Exception):
@@ -163,7 +164,7 @@ def build_response(result: ScriptResult) -> Response:
     elif isinstance(message, str):
         body = message.encode("utf-8", "surrogatepass")
     else:
-        body = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+        body = _JSON.encode(message).encode("utf-8", "surrogatepass")
     response = Response(body, status=code)  # werkzeug drops the body of a HEAD
     for name, value in headers:
         response.headers[name] = value

@@ -9,7 +9,6 @@ executions unless the solution's Config sets `reuse_vm: false`. Limits apply per
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,6 +17,7 @@ from ..lua.vm import Context
 from ..runtime import Runtime
 from ..runtime.result import ScriptResult
 from ..services.registry import argument_name
+from ..state.ids import new_id
 from .eras import module_chunk, module_names
 from .loader import EventHandler, Solution
 from .turns import Turns
@@ -173,4 +173,4 @@ class SolutionVM:
 
 
 def _context(service: str, event: str) -> dict[str, Any]:
-    return {"tracking_id": uuid.uuid4().hex, "service": service, "event": event}
+    return {"tracking_id": new_id(), "service": service, "event": event}

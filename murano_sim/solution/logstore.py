@@ -127,6 +127,41 @@ class LogFilter:
         return True
 
 
+class _Batch:
+    """One write's records (a run's script record and its calls), kept as the log wrote them (its redacted
+    JSON text): decoded and annotated when a reader first asks, not on the request's path."""
+
+    __slots__ = ("text", "records", "count")
+
+    def __init__(self, text: str | None, records: list[dict[str, Any]] | None = None, count: int = 0) -> None:
+        self.text = text
+        self.records = records
+        self.count = len(records) if records is not None else count
+
+    def decoded(self) -> list[dict[str, Any]]:
+        # text first: it is cleared only after `records` is set, so one of the two is always found
+        text = self.text
+        records = self.records
+        if records is None and text is not None:  # two readers at once decode the same text
+            records = self.records = annotate(_records_in(text, self.count))
+            self.text = None
+        assert records is not None
+        return records
+
+
+def _records_in(text: str, count: int) -> list[dict[str, Any]]:
+    """The batch's records; should the text not decode (a secret replaced across JSON's own syntax),
+    a server record in each place, saying so, rather than a reader that fails on every later poll."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        found = None
+    if isinstance(found, list) and len(found) == count and all(isinstance(r, dict) for r in found):
+        return found
+    return [{"type": "server", "timestamp": "", "message": "log record lost: its redacted JSON did not decode",
+             "error": "log record lost"} for _ in range(count)]
+
+
 class LogStore:
     """The log records of one served solution, newest last; readers can wait for new ones.
 
@@ -138,7 +173,8 @@ class LogStore:
     def __init__(self, state: State, cap: int = LOG_CAP) -> None:
         self._state = state
         self.cap = cap
-        self._items: collections.deque[tuple[int, dict[str, Any]]] = collections.deque(maxlen=cap)
+        # (id, the write it came in, its index there): records are decoded when first read (_Batch)
+        self._items: collections.deque[tuple[int, _Batch, int]] = collections.deque(maxlen=cap)
         self._pending: list[tuple[int, str]] = []
         self._changed = threading.Condition()
         self._closed = False
@@ -149,21 +185,32 @@ class LogStore:
                 db.execute(_CREATE)
                 rows = db.execute(f"SELECT id, record FROM {TABLE} ORDER BY id DESC LIMIT ?", (cap,)).fetchall()
             for row_id, record in _decoded(reversed(rows)):
-                self._items.append((row_id, record))
+                self._items.append((row_id, _Batch(None, [record]), 0))
             self._last = max((row[0] for row in rows), default=0)
             self._writer = threading.Thread(target=self._write, name="murano-sim-log-writer", daemon=True)
             self._writer.start()
 
     def add(self, records: Iterable[dict[str, Any]]) -> None:
+        """One write's records (JSON-safe copies the store may keep)."""
         annotated = annotate(records)
+        self._add(_Batch(None, annotated), len(annotated))
+
+    def add_json(self, text: str, count: int) -> None:
+        """One write's `count` records as a JSON array (SolutionLog.text_listeners): decoded when read."""
+        self._add(_Batch(text, count=count), count)
+
+    def _add(self, batch: _Batch, count: int) -> None:
+        # with a state file, its rows are written now: the records decoded now
+        rows = [json.dumps(record, ensure_ascii=False, default=str) for record in batch.decoded()] \
+            if self._writer is not None else None
         with self._changed:
             if self._closed:  # the server stops and its state closes next ("stopped" is not kept)
                 return
-            for record in annotated:
+            for index in range(count):
                 self._last += 1
-                self._items.append((self._last, record))
-                if self._writer is not None:
-                    self._pending.append((self._last, json.dumps(record, ensure_ascii=False, default=str)))
+                self._items.append((self._last, batch, index))
+                if rows is not None:
+                    self._pending.append((self._last, rows[index]))
             self._changed.notify_all()
 
     def _write(self) -> None:
@@ -191,7 +238,7 @@ class LogStore:
         with self._changed:
             # from the newest back: a poll looks at the few new records only
             newer = list(itertools.takewhile(lambda item: item[0] > after, reversed(self._items)))
-        return _matching(reversed(newer), where, limit)
+        return _matching(((row_id, batch.decoded()[index]) for row_id, batch, index in reversed(newer)), where, limit)
 
     def wait(self, after: int, timeout: float) -> int:
         """Block until a record newer than `after` exists, the store closes or `timeout` passes; the last id."""

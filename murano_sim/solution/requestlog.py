@@ -87,8 +87,13 @@ def render_text(record: dict[str, Any]) -> str:
     return f"{record.get('timestamp', '')} {record.get('message', _compact(record))}".strip()
 
 
+# One encoder for every record (encode is thread-safe): json.dumps with options builds a new one per call,
+# which cost about as much as the encoding of a run's small records.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    return _ENCODER.encode(value)
 
 
 def _number(value: Any) -> str:
@@ -108,21 +113,38 @@ class SolutionLog:
         self._secrets = list(secrets)
         self._lock = threading.Lock()
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
-        # Called once per write with all its records (a run's script record, then its calls): the log store.
+        # Called once per write with all its records (a run's script record, then its calls).
         self.batch_listeners: list[Callable[[list[dict[str, Any]]], None]] = []
+        # Called once per write with its records as one redacted JSON array and their count: what a
+        # listener that reads the records later keeps (the log store decodes them when read).
+        self.text_listeners: list[Callable[[str, int], None]] = []
 
     def write(self, records: Iterable[dict[str, Any]]) -> None:
-        # Redact the serialised form, so listeners and both output modes see the same safe records:
-        # each record dumped once (its JSON line), the batch loaded back once (JSON-safe copies).
-        lines = [redact(_compact(record), self._secrets) for record in records]
-        safe: list[dict[str, Any]] = json.loads(f"[{','.join(lines)}]")
-        for listener in self.listeners:
-            for record in safe:
-                listener(record)
-        for batch_listener in self.batch_listeners:
-            batch_listener(safe)
-        # A JSON line has no raw newline (dumps escapes them): the lines joined are the output.
-        text = "\n".join(lines) if self.json_lines else "\n".join(render_text(record) for record in safe)
+        # Redact the serialised form, so listeners and both output modes see the same safe records: the
+        # batch dumped once (JSON lines: each record, its line), loaded back only for listeners that
+        # take dicts (JSON-safe copies).
+        records = list(records)
+        secrets = self._secrets
+        lines = [redact(_compact(record), secrets) for record in records] if self.json_lines else []
+        copies = bool(self.listeners or self.batch_listeners)
+        batch = ""
+        if self.json_lines:
+            batch = f"[{','.join(lines)}]"
+        elif copies or self.text_listeners:
+            batch = redact(_compact(records), secrets)
+        if copies:
+            safe: list[dict[str, Any]] = json.loads(batch)
+            for listener in self.listeners:
+                for record in safe:
+                    listener(record)
+            for batch_listener in self.batch_listeners:
+                batch_listener(safe)
+        for text_listener in self.text_listeners:
+            text_listener(batch, len(records))
+        if self.json_lines:  # a JSON line has no raw newline (dumps escapes them): the lines joined are the output
+            text = "\n".join(lines)
+        else:  # rendered from the records as given, then redacted as a whole (each secret as JSON writes it too)
+            text = redact("\n".join(render_text(record) for record in records), secrets)
         stream = self._stream or sys.stdout
         with self._lock:
             try:

@@ -53,7 +53,11 @@ def script_source(endpoint: Endpoint) -> str:
 
 
 def is_upgrade(request: Request) -> bool:
-    return request.method == "GET" and request.headers.get("Upgrade", "").lower() == "websocket"
+    # the environ as the Upgrade header's lookup reads it, without building the headers view (per request)
+    environ = request.environ
+    if environ.get("REQUEST_METHOD", "GET").upper() != "GET":
+        return False
+    return str(environ.get("HTTP_UPGRADE", "")).lower() == "websocket"
 
 
 class _HandedOver(Response):

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
@@ -32,6 +31,7 @@ from ...net.listen import BackgroundServer
 from ...net.local_surface import MARKER_HEADER, host_name
 from ...net.local_surface import error as json_error
 from ...net.local_surface import is_loopback as _is_loopback
+from ...state.ids import new_id
 from .. import ServiceError
 from .model import MAX_LONG_POLL_SECONDS, Device2, number_text
 
@@ -41,6 +41,29 @@ TOKEN_HEADER = "X-Exosite-CIK"
 
 def _text(status: int, text: str = "", content_type: str = "text/plain; charset=utf-8") -> Response:
     return Response(text, status=status, content_type=content_type, headers={"Server": "murano-sim"})
+
+
+class _Fixed:
+    """An answer that is the same for every request (a device write's 204): the status and headers
+    Werkzeug sends for it, taken once, then sent without building a Response per write."""
+
+    def __init__(self, response: Response) -> None:
+        sent: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def keep(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+            sent.append((status, headers))
+            return lambda data: None
+
+        environ = {"REQUEST_METHOD": "POST", "SERVER_NAME": "localhost", "SERVER_PORT": "80", "wsgi.url_scheme": "http"}
+        response(environ, keep)
+        self.status, self.headers = sent[0]
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response(self.status, list(self.headers))
+        return []
+
+
+NO_CONTENT = _Fixed(_text(204))  # a 204 has no body, whatever the method: one answer for every write
 
 
 class DeviceAPI:
@@ -91,7 +114,7 @@ class DeviceAPI:
             return False
         return True
 
-    def _dispatch(self, request: Request) -> Response:
+    def _dispatch(self, request: Request) -> Response | _Fixed:
         route = (request.method, request.path)
         if route == ("GET", "/timestamp"):
             return _text(200, str(int(self.model.host.now())))
@@ -123,15 +146,15 @@ class DeviceAPI:
         token = self.model.activate(identity, ip=request.remote_addr)
         return _text(200, token)
 
-    def _stack_alias(self, request: Request) -> Response:
+    def _stack_alias(self, request: Request) -> Response | _Fixed:
         identity = self.model.authenticate(request.headers.get(TOKEN_HEADER))
         reads = _query_names(request.query_string.decode("latin-1"))
         if request.method == "POST":
             values = self._form(request)
             if values:
-                self.model.data_in(identity, dict(values), ip=request.remote_addr, connection_id=uuid.uuid4().hex)
+                self.model.data_in(identity, dict(values), ip=request.remote_addr, connection_id=new_id())
             if not reads:
-                return _text(204)
+                return NO_CONTENT
         if "Request-Timeout" in request.headers:
             return self._long_poll(request, identity, reads)
         found = self.model.read_set(identity, reads)
@@ -139,11 +162,11 @@ class DeviceAPI:
             return _text(204)
         return _text(200, urlencode({k: number_text(v) for k, v in found.items()}), FORM)
 
-    def _record(self, request: Request) -> Response:
+    def _record(self, request: Request) -> Response | _Fixed:
         identity = self.model.authenticate(request.headers.get(TOKEN_HEADER))
         entries = _recorded(self._form(request))
-        self.model.record(identity, entries, ip=request.remote_addr, connection_id=uuid.uuid4().hex)
-        return _text(204)
+        self.model.record(identity, entries, ip=request.remote_addr, connection_id=new_id())
+        return NO_CONTENT
 
     def _long_poll(self, request: Request, identity: str, reads: list[str]) -> Response:
         if len(reads) != 1:
