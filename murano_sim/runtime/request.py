@@ -7,13 +7,13 @@ table, the query string's parameters merged with the given (path) parameters, wh
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import UsageError
+from ..state.ids import new_id
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -47,7 +47,7 @@ def build_request(request: Mapping[str, Any] | None, now: float | None = None) -
     timestamp = int(time.time() if now is None else now)
     if request is None:  # `run` without a request: the defaults alone
         return BuiltRequest(method="GET", uri="http://localhost/", route="/", parameters={}, headers={}, body=None,
-                            timestamp=timestamp, request_id=os.urandom(16).hex(), server_ip="127.0.0.1")
+                            timestamp=timestamp, request_id=new_id(), server_ip="127.0.0.1")
     given = check_request(request)
     full: dict[str, Any] = BuiltRequest({
         "method": "GET",
@@ -62,7 +62,7 @@ def build_request(request: Mapping[str, Any] | None, now: float | None = None) -
     })
     full.update({k: v for k, v in given.items() if v is not None or k == "body"})
     if full["request_id"] is None:  # serve gives its own: no random bytes drawn for nothing
-        full["request_id"] = os.urandom(16).hex()
+        full["request_id"] = new_id()
     full["method"] = full["method"].upper()
     full["headers"] = lower_headers(full["headers"])
     full["parameters"] = {**query_parameters(full["uri"]), **full["parameters"]}  # a path parameter wins
