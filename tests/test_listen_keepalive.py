@@ -76,7 +76,8 @@ def _read_answer(sock: socket.socket) -> tuple[bytes, bytes]:
         assert chunk, f"closed before a whole head: {data!r}"
         data += chunk
     head, body = data.split(b"\r\n\r\n", 1)
-    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))
+    lines = head.split(b"\r\n")
+    length = next(int(line.split(b":")[1]) for line in lines if line.lower().startswith(b"content-length:"))
     while len(body) < length:
         chunk = sock.recv(65536)
         assert chunk, "closed before the whole body"
@@ -217,8 +218,9 @@ def test_an_error_after_the_status_closes_the_connection(server: BackgroundServe
 
 def test_an_idle_kept_connection_times_out_quietly(app: App, monkeypatch, capfd, caplog) -> None:
     monkeypatch.setattr(listen_module, "READ_TIMEOUT_SECONDS", 0.3)
-    with caplog.at_level(logging.DEBUG), BackgroundServer(app, name="test-idle", handler=listen_module.KeepAliveHandler) \
-            as running, socket.create_connection(_address(running), timeout=30) as sock:
+    handler = listen_module.KeepAliveHandler  # Werkzeug's logging, where a timeout line would show
+    with caplog.at_level(logging.DEBUG), BackgroundServer(app, name="test-idle", handler=handler) as running, \
+            socket.create_connection(_address(running), timeout=30) as sock:
         sock.sendall(b"GET /once HTTP/1.1\r\nHost: x\r\n\r\n")
         assert _read_answer(sock)[1] == b"/once 1"
         assert _closed(sock)  # the server closed it after its read timeout
