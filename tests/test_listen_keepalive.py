@@ -6,6 +6,7 @@ import http.client
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -256,6 +257,9 @@ def test_at_the_cap_an_idle_kept_connection_makes_room(app: App) -> None:
         for sock in kept:
             sock.sendall(b"GET /kept HTTP/1.1\r\nHost: x\r\n\r\n")
             _read_answer(sock)
+        deadline = time.monotonic() + 60
+        while server.idle_count() < 2 and time.monotonic() < deadline:  # their threads wait for a next request
+            time.sleep(0.01)
         with socket.create_connection(address, timeout=30) as new:
             new.sendall(b"GET /new HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             head, body = _read_answer(new)

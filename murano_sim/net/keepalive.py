@@ -20,7 +20,6 @@ that a server at its connection cap can close one of them rather than turn a new
 from __future__ import annotations
 
 import io
-import select
 import selectors
 import socket
 import threading
@@ -52,16 +51,24 @@ class KeptConnections:
         with self._idle_lock:
             self._idle.discard(conn)
 
+    def idle_count(self) -> int:
+        """How many kept connections are waiting for their next request now."""
+        with self._idle_lock:
+            return len(self._idle)
+
     def close_one_idle(self) -> bool:
         """Stop reading on one idle connection (its thread then ends and frees its slot); False if none."""
-        with self._idle_lock:
+        with self._idle_lock, selectors.DefaultSelector() as selector:  # no FD_SETSIZE limit, unlike select()
             for conn in list(self._idle):
                 self._idle.discard(conn)
                 try:
-                    if select.select([conn], [], [], 0)[0]:
+                    selector.register(conn, selectors.EVENT_READ)
+                    arriving = selector.select(timeout=0)
+                    selector.unregister(conn)
+                    if arriving:
                         continue  # a request is arriving: not idle after all
                     conn.shutdown(socket.SHUT_RD)
-                except (OSError, ValueError):
+                except (OSError, ValueError, KeyError):
                     continue  # closed meanwhile
                 return True
         return False
