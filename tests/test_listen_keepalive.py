@@ -41,6 +41,9 @@ class App:
         if path == "/fail-late":
             start_response("200 OK", [("Content-Type", "text/plain")])
             return _fail_after_first()
+        if path == "/empty":
+            start_response("204 No Content", [])
+            return [b""]
         if path == "/fail-early":
             raise RuntimeError("a defect before the answer")
         answer = f"{path} {len(self.ports)}".encode()
@@ -188,6 +191,21 @@ def test_a_streamed_answer_is_chunked_and_the_connection_kept(server: Background
     assert response.read() == b"part0;part1;part2;part3;part4;"
     conn.request("GET", "/after")
     assert conn.getresponse().read() == b"/after 2"
+    conn.close()
+    assert len(set(app.ports)) == 1
+
+
+def test_answers_without_a_body_keep_the_connection(server: BackgroundServer, app: App) -> None:
+    conn = http.client.HTTPConnection(*_address(server), timeout=30)
+    for n in range(5):
+        conn.request("HEAD", "/head")  # the app writes a body anyway: it must not reach the client
+        response = conn.getresponse()
+        assert response.read() == b"" and response.getheader("Content-Length") == str(len(f"/head {2 * n + 1}"))
+        conn.request("GET", "/empty")
+        response = conn.getresponse()
+        assert response.status == 204 and response.read() == b"" and not response.will_close
+    conn.request("GET", "/last")
+    assert conn.getresponse().read() == b"/last 11"
     conn.close()
     assert len(set(app.ports)) == 1
 
