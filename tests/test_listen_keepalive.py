@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import simple_websocket
 
 from murano_sim import Runtime
 from murano_sim.net import listen as listen_module
@@ -41,6 +42,11 @@ class App:
         if path == "/fail-late":
             start_response("200 OK", [("Content-Type", "text/plain")])
             return _fail_after_first()
+        if path == "/ws":  # the socket is taken over, as a WEBSOCKET endpoint does
+            ws = simple_websocket.Server.accept(environ)
+            ws.send("echo " + str(ws.receive(timeout=30)))
+            ws.close()
+            raise ConnectionError("handed over")
         if path == "/empty":
             start_response("204 No Content", [])
             return [b""]
@@ -192,6 +198,30 @@ def test_a_streamed_answer_is_chunked_and_the_connection_kept(server: Background
     conn.request("GET", "/after")
     assert conn.getresponse().read() == b"/after 2"
     conn.close()
+    assert len(set(app.ports)) == 1
+
+
+def test_a_kept_connection_can_upgrade_to_a_websocket(server: BackgroundServer, app: App) -> None:
+    with socket.create_connection(_address(server), timeout=30) as sock:
+        for _ in range(3):
+            sock.sendall(b"GET /before HTTP/1.1\r\nHost: x\r\n\r\n")
+            _read_answer(sock)
+        sock.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(65536)
+        head, rest = data.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101") and b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" in head
+        mask = b"\x01\x02\x03\x04"
+        sock.sendall(b"\x81\x82" + mask + bytes(c ^ mask[i % 4] for i, c in enumerate(b"hi")))  # a masked "hi"
+        while len(rest) < 2 or len(rest) < 2 + rest[1]:
+            rest += sock.recv(65536)
+        assert rest[0] == 0x81 and rest[2:2 + rest[1]] == b"echo hi"
+        received = rest[2 + rest[1]:]
+        while chunk := sock.recv(65536):  # the server's close frame, then the end: nothing HTTP after it
+            received += chunk
+        assert received.startswith(b"\x88") and b"HTTP/1.1" not in received
     assert len(set(app.ports)) == 1
 
 
