@@ -295,6 +295,34 @@ def test_shutdown_closes_idle_kept_connections(app: App, monkeypatch) -> None:
             sock.close()
 
 
+def test_a_request_on_a_kept_connection_cannot_reach_an_app_being_closed(app: App) -> None:
+    seen: list[int] = []
+    running = BackgroundServer(app, name="test-closing", on_shutdown=[lambda: seen.append(_late_request(sock))])
+    sock = socket.create_connection(_address(running), timeout=30)
+    try:
+        sock.sendall(b"GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+        _read_answer(sock)
+        deadline = time.monotonic() + 60
+        while running._server.idle_count() < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        running.shutdown()  # its hook (the app closing) sends a request on the kept connection
+    finally:
+        sock.close()
+    assert seen == [0] and len(app.ports) == 1, "a request reached the app while it was closing"
+
+
+def _late_request(sock: socket.socket) -> int:
+    """Bytes answered to a request sent on `sock` (0: the server closed it unanswered)."""
+    try:
+        sock.sendall(b"GET /late HTTP/1.1\r\nHost: x\r\n\r\n")
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+        return len(received)
+    except (ConnectionResetError, BrokenPipeError):
+        return 0
+
+
 def test_at_the_cap_an_idle_kept_connection_makes_room(app: App) -> None:
     server = listen("127.0.0.1", 0, app, QuietHandler, max_connections=2)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
