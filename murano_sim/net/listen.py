@@ -5,7 +5,8 @@ Python's bind wraps a port above 65535 around; binding the socket first avoids b
 
 Every connection has a read timeout (a half-sent or idle request is dropped) and the number of
 open connections is capped (one over the cap gets a 503 and is closed), so a slow or greedy
-client cannot hold every thread.
+client cannot hold every thread. Connections are kept alive between requests (keepalive.py); an
+idle kept connection holds its slot until its read timeout, or until a new client needs the slot.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from werkzeug.serving import (
 )
 
 from ..errors import UsageError
+from .keepalive import KeepAliveHandler, KeptConnections
 from .ports import check_port
 
 _Server = TypeVar("_Server", bound="BackgroundServer")  # typing.Self is 3.11+; we support 3.10
@@ -35,12 +37,16 @@ _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\
          b'{"error": "too many open connections; retry"}\n')
 
 
-class BoundedServer(ThreadedWSGIServer):
+_MAKE_ROOM_SECONDS = 1.0  # at the cap, how long a new client waits for an idle kept connection to close
+
+
+class BoundedServer(ThreadedWSGIServer, KeptConnections):
     """Werkzeug's threaded server with a read timeout on each connection and a cap on how many
-    are open at once."""
+    are open at once; at the cap an idle kept connection is closed to make room."""
 
     def __init__(self, *args: Any, max_connections: int = MAX_CONNECTIONS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        KeptConnections.__init__(self)
         self._slots = threading.BoundedSemaphore(max_connections)
         self._open: set[socket.socket] = set()
         self._changed = threading.Condition()
@@ -51,7 +57,9 @@ class BoundedServer(ThreadedWSGIServer):
         return conn, address
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
+        if not self._slots.acquire(blocking=False) and not (
+            self.close_one_idle() and self._slots.acquire(timeout=_MAKE_ROOM_SECONDS)
+        ):
             try:
                 request.sendall(_BUSY)
             except OSError:
@@ -75,10 +83,17 @@ class BoundedServer(ThreadedWSGIServer):
                 self._open.discard(request)
                 self._changed.notify_all()
 
+    def shutdown(self) -> None:
+        """Stop accepting, and close the idle kept connections (a request that arrived on one
+        would reach an app that is being closed)."""
+        super().shutdown()
+        self.close_idle()
+
     def close_connections(self, wait: float = DRAIN_SECONDS) -> None:
         """Stop reading from every open connection (one still sending its request would reach an
         app that is being closed) and wait up to `wait` seconds for the requests still running:
         they finish and their answers go out."""
+        self.closing = True
         with self._changed:
             for conn in self._open:
                 try:
@@ -88,7 +103,7 @@ class BoundedServer(ThreadedWSGIServer):
             self._changed.wait_for(lambda: not self._open, timeout=wait)
 
 
-class QuietHandler(WSGIRequestHandler):
+class QuietHandler(KeepAliveHandler):
     """No access-log line per request (serve's solution log and the device API log their own)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -96,9 +111,11 @@ class QuietHandler(WSGIRequestHandler):
 
 
 def listen(
-    host: str, port: int, app: Any, handler: Any = None, what: str = "port", *, max_connections: int = MAX_CONNECTIONS
+    host: str, port: int, app: Any, handler: Any = KeepAliveHandler, what: str = "port", *,
+    max_connections: int = MAX_CONNECTIONS,
 ) -> BoundedServer:
-    """A threaded server for `app` on host:port (0: a free port); UsageError if it cannot listen."""
+    """A threaded server for `app` on host:port (0: a free port); UsageError if it cannot listen.
+    `handler` should be a KeepAliveHandler (Werkzeug's own closes every connection)."""
     check_port(port, what)
     family = select_address_family(host, port)
     sock = socket.socket(family, socket.SOCK_STREAM)

@@ -17,7 +17,11 @@ Mixes (serve side; the floor is always GET /):
 Printed per mix and client count: requests/s of both and their ratio (goal >= 0.7), p50/p99 of
 serve, and for the devices mix the device writes' median / the endpoints' median at the same
 client count (goal <= 1.5).
-Usage: PYTHONPATH=. python scripts/bench/bench_serve_load.py [REQUESTS_PER_CLIENT] [CLIENTS,...] [REPEATS]
+
+--close: every client request carries `Connection: close`, so each pays a new connection as the
+floor's always do (Werkzeug's development server closes every connection; serve keeps them alive
+since branch ka21): the like-for-like comparison of the per-request work.
+Usage: PYTHONPATH=. python scripts/bench/bench_serve_load.py [--close] [REQUESTS_PER_CLIENT] [CLIENTS,...] [REPEATS]
 """
 
 from __future__ import annotations
@@ -142,7 +146,7 @@ def _plans(mix: str, client: int, token: str) -> list[Request]:
 
 
 def _run_clients(
-    clients: int, per_client: int, make: Callable[[int], list[Request]], ports: dict[str, int],
+    clients: int, per_client: int, make: Callable[[int], list[Request]], ports: dict[str, int], close: bool = False,
 ) -> tuple[float, dict[str, list[float]], list[str]]:
     """(seconds, latencies by kind, errors) for `clients` threads sending `per_client` requests each."""
     latencies: dict[str, list[float]] = {"url": [], "devices": []}
@@ -159,7 +163,8 @@ def _run_clients(
             kind, method, path, body, headers = plan[n % len(plan)]
             t0 = time.perf_counter()
             try:
-                conns[kind].request(method, path, body=body or None, headers=headers)
+                sent = {**headers, "Connection": "close"} if close else headers
+                conns[kind].request(method, path, body=body or None, headers=sent)
                 response = conns[kind].getresponse()
                 text = response.read()
             except (OSError, http.client.HTTPException) as exc:
@@ -193,11 +198,14 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    per_client = int(sys.argv[1]) if len(sys.argv) > 1 else 50
-    counts = [int(c) for c in (sys.argv[2] if len(sys.argv) > 2 else "16,64").split(",")]
-    repeats = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    args = [a for a in sys.argv[1:] if a != "--close"]
+    close = len(args) < len(sys.argv) - 1
+    per_client = int(args[0]) if len(args) > 0 else 50
+    counts = [int(c) for c in (args[1] if len(args) > 1 else "16,64").split(",")]
+    repeats = int(args[2]) if len(args) > 2 else 1
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.2f}; {per_client} requests per client")
+          f"load average {os.getloadavg()[0]:.2f}; {per_client} requests per client; "
+          f"{'Connection: close on every request' if close else 'kept connections (where the server keeps them)'}")
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
         servers = Servers(Path(tmp))
@@ -211,9 +219,9 @@ def main() -> int:
                     for mix in ("keystore", "tsdb", "mixed", "devices"):
                         def floor(i: int) -> list[Request]:
                             return [("url", "GET", "/", b"", {})]
-                        floor_s, _, floor_errors = _run_clients(clients, per_client, floor, floor_ports)
+                        floor_s, _, floor_errors = _run_clients(clients, per_client, floor, floor_ports, close)
                         ours_s, lat, errors = _run_clients(
-                            clients, per_client, lambda i, m=mix: _plans(m, i, tokens[i]), serve_ports)
+                            clients, per_client, lambda i, m=mix: _plans(m, i, tokens[i]), serve_ports, close)
                         total = clients * per_client
                         ratio = (total / ours_s) / (total / floor_s)
                         every = lat["url"] + lat["devices"]

@@ -11,9 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from werkzeug.serving import WSGIRequestHandler
-
 from ...errors import UsageError
+from ...net.keepalive import KeepAliveHandler
 from ...net.listen import BackgroundServer
 from ...state.clock import OffsetClock, is_manual
 from ...state.ticker import Ticker
@@ -24,7 +23,7 @@ from .settings import SettingsSource, as_settings
 log = logging.getLogger("murano_sim.emulator")
 
 
-class _RequestHandler(WSGIRequestHandler):
+class _RequestHandler(KeepAliveHandler):
     """Werkzeug's handler, logging to our logger at debug level instead of stderr."""
 
     log_requests = False  # the standalone server's handler (below) prints one line per request
