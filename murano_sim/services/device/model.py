@@ -55,9 +55,14 @@ class Device:
         products = solution_identity(self.host.platform)["products"] if self.host.platform is not None else []
         return str(products[0]) if products else DEFAULT_PID
 
+    def _keeps(self, event: Any) -> bool:
+        """Whether this era's Device v1 saw Device2's data_in (2017 and before): asked before `pid()`,
+        which every later era's write would pay for nothing."""
+        return self.host.era <= LAST_ERA and isinstance(event, Mapping)
+
     def _written(self, event: Any) -> Iterator[tuple[str, int, str, Any]]:
         """(api, ts in seconds, alias, value) for each value of Device2's data_in (2017 and before)."""
-        if self.host.era > LAST_ERA or not isinstance(event, Mapping):
+        if not self._keeps(event):
             return
         written_us = event.get("timestamp")
         now = int(self.host.now())
@@ -74,7 +79,7 @@ class Device:
     def datapoints_for(self, event: Any) -> builtins.list[tuple[str, dict[str, Any]]]:
         """Device2's data_in event as Device v1 `datapoint` events, one per dataport (2017 and before)."""
         found: builtins.list[tuple[str, dict[str, Any]]] = []
-        if not isinstance(event, Mapping):
+        if not self._keeps(event):
             return found
         sn, pid = str(event.get("identity") or ""), self.pid()
         received = event.get("timestamp")
@@ -89,7 +94,7 @@ class Device:
 
     def keep_written(self, event: Any) -> None:
         """Device2's data_in stored as this product's datapoints (2017 and before), as Device v1 kept them."""
-        if not isinstance(event, Mapping):
+        if not self._keeps(event):
             return
         sn, pid = str(event.get("identity") or ""), self.pid()
         rows = [(pid, sn, alias, at, json.dumps(value)) for _, at, alias, value in self._written(event)]

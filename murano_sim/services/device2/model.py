@@ -44,6 +44,8 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS device2_tag (identity TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL, "
     "PRIMARY KEY (identity, name, value))",
     "CREATE TABLE IF NOT EXISTS device2_resource (alias TEXT PRIMARY KEY, definition TEXT NOT NULL)",
+    # authenticate() finds the identity by its token's digest on every device request: no table scan
+    "CREATE INDEX IF NOT EXISTS device2_identity_token ON device2_identity (token_hash)",
 )
 _TABLES = ("device2_identity", "device2_state", "device2_tag", "device2_resource")
 
@@ -131,7 +133,7 @@ class Device2:
             "SELECT identity, auth_type, token_hash, locked, reprovision, online, lastip, lastseen, created "
             "FROM device2_identity WHERE identity = ?", (identity,)).fetchone()
         if row is None:
-            raise ServiceError(404, f"identity {identity!r} not found")
+            raise _not_found(identity)
         return row
 
     def _insert(self, db: Any, identity: str, auth: Any, locked: Any) -> None:
@@ -251,26 +253,25 @@ class Device2:
                 raise ServiceError(400, f"{alias}: the resource is not settable")
             checked[alias] = _conform(alias, definition, value)
         now = self._now_us()
-        self._charge_state(identity, checked, now)
+        encoded = {alias: json.dumps(value) for alias, value in checked.items()}
+        self._charge_state(identity, encoded, now)
         with self.host.state.transaction() as db:
             self._row(identity)
-            for alias, value in checked.items():
+            for alias, text in encoded.items():
                 db.execute("INSERT INTO device2_state (identity, alias, set_value, set_at) VALUES (?, ?, ?, ?) "
                            "ON CONFLICT(identity, alias) DO UPDATE SET set_value = excluded.set_value, "
-                           "set_at = excluded.set_at", (identity, alias, json.dumps(value), now))
+                           "set_at = excluded.set_at", (identity, alias, text, now))
         self._bump(identity, checked)
         for listener in list(self.set_listeners):
             listener(identity, checked, now)
         # chosen: data_out carries what was set, in data_in's shape
         self._emit("data_out", identity, [{"timestamp": now, "values": checked}], timestamp=now)
 
-    def _charge_state(self, identity: str, values: Mapping[str, Any], now: int, *, reported: bool = False) -> None:
-        """Charge state rows about to be written (the whole new row: an upper bound when it replaces one)."""
-        size = 0
-        for alias, value in values.items():
-            encoded = json.dumps(value)
-            size += row_bytes(identity, alias, encoded, now, encoded if reported else None, now)
-        self.quota.charge(size)
+    def _charge_state(self, identity: str, encoded: Mapping[str, str], now: int, *, reported: bool = False) -> None:
+        """Charge state rows about to be written, their values as JSON text (the whole new row: an upper
+        bound when it replaces one)."""
+        self.quota.charge(sum(row_bytes(identity, alias, text, now, text if reported else None, now)
+                              for alias, text in encoded.items()))
 
     # -- listing -------------------------------------------------------------------------------
     def _matching(self, args: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -459,12 +460,16 @@ class Device2:
                 checked[alias] = reported_only[alias] = value  # not a resource: kept as reported only
                 continue
             checked[alias] = stored[alias] = _conform(alias, definition, value)
-        self._charge_state(identity, {**stored, **reported_only}, at, reported=True)
+        encoded = {alias: json.dumps(value) for alias, value in [*stored.items(), *reported_only.items()]}
+        self._charge_state(identity, encoded, at, reported=True)
         with self.host.state.transaction() as db:
-            self._row(identity)
-            for alias, value in [*stored.items(), *reported_only.items()]:
-                encoded = json.dumps(value)
-                set_value = encoded if alias in stored else None
+            # the identity's row first: its rowcount is the existence check (no SELECT per write), and a
+            # removed identity's write rolls back before any state row is written
+            if not db.execute("UPDATE device2_identity SET lastip = ?, lastseen = ? WHERE identity = ?",
+                              (ip, self._now_us(), identity)).rowcount:
+                raise _not_found(identity)
+            for alias, text in encoded.items():
+                set_value = text if alias in stored else None
                 # the newer write wins each column: a recorded value older than the kept one stays history
                 db.execute(
                     "INSERT INTO device2_state VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(identity, alias) DO UPDATE SET "
@@ -474,9 +479,7 @@ class Device2:
                     "THEN excluded.set_value ELSE set_value END, "
                     "set_at = CASE WHEN excluded.set_value IS NOT NULL THEN MAX(COALESCE(set_at, 0), excluded.set_at) "
                     "ELSE set_at END",
-                    (identity, alias, encoded, at, set_value, at if set_value is not None else None))
-            db.execute("UPDATE device2_identity SET lastip = ?, lastseen = ? WHERE identity = ?",
-                       (ip, self._now_us(), identity))
+                    (identity, alias, text, at, set_value, at if set_value is not None else None))
         self._bump(identity, [*stored, *reported_only])
         return checked
 
@@ -578,6 +581,10 @@ class Device2:
         else:
             body = str(uuid.uuid4())
         return f"{fmt.get('prefix') or ''}{body}"
+
+
+def _not_found(identity: str) -> ServiceError:
+    return ServiceError(404, f"identity {identity!r} not found")
 
 
 # -- values --------------------------------------------------------------------------------------

@@ -1,0 +1,100 @@
+"""A device write's CPU cost in process: serve's app and the device API built as `serve` builds them.
+
+The solution is bench_serve_load.py's (its endpoints and its `device2 data_in` handler, which sets a
+key); one device is activated, then prepared WSGI environs of `POST /onep:v1/stack/alias temp=N`
+are sent to the device API's app. Prints µs of CPU per write (best of the blocks) and a cProfile
+table of the last block.
+
+Usage: PYTHONPATH=. python scripts/bench/profile_device_write.py [WRITES_PER_BLOCK] [BLOCKS] [console] [SORT]
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from werkzeug.test import EnvironBuilder
+
+sys.path.insert(0, str(Path(__file__).parent))
+import bench_serve_load as bench  # noqa: E402
+
+from murano_sim.solution.server import SolutionApp, SolutionLog, _runtime, config_for, service_listeners  # noqa: E402
+
+
+def _environ(path: str, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    builder = EnvironBuilder(path=path, method="POST", data=body, headers=headers,
+                             environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    return builder.get_environ()
+
+
+def main() -> int:
+    args = [a for a in sys.argv[1:] if not a.isalpha()]
+    per_block = int(args[0]) if args else 1000
+    blocks = int(args[1]) if len(args) > 1 else 4
+    sort = next((a for a in sys.argv[1:] if a in ("tottime", "cumtime")), "tottime")
+    folder = Path(tempfile.mkdtemp())
+    (folder / "endpoints").mkdir()
+    (folder / "services").mkdir()
+    (folder / "endpoints" / "api.lua").write_text(bench.ENDPOINTS)
+    (folder / "services" / "devices.lua").write_text(bench.HANDLER)
+    config = config_for(folder, None)
+    log = SolutionLog(json_lines=False, secrets=config.secrets(), stream=io.StringIO())
+    surfaces: tuple[Any, ...] = ()
+    if "console" in sys.argv:
+        from murano_sim.console.console import Console
+        surfaces = (Console,)
+    with _runtime(config, None) as runtime:
+        # watch=True as serve builds it: a request does not scan the folder
+        solution_app = SolutionApp(folder, runtime, log, surfaces=surfaces, rate_limits=True, watch=True)
+        listeners = dict(service_listeners(runtime.platform))
+        server = listeners["devices"](runtime.platform, "127.0.0.1", 0)
+        try:
+            app = server._server.app  # the WSGI app the listener serves (no socket in the loop)
+            statuses: list[str] = []
+
+            def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+                statuses.append(status)
+                return lambda data: None
+
+            form = {"Content-Type": "application/x-www-form-urlencoded"}
+            token = b"".join(app(_environ("/provision/activate", b"id=bench-1", form), start_response)).decode()
+            headers = {**form, "X-Exosite-CIK": token}
+            environs = [_environ("/onep:v1/stack/alias", f"temp={n % 100}".encode(), headers)
+                        for n in range((blocks + 1) * per_block)]
+            statuses.clear()
+            for environ in environs[:per_block]:  # warm-up: the VM, caches
+                b"".join(app(environ, start_response))
+            times = []
+            profile = cProfile.Profile()
+            for block in range(1, blocks + 1):
+                chunk = environs[block * per_block:(block + 1) * per_block]
+                if block == blocks:
+                    profile.enable()
+                start = time.process_time()
+                for environ in chunk:
+                    b"".join(app(environ, start_response))
+                times.append((time.process_time() - start) / per_block * 1e6)
+            profile.disable()
+            bad = [s for s in statuses if not s.startswith("204")]
+            if bad:
+                print(f"unexpected answers: {bad[:3]}", file=sys.stderr)
+                return 1
+            print(f"device write: {min(times[:-1] or times):.0f} us CPU (blocks: "
+                  f"{', '.join(f'{t:.0f}' for t in times[:-1])}; profiled {times[-1]:.0f})")
+            stats = pstats.Stats(profile, stream=sys.stdout).sort_stats(sort)
+            stats.print_stats(40)
+            stats.print_stats("services/(device2?|registry|host)")  # the device services' own share
+        finally:
+            server.shutdown()
+            solution_app.close_watcher()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
