@@ -3,6 +3,8 @@ stores, refuses and leaves untouched stays what it was (docs/benchmarks.md, bran
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from murano_sim import Runtime
@@ -10,14 +12,16 @@ from murano_sim.services import ServiceError
 from murano_sim.state import State
 from murano_sim.state.clock import ManualClock
 
+HANG_GUARD = 30  # seconds: only so that a broken long poll cannot hang the suite
+
 
 def device2(runtime: Runtime):
     return runtime.platform.by_alias["device2"].model
 
 
 def state_rows(runtime: Runtime, identity: str) -> list[tuple]:
-    return runtime.state.db.execute(
-        "SELECT alias, reported, set_value FROM device2_state WHERE identity = ? ORDER BY alias", (identity,)).fetchall()
+    return runtime.state.db.execute("SELECT alias, reported, set_value FROM device2_state WHERE identity = ? "
+                                    "ORDER BY alias", (identity,)).fetchall()
 
 
 def data_in_events(runtime: Runtime) -> list[dict]:
@@ -86,3 +90,40 @@ def test_tokens_are_found_by_their_index_among_many_identities_and_an_older_stat
         with pytest.raises(ServiceError) as locked:
             model.authenticate(tokens["dev-007"])
         assert locked.value.status == 403
+
+
+def test_a_record_is_one_write_a_refused_entry_leaves_none_of_them_stored():
+    settings = {"resources": {"temp": {"format": "number"}}}
+    with Runtime({}, clock=ManualClock(), solution_configs={"device2": settings}) as runtime:
+        model = device2(runtime)
+        model.activate("d1")
+        with pytest.raises(ServiceError) as refused:
+            model.record("d1", [(1_600_000_000, {"temp": "1"}), (1_600_000_001, {"temp": "warm"})])
+        assert refused.value.status == 400 and "temp" in refused.value.message
+        assert state_rows(runtime, "d1") == [] and data_in_events(runtime) == []
+        payload = model.record("d1", [(1_600_000_001, {"temp": "2"}), (1_600_000_000, {"temp": "1"})])
+        assert [entry["values"] for entry in payload] == [{"temp": 1}, {"temp": 2}]  # in time order
+        assert state_rows(runtime, "d1") == [("temp", "2", "2")]
+        assert [e["payload"] for e in data_in_events(runtime)] == [payload]
+
+
+def test_a_record_wakes_a_long_poll_on_its_alias():
+    with Runtime({}, clock=ManualClock()) as runtime:
+        model = device2(runtime)
+        model.activate("d1")
+        stop = threading.Event()
+
+        def keep_recording() -> None:  # until the poll answers: a record lands after it starts, however late
+            at = 1_600_000_000
+            while not stop.wait(0.05):
+                at += 1
+                model.record("d1", [(at, {"other": "x"}), (at, {"level": str(at)})])
+
+        writer = threading.Thread(target=keep_recording)
+        writer.start()
+        try:
+            found = model.wait_set("d1", "level", HANG_GUARD)
+        finally:
+            stop.set()
+            writer.join()
+        assert found is not None and int(found[0]) == found[1] // 1_000_000

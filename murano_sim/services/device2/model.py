@@ -431,6 +431,7 @@ class Device2:
         Returns the event's values."""
         now = self._now_us()
         checked = self._store(identity, now, values, ip)
+        self._bump(identity, checked)
         self._emit("data_in", identity, [{"timestamp": now, "values": checked}], ip=ip,
                    connection_id=connection_id, timestamp=now)
         return checked
@@ -439,17 +440,21 @@ class Device2:
                connection_id: str | None = None) -> list[dict[str, Any]]:
         """A device records values at their own times (Unix seconds, the device API's `record`): each is
         stored as data_in would (a value older than the one kept does not replace it), and one data_in
-        event carries them all, each entry with its own timestamp. Returns the event's payload."""
+        event carries them all, each entry with its own timestamp. Returns the event's payload.
+        One transaction for them all: a refused entry leaves none stored (as no event reports them)."""
         payload = []
-        for at, values in sorted(entries, key=lambda entry: entry[0]):
-            at_us = int(round(at * 1_000_000))
-            payload.append({"timestamp": at_us, "values": self._store(identity, at_us, values, ip)})
+        with self.host.state.transaction():
+            for at, values in sorted(entries, key=lambda entry: entry[0]):
+                at_us = int(round(at * 1_000_000))
+                payload.append({"timestamp": at_us, "values": self._store(identity, at_us, values, ip)})
         if payload:
+            self._bump(identity, {alias for entry in payload for alias in entry["values"]})
             self._emit("data_in", identity, payload, ip=ip, connection_id=connection_id)
         return payload
 
     def _store(self, identity: str, at: int, values: Mapping[str, Any], ip: str | None) -> dict[str, Any]:
-        """Keep a device's values written at `at` (µs); returns them checked, as the event carries them."""
+        """Keep a device's values written at `at` (µs); returns them checked, as the event carries them.
+        The caller wakes the long polls (_bump) once its transaction is over."""
         resources = self.resources()
         checked: dict[str, Any] = {}
         stored: dict[str, Any] = {}
@@ -480,7 +485,6 @@ class Device2:
                     "set_at = CASE WHEN excluded.set_value IS NOT NULL THEN MAX(COALESCE(set_at, 0), excluded.set_at) "
                     "ELSE set_at END",
                     (identity, alias, text, at, set_value, at if set_value is not None else None))
-        self._bump(identity, [*stored, *reported_only])
         return checked
 
     def connect(self, identity: str, *, ip: str | None = None, protocol: str | None = None) -> None:
