@@ -442,13 +442,16 @@ class Device2:
         stored as data_in would (a value older than the one kept does not replace it), and one data_in
         event carries them all, each entry with its own timestamp. Returns the event's payload.
         One transaction for them all: a refused entry leaves none stored (as no event reports them)."""
-        payload = []
+        payload: list[dict[str, Any]] = []
+        written: set[str] = set()
         with self.host.state.transaction():
             for at, values in sorted(entries, key=lambda entry: entry[0]):
                 at_us = int(round(at * 1_000_000))
-                payload.append({"timestamp": at_us, "values": self._store(identity, at_us, values, ip)})
+                checked = self._store(identity, at_us, values, ip)
+                written.update(checked)
+                payload.append({"timestamp": at_us, "values": checked})
         if payload:
-            self._bump(identity, {alias for entry in payload for alias in entry["values"]})
+            self._bump(identity, written)
             self._emit("data_in", identity, payload, ip=ip, connection_id=connection_id)
         return payload
 
