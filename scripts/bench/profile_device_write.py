@@ -3,14 +3,19 @@
 The solution is bench_serve_load.py's (its endpoints and its `device2 data_in` handler, which sets a
 key); one device is activated, then prepared WSGI environs of `POST /onep:v1/stack/alias temp=N`
 are sent to the device API's app. Prints µs of CPU per write (best of the blocks) and a cProfile
-table of the last block.
+table of the last block; then the handler run alone (the same event through trigger_event) and the device
+services alone (authenticate + data_in, no handler), which split the write's cost.
 
-Usage: PYTHONPATH=. python scripts/bench/profile_device_write.py [WRITES_PER_BLOCK] [BLOCKS] [console] [SORT]
+Usage: PYTHONPATH=. python scripts/bench/profile_device_write.py [WRITES_PER_BLOCK] [BLOCKS] [console]
+       [tottime|cumtime] [freeze|nogc]
+  freeze: gc.freeze() once the app is built (start-up's objects are never traversed again); nogc: gc.disable()
+  (what the garbage collector costs a write; serve itself does neither)
 """
 
 from __future__ import annotations
 
 import cProfile
+import gc
 import io
 import pstats
 import sys
@@ -77,6 +82,10 @@ def main() -> int:
             statuses.clear()
             for n in range(per_block):  # warm-up: the VM, caches
                 write(n)
+            if "freeze" in sys.argv:
+                gc.freeze()
+            if "nogc" in sys.argv:
+                gc.disable()
             times = []
             profile = cProfile.Profile()
             for block in range(1, blocks + 1):
@@ -103,6 +112,18 @@ def main() -> int:
                 handler_times.append((time.thread_time() - start) / per_block * 1e6)
             print(f"handler alone: {min(handler_times):.0f} us CPU; the device path's own share: "
                   f"{min(times[:-1] or times) - min(handler_times):.0f} us")
+            # The device services' share on its own: authenticate + data_in (Device2's rows, Device v1's
+            # observer) with the solution detached, so no handler runs.
+            model, attached = runtime.platform.by_alias["device2"].model, runtime.platform.on_event
+            runtime.platform.on_event = lambda *event: None
+            service_times = []
+            for _ in range(blocks):
+                start = time.thread_time()
+                for _ in range(per_block):
+                    model.data_in(model.authenticate(token), {"temp": "5"}, ip="127.0.0.1", connection_id="c" * 32)
+                service_times.append((time.thread_time() - start) / per_block * 1e6)
+            runtime.platform.on_event = attached
+            print(f"authenticate + data_in without a handler: {min(service_times):.1f} us CPU")
             stats = pstats.Stats(profile, stream=sys.stdout).sort_stats(sort)
             stats.print_stats(40)
             stats.print_stats("services/(device2?|registry|host)")  # the device services' own share
