@@ -1,10 +1,11 @@
 """A device write's CPU cost in process: serve's app and the device API built as `serve` builds them.
 
 The solution is bench_serve_load.py's (its endpoints and its `device2 data_in` handler, which sets a
-key); one device is activated, then prepared WSGI environs of `POST /onep:v1/stack/alias temp=N`
-are sent to the device API's app. Prints µs of CPU per write (best of the blocks) and a cProfile
-table of the last block; then the handler run alone (the same event through trigger_event) and the device
-services alone (authenticate + data_in, no handler), which split the write's cost.
+key); one device is activated, then WSGI environs of `POST /onep:v1/stack/alias temp=N` are sent
+to the device API's app (each built just before its write, outside the timed call). Prints µs of
+CPU per write (best of the blocks) and a cProfile table of the last block; then the handler run
+alone (the same event through trigger_event) and the device services alone (authenticate +
+data_in, no handler), which split the write's cost.
 
 Usage: PYTHONPATH=. python scripts/bench/profile_device_write.py [WRITES_PER_BLOCK] [BLOCKS] [console]
        [tottime|cumtime] [freeze|nogc]
