@@ -50,3 +50,19 @@ def test_a_script_that_fails_to_compile_still_fails_each_time(runtime):
     for _ in range(2):
         result = runtime.run("return (")
         assert result.error is not None and "script.lua:1:" in result.error
+
+
+def test_solution_modules_kept_in_lua_follow_every_change_of_the_modules(runtime):
+    # The modules' sources reach Lua once while they stay the same (vm.py _module_tables): a changed
+    # source, a new module or a removed one must be what the next run requires.
+    modules = {"lib.util": ("modules/lib/util.lua", "return {n = 1}")}
+    script = "local ok, m = pcall(require, 'lib.util') return ok and m.n or m"
+    assert runtime.run(script, modules=modules).response.message == 1
+    assert runtime.run(script, modules=modules).response.message == 1
+    modules["lib.util"] = ("modules/lib/util.lua", "return {n = 2}")  # the same dict, edited in place
+    assert runtime.run(script, modules=modules).response.message == 2
+    assert runtime.run(script, modules={"lib.util": ("modules/lib/util.lua", "return {n = 3}")}).response.message == 3
+    missing = runtime.run(script, modules={"lib.other": ("modules/lib/other.lua", "return {}")}).response.message
+    assert "module 'lib.util' not found" in missing
+    assert runtime.run("local u = require('lib.util') u.n = 9 return u.n", modules=modules).response.message == 9
+    assert runtime.run(script, modules=modules).response.message == 2  # a run's changes stay in that run

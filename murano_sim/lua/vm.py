@@ -161,6 +161,7 @@ class LuaVM:
         self._abort: BaseException | None = None
         self._limit_tables: dict[LuaLimits, Any] = {}
         self._env_cache: tuple[dict[str, str], Any] | None = None
+        self._module_cache: tuple[dict[str, tuple[str, str]], Any, Any] | None = None
         self._coverage_tables: dict[tuple[str, bytes], Any] = {}  # while coverage is on (coverage.py)
         host = {
             "now": time.monotonic,
@@ -369,6 +370,18 @@ class LuaVM:
             self._env_cache = (dict(env), to_lua(self._lua, dict(env)))
         return self._env_cache[1]
 
+    def _module_tables(self, modules: Mapping[str, tuple[str, str]]) -> tuple[Any, Any]:
+        """The solution modules' sources and file names as Lua tables, reused while the modules are the
+        same (every run of a solution passes them; sandbox.lua only reads them, scripts cannot reach them)."""
+        cached = self._module_cache
+        if cached is None or cached[0] != modules:
+            cached = self._module_cache = (
+                dict(modules),
+                to_lua(self._lua, {m: src for m, (_, src) in modules.items()}),
+                to_lua(self._lua, {m: f for m, (f, _) in modules.items()}),
+            )
+        return cached[1], cached[2]
+
     def memory_used(self) -> int:
         """Bytes the whole Lua runtime holds (every environment it keeps)."""
         return int(self._lua.get_memory_used())
@@ -417,14 +430,8 @@ class LuaVM:
         request_args = self._request_args(request or {})
         module_table = None
         if modules:
-            module_table = to_lua(
-                lua,
-                {
-                    "sources": {m: src for m, (_, src) in modules.items()},
-                    "files": {m: f for m, (f, _) in modules.items()},
-                },
-            )
-            module_table[b"loaded"] = lua.table()
+            sources, files = self._module_tables(modules)
+            module_table = lua.table_from({b"sources": sources, b"files": files, b"loaded": lua.table()})
         source_bytes = source.encode("utf-8") if isinstance(source, str) else source
         covering = coverage.active()
         covered = None if covering is None else covering.tables(self, lua, self._coverage_tables, [
