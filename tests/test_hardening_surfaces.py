@@ -12,13 +12,13 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from listen_support import serving
 
 from murano_sim import Runtime, load_config
 from murano_sim.console import Console
@@ -205,29 +205,24 @@ def test_connections_over_the_cap_get_a_503_and_the_server_recovers():
         return [b"ok"]
 
     server = listen("127.0.0.1", 0, app, max_connections=5)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    address = ("127.0.0.1", server.server_port)
-    held = [socket.create_connection(address, timeout=30) for _ in range(5)]
-    try:
-        for sock in held:
-            sock.sendall(b"GET / HTTP/1.1\r\n")  # half-sent: each holds a slot
-        busy = _raw(address, b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        assert busy.startswith(b"HTTP/1.1 503") and b"too many open connections" in busy
-    finally:
-        for sock in held:
-            sock.close()
-    deadline = time.monotonic() + 60
-    answer = b""
-    while time.monotonic() < deadline:
-        answer = _raw(address, b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        if answer.startswith(b"HTTP/1.1 200"):
-            break
-        time.sleep(0.1)
-    assert answer.startswith(b"HTTP/1.1 200")
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serving(server) as address:
+        held = [socket.create_connection(address, timeout=30) for _ in range(5)]
+        try:
+            for sock in held:
+                sock.sendall(b"GET / HTTP/1.1\r\n")  # half-sent: each holds a slot
+            busy = _raw(address, b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            assert busy.startswith(b"HTTP/1.1 503") and b"too many open connections" in busy
+        finally:
+            for sock in held:
+                sock.close()
+        deadline = time.monotonic() + 60
+        answer = b""
+        while time.monotonic() < deadline:
+            answer = _raw(address, b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            if answer.startswith(b"HTTP/1.1 200"):
+                break
+            time.sleep(0.1)
+        assert answer.startswith(b"HTTP/1.1 200")
 
 
 # --- malformed requests: a 4xx and one line -----------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import simple_websocket
+from listen_support import serving
 
 from murano_sim import Runtime
 from murano_sim.net import listen as listen_module
@@ -325,9 +326,11 @@ def _late_request(sock: socket.socket) -> int:
 
 def test_at_the_cap_an_idle_kept_connection_makes_room(app: App) -> None:
     server = listen("127.0.0.1", 0, app, QuietHandler, max_connections=2)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    address = ("127.0.0.1", server.server_port)
+    with serving(server) as address:
+        _fill_and_make_room(server, address)
+
+
+def _fill_and_make_room(server: Any, address: tuple[str, int]) -> None:
     kept = [socket.create_connection(address, timeout=30) for _ in range(2)]
     try:
         for sock in kept:
@@ -346,9 +349,6 @@ def test_at_the_cap_an_idle_kept_connection_makes_room(app: App) -> None:
     finally:
         for sock in kept:
             sock.close()
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def _closed_or_open(sock: socket.socket) -> bool:
