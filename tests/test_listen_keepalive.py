@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import logging
 import socket
@@ -117,6 +118,24 @@ def test_back_to_back_requests_share_one_connection(server: BackgroundServer, ap
         assert conn.sock is first, f"request {n} needed a new connection"
     conn.close()
     assert len(app.ports) == 300 and len(set(app.ports)) == 1
+
+
+def test_the_date_header_is_the_current_second_on_every_answer(server: BackgroundServer) -> None:
+    # The handler makes the Date text once per second (KeepAliveHandler.date_time_string).
+    conn = http.client.HTTPConnection(*_address(server), timeout=30)
+    seen = []
+    for _ in range(3):
+        before = int(time.time())
+        conn.request("GET", "/date")
+        response = conn.getresponse()
+        response.read()
+        after = int(time.time())
+        stamp = email.utils.parsedate_to_datetime(response.getheader("Date")).timestamp()
+        assert before <= stamp <= after, (response.getheader("Date"), before, after)
+        seen.append(stamp)
+        time.sleep(1.05 - time.time() % 1)  # into the next second
+    conn.close()
+    assert seen == sorted(seen) and len(set(seen)) == 3
 
 
 def test_pipelined_requests_are_all_answered_in_order(server: BackgroundServer) -> None:
