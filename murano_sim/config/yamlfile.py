@@ -19,8 +19,28 @@ from ..errors import ConfigError
 MAX_BYTES = 10 * 1024 * 1024  # the largest YAML file read (cassettes are the big ones)
 MAX_ALIAS_NODES = 100_000  # nodes that aliases may add to a document, all aliases together
 
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MEMO_SIZE, _MEMO_LENGTH = 4096, 64  # tags remembered, and the longest scalar remembered (memory stays small)
+
+
+class _MemoLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """SafeLoader whose tag resolution (regular expressions in Python, for every node) is remembered per
+    (kind, value, implicit): the same keys and values recur in every case of a file, file after file."""
+
+    _tags: dict[tuple[Any, Any, Any], str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        key = (kind, value, implicit)
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(self._tags) < _MEMO_SIZE and (value is None or len(value) <= _MEMO_LENGTH):
+                self._tags[key] = tag
+        return tag
+
+
 # libyaml's parser when present: case files are parsed at every collection, 500 cases and more.
-SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SafeLoader: Any = _MemoLoader
 
 
 class YamlFileError(ConfigError):
@@ -60,6 +80,11 @@ def load_document(text: str, where: str, loader: Any = SafeLoader) -> tuple[yaml
             return None, None
         if "&" in text:  # no anchor, no alias: nothing to measure (most files; case files at every collection)
             _check_expansion(node, where)
+            return node, parser.construct_document(node)  # aliases share one object: SafeConstructor's way
+        if loader is SafeLoader:
+            data = plain_data(node, parser)
+            if data is not _NOT_PLAIN:
+                return node, data
         return node, parser.construct_document(node)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -71,6 +96,55 @@ def load_document(text: str, where: str, loader: Any = SafeLoader) -> tuple[yaml
         raise YamlFileError(where, None, "nested too deeply; refused") from None
     finally:
         parser.dispose()
+
+
+_NOT_PLAIN: Any = object()  # plain_data's answer for a node graph it leaves to SafeConstructor
+_STR, _SEQ, _MAP = "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+# The scalar tags SafeLoader's resolver gives plain scalars, each built by SafeConstructor's own method
+# (so 0x1f, 1_000, .inf, yes/no and timestamps mean what they always meant); any other tag falls back.
+_SCALAR_METHODS = {
+    "tag:yaml.org,2002:null": "construct_yaml_null", "tag:yaml.org,2002:bool": "construct_yaml_bool",
+    "tag:yaml.org,2002:int": "construct_yaml_int", "tag:yaml.org,2002:float": "construct_yaml_float",
+    "tag:yaml.org,2002:timestamp": "construct_yaml_timestamp",
+}
+
+
+class _NotPlain(Exception):
+    """A node plain_data leaves to SafeConstructor."""
+
+
+def plain_data(node: yaml.Node, constructor: Any) -> Any:
+    """The data of a node graph without anchors that uses only the default tags (str, int, float, bool,
+    null, timestamp, seq, map), built as SafeConstructor builds it, only without its per-node machinery
+    (about half of reading a case file). Anything else (merge keys `<<`, `=`, !!set, !!binary, custom
+    tags, unhashable keys, deep nesting) answers _NOT_PLAIN: construct_document then builds the whole
+    document, errors included. `constructor` is the SafeLoader that composed the node."""
+    methods = {tag: getattr(constructor, name) for tag, name in _SCALAR_METHODS.items()}
+
+    def build(node: yaml.Node) -> Any:
+        tag = node.tag
+        if tag == _STR and isinstance(node, yaml.ScalarNode):
+            return node.value
+        if tag == _MAP and isinstance(node, yaml.MappingNode):
+            out = {}
+            for key_node, value_node in node.value:
+                key = build(key_node)
+                try:
+                    out[key] = build(value_node)
+                except TypeError:  # an unhashable key: SafeConstructor's own error names it
+                    raise _NotPlain from None
+            return out
+        if tag == _SEQ and isinstance(node, yaml.SequenceNode):
+            return [build(item) for item in node.value]
+        method = methods.get(tag)
+        if method is None or not isinstance(node, yaml.ScalarNode):
+            raise _NotPlain
+        return method(node)
+
+    try:
+        return build(node)
+    except (_NotPlain, RecursionError):  # SafeConstructor builds deep nesting without recursion
+        return _NOT_PLAIN
 
 
 def _tab_at(text: str, line: int, column: int) -> bool:

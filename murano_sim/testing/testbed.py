@@ -62,7 +62,7 @@ def config_overrides(
     seed: Any = None,
 ) -> dict[str, Any]:
     """The override mapping for the usual knobs: solution env, Lua limits, an emulator seed."""
-    out: dict[str, Any] = copy.deepcopy(dict(config or {}))
+    out: dict[str, Any] = copy.deepcopy(dict(config)) if config else {}  # most cases have none: no deepcopy
     if env:
         out = merge(out, {"env": dict(env)})
     if limits:
