@@ -86,7 +86,7 @@ def load_cases(path: Path) -> list[Case]:
     lines = [item.start_mark.line + 1 for item in items_node.value] if items_node is not None else []
     cases: list[Case] = []
     seen: dict[str, int] = {}
-    scripts: dict[Path, str] = {}  # a script file that many cases of the file run is read once
+    scripts: dict[str, tuple[str, str]] = {}  # script name -> (text, file name): read once for all the file's cases
     for index, raw in enumerate(data):
         line = lines[index] if index < len(lines) else 1
         case = _case(path, line, index, raw, defaults, scripts)
@@ -98,7 +98,9 @@ def load_cases(path: Path) -> list[Case]:
     return cases
 
 
-def _case(path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, Any], scripts: dict[Path, str]) -> Case:
+def _case(
+    path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, Any], scripts: dict[str, tuple[str, str]]
+) -> Case:
     where = f"{path}:{line}"
     if not isinstance(raw, Mapping):
         raise CaseFileError(f"{where}: case {index + 1} must be a mapping")
@@ -155,7 +157,9 @@ def _case(path: Path, line: int, index: int, raw: Any, defaults: Mapping[str, An
     )
 
 
-def _script(path: Path, where: str, settings: Mapping[str, Any], scripts: dict[Path, str]) -> tuple[str, str]:
+def _script(
+    path: Path, where: str, settings: Mapping[str, Any], scripts: dict[str, tuple[str, str]]
+) -> tuple[str, str]:
     script, source = settings.get("script"), settings.get("source")
     if script is not None and source is not None:
         raise CaseFileError(f"{where}: give `script` or `source`, not both")
@@ -165,13 +169,13 @@ def _script(path: Path, where: str, settings: Mapping[str, Any], scripts: dict[P
         return source, "inline.lua"
     if not isinstance(script, str) or not script:
         raise CaseFileError(f"{where}: needs `script` (a Lua file relative to the case file) or `source`")
-    file = _relative(path, script)
-    if file not in scripts:
+    if script not in scripts:  # by the name as written: every case of a file resolves it from the same folder
+        file = _relative(path, script)
         try:
-            scripts[file] = file.read_text(encoding="utf-8")
+            scripts[script] = file.read_text(encoding="utf-8"), file.name
         except (OSError, UnicodeDecodeError):
             raise CaseFileError(f"{where}: cannot read script {script} (looked at {file})") from None
-    return scripts[file], file.name
+    return scripts[script]
 
 
 def _overrides(path: Path, where: str, defaults: Mapping[str, Any], raw: Mapping[str, Any]) -> dict[str, Any]:
