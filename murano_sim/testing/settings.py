@@ -32,7 +32,7 @@ class Settings:
     snapshots_written: list[Path] = field(default_factory=list)
     snapshots_unused: list[Path] = field(default_factory=list)
     _configs: dict[Path | None, Config] = field(default_factory=dict)
-    _nearest: dict[Path, Path | None] = field(default_factory=dict)
+    _nearest: dict[Path, Path | None] = field(default_factory=dict)  # test file -> its config.yaml
     _discovery: dict[Path | None, Runtime] = field(default_factory=dict)
     pool: RuntimePool = field(default_factory=RuntimePool)  # test runtimes, reused and reset per test
 
@@ -51,10 +51,9 @@ class Settings:
         return config
 
     def nearest_config(self, test_file: Path) -> Path | None:
-        folder = Path(test_file).parent
-        if folder not in self._nearest:  # once per folder: every test of a file asks
-            self._nearest[folder] = self._find_config(folder)
-        return self._nearest[folder]
+        if test_file not in self._nearest:  # every test of a file asks: no Path made per test
+            self._nearest[test_file] = self._find_config(Path(test_file).parent)
+        return self._nearest[test_file]
 
     def _find_config(self, folder: Path) -> Path | None:
         folder, root = folder.resolve(), self.rootpath.resolve()
