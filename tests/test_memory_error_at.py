@@ -5,13 +5,10 @@ the heap nears the budget (docs/running-scripts.md)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from engines import luajit_only
+from lua_support import run_cli_requiring
 
 from murano_sim import Runtime
 
@@ -32,15 +29,10 @@ def test_a_memory_limit_error_names_the_line_that_grows_the_table():
 
 
 def test_a_memory_limit_error_in_a_module_names_the_modules_line_through_the_cli(tmp_path):
-    solution = tmp_path / "solution"
-    (solution / "modules").mkdir(parents=True)
-    (solution / "modules" / "hoard.lua").write_text(
-        "local M = {}\nfunction M.go()\n  local t = {}\n  for i = 1, 1e9 do t[i] = {i} end\nend\nreturn M\n")
-    script = solution / "main.lua"
-    script.write_text("local hoard = require('hoard')\nhoard.go()\n")
-    proc = subprocess.run([sys.executable, "-m", "murano_sim", "run", str(script), "--solution", str(solution)],
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
-    result = json.loads(proc.stdout)
+    result = run_cli_requiring(
+        tmp_path / "solution", "hoard",
+        "local M = {}\nfunction M.go()\n  local t = {}\n  for i = 1, 1e9 do t[i] = {i} end\nend\nreturn M\n",
+        "local hoard = require('hoard')\nhoard.go()\n", timeout=120)
     assert (result["error"], result["error_at"]) == (MEMORY, "modules/hoard.lua:4")
 
 

@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 import requests
+from lua_support import run_cli_requiring
 
 from murano_sim import Runtime, load_config
 
@@ -172,15 +173,8 @@ def test_a_limit_error_names_the_file_and_line_that_was_running(tmp_path):
     with Runtime({}) as runtime:
         assert runtime.run("error('not a limit')").error_at is None
     # through the CLI, in a module the script requires: the module's own file:line
-    solution = tmp_path / "solution"
-    (solution / "modules").mkdir(parents=True)
-    (solution / "modules" / "spin.lua").write_text(
-        "local M = {}\nfunction M.go()\n  while true do end\nend\nreturn M\n")
-    script = solution / "main.lua"
-    script.write_text("local spin = require('spin')\nspin.go()\n")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "murano_sim", "run", str(script), "--solution", str(solution)],
-                          capture_output=True, text=True, env=env, timeout=HANG_GUARD)
-    result = json.loads(proc.stdout)
+    result = run_cli_requiring(
+        tmp_path / "solution", "spin", "local M = {}\nfunction M.go()\n  while true do end\nend\nreturn M\n",
+        "local spin = require('spin')\nspin.go()\n", timeout=HANG_GUARD)
     assert result["error"] == "instruction limit exceeded (lua.max_instructions = 65536)"
     assert result["error_at"] == "modules/spin.lua:3"
