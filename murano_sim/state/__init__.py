@@ -12,7 +12,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from ..errors import UsageError
@@ -107,17 +107,15 @@ class State:
     def reset(self) -> None:
         """Every service back to its seeded state, and the state fresh again (init.lua will run)."""
         with self.lock:
-            if self.db.total_changes == self._clean_changes and not self.db.in_transaction:
-                # Not a row written since the last reset (a pooled test runtime after a case that stored
-                # nothing): no init marker to delete, no shared transaction (~40% of a reset); each service's
-                # reset still runs (data kept in memory), writing in transactions of its own if it writes.
+            # Not a row written since the last reset (a pooled test runtime after a case that stored nothing):
+            # no init marker to delete, no shared transaction (~40% of a reset); each service's reset still
+            # runs (data kept in memory), writing in transactions of its own if it writes.
+            quiet = self.db.total_changes == self._clean_changes and not self.db.in_transaction
+            with nullcontext() if quiet else self.transaction():  # one transaction: the services' own join it
+                if not quiet:
+                    self.db.execute("DELETE FROM murano_sim_meta WHERE key LIKE 'initialized:%'")
                 for reset in self._resets:
                     reset()
-            else:
-                with self.transaction() as db:  # one transaction: the services' own ones join it
-                    db.execute("DELETE FROM murano_sim_meta WHERE key LIKE 'initialized:%'")
-                    for reset in self._resets:
-                        reset()
             for reset in self._resets_after:
                 reset()
             self._clean_changes = self.db.total_changes  # rows inserted, updated or deleted on this connection
