@@ -79,9 +79,8 @@ def load_document(text: str, where: str, loader: Any = SafeLoader) -> tuple[yaml
         if node is None:
             return None, None
         if "&" in text:  # no anchor, no alias: nothing to measure (most files; case files at every collection)
-            _check_expansion(node, where)
-            return node, parser.construct_document(node)  # aliases share one object: SafeConstructor's way
-        if loader is SafeLoader:
+            _check_expansion(node, where)  # and aliases share one object: SafeConstructor's way, below
+        elif loader is SafeLoader:
             data = plain_data(node, parser)
             if data is not _NOT_PLAIN:
                 return node, data
