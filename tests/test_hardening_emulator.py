@@ -246,7 +246,7 @@ def test_the_sqlite_restore_is_one_transaction(tmp_path):
     for _ in range(3):
         emulator._backend.create_message(emulator.primary_account_sid, _request("http://127.0.0.1:1/x"))
     statements: list[str] = []
-    emulator.state.db.set_trace_callback(statements.append)
+    emulator.state.db.raw.set_trace_callback(statements.append)
     emulator.reset()
     writes = [i for i, s in enumerate(statements) if s.startswith(("DELETE", "INSERT"))]
     assert writes and statements[0].startswith("BEGIN") and statements[-1] == "COMMIT"

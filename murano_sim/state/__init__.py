@@ -16,23 +16,26 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from ..errors import UsageError
+from .connection import SharedConnection
 
 _META = "CREATE TABLE IF NOT EXISTS murano_sim_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
 class State:
-    """One solution's data. `db` is shared by every local service; use `transaction()` to write."""
+    """One solution's data. `db` is shared by every local service and thread; use `transaction()` to write."""
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else None
         target = str(self.path) if self.path is not None else ":memory:"
+        self.lock = threading.RLock()
         try:
-            self.db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+            # Shared by every thread of the process; each statement runs under self.lock (state/connection.py).
+            self.db = SharedConnection(sqlite3.connect(target, check_same_thread=False, isolation_level=None),
+                                       self.lock)
             self.db.execute("PRAGMA journal_mode=WAL" if self.path else "PRAGMA journal_mode=MEMORY")
             self.db.execute(_META)
         except sqlite3.DatabaseError as exc:
             raise UsageError(f"{target}: cannot open the state database ({exc})") from None
-        self.lock = threading.RLock()
         self._resets: list[Callable[[], None]] = []
         self._resets_after: list[Callable[[], None]] = []
         self._savers: list[Callable[[], None]] = []
@@ -84,7 +87,7 @@ class State:
         self._savers.append(save)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[SharedConnection]:
         """One atomic write: everything or nothing (nested calls join the outer transaction)."""
         with self.lock:
             if self.db.in_transaction:

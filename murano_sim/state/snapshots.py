@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import UsageError
 from . import State
+from .connection import Database
 
 TABLE = "murano_sim_snapshots"
 FORMAT = 1  # bump when a snapshot's content changes meaning; an older one is then refused, not misread
@@ -146,7 +147,7 @@ def _exists(state: State) -> bool:
     return found.fetchone() is not None
 
 
-def _tables(db: sqlite3.Connection) -> dict[str, str | None]:
+def _tables(db: Database) -> dict[str, str | None]:
     rows = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
     # sqlite_sequence (AUTOINCREMENT's counters) last: the tables that use it exist by then
     return {n: s for n, s in sorted(rows, key=lambda r: r[0] == "sqlite_sequence") if n not in _KEPT_OUT}

@@ -21,6 +21,7 @@ from typing import Any
 
 from ...config import redact
 from ...net.hosts import is_allowed_host
+from ...state.connection import Database
 from .. import ServiceError, ServiceHost
 from ..bounds import (
     DEFAULT_QUOTA_BYTES,
@@ -181,7 +182,7 @@ class EmailService:
             raise ServiceError(502, f"SMTP server {where} refused {', '.join(sorted(refused))}")
 
 
-def read_outbox(db: sqlite3.Connection) -> list[dict[str, Any]]:
+def read_outbox(db: Database) -> list[dict[str, Any]]:
     """Every message sent so far, oldest first (empty when the state has no Email table)."""
     try:
         rows = db.execute("SELECT id, message FROM email_outbox ORDER BY id").fetchall()

@@ -22,7 +22,7 @@ class Interface:
         host.state.db.execute(
             "CREATE TABLE IF NOT EXISTS interface_subscribers (solution_id TEXT PRIMARY KEY, data TEXT NOT NULL)"
         )
-        if not host.state.db.execute("SELECT 1 FROM interface_subscribers").fetchone():
+        if not host.state.db.execute("SELECT 1 FROM interface_subscribers LIMIT 1").fetchone():
             self.reset()
 
     def reset(self) -> None:

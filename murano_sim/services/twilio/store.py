@@ -19,6 +19,7 @@ from typing import Any
 
 from ...errors import UsageError
 from ...state import State
+from ...state.connection import Database
 from .models import Call, Media, Message, PhoneNumber, Record, from_state, to_state
 
 Scope = tuple[str, str]
@@ -282,7 +283,7 @@ _RECORDS = "CREATE TABLE IF NOT EXISTS twilio_records (seq INTEGER PRIMARY KEY, 
 _META = "CREATE TABLE IF NOT EXISTS twilio_meta (key TEXT PRIMARY KEY, value TEXT)"
 
 
-def read_state(db: sqlite3.Connection, where: str) -> tuple[list[Record], dict[str, Any], bool]:
+def read_state(db: Database, where: str) -> tuple[list[Record], dict[str, Any], bool]:
     """The records and meta kept in a database, nothing written: from twilio_records/twilio_meta, else from
     the tables `records`/`meta` the emulator kept its own file in before (migrated: True). A row that does
     not decode is one UsageError naming the file, which is left as it is."""

@@ -94,7 +94,7 @@ class UserService:
         with host.state.transaction() as db:
             for statement in SCHEMA:
                 db.execute(statement)
-        if not host.state.db.execute("SELECT 1 FROM user_users UNION ALL SELECT 1 FROM user_roles").fetchone():
+        if not host.state.db.execute("SELECT 1 FROM user_users UNION ALL SELECT 1 FROM user_roles LIMIT 1").fetchone():
             self._seed()
 
     def refusal_table(self, message: str, status: int) -> dict[str, Any]:
