@@ -137,6 +137,22 @@ def test_retention_from_the_configuration_hides_and_drops_old_points():
         assert [p["metric"] for p in runtime.services["tsdb"].model.store.points()] == ["kept", "other"]
 
 
+def test_retention_after_each_write_reads_only_the_points_it_drops(runtime):
+    # Every write applies retention: a DELETE by time across metrics. Without an index on the time it
+    # scanned the whole table on each write (a write's cost grew with the points stored).
+    statements: list[str] = []
+    db = runtime.state.db.raw
+    db.set_trace_callback(statements.append)
+    try:
+        run(runtime, "Tsdb.write{metrics = {temp = 1}}")
+    finally:
+        db.set_trace_callback(None)
+    deletes = [s for s in statements if s.startswith("DELETE FROM tsdb_points")]
+    assert deletes
+    for statement in deletes:
+        plan = " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {statement}"))
+        assert plan.startswith("SEARCH tsdb_points USING") and "INDEX" in plan, plan
+
 def test_export_is_a_job_with_an_export_job_event(runtime):
     out = run(runtime, """local job = Tsdb.export{query = {metrics = {'hum'}, epoch = 's'}, filename = 'h.csv'}
         return {job = job, info = Tsdb.exportJobInfo{job_id = job.job_id}, list = Tsdb.exportJobList(),

@@ -48,6 +48,9 @@ class PointStore:
         )
         # Covering index: a metric's window and its values are read without touching the table.
         state.db.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_metric_ts ON {TABLE} (metric, ts, value)")
+        # Retention runs after every write and deletes by time across metrics: without this index each
+        # write scanned the whole table (142 us per Tsdb.write at 6,000 points, growing with them).
+        state.db.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_ts ON {TABLE} (ts)")
 
     def insert(self, points: Sequence[Point], label: str) -> None:
         """Store points; each checked against the size bounds and all of them against the quota first."""
