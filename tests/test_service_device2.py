@@ -236,3 +236,21 @@ def test_the_devices_fixture_connects_a_device_over_mqtt(murano, devices, monkey
     devices.provision("mq-known")  # provisioned before: mqtt() re-provisions it for a token of its own
     devices.mqtt("mq-known").write(temp=3)
     assert devices.state("mq-known")["temp"]["reported"] == 3
+
+
+def test_added_resources_follow_reset_and_snapshot_loads():
+    # The definitions are read once and kept (every device write asks): each change must still show.
+    with device2_runtime() as runtime:
+        lua(runtime, "Device2.addIdentity{identity = 'd1'}")
+        lua(runtime, "Device2.addGatewayResource{alias = 'speed', format = 'number', settable = true}")
+        assert lua(runtime, "return Device2.setIdentityState{identity = 'd1', speed = 1}")["status"] == 204
+        runtime.platform.save_snapshot("with-speed", "s")
+        assert "speed" in lua(runtime, "return Device2.getGatewayResource()")
+        runtime.reset()
+        assert lua(runtime, "return Device2.getGatewayResource{alias = 'speed'}")["status"] == 404
+        lua(runtime, "Device2.addIdentity{identity = 'd1'}")
+        refused = lua(runtime, "return Device2.setIdentityState{identity = 'd1', speed = 1}")
+        assert refused["status"] == 400 and "speed" in refused["error"], refused
+        runtime.platform.load_snapshot("with-speed", "s")
+        assert lua(runtime, "return Device2.getGatewayResource{alias = 'speed'}")["format"] == "number"
+        assert lua(runtime, "return Device2.addGatewayResource{alias = 'speed'}")["status"] == 409

@@ -135,7 +135,7 @@ class Runtime:
                 globals,
             )
             calls, self._calls = self._calls, []
-            self.services.state.save()
+            self.services.state.executed()
         return self._result(outcome, calls)
 
     def new_context(self) -> Context:

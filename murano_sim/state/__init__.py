@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import UsageError
 from .connection import SharedConnection
 
+MEMORY_SAVE_EVERY = 64
 _META = "CREATE TABLE IF NOT EXISTS murano_sim_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
@@ -40,6 +41,7 @@ class State:
         self._resets_after: list[Callable[[], None]] = []
         self._savers: list[Callable[[], None]] = []
         self._loaders: list[Callable[[], None]] = []
+        self._runs_unsaved = 0  # executions since the last save (a state in memory saves every MEMORY_SAVE_EVERY)
         self._clean_changes = -1  # db.total_changes right after the last reset (-1: none yet)
 
     @contextmanager
@@ -102,10 +104,21 @@ class State:
             self.db.execute("COMMIT")
 
     def save(self) -> None:
-        """Copy data kept outside SQLite into it (after each execution, and on close)."""
+        """Copy data kept outside SQLite into it (before the database is read whole, and on close)."""
         with self.lock:
+            self._runs_unsaved = 0
             for save in self._savers:
                 save()
+
+    def executed(self) -> None:
+        """After each execution. A state file gets what the services keep in memory at once: a killed
+        process loses no acknowledged write. A state in memory dies with the process: it is copied when
+        the database is read whole (a snapshot, close) and every MEMORY_SAVE_EVERY executions, which
+        bounds what the services keep marked as unsaved. Each copy is a transaction of its own; under
+        serve's load every statement is a GIL hand-over (docs/benchmarks.md)."""
+        self._runs_unsaved += 1
+        if self.path is not None or self._runs_unsaved >= MEMORY_SAVE_EVERY:
+            self.save()
 
     def reset(self) -> None:
         """Every service back to its seeded state, and the state fresh again (init.lua will run)."""

@@ -67,6 +67,7 @@ class Device2:
         self._links_lock = threading.Lock()
         # Called after a reset or a snapshot load replaced every identity: the MQTT port drops its devices.
         self.replaced_listeners: list[Callable[[], None]] = []
+        self._stored_resources: dict[str, Any] | None = None  # device2_resource's rows, decoded (resources())
         host.state.on_load(self._replaced)
         # Identities, their state and tags: per solution, so a loop of addIdentity or data_in cannot fill the machine.
         limit = positive_setting(host.settings, "device2", "quota_bytes", DEFAULT_QUOTA_BYTES)
@@ -86,6 +87,7 @@ class Device2:
 
     def _replaced(self) -> None:
         """Every identity was replaced (reset, snapshot load): counts and the connected devices follow."""
+        self._stored_resources = None
         self.quota.forget()
         self._bump()
         for listener in self.replaced_listeners:
@@ -116,8 +118,11 @@ class Device2:
     def resources(self) -> dict[str, dict[str, Any]]:
         """The resource definitions: the solution's services/device2.yaml plus addGatewayResource's."""
         defined = {str(k): dict(v or {}) for k, v in (self.host.parameters.get("resources") or {}).items()}
-        for alias, definition in self.host.state.db.execute("SELECT alias, definition FROM device2_resource"):
-            defined[alias] = json.loads(definition)
+        stored = self._stored_resources
+        if stored is None:  # read once per change: every device write asks (reset and snapshot loads forget it)
+            rows = self.host.state.db.execute("SELECT alias, definition FROM device2_resource")
+            stored = self._stored_resources = {alias: json.loads(definition) for alias, definition in rows}
+        defined.update({alias: dict(definition) for alias, definition in stored.items()})
         return defined
 
     def _resource(self, alias: str, resources: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -379,8 +384,11 @@ class Device2:
             _conform(alias, definition, definition["initial"])
         check_size("Device2", "alias", alias, MAX_NAME_BYTES)
         self.quota.charge(row_bytes(alias, json.dumps(definition)))
-        with self.host.state.transaction() as db:
-            db.execute("INSERT INTO device2_resource VALUES (?, ?)", (alias, json.dumps(definition)))
+        try:
+            with self.host.state.transaction() as db:
+                db.execute("INSERT INTO device2_resource VALUES (?, ?)", (alias, json.dumps(definition)))
+        finally:
+            self._stored_resources = None
 
     # -- what devices do (the device HTTP API and the test fixtures call these) ----------------
     def activate(self, identity: str, ip: str | None = None) -> str:

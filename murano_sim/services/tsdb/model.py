@@ -41,8 +41,10 @@ class Tsdb:
 
     # -- writing --------------------------------------------------------------------------------
     def write(self, args: dict[str, Any]) -> None:
-        self.store.insert(self._points(args, "Tsdb.write"), "Tsdb.write")
-        self._apply_retention()
+        points = self._points(args, "Tsdb.write")
+        with self.host.state.transaction():  # the insert and retention's delete: one transaction
+            self.store.insert(points, "Tsdb.write")
+            self._apply_retention()
 
     def multiWrite(self, args: dict[str, Any]) -> None:  # noqa: N802 - Murano's operation name
         points = []
@@ -50,8 +52,9 @@ class Tsdb:
             if not isinstance(item, Mapping):
                 raise ServiceError(400, f"Tsdb.multiWrite: datapoints[{i + 1}]: must be a table {{metrics, tags, ts}}")
             points += self._points(item, f"Tsdb.multiWrite: datapoints[{i + 1}]")
-        self.store.insert(points, "Tsdb.multiWrite")
-        self._apply_retention()
+        with self.host.state.transaction():
+            self.store.insert(points, "Tsdb.multiWrite")
+            self._apply_retention()
 
     def _points(self, item: Mapping[str, Any], label: str) -> list[tuple[int, str, Any, Mapping[str, Any]]]:
         metrics, tags = item.get("metrics"), item.get("tags") or {}
