@@ -16,7 +16,7 @@ Mixes (serve side; the floor is always GET /):
 
 Printed per mix and client count: requests/s of both and their ratio (goal >= 0.7), p50/p99 of
 serve, and for the devices mix the device writes' median / the endpoints' median at the same
-client count (goal <= 1.5).
+client count (goal <= 1.5). With REPEATS > 1, each ratio's median over the repeats closes the run.
 
 --close: every client request carries `Connection: close`, so each pays a new connection as the
 floor's always do (Werkzeug's development server closes every connection; serve keeps them alive
@@ -29,6 +29,7 @@ from __future__ import annotations
 import http.client
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -207,6 +208,7 @@ def main() -> int:
           f"load average {os.getloadavg()[0]:.2f}; {per_client} requests per client; "
           f"{'Connection: close on every request' if close else 'kept connections (where the server keeps them)'}")
     failed = False
+    ratios: dict[tuple[int, str], list[float]] = {}  # every pair's ratio, for the summary over repeats
     with tempfile.TemporaryDirectory() as tmp:
         servers = Servers(Path(tmp))
         try:
@@ -224,6 +226,7 @@ def main() -> int:
                             clients, per_client, lambda i, m=mix: _plans(m, i, tokens[i]), serve_ports, close)
                         total = clients * per_client
                         ratio = (total / ours_s) / (total / floor_s)
+                        ratios.setdefault((clients, mix), []).append(ratio)
                         every = lat["url"] + lat["devices"]
                         line = (f"[{repeat + 1}] {clients:3d} clients {mix:8s}: serve {total / ours_s:7.0f}/s, "
                                 f"floor {total / floor_s:7.0f}/s, ratio {ratio:.2f}; "
@@ -240,6 +243,11 @@ def main() -> int:
                             failed = True
         finally:
             servers.close()
+    if repeats > 1:  # one pair moves with the machine (the floor alone spreads +-15% between pairs): the median
+        print(f"median ratio over {repeats} interleaved pairs (min-max):")
+        for (clients, mix), values in ratios.items():
+            print(f"  {clients:3d} clients {mix:8s}: {statistics.median(values):.2f} "
+                  f"({min(values):.2f}-{max(values):.2f})")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 1 if failed else 0
 
