@@ -17,6 +17,7 @@ import requests
 
 from murano_sim import Runtime
 from murano_sim.errors import ConfigError
+from murano_sim.services.device2.device_api import serve_devices
 from murano_sim.solution import serve_solution
 from murano_sim.solution.turns import Turns
 
@@ -108,6 +109,45 @@ def test_a_refused_request_leaves_room_for_the_next(served) -> None:
     assert requests.get(f"{served.url}/visit/4", timeout=60).status_code == 200
     assert requests.get(f"{served.url}/order", timeout=60).json() == [1, 2, 3, 4]
 
+
+HANDLER = """\
+--#EVENT device2 data_in
+Keystore.set{key = "seen:" .. event.identity, value = event.payload[1].values.temp}
+"""
+
+
+def test_a_device_write_waits_for_the_turn_before_it_is_stored(solution: Path) -> None:
+    # The store and its data_in handler are one turn: a running execution never sees a device's value
+    # land without the handler's work, and the write waits once (not at the state's lock, then the VM's).
+    (solution / "services").mkdir()
+    (solution / "services" / "devices.lua").write_text(HANDLER)
+    with Runtime({}) as runtime:
+        server = serve_solution(solution, runtime)
+        devices = serve_devices(runtime.platform)
+        try:
+            session = requests.Session()
+            token = session.post(f"{devices.url}/provision/activate", data={"id": "d1"}, timeout=60).text
+            turns = server.app.vm.turns
+            answer: list[int] = []
+            writing = threading.Thread(target=lambda: answer.append(session.post(
+                f"{devices.url}/onep:v1/stack/alias", data={"temp": "21"}, headers={"X-Exosite-CIK": token},
+                timeout=60).status_code))
+            turns.acquire()  # an execution is running
+            try:
+                writing.start()
+                _wait_until(lambda: turns.waiting == 1)
+                state = runtime.run("return Device2.getIdentityState{identity = 'd1'}").response.message
+                assert state == {}, state  # waiting for the turn, not yet stored
+            finally:
+                turns.release()
+            writing.join(60)
+            assert answer == [204]
+            state = runtime.run("return Device2.getIdentityState{identity = 'd1'}").response.message
+            assert state["temp"]["reported"] == "21"
+            assert runtime.run("return Keystore.get{key = 'seen:d1'}").response.message == {"value": "21"}
+        finally:
+            devices.shutdown()
+            server.shutdown()
 
 def test_turns_are_reentrant_and_handed_over_in_order() -> None:
     turns = Turns(limit=None)

@@ -8,6 +8,7 @@ models and the console all import them from this module.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,12 @@ class ServiceHost:
 
     def emit(self, event: str, payload: Any) -> None:
         self.emit_event(self.alias, event, payload)
+
+    def turn(self) -> AbstractContextManager[None]:
+        """The solution's execution turn, for work from outside an execution that ends in one (a device
+        write): taken before the work, the handler it triggers runs in the same turn. Nothing to take
+        when no solution is attached."""
+        return self.services.turn() if self.services is not None else nullcontext()
 
     def call(self, alias: str, operation: str, arguments: Any = None) -> Any:
         return self.call_service(alias, operation, arguments)

@@ -13,6 +13,7 @@ import collections
 import copy
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,9 @@ class Services(Mapping[str, Any]):
         self.solution_configs = {str(k): dict(v or {}) for k, v in (solution_configs or {}).items()}
         self.events: list[dict[str, Any]] = []  # emitted while no sink is attached
         self.on_event: EventSink | None = None
+        # The solution's execution turn (SolutionApp sets its VM's): work that ends in an execution, a device
+        # write and its data_in handler, takes it first, so the store and the handler are one turn (issue 21).
+        self.turn: Callable[[], AbstractContextManager[None]] = nullcontext
         self.call_counts: collections.Counter[str] = collections.Counter()
         self.backends = LocalBackends(self.state)  # alias -> the local backend behind an http service
         self._sessions: list[requests.Session] = []

@@ -129,6 +129,7 @@ class SolutionApp:
         self._events: queue.SimpleQueue[tuple[str, str, Any]] = queue.SimpleQueue()
         self._executing = threading.local()
         runtime.platform.on_event = self._on_service_event
+        runtime.platform.turn = self.vm.turns.turn  # a device write takes it before storing (ServiceHost.turn)
         self.product_aliases: set[str] = set()  # linked products' aliases (link.py): {product.id} handlers answer them
         # alias -> the linked solution that receives this solution's events for that alias (link.py)
         self._forwards: dict[str, SolutionApp] = {}
