@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,30 @@ def test_a_device_write_to_the_product_reaches_the_applications_alias_event_hand
     assert app.get("/heard").json() == {"value": "data_in sensor-2 19"}
     assert app.get("/reading/sensor-2").json()["value"] == "19"
 
+
+def test_a_device_write_hands_its_event_to_the_application_only_after_the_products_turn(app):
+    # The application's executions call into the product (taking its turn while holding their own), and
+    # a device write takes the product's turn to store: it must forward its event after releasing it.
+    application, product = app.app.vm.turns, app.product.app.vm.turns
+    with serve_devices(app.product.runtime.platform, "127.0.0.1", 0) as api:
+        token = requests.post(f"{api.url}/provision/activate", data={"id": "sensor-9"}, timeout=10).text
+        answers: list[int] = []
+        writer = threading.Thread(target=lambda: answers.append(requests.post(
+            f"{api.url}/onep:v1/stack/alias", data={"temperature": "7"}, headers={"X-Exosite-CIK": token},
+            timeout=30).status_code))
+        application.acquire()  # an application execution is running
+        try:
+            writer.start()
+            deadline = time.monotonic() + 30
+            while application.waiting < 1:  # the write's event waits for the application
+                assert time.monotonic() < deadline, "the write's event never reached the application"
+                time.sleep(0.01)
+            assert not product.held  # ... and the product's turn is free meanwhile
+        finally:
+            application.release()
+        writer.join(30)
+    assert answers == [204]
+    assert app.get("/heard").json() == {"value": "data_in sensor-9 7"}
 
 def test_an_event_triggered_inside_a_call_from_the_application_runs_after_that_call_ends(app):
     assert app.post("/announce/sensor-4").json() == {"answer": "announced", "heard_meanwhile": "nothing"}

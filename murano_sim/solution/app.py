@@ -7,7 +7,8 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -129,7 +130,7 @@ class SolutionApp:
         self._events: queue.SimpleQueue[tuple[str, str, Any]] = queue.SimpleQueue()
         self._executing = threading.local()
         runtime.platform.on_event = self._on_service_event
-        runtime.platform.turn = self.vm.turns.turn  # a device write takes it before storing (ServiceHost.turn)
+        runtime.platform.turn = self._service_turn  # a device write takes it before storing (ServiceHost.turn)
         self.product_aliases: set[str] = set()  # linked products' aliases (link.py): {product.id} handlers answer them
         # alias -> the linked solution that receives this solution's events for that alias (link.py)
         self._forwards: dict[str, SolutionApp] = {}
@@ -297,6 +298,21 @@ class SolutionApp:
         if outbox is None:
             outbox = self._executing.outbox = []
         return outbox
+
+    @contextmanager
+    def _service_turn(self) -> Iterator[None]:
+        """The VM's turn for a service's work that ends in an execution (Services.turn: a device write
+        stores, then its handler runs). Events for a linked solution wait until it is released, as a
+        handler's do: the receiver's turn is never awaited while this one's is held."""
+        turns = getattr(self._executing, "turns", 0)
+        with self.vm.turns.turn():
+            self._executing.turns = turns + 1
+            try:
+                yield
+            finally:
+                self._executing.turns = turns
+        if not turns:
+            self._send_forwarded()
 
     def _send_forwarded(self) -> None:
         # Only once this thread holds none of this solution's locks: the receiver's handler may call

@@ -35,6 +35,11 @@ class Turns:
         self._waiting: deque[tuple[int, threading.Lock]] = deque()  # (thread, its parked lock), oldest first
 
     @property
+    def held(self) -> bool:
+        """Whether an execution (or a service's work that ends in one) holds the turn now."""
+        return self._owner is not None
+
+    @property
     def waiting(self) -> int:
         """How many executions wait for their turn now."""
         return len(self._waiting)
