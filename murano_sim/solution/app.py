@@ -304,13 +304,19 @@ class SolutionApp:
         """The VM's turn for a service's work that ends in an execution (Services.turn: a device write
         stores, then its handler runs). Events for a linked solution wait until it is released, as a
         handler's do: the receiver's turn is never awaited while this one's is held."""
+        with self._holding(), self.vm.turns.turn():
+            yield
+
+    @contextmanager
+    def _holding(self) -> Iterator[None]:
+        """This thread holds (or is about to take) this solution's turn: events for a linked solution
+        are sent when the outermost hold ends."""
         turns = getattr(self._executing, "turns", 0)
-        with self.vm.turns.turn():
-            self._executing.turns = turns + 1
-            try:
-                yield
-            finally:
-                self._executing.turns = turns
+        self._executing.turns = turns + 1
+        try:
+            yield
+        finally:
+            self._executing.turns = turns
         if not turns:
             self._send_forwarded()
 
@@ -536,20 +542,13 @@ class SolutionApp:
         return self._respond(result, handler if handler is not None else f"{service} {event}")
 
     def _run_handler(self, handler: EventHandler, payload: Any, context: dict[str, Any] | None) -> ScriptResult:
-        turns = getattr(self._executing, "turns", 0)
-        self._executing.turns = turns + 1
-        try:
+        with self._holding():
             # In the VM's one queue with the endpoints, first come first served (hotvm.SolutionVM.turns):
             # a device write waits for its handler's turn only, not for every other device's too.
-            result = self._logged(
+            return self._logged(
                 handler.file, {"request_id": new_id()}, handler.event, handler.service, payload,
                 lambda: self.vm.run_handler(handler, payload, context=context),
             )
-        finally:
-            self._executing.turns = turns
-        if not turns:
-            self._send_forwarded()
-        return result
 
     # -- running and logging --------------------------------------------------------------------
     def _respond(self, result: ScriptResult, script: Endpoint | EventHandler | str) -> Response:

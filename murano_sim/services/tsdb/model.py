@@ -41,10 +41,7 @@ class Tsdb:
 
     # -- writing --------------------------------------------------------------------------------
     def write(self, args: dict[str, Any]) -> None:
-        points = self._points(args, "Tsdb.write")
-        with self.host.state.transaction():  # the insert and retention's delete: one transaction
-            self.store.insert(points, "Tsdb.write")
-            self._apply_retention()
+        self._insert(self._points(args, "Tsdb.write"), "Tsdb.write")
 
     def multiWrite(self, args: dict[str, Any]) -> None:  # noqa: N802 - Murano's operation name
         points = []
@@ -52,8 +49,11 @@ class Tsdb:
             if not isinstance(item, Mapping):
                 raise ServiceError(400, f"Tsdb.multiWrite: datapoints[{i + 1}]: must be a table {{metrics, tags, ts}}")
             points += self._points(item, f"Tsdb.multiWrite: datapoints[{i + 1}]")
-        with self.host.state.transaction():
-            self.store.insert(points, "Tsdb.multiWrite")
+        self._insert(points, "Tsdb.multiWrite")
+
+    def _insert(self, points: list[tuple[int, str, Any, Mapping[str, Any]]], label: str) -> None:
+        with self.host.state.transaction():  # the insert and retention's delete: one transaction
+            self.store.insert(points, label)
             self._apply_retention()
 
     def _points(self, item: Mapping[str, Any], label: str) -> list[tuple[int, str, Any, Mapping[str, Any]]]:
