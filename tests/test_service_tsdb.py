@@ -137,21 +137,63 @@ def test_retention_from_the_configuration_hides_and_drops_old_points():
         assert [p["metric"] for p in runtime.services["tsdb"].model.store.points()] == ["kept", "other"]
 
 
-def test_retention_after_each_write_reads_only_the_points_it_drops(runtime):
-    # Every write applies retention: a DELETE by time across metrics. Without an index on the time it
-    # scanned the whole table on each write (a write's cost grew with the points stored).
+def _statements(runtime, script):
     statements: list[str] = []
     db = runtime.state.db.raw
     db.set_trace_callback(statements.append)
     try:
-        run(runtime, "Tsdb.write{metrics = {temp = 1}}")
+        run(runtime, script)
     finally:
         db.set_trace_callback(None)
+    return statements
+
+
+def test_retention_after_each_write_reads_only_the_points_it_drops(runtime):
+    # A write applies retention: a DELETE by time across metrics, once a stored point is old enough. Without
+    # an index on the time it scanned the whole table on each write (its cost grew with the points stored).
+    old = f"{NOON_S - 200 * 86400}s"  # past the default retention (3 months)
+    statements = _statements(
+        runtime, f"Tsdb.write{{metrics = {{temp = 1}}}}; Tsdb.write{{metrics = {{t = 0}}, ts = '{old}'}}")
     deletes = [s for s in statements if s.startswith("DELETE FROM tsdb_points")]
     assert deletes
+    db = runtime.state.db.raw
     for statement in deletes:
         plan = " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {statement}"))
         assert plan.startswith("SEARCH tsdb_points USING") and "INDEX" in plan, plan
+    assert "t" not in [p["metric"] for p in runtime.services["tsdb"].model.store.points()]
+
+
+def test_a_write_with_nothing_to_drop_is_one_statement(runtime):
+    # Under serve every SQLite statement hands the GIL over: a write that retention has nothing to drop for
+    # is its INSERT alone (it was BEGIN, INSERT, DELETE, COMMIT).
+    runtime.services["tsdb"].model.store.points()  # the oldest point is known from here on
+    run(runtime, "Tsdb.write{metrics = {temp = 1}}")
+    statements = _statements(runtime, "Tsdb.write{metrics = {temp = 2}}")
+    assert [s.split(" ")[0] for s in statements] == ["INSERT"], statements
+    several = _statements(runtime, "Tsdb.write{metrics = {temp = 3, hum = 4}}")  # two rows: one transaction
+    assert [s.split(" ")[0] for s in several] == ["BEGIN", "INSERT", "INSERT", "COMMIT"], several
+
+
+@pytest.mark.parametrize("how", ["timeseries", "snapshot", "sql"])
+def test_retention_sees_old_points_however_they_arrived(runtime, how):
+    # Tsdb knows its oldest point to skip retention's DELETE; a point stored by any other way must not
+    # escape retention: Timeseries (the same table), a snapshot load, another statement on the state.
+    run(runtime, "Tsdb.write{metrics = {temp = 1}}")  # the oldest point known
+    old_us = (NOON_S - 200 * 86400) * 1_000_000
+    if how == "timeseries":
+        run(runtime, f"Timeseries.write{{query = 'old value=1 {old_us * 1000}'}}")
+    elif how == "sql":
+        runtime.state.db.execute("INSERT INTO tsdb_points VALUES ('old', ?, 1.0, NULL, '{}')", (old_us,))
+    else:
+        runtime.state.db.execute("INSERT INTO tsdb_points VALUES ('old', ?, 1.0, NULL, '{}')", (old_us,))
+        runtime.services.save_snapshot("with-old", "s")
+        runtime.state.db.execute("DELETE FROM tsdb_points WHERE metric = 'old'")
+        run(runtime, "Tsdb.write{metrics = {temp = 2}}")  # known again: nothing old
+        runtime.services.load_snapshot("with-old", "s")
+    assert "old" in [p["metric"] for p in runtime.services["tsdb"].model.store.points()]
+    run(runtime, "Tsdb.write{metrics = {temp = 3}}")
+    assert "old" not in [p["metric"] for p in runtime.services["tsdb"].model.store.points()]
+
 
 def test_export_is_a_job_with_an_export_job_event(runtime):
     out = run(runtime, """local job = Tsdb.export{query = {metrics = {'hum'}, epoch = 's'}, filename = 'h.csv'}

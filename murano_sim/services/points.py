@@ -51,9 +51,16 @@ class PointStore:
         # Retention runs after every write and deletes by time across metrics: without this index each
         # write scanned the whole table (142 us per Tsdb.write at 6,000 points, growing with them).
         state.db.execute(f"CREATE INDEX IF NOT EXISTS {TABLE}_ts ON {TABLE} (ts)")
+        # (db.total_changes when read, the smallest time stored or None): retention skips its DELETEs while
+        # nothing is old enough. Any other write on the connection makes it stale; a snapshot load too.
+        self._oldest: tuple[int, int | None] | None = None
+        state.on_load(self._forget_oldest)
 
-    def insert(self, points: Sequence[Point], label: str) -> None:
-        """Store points; each checked against the size bounds and all of them against the quota first."""
+    def insert(
+        self, points: Sequence[Point], label: str, retention: Mapping[str | None, int | None] | None = None,
+    ) -> None:
+        """Store points; each checked against the size bounds and all of them against the quota first.
+        retention: drop_before's cutoffs, applied in the same transaction (Tsdb's retention rules)."""
         check_count(label, "points", len(points), MAX_POINTS)
         rows, size = [], 0
         for ts, metric, value, tags in points:
@@ -67,8 +74,45 @@ class PointStore:
             size += row_bytes(*row)
             rows.append(row)
         self.quota.charge(size)
-        with self.state.transaction() as db:
-            db.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?)", rows)
+        with self.state.lock:
+            if len(rows) == 1 and not self._expiring(retention, rows[0][1]):
+                # One INSERT is atomic by itself: no BEGIN and COMMIT around it (under serve each statement
+                # is a GIL hand-over; a Tsdb.write was four statements, now one).
+                self._add(rows)
+                return
+            with self.state.transaction():
+                self._add(rows)
+                if retention:
+                    self.drop_before(retention)
+
+    def _add(self, rows: list[tuple[Any, ...]]) -> None:
+        db = self.state.db
+        known, before = self._oldest, db.total_changes
+        db.executemany(f"INSERT INTO {TABLE} VALUES (?, ?, ?, ?, ?)", rows)
+        if known is not None and known[0] == before:  # nothing else wrote since it was read: still true
+            lowest = min(row[1] for row in rows)
+            self._oldest = (db.total_changes, lowest if known[1] is None else min(known[1], lowest))
+
+    def _oldest_ts(self) -> int | None:
+        """The smallest time stored (None: no points), read again once anything else wrote."""
+        db = self.state.db
+        with self.state.lock:
+            known = self._oldest
+            if known is None or known[0] != db.total_changes:
+                changes = db.total_changes
+                known = self._oldest = (changes, db.execute(f"SELECT MIN(ts) FROM {TABLE}").fetchone()[0])
+            return known[1]
+
+    def _forget_oldest(self) -> None:
+        self._oldest = None
+
+    def _expiring(self, cutoffs: Mapping[str | None, int | None] | None, also: int | None = None) -> bool:
+        """Whether a cutoff may drop a stored point (or one at time `also`, about to be stored)."""
+        if not cutoffs:
+            return False
+        oldest = self._oldest_ts()
+        lowest = also if oldest is None else oldest if also is None else min(oldest, also)
+        return lowest is not None and any(cutoff is not None and lowest < cutoff for cutoff in cutoffs.values())
 
     def series(
         self, metric: str, start: int, end: int, tags: Mapping[str, Any] | None, *, desc: bool, limit: int | None,
@@ -130,6 +174,8 @@ class PointStore:
     def drop_before(self, cutoffs: Mapping[str | None, int | None]) -> None:
         """Retention: drop points older than their metric's cutoff (key None: every other metric)."""
         named = [m for m in cutoffs if m is not None]
+        if not self._expiring(cutoffs):  # the index on ts answers MIN(ts) at once; most writes end here
+            return
         with self.state.transaction() as db:
             for metric, cutoff in cutoffs.items():
                 if cutoff is None:
@@ -144,6 +190,7 @@ class PointStore:
         with self.state.transaction() as db:
             db.execute(f"DELETE FROM {TABLE}")
         self.quota.forget()
+        self._forget_oldest()
 
 
 def check_tags(label: str, tags: Mapping[str, Any] | None) -> None:
@@ -156,6 +203,8 @@ def check_tags(label: str, tags: Mapping[str, Any] | None) -> None:
 
 
 def canonical_tags(tags: Mapping[str, Any] | None) -> str:
+    if not tags:
+        return "{}"
     return json.dumps({str(k): _text(v) for k, v in sorted((tags or {}).items())}, separators=(",", ":"))
 
 

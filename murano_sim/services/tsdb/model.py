@@ -52,9 +52,7 @@ class Tsdb:
         self._insert(points, "Tsdb.multiWrite")
 
     def _insert(self, points: list[tuple[int, str, Any, Mapping[str, Any]]], label: str) -> None:
-        with self.host.state.transaction():  # the insert and retention's delete: one transaction
-            self.store.insert(points, label)
-            self._apply_retention()
+        self.store.insert(points, label, retention=self._cutoffs())  # retention's delete in its transaction
 
     def _points(self, item: Mapping[str, Any], label: str) -> list[tuple[int, str, Any, Mapping[str, Any]]]:
         metrics, tags = item.get("metrics"), item.get("tags") or {}
@@ -260,12 +258,13 @@ class Tsdb:
         days = parse_retention(rule)
         return None if days is None else now - days * US["d"]
 
-    def _apply_retention(self) -> None:
+    def _cutoffs(self) -> dict[str | None, int | None]:
+        """Retention's cutoff per metric with a rule of its own, and (key None) for every other metric."""
         now = self._now_us()
         rules = self.host.parameters.get("metrics_retention") or {}
         cutoffs: dict[str | None, int | None] = {None: self._cutoff(None, now)}
         cutoffs.update({str(m): self._cutoff(str(m), now) for m in rules})
-        self.store.drop_before(cutoffs)
+        return cutoffs
 
 
 def parse_time(value: Any, label: str) -> int:
