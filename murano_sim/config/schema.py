@@ -46,6 +46,8 @@ _TOP: dict[str, Any] = {
             # Endpoint requests that may wait for the solution's VM (FIFO); beyond it 503 + Retry-After.
             "max_queued": {"type": "integer", "minimum": 1},
             "retry_after_seconds": {"type": "integer", "minimum": 1},
+            # serve's threads on the CPU it started on (solution/affinity.py); false: on every CPU.
+            "one_cpu": {"type": "boolean"},
             "console_remote": {"type": "boolean"},
             # Enforce --#RATELIMIT and Webservice rate_limit (serve: on; pytest fixtures and cases: off).
             "rate_limits": {"type": "boolean"},

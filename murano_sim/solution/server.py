@@ -16,6 +16,7 @@ from ..runtime import Runtime
 from ..services.plugin import discover, load_attribute, loaded
 from ..state import State
 from . import servefile
+from .affinity import pin_to_one_cpu
 from .app import DEV_PREFIX, SolutionApp, SurfaceFactory
 from .link import ProductService, link, parse_product
 from .problems import report_problems
@@ -133,6 +134,8 @@ def main_serve(
 
     config = config_for(solution_dir, config_path)
     check_live_credentials(config)
+    if (config.data.get("serve") or {}).get("one_cpu", True) is not False:
+        pin_to_one_cpu()  # before any thread of serve's starts: each inherits the one CPU
     log = SolutionLog(json_lines=json_logs, secrets=config.secrets())
     stop = threading.Event()
     with ExitStack() as stack:

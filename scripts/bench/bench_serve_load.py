@@ -21,7 +21,10 @@ client count (goal <= 1.5). With REPEATS > 1, each ratio's median over the repea
 --close: every client request carries `Connection: close`, so each pays a new connection as the
 floor's always do (Werkzeug's development server closes every connection; serve keeps them alive
 since branch ka21): the like-for-like comparison of the per-request work.
-Usage: PYTHONPATH=. python scripts/bench/bench_serve_load.py [--close] [REQUESTS_PER_CLIENT] [CLIENTS,...] [REPEATS]
+--all-cpus: serve with `serve.one_cpu: false` (its threads on every CPU, as before serve kept them on
+one; solution/affinity.py): what running on one CPU is worth, beside the same floor.
+Usage: PYTHONPATH=. python scripts/bench/bench_serve_load.py [--close] [--all-cpus] [REQUESTS_PER_CLIENT]
+       [CLIENTS,...] [REPEATS]
 """
 
 from __future__ import annotations
@@ -94,7 +97,9 @@ def _wait_up(port: int) -> None:
 class Servers:
     """serve (solution + device API) and the floor, as subprocesses."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, all_cpus: bool = False) -> None:
+        if all_cpus:
+            (folder / "config.yaml").write_text("serve:\n  one_cpu: false\n")
         (folder / "endpoints").mkdir()
         (folder / "services").mkdir()
         (folder / "endpoints" / "api.lua").write_text(ENDPOINTS)
@@ -199,18 +204,19 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def main() -> int:
-    args = [a for a in sys.argv[1:] if a != "--close"]
-    close = len(args) < len(sys.argv) - 1
+    args = [a for a in sys.argv[1:] if a not in ("--close", "--all-cpus")]
+    close, all_cpus = "--close" in sys.argv[1:], "--all-cpus" in sys.argv[1:]
     per_client = int(args[0]) if len(args) > 0 else 50
     counts = [int(c) for c in (args[1] if len(args) > 1 else "16,64").split(",")]
     repeats = int(args[2]) if len(args) > 2 else 1
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.2f}; {per_client} requests per client; "
-          f"{'Connection: close on every request' if close else 'kept connections (where the server keeps them)'}")
+          f"{'Connection: close on every request' if close else 'kept connections (where the server keeps them)'}; "
+          f"serve on {'every CPU (serve.one_cpu: false)' if all_cpus else 'one CPU (the default)'}")
     failed = False
     ratios: dict[tuple[int, str], list[float]] = {}  # every pair's ratio, for the summary over repeats
     with tempfile.TemporaryDirectory() as tmp:
-        servers = Servers(Path(tmp))
+        servers = Servers(Path(tmp), all_cpus)
         try:
             serve_ports = {"url": urlsplit(servers.url).port or 0, "devices": urlsplit(servers.devices).port or 0}
             tokens = [_activate(servers.devices, f"bench-{i}") for i in range(max(counts))]
