@@ -204,8 +204,8 @@ def check_tags(label: str, tags: Mapping[str, Any] | None) -> None:
 
 def canonical_tags(tags: Mapping[str, Any] | None) -> str:
     if not tags:
-        return "{}"
-    return json.dumps({str(k): _text(v) for k, v in sorted((tags or {}).items())}, separators=(",", ":"))
+        return "{}"  # most points carry none: what json.dumps would give, without it
+    return json.dumps({str(k): _text(v) for k, v in sorted(tags.items())}, separators=(",", ":"))
 
 
 def _text(value: Any) -> str:
