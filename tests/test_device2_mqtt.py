@@ -255,3 +255,42 @@ def test_a_reset_closes_the_device_connections_and_the_old_token_is_refused(serv
     again = Device(port, ca, token)
     assert again.connack() == BAD_CREDENTIALS
     again.close()
+
+
+def test_a_write_waits_for_the_solutions_turn_before_it_is_stored(tmp_path):
+    # As over HTTP (test_serve_queue.py): the store and its data_in handler are one turn of the solution,
+    # so a running execution never sees a device's value land without its handler's work.
+    from murano_sim.solution import serve_solution
+
+    folder = tmp_path / "solution"
+    (folder / "services").mkdir(parents=True)
+    (folder / "services" / "devices.lua").write_text('--#EVENT device2 data_in\n'
+                                                     'Keystore.set{key = "seen:" .. event.identity, '
+                                                     'value = event.payload[1].values.temp}\n')
+    with Runtime({"serve": {"mqtt_ca_dir": str(tmp_path / "ca")}}) as runtime:
+        solution = serve_solution(folder, runtime)
+        try:
+            with serve_mqtt(runtime.platform) as server:
+                port, ca = int(server.url.rsplit(":", 1)[1]), LocalCA(tmp_path / "ca").ca_path
+                device = Device(port, ca, provision(port, ca, "mq-t"))
+                assert device.connack() == OK
+                turns = solution.app.vm.turns
+                writing = threading.Thread(target=device.publish, args=("$resource/temp", "21"))
+                turns.acquire()  # an execution is running
+                try:
+                    writing.start()
+                    guard = time.monotonic() + WAIT
+                    while turns.waiting != 1:
+                        assert time.monotonic() < guard, "the write never waited for the turn"
+                        time.sleep(0.01)
+                    state = runtime.run("return Device2.getIdentityState{identity = 'mq-t'}").response.message
+                    assert state == {}, state  # waiting for the turn, not yet stored
+                finally:
+                    turns.release()
+                writing.join(WAIT)  # QoS 1: PUBACK once stored and handled
+                state = runtime.run("return Device2.getIdentityState{identity = 'mq-t'}").response.message
+                assert state["temp"]["reported"] == "21", state
+                assert runtime.run("return Keystore.get{key = 'seen:mq-t'}").response.message == {"value": "21"}
+                device.close()
+        finally:
+            solution.shutdown()
