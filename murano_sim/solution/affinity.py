@@ -4,9 +4,9 @@ serve is one Python process whose threads take turns on the GIL: a connection's 
 solution's VM turn, the device API, the ticker. Only Lua runs, SQLite steps and system calls leave
 the GIL, and they are a few per cent of a request. On two or more CPUs each hand-over of the GIL
 wakes a thread on another CPU (an inter-processor wake-up, cold caches, the kernel's run-queue
-locks): measured under 16 concurrent clients on 2 CPUs, 1000 µs of CPU per request on all CPUs
-against 650-770 µs on one, and 25-55% more requests per second (docs/benchmarks.md, "serve on one
-CPU"). The cost: a CPU-bound neighbour on the same CPU halves serve's share, since the kernel no
+locks): measured under 16 concurrent clients on 2 CPUs, 1000-1100 µs of CPU per request on all
+CPUs against 650-970 µs on one; serve's throughput beside a bare Werkzeug server went from 0.68-0.89
+to 0.96-1.36 by mix (docs/benchmarks.md, "Issue 21: serve on one CPU"). The cost: a CPU-bound neighbour on the same CPU halves serve's share, since the kernel no
 longer moves it; `serve.one_cpu: false` is for that.
 """
 
