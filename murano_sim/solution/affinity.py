@@ -6,8 +6,9 @@ the GIL, and they are a few per cent of a request. On two or more CPUs each hand
 wakes a thread on another CPU (an inter-processor wake-up, cold caches, the kernel's run-queue
 locks): measured under 16 concurrent clients on 2 CPUs, 1000-1100 µs of CPU per request on all
 CPUs against 650-970 µs on one; serve's throughput beside a bare Werkzeug server went from 0.68-0.89
-to 0.96-1.36 by mix (docs/benchmarks.md, "Issue 21: serve on one CPU"). The cost: a CPU-bound neighbour on the same CPU halves serve's share, since the kernel no
-longer moves it; `serve.one_cpu: false` is for that.
+to 0.96-1.36 by mix (docs/benchmarks.md, "Issue 21: serve on one CPU"). The cost: a CPU-bound
+neighbour on the same CPU halves serve's share, since the kernel no longer moves it;
+`serve.one_cpu: false` is for that.
 """
 
 from __future__ import annotations
