@@ -436,12 +436,17 @@ class Device2:
                 connection_id: str | None = None) -> dict[str, Any]:
         """A device reports values: defined resources keep them as `reported` and `set`, other aliases as
         `reported` (what the device reads back); every alias reaches the solution in the data_in event.
-        Returns the event's values."""
-        now = self._now_us()
-        checked = self._store(identity, now, values, ip)
-        self._bump(identity, checked)
-        self._emit("data_in", identity, [{"timestamp": now, "values": checked}], ip=ip,
-                   connection_id=connection_id, timestamp=now)
+        Returns the event's values.
+
+        Stored and handled in one turn of the solution (ServiceHost.turn), whoever writes (the HTTP and
+        MQTT device APIs, the fixtures, the console): a running execution never sees the value land
+        without its handler's work, and under many writing devices each write waits once."""
+        with self.host.turn():
+            now = self._now_us()
+            checked = self._store(identity, now, values, ip)
+            self._bump(identity, checked)
+            self._emit("data_in", identity, [{"timestamp": now, "values": checked}], ip=ip,
+                       connection_id=connection_id, timestamp=now)
         return checked
 
     def record(self, identity: str, entries: Iterable[tuple[float, Mapping[str, Any]]], *, ip: str | None = None,
@@ -449,18 +454,20 @@ class Device2:
         """A device records values at their own times (Unix seconds, the device API's `record`): each is
         stored as data_in would (a value older than the one kept does not replace it), and one data_in
         event carries them all, each entry with its own timestamp. Returns the event's payload.
-        One transaction for them all: a refused entry leaves none stored (as no event reports them)."""
+        One transaction for them all: a refused entry leaves none stored (as no event reports them).
+        One turn of the solution for the store and the handler, as data_in."""
         payload: list[dict[str, Any]] = []
         written: set[str] = set()
-        with self.host.state.transaction():
-            for at, values in sorted(entries, key=lambda entry: entry[0]):
-                at_us = int(round(at * 1_000_000))
-                checked = self._store(identity, at_us, values, ip)
-                written.update(checked)
-                payload.append({"timestamp": at_us, "values": checked})
-        if payload:
-            self._bump(identity, written)
-            self._emit("data_in", identity, payload, ip=ip, connection_id=connection_id)
+        with self.host.turn():
+            with self.host.state.transaction():
+                for at, values in sorted(entries, key=lambda entry: entry[0]):
+                    at_us = int(round(at * 1_000_000))
+                    checked = self._store(identity, at_us, values, ip)
+                    written.update(checked)
+                    payload.append({"timestamp": at_us, "values": checked})
+            if payload:
+                self._bump(identity, written)
+                self._emit("data_in", identity, payload, ip=ip, connection_id=connection_id)
         return payload
 
     def _store(self, identity: str, at: int, values: Mapping[str, Any], ip: str | None) -> dict[str, Any]:

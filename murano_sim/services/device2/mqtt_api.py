@@ -23,7 +23,6 @@ import threading
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -345,7 +344,7 @@ class _Connection:
             calls.append(partial(model.record, identity, recorded, ip=self.ip, connection_id=self.connection_id))
         for call in calls:
             try:
-                await self._call(partial(_in_turn, model.host.turn, call))
+                await self._call(call)  # data_in's turn is waited for off the loop
             except ServiceError as exc:  # the device sees no error over MQTT: the write is dropped, logged
                 log.warning("mqtt: %s (%s) write dropped: %s", self.peer, identity, exc.message)
 
@@ -386,13 +385,6 @@ def delivery_body(value: Any) -> bytes:
     text = value if isinstance(value, str) else number_text(value) if isinstance(value, (int, float)) \
         else json.dumps(value)
     return text.encode()
-
-
-def _in_turn(turn: Callable[[], AbstractContextManager[None]], call: Callable[[], object]) -> object:
-    """A write stored and handled in one turn of the solution, as the HTTP device API does it: a running
-    execution never sees the value land without its handler's work (docs/solutions.md)."""
-    with turn():
-        return call()
 
 
 def _batch(text: str) -> list[tuple[float | None, dict[str, Any]]]:
