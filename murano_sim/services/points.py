@@ -97,9 +97,8 @@ class PointStore:
         """The smallest time stored (None: no points), read again once anything else wrote."""
         db = self.state.db
         with self.state.lock:
-            known = self._oldest
-            if known is None or known[0] != db.total_changes:
-                changes = db.total_changes
+            changes, known = db.total_changes, self._oldest
+            if known is None or known[0] != changes:
                 known = self._oldest = (changes, db.execute(f"SELECT MIN(ts) FROM {TABLE}").fetchone()[0])
             return known[1]
 
@@ -110,8 +109,7 @@ class PointStore:
         """Whether a cutoff may drop a stored point (or one at time `also`, about to be stored)."""
         if not cutoffs:
             return False
-        oldest = self._oldest_ts()
-        lowest = also if oldest is None else oldest if also is None else min(oldest, also)
+        lowest = min((t for t in (self._oldest_ts(), also) if t is not None), default=None)
         return lowest is not None and any(cutoff is not None and lowest < cutoff for cutoff in cutoffs.values())
 
     def series(
@@ -173,9 +171,9 @@ class PointStore:
 
     def drop_before(self, cutoffs: Mapping[str | None, int | None]) -> None:
         """Retention: drop points older than their metric's cutoff (key None: every other metric)."""
-        named = [m for m in cutoffs if m is not None]
         if not self._expiring(cutoffs):  # the index on ts answers MIN(ts) at once; most writes end here
             return
+        named = [m for m in cutoffs if m is not None]
         with self.state.transaction() as db:
             for metric, cutoff in cutoffs.items():
                 if cutoff is None:
