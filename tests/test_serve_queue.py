@@ -177,3 +177,29 @@ def test_turns_are_reentrant_and_handed_over_in_order() -> None:
 def test_bad_queue_settings_are_one_config_error(setting) -> None:
     with pytest.raises(ConfigError, match="serve"):
         Runtime({"serve": setting})
+
+
+def test_a_fixtures_device_write_waits_for_the_turn_too(solution: Path) -> None:
+    # Device2's data_in takes the turn itself: the fixtures' and the console's writes, documented as device
+    # writes, are stored and handled in one turn as the device APIs' are.
+    (solution / "services").mkdir()
+    (solution / "services" / "devices.lua").write_text(HANDLER)
+    with Runtime({}) as runtime:
+        server = serve_solution(solution, runtime)
+        try:
+            devices = runtime.platform.control("device2").fixture()
+            devices.provision("d2")
+            turns = server.app.vm.turns
+            writing = threading.Thread(target=devices.data_in, args=("d2",), kwargs={"temp": "22"})
+            turns.acquire()  # an execution is running
+            try:
+                writing.start()
+                _wait_until(lambda: turns.waiting == 1)
+                state = runtime.run("return Device2.getIdentityState{identity = 'd2'}").response.message
+                assert state == {}, state  # waiting for the turn, not yet stored
+            finally:
+                turns.release()
+            writing.join(60)
+            assert runtime.run("return Keystore.get{key = 'seen:d2'}").response.message == {"value": "22"}
+        finally:
+            server.shutdown()
